@@ -1,0 +1,61 @@
+// Bundles the CLI into one ES module (dist/rootlet.mjs) for a fast start, and
+// each test file into build/test/. better-sqlite3's native addon is copied
+// beside the bundle and loaded by path, so dist/ is self-contained.
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, chmodSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const root = dirname(dirname(new URL(import.meta.url).pathname));
+const banner = {
+  js: "import { createRequire as __rootletCreateRequire } from 'node:module';\n" +
+      "const require = __rootletCreateRequire(import.meta.url);",
+};
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  banner,
+  sourcemap: false,
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+mkdirSync(join(root, 'dist'), { recursive: true });
+await build({
+  ...common,
+  entryPoints: [join(root, 'src/main.ts')],
+  outfile: join(root, 'dist/rootlet.mjs'),
+  banner: { js: '#!/usr/bin/env node\n' + banner.js },
+  minifySyntax: true,
+});
+chmodSync(join(root, 'dist/rootlet.mjs'), 0o755);
+
+const addon = join(dirname(require.resolve('better-sqlite3/package.json')), 'build/Release/better_sqlite3.node');
+copyFileSync(addon, join(root, 'dist/better_sqlite3.node'));
+
+// Tests: one bundle per test file, sharing the addon copied into build/.
+const testRoot = join(root, 'test');
+const entries = [];
+const walk = (dir) => {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) walk(p);
+    else if (e.name.endsWith('.test.ts')) entries.push(p);
+  }
+};
+if (existsSync(testRoot)) walk(testRoot);
+rmSync(join(root, 'build'), { recursive: true, force: true });
+if (entries.length) {
+  await build({
+    ...common,
+    entryPoints: entries,
+    outdir: join(root, 'build/test'),
+    outbase: testRoot,
+    outExtension: { '.js': '.mjs' },
+  });
+  copyFileSync(addon, join(root, 'build/better_sqlite3.node'));
+}

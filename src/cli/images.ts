@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import { importImage, listImages, removeImage } from '../engine/images.js';
+import { errorMessage } from '../engine/errors.js';
+import { familiarRepository, parseReference, repository } from '../image/reference.js';
+import { collect, openEngine } from './common.js';
+import { ago, humanSize, table } from './format.js';
+
+export function register(program: Command): void {
+  program
+    .command('images')
+    .description('List images')
+    .option('-a, --all', 'show all images (no intermediate images are hidden yet)')
+    .option('-q, --quiet', 'only print image ids')
+    .option('--no-trunc', 'do not truncate output')
+    .action((flags: { quiet?: boolean; trunc: boolean }) => {
+      const engine = openEngine();
+      const now = Date.now();
+      const rows: string[][] = [];
+      const ids: string[] = [];
+      for (const img of listImages(engine)) {
+        const id = flags.trunc ? img.id.slice(7, 19) : img.id;
+        if (!ids.includes(id)) ids.push(id);
+        const names = img.tags.length ? img.tags : [''];
+        for (const t of names) {
+          let repo = '<none>';
+          let tag = '<none>';
+          if (t) {
+            const r = parseReference(t, undefined);
+            repo = familiarRepository(repository(r));
+            tag = r.tag ?? '<none>';
+          }
+          rows.push([repo, tag, id, ago(img.created, now), humanSize(img.size)]);
+        }
+      }
+      if (flags.quiet) {
+        process.stdout.write(ids.map((i) => `${i}\n`).join(''));
+        return;
+      }
+      process.stdout.write(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], rows));
+    });
+
+  program
+    .command('rmi')
+    .description('Remove one or more images')
+    .usage('[OPTIONS] IMAGE [IMAGE...]')
+    .argument('<image...>')
+    .option('-f, --force', 'untag an image that containers use, or one with several names')
+    .action((refs: string[], flags: { force?: boolean }) => {
+      const engine = openEngine();
+      let failed = false;
+      for (const ref of refs) {
+        try {
+          const r = removeImage(engine, ref, !!flags.force);
+          for (const u of r.untagged) process.stdout.write(`Untagged: ${u}\n`);
+          for (const d of r.deleted) process.stdout.write(`Deleted: ${d}\n`);
+        } catch (err) {
+          process.stderr.write(`Error: ${errorMessage(err)}\n`);
+          failed = true;
+        }
+      }
+      if (failed) process.exitCode = 1;
+    });
+
+  program
+    .command('import')
+    .description('Create an image from a root filesystem tarball (file or - for stdin)')
+    .usage('[OPTIONS] FILE|- [REPOSITORY[:TAG]]')
+    .argument('<file>')
+    .argument('[reference]')
+    .option('-c, --change <instruction>', 'apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)', collect, [])
+    .option('-m, --message <text>', 'commit message for the history')
+    .action(async (file: string, reference: string | undefined, flags: { change: string[]; message?: string }) => {
+      const engine = openEngine();
+      const id = await importImage(engine, { source: file, reference, changes: flags.change, message: flags.message });
+      process.stdout.write(`${id}\n`);
+    });
+}

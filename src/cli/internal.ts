@@ -1,0 +1,38 @@
+import { extractLayer, LayerError, openLayerInput } from '../image/extract.js';
+import { keepIdShift } from '../engine/container-spec.js';
+import { shiftOwners } from '../storage/shift.js';
+import { mkdirSync } from 'node:fs';
+
+/**
+ * Helpers that rootlet runs inside the user's namespace (`nsenter ... node
+ * rootlet.mjs __NAME`). Not for users: they trust their arguments.
+ */
+export async function runInternal(name: string, args: string[]): Promise<number> {
+  try {
+    switch (name) {
+      case '__extract-layer': {
+        const [dest, blobOut, idLimit, outside] = args as [string, string, string, string];
+        mkdirSync(dest, { mode: 0o755 });
+        const r = await extractLayer(openLayerInput('-'), dest, {
+          idLimit: Number(idLimit),
+          outsideIds: outside === 'root' ? 'root' : 'fail',
+          blobOut: blobOut === '-' ? undefined : blobOut,
+        });
+        process.stdout.write(JSON.stringify(r));
+        return 0;
+      }
+      case '__shift-owners': {
+        const [root, uid, gid] = args as [string, string, string];
+        shiftOwners(root, (id) => keepIdShift(id, Number(uid)), (id) => keepIdShift(id, Number(gid)));
+        return 0;
+      }
+      default:
+        process.stderr.write(`unknown internal command ${name}\n`);
+        return 2;
+    }
+  } catch (err) {
+    const msg = err instanceof LayerError ? err.message : `${name}: ${(err as Error).message}`;
+    process.stderr.write(`${msg}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,83 @@
+import type { Command } from 'commander';
+import { engineInfo, VERSION } from '../engine/info.js';
+import { resetStore } from '../engine/reset.js';
+import { EngineError } from '../engine/errors.js';
+import { runChecks } from '../rootless/doctor.js';
+import { openEngine } from './common.js';
+
+function printInfo(format: string | undefined): void {
+  const info = engineInfo(openEngine());
+  if (format === 'json' || format === '{{json .}}') {
+    process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+    return;
+  }
+  if (format) throw new EngineError(`unsupported --format "${format}": use json`);
+  const lines = [
+    `rootlet ${info.version}`,
+    `Host:      ${info.host.os}, kernel ${info.host.kernel}, ${info.host.arch}, cgroups ${info.host.cgroups}`,
+    `User:      ${info.host.user} (uid ${info.host.uid})`,
+    `Runtime:   ${info.runtime.name ? `${info.runtime.name} (${info.runtime.path}, ${info.runtime.version})` : `none: ${info.runtime.error}`}`,
+    `Storage:   ${info.storage.driver}`,
+    `  root:    ${info.storage.root}`,
+    `  run:     ${info.storage.runRoot}`,
+    `  images: ${info.storage.images}, containers: ${info.storage.containers}`,
+    `Network:   ${info.network.default}`,
+    `  modes:   ${info.network.available.join(', ')}`,
+    'ID maps:   container -> host (size)',
+    ...info.idMappings.uids.map((m) => `  uid      ${m.container} -> ${m.host} (${m.size})`),
+    ...info.idMappings.gids.map((m) => `  gid      ${m.container} -> ${m.host} (${m.size})`),
+    `Config:    ${info.paths.config}`,
+    `Namespace: held by pid ${info.paths.namespaceHolderPid ?? '-'}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('info')
+    .description('Show the runtime, storage driver, network, id ranges and paths rootlet uses')
+    .option('-f, --format <format>', 'json for machine-readable output')
+    .action((flags: { format?: string }) => printInfo(flags.format));
+
+  program
+    .command('version')
+    .description('Show the rootlet version')
+    .action(() => { process.stdout.write(`rootlet version ${VERSION}\n`); });
+
+  const system = program.command('system').description('Manage rootlet on this host');
+  system
+    .command('check')
+    .description('Check every rootless prerequisite; print the fix for each failure')
+    .option('-f, --format <format>', 'json for machine-readable output')
+    .action((flags: { format?: string }) => {
+      const results = runChecks(openEngine());
+      const failed = results.some((r) => r.required && r.status === 'failed');
+      if (flags.format === 'json') {
+        process.stdout.write(JSON.stringify({ ok: !failed, checks: results }, null, 2) + '\n');
+      } else {
+        for (const r of results) {
+          const tag = { ok: 'ok     ', warn: 'warn   ', failed: 'FAILED ', skipped: 'skipped' }[r.status];
+          process.stdout.write(`${tag} ${r.item}: ${r.detail}\n`);
+          if (r.fix && r.status !== 'ok') process.stdout.write(`        fix: ${r.fix}\n`);
+        }
+        process.stdout.write(failed ? '\nrootlet cannot run containers here until the FAILED items are fixed.\n' : '\nrootlet can run containers here.\n');
+      }
+      if (failed) process.exitCode = 1;
+    });
+  system
+    .command('info')
+    .description('Same as `rootlet info`')
+    .option('-f, --format <format>', 'json for machine-readable output')
+    .action((flags: { format?: string }) => printInfo(flags.format));
+  system
+    .command('reset')
+    .description('Remove all containers, images and state of your rootlet, and stop its namespace')
+    .option('-f, --force', 'do not ask for confirmation')
+    .action((flags: { force?: boolean }) => {
+      if (!flags.force) throw new EngineError('system reset deletes every container and image you have: run it again with --force');
+      const engine = openEngine();
+      const where = engine.paths.dataDir;
+      resetStore(engine);
+      process.stdout.write(`removed ${where}\n`);
+    });
+}

@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseToml } from 'smol-toml';
+import { EngineError, errorMessage } from './errors.js';
+
+/** The user's rootlet.toml (see docs/configuration.md). Every key is optional. */
+export interface RootletConfig {
+  storage: {
+    /** Where images and containers live; point it at local disk when $HOME is on NFS. */
+    root?: string;
+    driver?: string;
+  };
+  engine: {
+    runtime?: string;
+  };
+}
+
+export function loadConfig(file: string): RootletConfig {
+  const empty: RootletConfig = { storage: {}, engine: {} };
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return empty;
+  }
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = parseToml(text);
+  } catch (err) {
+    throw new EngineError(`${file}: ${errorMessage(err).split('\n')[0]}: fix the file or move it away`);
+  }
+  const section = (name: string): Record<string, unknown> => {
+    const v = parsed[name];
+    if (v === undefined) return {};
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new EngineError(`${file}: [${name}] must be a table`);
+    return v as Record<string, unknown>;
+  };
+  const str = (table: Record<string, unknown>, key: string, where: string): string | undefined => {
+    const v = table[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string') throw new EngineError(`${file}: ${where}.${key} must be a string`);
+    return v;
+  };
+  const storage = section('storage');
+  const engine = section('engine');
+  return {
+    storage: { root: str(storage, 'root', 'storage'), driver: str(storage, 'driver', 'storage') },
+    engine: { runtime: str(engine, 'runtime', 'engine') },
+  };
+}

@@ -1,0 +1,277 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
+import type { ImageRecord } from '../image/store.js';
+import type { MapEntry } from '../rootless/userns.js';
+import type { MountRequest } from '../runtime/spec.js';
+import type { DriverName } from '../storage/rootfs.js';
+import { EngineError } from './errors.js';
+import { randomName } from './names.js';
+
+/** What a front door (CLI, compose, API) asks for when it creates a container. */
+export interface CreateOptions {
+  image: string;
+  command: string[];
+  name?: string;
+  env: string[];
+  envFiles: string[];
+  workdir?: string;
+  user?: string;
+  /** --entrypoint: undefined keeps the image's, '' clears it. */
+  entrypoint?: string;
+  volumes: string[];
+  tmpfs: string[];
+  readOnly: boolean;
+  hostname?: string;
+  network?: string;
+  interactive: boolean;
+  tty: boolean;
+  init: boolean;
+  userns?: string;
+  rm: boolean;
+  runtime?: string;
+}
+
+export type NetworkMode = 'private' | 'none' | 'host';
+export type UsernsMode = 'host' | 'keep-id';
+
+/** A named volume used by the container, and whether removing the container removes it (anonymous). */
+export interface VolumeUse {
+  name: string;
+  anonymous: boolean;
+}
+
+/** Everything needed to (re)start a container, stored with its record. */
+export interface ContainerSpec {
+  args: string[];
+  env: string[];
+  workdir: string;
+  user: string;
+  hostname: string;
+  mounts: MountRequest[];
+  volumes: VolumeUse[];
+  readOnly: boolean;
+  network: NetworkMode;
+  init: boolean;
+  tty: boolean;
+  interactive: boolean;
+  userns: UsernsMode;
+  rm: boolean;
+  runtime?: string;
+  driver: DriverName;
+  layers: string[];
+}
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+export function newContainerId(): string {
+  return randomBytes(32).toString('hex');
+}
+
+export function validateName(name: string): string {
+  if (!NAME_RE.test(name)) throw new EngineError(`invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least two characters`);
+  return name;
+}
+
+/** Parses --env-file: KEY=VALUE lines, # comments; a bare KEY takes the host's value. */
+export function readEnvFile(file: string, hostEnv: NodeJS.ProcessEnv): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new EngineError(`cannot read env file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  const out: string[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/\r$/, '');
+    if (!line.trim() || line.trimStart().startsWith('#')) return;
+    const entry = expandEnv(line.trimStart(), hostEnv);
+    if (entry === null) return;
+    if (/\s/.test(entry.split('=')[0]!)) throw new EngineError(`${file}:${i + 1}: variable "${entry.split('=')[0]}" contains whitespaces`);
+    out.push(entry);
+  });
+  return out;
+}
+
+/** KEY=VALUE as is; a bare KEY takes the host's value, or is dropped when the host has none (Docker). */
+function expandEnv(e: string, hostEnv: NodeJS.ProcessEnv): string | null {
+  if (e.includes('=')) {
+    if (e.startsWith('=')) throw new EngineError(`invalid environment variable "${e}": no name`);
+    return e;
+  }
+  const v = hostEnv[e];
+  return v === undefined ? null : `${e}=${v}`;
+}
+
+/** Later entries win, keeping the first position of each name. */
+export function mergeEnv(...lists: string[][]): string[] {
+  const order: string[] = [];
+  const values = new Map<string, string>();
+  for (const list of lists) {
+    for (const e of list) {
+      const k = e.split('=')[0]!;
+      if (!values.has(k)) order.push(k);
+      values.set(k, e);
+    }
+  }
+  return order.map((k) => values.get(k)!);
+}
+
+const BIND_OPTIONS = new Set(['ro', 'rw', 'z', 'Z', 'nocopy', 'shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate', 'bind', 'rbind']);
+
+export interface ParsedVolume {
+  kind: 'bind' | 'named' | 'anonymous';
+  source: string;
+  destination: string;
+  readonly: boolean;
+  propagation?: string;
+}
+
+/** Parses -v SRC:DST[:OPTS] (SRC absolute: bind mount; a name: named volume) or -v DST (anonymous volume). */
+export function parseVolume(v: string, cwd: string): ParsedVolume {
+  const parts = v.split(':');
+  if (parts.length > 3 || parts.some((p) => p === '')) throw new EngineError(`invalid volume specification "${v}": use SRC:DST[:ro]`);
+  if (parts.length === 1) {
+    return { kind: 'anonymous', source: '', destination: checkDest(parts[0]!, v), readonly: false };
+  }
+  let [src, dst, opts] = parts as [string, string, string | undefined];
+  if (parts.length === 2 && src.startsWith('/') && !dst.startsWith('/')) {
+    // -v /dst:ro — an anonymous volume with options.
+    opts = dst;
+    dst = src;
+    src = '';
+  }
+  let readonly = false;
+  let propagation: string | undefined;
+  for (const o of (opts ?? '').split(',').filter(Boolean)) {
+    if (!BIND_OPTIONS.has(o)) throw new EngineError(`invalid volume specification "${v}": unknown option "${o}" (use ro, rw, z, Z, nocopy or a propagation mode)`);
+    if (o === 'ro') readonly = true;
+    if (o === 'rw') readonly = false;
+    if (/shared|slave|private/.test(o)) propagation = o;
+  }
+  const destination = checkDest(dst, v);
+  if (!src) return { kind: 'anonymous', source: '', destination, readonly, propagation };
+  if (src.startsWith('/') || src.startsWith('.') || src.startsWith('~')) {
+    const home = process.env.HOME ?? '/';
+    const abs = src.startsWith('~') ? posix.join(home, src.slice(1)) : posix.resolve(cwd, src);
+    return { kind: 'bind', source: abs, destination, readonly, propagation };
+  }
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(src)) throw new EngineError(`invalid volume name "${src}": use [a-zA-Z0-9][a-zA-Z0-9_.-], or an absolute path for a bind mount`);
+  return { kind: 'named', source: src, destination, readonly, propagation };
+}
+
+function checkDest(dst: string, spec: string): string {
+  if (!dst.startsWith('/')) throw new EngineError(`invalid volume specification "${spec}": the container path "${dst}" must be absolute`);
+  const clean = posix.normalize(dst).replace(/\/$/, '') || '/';
+  if (clean === '/') throw new EngineError(`invalid volume specification "${spec}": cannot mount over the container's root`);
+  return clean;
+}
+
+/** Parses --tmpfs DST[:OPTIONS] with Docker's defaults. */
+export function parseTmpfs(t: string): MountRequest {
+  const i = t.indexOf(':');
+  const dst = i < 0 ? t : t.slice(0, i);
+  const opts = i < 0 ? [] : t.slice(i + 1).split(',').filter(Boolean);
+  if (!dst.startsWith('/')) throw new EngineError(`invalid --tmpfs "${t}": the container path must be absolute`);
+  const base = ['nosuid', 'nodev', 'noexec'].filter((o) => !opts.includes(o.replace(/^no/, '')) && !opts.includes(o));
+  return { type: 'tmpfs', source: 'tmpfs', destination: posix.normalize(dst), options: [...base, ...opts] };
+}
+
+export function parseNetwork(n: string | undefined): NetworkMode {
+  if (n === undefined || n === '' || n === 'default' || n === 'private') return 'private';
+  if (n === 'none' || n === 'host') return n;
+  if (n === 'bridge' || n === 'pasta' || n === 'slirp4netns' || n.startsWith('container:')) {
+    throw new EngineError(`network mode "${n}" is not available yet in this version of rootlet: use --net none or --net host`);
+  }
+  throw new EngineError(`network "${n}" not found: use none or host`);
+}
+
+export function parseUserns(u: string | undefined, isRoot: boolean): UsernsMode {
+  if (!u || u === 'host' || u === '') return 'host';
+  if (u === 'keep-id') {
+    if (isRoot) throw new EngineError('--userns=keep-id keeps your own uid inside the container, and yours is root: rootlet never maps host root into a container');
+    return 'keep-id';
+  }
+  throw new EngineError(`unsupported --userns "${u}": use keep-id, or leave it out for the default mapping`);
+}
+
+/**
+ * Maps for --userns=keep-id, as a nested namespace inside the user's: the
+ * user's own uid is itself inside, and every other container id keeps a
+ * distinct subordinate id. Ids are those of the user's namespace (0 is the
+ * user, 1.. the subordinate ranges), of which there are `size`.
+ */
+export function keepIdMap(hostId: number, size: number): MapEntry[] {
+  const maps: MapEntry[] = [];
+  const below = Math.min(hostId, size - 1);
+  if (below > 0) maps.push({ inside: 0, outside: 1, count: below });
+  maps.push({ inside: hostId, outside: 0, count: 1 });
+  if (hostId + 1 < size) maps.push({ inside: hostId + 1, outside: hostId + 1, count: size - hostId - 1 });
+  return maps;
+}
+
+/** The owner a file of the user's namespace gets in a keep-id copy, so the container sees the same owner. */
+export function keepIdShift(id: number, hostId: number): number {
+  if (id < hostId) return id + 1;
+  if (id === hostId) return 0;
+  return id;
+}
+
+/** Builds the spec from the options and the image. Mounts of named volumes are completed by the caller. */
+export function buildSpec(opts: CreateOptions, image: ImageRecord, ctx: {
+  id: string;
+  hostEnv: NodeJS.ProcessEnv;
+  cwd: string;
+  isRoot: boolean;
+  driver: DriverName;
+  hostHostname: string;
+}): { spec: ContainerSpec; volumes: ParsedVolume[] } {
+  const cfg = image.config.config ?? {};
+  const network = parseNetwork(opts.network);
+  const userns = parseUserns(opts.userns, ctx.isRoot);
+  const entrypoint = opts.entrypoint !== undefined
+    ? (opts.entrypoint === '' ? [] : [opts.entrypoint])
+    : (cfg.Entrypoint ?? []);
+  const cmd = opts.command.length ? opts.command : (opts.entrypoint !== undefined ? [] : (cfg.Cmd ?? []));
+  const args = [...entrypoint, ...cmd];
+  if (!args.length) throw new EngineError('no command specified: give one after the image name, or set CMD or ENTRYPOINT in the image');
+  const workdir = opts.workdir || cfg.WorkingDir || '/';
+  if (!workdir.startsWith('/')) throw new EngineError(`the working directory "${workdir}" is invalid: it must be an absolute path`);
+  const hostname = opts.hostname || (network === 'host' ? ctx.hostHostname : ctx.id.slice(0, 12));
+  const userEnv = opts.env.map((e) => expandEnv(e, ctx.hostEnv)).filter((e): e is string => e !== null);
+  const fileEnv = opts.envFiles.flatMap((f) => readEnvFile(f, ctx.hostEnv));
+  const base = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`];
+  const env = mergeEnv(base, cfg.Env ?? [], opts.tty ? ['TERM=xterm'] : [], fileEnv, userEnv);
+  const volumes = opts.volumes.map((v) => parseVolume(v, ctx.cwd));
+  const mounts: MountRequest[] = opts.tmpfs.map(parseTmpfs);
+  const dests = new Set<string>();
+  for (const m of [...volumes.map((v) => v.destination), ...mounts.map((m) => m.destination)]) {
+    if (dests.has(m)) throw new EngineError(`duplicate mount point: ${m}`);
+    dests.add(m);
+  }
+  return {
+    spec: {
+      args,
+      env,
+      workdir: posix.normalize(workdir),
+      user: opts.user ?? cfg.User ?? '',
+      hostname,
+      mounts,
+      volumes: [],
+      readOnly: opts.readOnly,
+      network,
+      init: opts.init,
+      tty: opts.tty,
+      interactive: opts.interactive,
+      userns,
+      rm: opts.rm,
+      runtime: opts.runtime,
+      driver: ctx.driver,
+      layers: image.layers,
+    },
+    volumes,
+  };
+}
+
+export { randomName };

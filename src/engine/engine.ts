@@ -1,0 +1,105 @@
+import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ImageStore } from '../image/store.js';
+import { currentIdentity, type Identity } from '../rootless/identity.js';
+import { readSubIds, type SubIds } from '../rootless/subid.js';
+import { ensureUserNamespace, type UserNamespace } from '../rootless/userns.js';
+import { getMeta, openDb, setMeta, type DB } from '../state/db.js';
+import { parseDriver, probeDriver, type DriverName } from '../storage/rootfs.js';
+import { loadConfig, type RootletConfig } from './config.js';
+import { ensureDirs, resolvePaths, type Paths } from './paths.js';
+
+let entryPath: string | undefined;
+
+/** Set by the CLI entry: the bundle that helpers inside the namespace run. */
+export function setEntryPath(p: string): void {
+  entryPath = p;
+}
+
+/** One user's engine: store, state database and namespace, shared by every front door. */
+export class Engine {
+  readonly images: ImageStore;
+  private nsCache?: UserNamespace;
+  private subidCache?: SubIds;
+
+  private constructor(
+    readonly id: Identity,
+    readonly paths: Paths,
+    readonly config: RootletConfig,
+    readonly db: DB,
+  ) {
+    this.images = new ImageStore(db, paths);
+  }
+
+  static open(): Engine {
+    const id = currentIdentity();
+    const bootstrap = resolvePaths(id);
+    const config = loadConfig(bootstrap.configFile);
+    const paths = config.storage.root ? resolvePaths(id, process.env, config.storage.root) : bootstrap;
+    ensureDirs(paths, id);
+    const db = openDb(paths.db);
+    return new Engine(id, paths, config, db);
+  }
+
+  subIds(): SubIds {
+    return (this.subidCache ??= readSubIds(this.id));
+  }
+
+  /** The user's namespace, (re)created on demand. */
+  ns(): UserNamespace {
+    if (!this.nsCache) {
+      this.nsCache = ensureUserNamespace(this.db, this.id, this.subIds());
+      if (this.id.uid === 0) this.chownStoreForRoot(this.nsCache);
+    }
+    return this.nsCache;
+  }
+
+  /**
+   * Root's containers run as a subordinate id, never as host root, so the
+   * store directories that the namespace writes must belong to that id.
+   */
+  private chownStoreForRoot(ns: UserNamespace): void {
+    for (const d of [this.paths.layers, this.paths.containers, this.paths.volumes, this.paths.tmp, this.paths.runcRoot]) {
+      chownSync(d, ns.rootHostUid, ns.rootHostGid);
+    }
+  }
+
+  /** Makes a directory (or writes a file) that container root must own. */
+  mkdirForNs(path: string): void {
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+    if (this.id.uid === 0) chownSync(path, this.ns().rootHostUid, this.ns().rootHostGid);
+  }
+
+  writeFileForNs(path: string, data: string, mode = 0o644): void {
+    writeFileSync(path, data, { mode });
+    if (this.id.uid === 0) chownSync(path, this.ns().rootHostUid, this.ns().rootHostGid);
+  }
+
+  /** The storage driver: configured, or probed once per store and remembered. */
+  storageDriver(): DriverName {
+    if (this.config.storage.driver) return parseDriver(this.config.storage.driver);
+    const known = getMeta(this.db, 'storage_driver');
+    if (known) return parseDriver(known);
+    const { driver } = probeDriver(this.ns(), join(this.paths.tmp, 'probe'));
+    setMeta(this.db, 'storage_driver', driver);
+    return driver;
+  }
+
+  /** Command line that runs rootlet's own helper (e.g. layer extraction) with node. */
+  helperCommand(name: string, args: string[]): string[] {
+    if (!entryPath || !existsSync(entryPath)) throw new Error('rootlet helper entry point is unknown');
+    return [process.execPath, entryPath, name, ...args];
+  }
+
+  /** Environment for helpers: nothing that slows node's start (an extra CA bundle is read at every start). */
+  helperEnv(): NodeJS.ProcessEnv {
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    delete env.NODE_OPTIONS;
+    return env;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * An error the user should see as one line. `exitCode` follows Docker:
+ * 125 when the engine itself failed, 126 when the command cannot be
+ * executed, 127 when it cannot be found.
+ */
+export class EngineError extends Error {
+  constructor(message: string, readonly exitCode = 125) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+export const EXIT_ENGINE = 125;
+export const EXIT_CANNOT_EXECUTE = 126;
+export const EXIT_NOT_FOUND = 127;
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { hexOf, tmpName } from '../image/store.js';
+import { lastLine } from '../rootless/userns.js';
+import type { Engine } from './engine.js';
+import { EngineError } from './errors.js';
+
+export interface StoredLayer {
+  digest: string;
+  diffId: string;
+  blobSize: number;
+  tarSize: number;
+  remapped: number;
+}
+
+/**
+ * Extracts a layer stream (a file path, or '-' for our stdin) into the store
+ * inside the user's namespace, keeping the raw bytes as a blob. Both land
+ * under temporary names and are renamed into place only when extraction
+ * succeeded, so an interrupted or refused layer leaves the store unchanged.
+ */
+export async function storeLayer(engine: Engine, source: string, opts: { outsideIds?: 'fail' | 'root' } = {}): Promise<StoredLayer> {
+  const ns = engine.ns();
+  const tmpLayer = join(engine.paths.layers, `.${tmpName('tmp')}`);
+  const tmpBlob = join(engine.paths.tmp, tmpName('blob'));
+  let input: number | 'inherit' = 'inherit';
+  if (source !== '-') {
+    try {
+      input = openSync(source, 'r');
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new EngineError(e.code === 'ENOENT' ? `${source}: no such file` : `cannot read ${source}: ${e.message}`);
+    }
+  }
+  const cmd = engine.helperCommand('__extract-layer', [tmpLayer, tmpBlob, String(ns.size), opts.outsideIds ?? 'fail']);
+  const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn('nsenter', [...ns.nsenterArgs(), '--', ...cmd], { stdio: [input, 'pipe', 'pipe'], env: engine.helperEnv() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+  if (typeof input === 'number') closeSync(input);
+  if (result.code !== 0) {
+    ns.run(['rm', '-rf', tmpLayer]);
+    rmSync(tmpBlob, { force: true });
+    throw new EngineError(lastLine(result.stderr) || `layer extraction failed (exit ${result.code})`);
+  }
+  const r = JSON.parse(result.stdout) as StoredLayer;
+  commitLayer(engine, tmpLayer, r.diffId);
+  const blobDest = engine.images.blobPath(r.digest);
+  try {
+    renameSync(tmpBlob, blobDest);
+  } catch {
+    rmSync(tmpBlob, { force: true });
+  }
+  return r;
+}
+
+/** Renames an extracted layer into place; if another process got there first, ours is dropped. */
+function commitLayer(engine: Engine, tmpLayer: string, diffId: string): void {
+  const dest = join(engine.paths.layers, hexOf(diffId));
+  try {
+    renameSync(tmpLayer, dest);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+    engine.ns().run(['rm', '-rf', tmpLayer]);
+  }
+}
+
+/** Deletes extracted layers (their files belong to subordinate ids: only the namespace can). */
+export function removeLayerDirs(engine: Engine, diffIds: string[]): void {
+  if (!diffIds.length) return;
+  const hexes = diffIds.map(hexOf);
+  // Each layer plus its --userns=keep-id copies (HEX-keepid-UID-GID).
+  const names = readdirSync(engine.paths.layers).filter((n) => hexes.some((h) => n === h || n.startsWith(`${h}-`)));
+  if (names.length) engine.ns().run(['rm', '-rf', ...names.map((n) => join(engine.paths.layers, n))]);
+}

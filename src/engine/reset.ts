@@ -1,0 +1,22 @@
+import { rmSync } from 'node:fs';
+import { stopUserNamespace } from '../rootless/userns.js';
+import { shq } from '../storage/rootfs.js';
+import { containerStore, removeContainer } from './containers.js';
+import type { Engine } from './engine.js';
+
+/** `system reset`: every container removed (killed if running), the store deleted, the namespace stopped. */
+export function resetStore(engine: Engine): void {
+  const store = containerStore(engine);
+  for (const c of store.list()) {
+    try { removeContainer(engine, c, { force: true, volumes: true }); } catch { /* the store goes below anyway */ }
+  }
+  // Files owned by subordinate ids can only be deleted from inside the namespace.
+  const { dataDir, runDir } = engine.paths;
+  try {
+    engine.ns().run(['sh', '-c', `rm -rf ${shq(dataDir)}/layers ${shq(dataDir)}/containers ${shq(dataDir)}/volumes ${shq(dataDir)}/tmp ${shq(runDir)}/runc`]);
+  } catch { /* no namespace possible: delete what we can */ }
+  stopUserNamespace(engine.db);
+  engine.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(runDir, { recursive: true, force: true });
+}

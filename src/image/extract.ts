@@ -1,0 +1,365 @@
+import { createHash, type Hash } from 'node:crypto';
+import {
+  chmodSync, closeSync, createReadStream, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync,
+  openSync, rmSync, symlinkSync, unlinkSync, writeSync, type Stats,
+} from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import * as tar from 'tar-stream';
+import { runCapture } from '../util/proc.js';
+
+/**
+ * Extracts one image layer into an empty directory. It runs inside the
+ * user's namespace so that ownership lands on subordinate ids.
+ *
+ * Safety: an entry name with `..` is refused; every parent of an entry
+ * must be a real directory of this layer, never a symlink, so nothing is
+ * written outside `dest` whatever the tar says. OCI whiteouts become
+ * overlay's native ones (a 0/0 character device, the user.overlay.opaque
+ * xattr), so the layer can be an overlay lower directory as it is.
+ */
+
+export interface ExtractOptions {
+  /** Container ids 0..idLimit-1 exist in the namespace; others cannot own a file. */
+  idLimit: number;
+  /** What to do with an owner id at or above idLimit. */
+  outsideIds: 'fail' | 'root';
+  /** Copy the raw input (as read, compressed or not) to this file while extracting. */
+  blobOut?: string;
+}
+
+export interface ExtractResult {
+  /** sha256 of the input as read: the blob digest. */
+  digest: string;
+  /** sha256 of the uncompressed tar: the layer's diff id. */
+  diffId: string;
+  blobSize: number;
+  tarSize: number;
+  entries: number;
+  /** Entries whose owner was outside the mapping and became root. */
+  remapped: number;
+  /** Device nodes that a user namespace cannot create, left out. */
+  skippedDevices: number;
+}
+
+/** One-line error naming the offending entry; the caller deletes the partial directory. */
+export class LayerError extends Error {
+  constructor(message: string, readonly code: 'unsafe' | 'ids' | 'corrupt' | 'io' = 'corrupt') {
+    super(message);
+  }
+}
+
+const WHITEOUT_PREFIX = '.wh.';
+const OPAQUE_MARKER = '.wh..wh..opq';
+
+/** Splits an entry name into safe components, or throws for names that climb out. */
+export function entryComponents(name: string): string[] {
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw new LayerError(`layer entry "${name}" points outside the layer (contains ..): refusing the layer`, 'unsafe');
+  return parts;
+}
+
+class Hasher extends Transform {
+  readonly hash: Hash = createHash('sha256');
+  size = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    cb(null, chunk);
+  }
+}
+
+/** Reads at least n bytes (fewer at end of stream) and puts them back, so the caller can sniff a format. */
+function peek(stream: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let len = 0;
+    const finish = (ended: boolean) => {
+      stream.off('readable', onReadable);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      const head = Buffer.concat(chunks);
+      if (ended) resolve({ head, stream: Readable.from(head.length ? [head] : []) });
+      else {
+        stream.unshift(head);
+        resolve({ head, stream });
+      }
+    };
+    const onReadable = () => {
+      let c: Buffer | null;
+      while (len < n && (c = stream.read() as Buffer | null) !== null) {
+        chunks.push(c);
+        len += c.length;
+      }
+      if (len >= n) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onError = (e: Error) => reject(e);
+    stream.on('readable', onReadable);
+    stream.once('end', onEnd);
+    stream.once('error', onError);
+  });
+}
+
+function decompressorFor(head: Buffer): Transform {
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
+    throw new LayerError('zstd-compressed layers are not supported yet: recompress the layer with gzip', 'corrupt');
+  }
+  if (head[0] === 0x1f && head[1] === 0x8b) return createGunzip();
+  return new PassThrough();
+}
+
+interface PendingDir { path: string; mode: number; mtime: Date }
+
+export async function extractLayer(input: Readable, dest: string, opts: ExtractOptions): Promise<ExtractResult> {
+  const raw = new Hasher();
+  const plain = new Hasher();
+  const extract = tar.extract();
+  const dirs: PendingDir[] = [];
+  const whiteouts: string[] = [];
+  const opaque: string[] = [];
+  const xattrs: Array<{ path: string; name: string; value: Buffer }> = [];
+  let entries = 0;
+  let remapped = 0;
+  let skippedDevices = 0;
+  let blobFd: number | undefined;
+  if (opts.blobOut) blobFd = openSync(opts.blobOut, 'wx', 0o600);
+
+  const mapId = (id: number, name: string): number => {
+    if (id < opts.idLimit) return id;
+    if (opts.outsideIds === 'root') { remapped++; return 0; }
+    throw new LayerError(
+      `file "${name}" in the layer is owned by id ${id}, outside the ${opts.idLimit} ids your namespace maps: ` +
+      'ask an admin for a larger range in /etc/subuid and /etc/subgid, or pull with --remap-outside-ids to make such files root\'s',
+      'ids',
+    );
+  };
+
+  /** Creates missing parents as root-owned 0755 directories; refuses a parent that is not a real directory. */
+  const parentOf = (parts: string[], name: string): string => {
+    let cur = dest;
+    for (let i = 0; i < parts.length - 1; i++) {
+      cur = join(cur, parts[i]!);
+      let st: Stats | undefined;
+      try { st = lstatSync(cur); } catch { /* missing */ }
+      if (!st) {
+        mkdirSync(cur, { mode: 0o755 });
+      } else if (!st.isDirectory()) {
+        const what = st.isSymbolicLink() ? 'a symlink' : 'not a directory';
+        throw new LayerError(`layer entry "${name}" is written through "${parts.slice(0, i + 1).join('/')}", which is ${what}: refusing the layer`, 'unsafe');
+      }
+    }
+    return cur;
+  };
+
+  /** Removes whatever is at path unless it is a directory and the new entry is one too. */
+  const clearFor = (path: string, keepDir: boolean): boolean => {
+    let st: Stats | undefined;
+    try { st = lstatSync(path); } catch { return false; }
+    if (st.isDirectory()) {
+      if (keepDir) return true;
+      rmSync(path, { recursive: true, force: true });
+    } else {
+      unlinkSync(path);
+    }
+    return false;
+  };
+
+  extract.on('entry', (header: tar.Header, stream: tar.ExtractEvents['entry'][1], next: (err?: Error | null) => void) => {
+    entries++;
+    const fail = (err: unknown) => {
+      stream.resume();
+      next(err instanceof LayerError ? err : new LayerError(`cannot extract "${header.name}": ${(err as Error).message}`, 'io'));
+    };
+    try {
+      const parts = entryComponents(header.name);
+      const pax = (header.pax ?? {}) as Record<string, string>;
+      const uid = mapId(pax.uid !== undefined ? Number(pax.uid) : header.uid ?? 0, header.name);
+      const gid = mapId(pax.gid !== undefined ? Number(pax.gid) : header.gid ?? 0, header.name);
+      const mode = (header.mode ?? 0o644) & 0o7777;
+      const mtime = header.mtime ?? new Date(0);
+      if (parts.length === 0) {
+        // "./": the layer's root directory itself.
+        if (header.type === 'directory') {
+          lchownSync(dest, uid, gid);
+          dirs.push({ path: dest, mode, mtime });
+        }
+        stream.resume();
+        next();
+        return;
+      }
+      const base = parts[parts.length - 1]!;
+      const parent = parentOf(parts, header.name);
+      const path = join(parent, base);
+
+      if (base === OPAQUE_MARKER) {
+        opaque.push(parent);
+        stream.resume();
+        next();
+        return;
+      }
+      if (base.startsWith(WHITEOUT_PREFIX)) {
+        const target = join(parent, base.slice(WHITEOUT_PREFIX.length));
+        clearFor(target, false);
+        whiteouts.push(target);
+        stream.resume();
+        next();
+        return;
+      }
+
+      for (const [k, v] of Object.entries(pax)) {
+        if (k.startsWith('SCHILY.xattr.')) xattrs.push({ path, name: k.slice('SCHILY.xattr.'.length), value: Buffer.from(v, 'binary') });
+      }
+
+      switch (header.type) {
+        case 'directory': {
+          if (!clearFor(path, true)) mkdirSync(path, { mode: 0o700 });
+          lchownSync(path, uid, gid);
+          dirs.push({ path, mode, mtime });
+          stream.resume();
+          next();
+          return;
+        }
+        case 'file':
+        case 'contiguous-file': {
+          clearFor(path, false);
+          const fd = openSync(path, 'wx', 0o600);
+          stream.on('data', (data: unknown) => {
+            const chunk = data as Buffer;
+            let off = 0;
+            while (off < chunk.length) off += writeSync(fd, chunk, off);
+          });
+          stream.on('error', (e: unknown) => { closeSync(fd); fail(e); });
+          stream.on('end', () => {
+            try {
+              closeSync(fd);
+              lchownSync(path, uid, gid);
+              // chmod after chown: chown clears setuid and setgid bits.
+              chmodSync(path, mode);
+              lutimesSync(path, mtime, mtime);
+              next();
+            } catch (e) { fail(e); }
+          });
+          return;
+        }
+        case 'symlink': {
+          clearFor(path, false);
+          symlinkSync(header.linkname ?? '', path);
+          lchownSync(path, uid, gid);
+          lutimesSync(path, mtime, mtime);
+          stream.resume();
+          next();
+          return;
+        }
+        case 'link': {
+          const targetParts = entryComponents(header.linkname ?? '');
+          if (!targetParts.length) throw new LayerError(`hard link "${header.name}" has no target`, 'corrupt');
+          const target = join(parentOf(targetParts, header.linkname ?? ''), targetParts[targetParts.length - 1]!);
+          let tst: Stats;
+          try { tst = lstatSync(target); } catch {
+            throw new LayerError(`hard link "${header.name}" points to "${header.linkname}", which is not in the layer`, 'corrupt');
+          }
+          if (tst.isDirectory()) throw new LayerError(`hard link "${header.name}" points to a directory`, 'unsafe');
+          if (target !== path) {
+            clearFor(path, false);
+            linkSync(target, path);
+          }
+          stream.resume();
+          next();
+          return;
+        }
+        case 'character-device':
+        case 'block-device':
+        case 'fifo': {
+          if (header.type === 'character-device' && header.devmajor === 0 && header.devminor === 0) {
+            // Already an overlay whiteout (some tools write them).
+            clearFor(path, false);
+            whiteouts.push(path);
+          } else if (header.type === 'fifo') {
+            clearFor(path, false);
+            const r = runCapture('mkfifo', ['-m', (mode & 0o777).toString(8), path]);
+            if (r.code !== 0) throw new LayerError(`cannot create fifo "${header.name}": ${r.stderr.trim()}`, 'io');
+            lchownSync(path, uid, gid);
+          } else {
+            // A user namespace cannot create device nodes; the runtime provides /dev.
+            skippedDevices++;
+          }
+          stream.resume();
+          next();
+          return;
+        }
+        default:
+          stream.resume();
+          next();
+      }
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+  const tee = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (blobFd !== undefined) {
+        let off = 0;
+        while (off < chunk.length) off += writeSync(blobFd, chunk, off);
+      }
+      cb(null, chunk);
+    },
+  });
+
+  try {
+    const peeked = await peek(input, 4);
+    await pipeline(peeked.stream, raw, tee, decompressorFor(peeked.head), plain, extract);
+  } catch (err) {
+    if (err instanceof LayerError) throw err;
+    const msg = (err as Error).message || String(err);
+    if (/unexpected end|Unexpected end|premature|truncated/i.test(msg)) throw new LayerError('layer is truncated: the tar stream ends in the middle of an entry', 'corrupt');
+    throw new LayerError(`layer is not a valid tar stream: ${msg}`, 'corrupt');
+  } finally {
+    if (blobFd !== undefined) closeSync(blobFd);
+  }
+
+  applyNative(whiteouts, opaque, xattrs);
+  // Directory modes and times last: writing children changed them.
+  for (let i = dirs.length - 1; i >= 0; i--) {
+    const d = dirs[i]!;
+    chmodSync(d.path, d.mode);
+    lutimesSync(d.path, d.mtime, d.mtime);
+  }
+  return {
+    digest: `sha256:${raw.hash.digest('hex')}`,
+    diffId: `sha256:${plain.hash.digest('hex')}`,
+    blobSize: raw.size,
+    tarSize: plain.size,
+    entries,
+    remapped,
+    skippedDevices,
+  };
+}
+
+/** Whiteouts, opaque markers and xattrs need mknod(2) and setxattr(2), which Node lacks: batch them into two commands. */
+function applyNative(whiteouts: string[], opaque: string[], xattrs: Array<{ path: string; name: string; value: Buffer }>): void {
+  if (whiteouts.length) {
+    const r = runCapture('sh', ['-c', 'for p do mknod "$p" c 0 0 || exit 1; done', 'sh', ...whiteouts]);
+    if (r.code !== 0) throw new LayerError(`cannot create overlay whiteouts: ${r.stderr.trim()}`, 'io');
+  }
+  if (opaque.length) setXattr(opaque, 'user.overlay.opaque', Buffer.from('y'));
+  for (const x of xattrs) {
+    // Only security.capability and user.* are settable in a user namespace; others (e.g. trusted.*) are dropped.
+    if (x.name !== 'security.capability' && !x.name.startsWith('user.')) continue;
+    setXattr([x.path], x.name, x.value);
+  }
+}
+
+function setXattr(paths: string[], name: string, value: Buffer): void {
+  const r = runCapture('setfattr', ['-h', '-n', name, '-v', `0x${value.toString('hex')}`, ...paths]);
+  if (r.code === 127) throw new LayerError('setfattr is not installed (Debian package attr): it is needed to extract this layer', 'io');
+  if (r.code !== 0) throw new LayerError(`cannot set ${name} on ${paths[0]}: ${r.stderr.trim()}`, 'io');
+}
+
+/** Reads a layer from a file path ("-" for stdin). */
+export function openLayerInput(path: string): Readable {
+  return path === '-' ? process.stdin : createReadStream(path, { highWaterMark: 1 << 20 });
+}

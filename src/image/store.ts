@@ -1,0 +1,187 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EngineError } from '../engine/errors.js';
+import type { Paths } from '../engine/paths.js';
+import type { DB } from '../state/db.js';
+import type { ImageConfig, Manifest } from './oci.js';
+import { formatReference, looksLikeId, parseReference } from './reference.js';
+
+export interface ImageRecord {
+  id: string;
+  manifestDigest: string;
+  created: number;
+  config: ImageConfig;
+  layers: string[];
+  size: number;
+  tags: string[];
+}
+
+interface ImageRow {
+  id: string;
+  manifest_digest: string;
+  created: number;
+  config: string;
+  layers: string;
+  size: number;
+}
+
+export function digestOf(data: Buffer | string): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+export function hexOf(digest: string): string {
+  return digest.startsWith('sha256:') ? digest.slice(7) : digest;
+}
+
+export function tmpName(prefix: string): string {
+  return `${prefix}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Images, tags, blobs and extracted layers of one user's store. */
+export class ImageStore {
+  constructor(private readonly db: DB, private readonly paths: Paths) {}
+
+  blobPath(digest: string): string {
+    return join(this.paths.blobs, hexOf(digest));
+  }
+
+  layerPath(diffId: string): string {
+    return join(this.paths.layers, hexOf(diffId));
+  }
+
+  hasBlob(digest: string): boolean {
+    return existsSync(this.blobPath(digest));
+  }
+
+  /** Writes a blob under a temporary name and renames it into place: a crash leaves the old state or the new. */
+  writeBlob(data: Buffer | string): string {
+    const digest = digestOf(data);
+    const dest = this.blobPath(digest);
+    if (existsSync(dest)) return digest;
+    const tmp = join(this.paths.tmp, tmpName('blob'));
+    writeFileSync(tmp, data, { mode: 0o600 });
+    renameSync(tmp, dest);
+    return digest;
+  }
+
+  private toRecord(row: ImageRow): ImageRecord {
+    const tags = (this.db.prepare('SELECT name FROM tags WHERE image_id = ? ORDER BY name').all(row.id) as Array<{ name: string }>).map((t) => t.name);
+    return {
+      id: row.id,
+      manifestDigest: row.manifest_digest,
+      created: row.created,
+      config: JSON.parse(row.config) as ImageConfig,
+      layers: JSON.parse(row.layers) as string[],
+      size: row.size,
+      tags,
+    };
+  }
+
+  list(): ImageRecord[] {
+    const rows = this.db.prepare('SELECT * FROM images ORDER BY created DESC').all() as ImageRow[];
+    return rows.map((r) => this.toRecord(r));
+  }
+
+  get(id: string): ImageRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM images WHERE id = ?').get(id) as ImageRow | undefined;
+    return row && this.toRecord(row);
+  }
+
+  /**
+   * Finds an image by name, full or short id. A short name also matches
+   * localhost/NAME, as Podman resolves locally built images.
+   */
+  find(ref: string): ImageRecord | undefined {
+    if (looksLikeId(ref)) {
+      const hex = hexOf(ref);
+      const rows = this.db.prepare("SELECT * FROM images WHERE id LIKE ? ESCAPE '\\'").all(`sha256:${hex}%`) as ImageRow[];
+      if (rows.length === 1) return this.toRecord(rows[0]!);
+      if (rows.length > 1) throw new EngineError(`image id prefix "${ref}" is ambiguous: give more characters`);
+    }
+    let parsed;
+    try {
+      parsed = parseReference(ref);
+    } catch (err) {
+      if (looksLikeId(ref)) return undefined;
+      throw err;
+    }
+    const candidates = [formatReference(parsed)];
+    if (!ref.includes('/')) candidates.push(formatReference({ ...parsed, domain: 'localhost', path: ref.split(/[:@]/)[0]! }));
+    for (const name of candidates) {
+      if (parsed.digest && !parsed.tag) {
+        const row = this.db.prepare('SELECT * FROM images WHERE manifest_digest = ?').get(parsed.digest) as ImageRow | undefined;
+        if (row) return this.toRecord(row);
+        continue;
+      }
+      const t = this.db.prepare('SELECT image_id FROM tags WHERE name = ?').get(name) as { image_id: string } | undefined;
+      if (t) return this.get(t.image_id);
+    }
+    return undefined;
+  }
+
+  /** Like find, but a missing image is Docker's error. */
+  resolve(ref: string): ImageRecord {
+    const img = this.find(ref);
+    if (!img) throw new EngineError(`Unable to find image '${ref}' locally: build it, import it, or pull it first`);
+    return img;
+  }
+
+  /** Records an image whose blobs and layers are already in place, and points `names` at it. */
+  add(rec: { id: string; manifestDigest: string; config: ImageConfig; layers: Array<{ diffId: string; size: number }> }, names: string[]): void {
+    const now = Date.now();
+    const size = rec.layers.reduce((n, l) => n + l.size, 0);
+    this.db.transaction(() => {
+      for (const l of rec.layers) {
+        this.db.prepare('INSERT OR IGNORE INTO layers (diff_id, size, created) VALUES (?, ?, ?)').run(l.diffId, l.size, now);
+      }
+      this.db.prepare(`INSERT INTO images (id, manifest_digest, created, config, layers, size) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT(id) DO NOTHING`).run(rec.id, rec.manifestDigest, now, JSON.stringify(rec.config), JSON.stringify(rec.layers.map((l) => l.diffId)), size);
+      for (const n of names) this.setTag(n, rec.id);
+    }).immediate();
+  }
+
+  setTag(name: string, imageId: string): void {
+    this.db.prepare('INSERT INTO tags (name, image_id) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id').run(name, imageId);
+  }
+
+  removeTag(name: string): boolean {
+    return this.db.prepare('DELETE FROM tags WHERE name = ?').run(name).changes > 0;
+  }
+
+  containersUsing(imageId: string): Array<{ id: string; name: string }> {
+    return this.db.prepare('SELECT id, name FROM containers WHERE image_id = ?').all(imageId) as Array<{ id: string; name: string }>;
+  }
+
+  /**
+   * Deletes an untagged image's record; returns the layers and blobs no other
+   * image uses, which the caller deletes from disk (layers need the namespace).
+   */
+  deleteImage(id: string, manifest: Manifest | undefined): { layers: string[]; blobs: string[] } {
+    return this.db.transaction(() => {
+      const img = this.get(id);
+      if (!img) return { layers: [], blobs: [] };
+      this.db.prepare('DELETE FROM tags WHERE image_id = ?').run(id);
+      this.db.prepare('DELETE FROM images WHERE id = ?').run(id);
+      const rest = this.list();
+      const usedLayers = new Set(rest.flatMap((r) => r.layers));
+      const layers = [...new Set(img.layers)].filter((l) => !usedLayers.has(l));
+      for (const l of layers) this.db.prepare('DELETE FROM layers WHERE diff_id = ?').run(l);
+      const usedBlobs = new Set(rest.flatMap((r) => [r.id, r.manifestDigest, ...(this.readManifest(r)?.layers.map((l) => l.digest) ?? [])]));
+      const blobs = [img.id, img.manifestDigest, ...(manifest?.layers.map((l) => l.digest) ?? [])].filter((b) => !usedBlobs.has(b));
+      return { layers, blobs };
+    }).immediate();
+  }
+
+  readManifest(img: ImageRecord): Manifest | undefined {
+    try {
+      return JSON.parse(readFileSync(this.blobPath(img.manifestDigest), 'utf8')) as Manifest;
+    } catch {
+      return undefined;
+    }
+  }
+
+  removeBlob(digest: string): void {
+    rmSync(this.blobPath(digest), { force: true });
+  }
+}

@@ -1,0 +1,44 @@
+import { fileURLToPath } from 'node:url';
+import { closeEngine } from './cli/common.js';
+import { buildProgram, CommanderError } from './cli/program.js';
+import { setEntryPath } from './engine/engine.js';
+import { EngineError, errorMessage } from './engine/errors.js';
+
+async function main(argv: string[]): Promise<void> {
+  setEntryPath(fileURLToPath(import.meta.url));
+  const first = argv[2];
+  if (first?.startsWith('__')) {
+    const { runInternal } = await import('./cli/internal.js');
+    process.exitCode = await runInternal(first, argv.slice(3));
+    return;
+  }
+  const program = buildProgram();
+  if (argv.length <= 2) {
+    program.outputHelp();
+    return;
+  }
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are "errors" to commander; Docker exits 125 on a bad flag.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        process.exitCode = 0;
+      } else {
+        process.stderr.write(`See 'rootlet ${argv[2] ?? ''} --help'.\n`);
+        process.exitCode = 125;
+      }
+    } else if (err instanceof EngineError) {
+      process.stderr.write(`Error: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    } else {
+      process.stderr.write(`Error: ${errorMessage(err)}\n`);
+      if (process.env.ROOTLET_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+      process.exitCode = 125;
+    }
+  } finally {
+    closeEngine();
+  }
+}
+
+await main(process.argv);

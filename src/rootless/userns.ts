@@ -1,0 +1,207 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { EngineError } from '../engine/errors.js';
+import { getMeta, setMeta, type DB } from '../state/db.js';
+import { findInPath, isProcessAlive, processStartTime, runCapture, sleepSync } from '../util/proc.js';
+import type { Identity } from './identity.js';
+import { type IdRange, type SubIds, totalIds } from './subid.js';
+
+/** One line of a uid_map/gid_map: `inside` .. `inside+count` maps to `outside` .. */
+export interface MapEntry {
+  inside: number;
+  outside: number;
+  count: number;
+}
+
+/**
+ * The mapping of the user's long-lived namespace. For a user, container 0 is
+ * the user and 1..n are the subordinate ranges in order. For root, container
+ * 0 is the first subordinate id: rootlet never hands a container real root.
+ */
+export function namespaceMap(hostId: number, ranges: IdRange[], isRoot: boolean): MapEntry[] {
+  const out: MapEntry[] = [];
+  let next = 0;
+  if (!isRoot) {
+    out.push({ inside: 0, outside: hostId, count: 1 });
+    next = 1;
+  }
+  for (const r of ranges) {
+    out.push({ inside: next, outside: r.start, count: r.count });
+    next += r.count;
+  }
+  return out;
+}
+
+export function mapSize(map: MapEntry[]): number {
+  return map.reduce((n, e) => Math.max(n, e.inside + e.count), 0);
+}
+
+interface HolderRecord {
+  pid: number;
+  start: number;
+  boot: string;
+}
+
+/** A handle on the user's namespace: a pause process holding a user and a mount namespace. */
+export class UserNamespace {
+  constructor(
+    readonly pid: number,
+    readonly uidMap: MapEntry[],
+    readonly gidMap: MapEntry[],
+    private readonly preserveCredentials: boolean,
+  ) {}
+
+  /**
+   * Arguments for nsenter that join this namespace; commands then run as its
+   * root. The working directory is / of the namespace: nsenter --wd would
+   * keep a directory of the host's mount namespace, where mounts fail.
+   */
+  nsenterArgs(): string[] {
+    const args = ['-U', '-m', '-t', String(this.pid)];
+    if (this.preserveCredentials) args.push('--preserve-credentials');
+    return args;
+  }
+
+  /** Container ids 0..size-1 are mapped. */
+  get size(): number {
+    return Math.min(mapSize(this.uidMap), mapSize(this.gidMap));
+  }
+
+  /** The host uid/gid that container root is: who owns files container root creates. */
+  get rootHostUid(): number { return this.uidMap[0]!.outside; }
+  get rootHostGid(): number { return this.gidMap[0]!.outside; }
+
+  /** Runs a command inside the namespace to completion. */
+  run(args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}) {
+    return runCapture('nsenter', [...this.nsenterArgs(), '--', ...args], { input: opts.input, env: opts.env });
+  }
+
+  /** Like run, but a non-zero exit is an EngineError that quotes the command's own error. */
+  runChecked(args: string[], what: string, opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): string {
+    const r = this.run(args, opts);
+    if (r.code !== 0) throw new EngineError(`${what}: ${lastLine(r.stderr) || `exit status ${r.code}`}`);
+    return r.stdout;
+  }
+}
+
+/** The line of a tool's error output that says what went wrong (not mount's "dmesg(1) may have more"). */
+export function lastLine(text: string): string {
+  const lines = text.trim().split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('dmesg(1)'));
+  return lines[lines.length - 1] ?? '';
+}
+
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function ownUserNs(): string {
+  return readlinkSync('/proc/self/ns/user');
+}
+
+function holderUsable(rec: HolderRecord): boolean {
+  if (rec.boot !== bootId() || !isProcessAlive(rec.pid, rec.start)) return false;
+  try {
+    if (readlinkSync(`/proc/${rec.pid}/ns/user`) === ownUserNs()) return false;
+    return readFileSync(`/proc/${rec.pid}/uid_map`, 'utf8').trim() !== '';
+  } catch {
+    return false;
+  }
+}
+
+function formatMap(map: MapEntry[]): string[] {
+  return map.flatMap((e) => [String(e.inside), String(e.outside), String(e.count)]);
+}
+
+const KEY = 'holder';
+
+/**
+ * Returns the user's namespace, creating its holder when there is none or it
+ * died. The check and the creation run under the database's write lock, so
+ * concurrent rootlet processes agree on one holder.
+ */
+export function ensureUserNamespace(db: DB, id: Identity, subids: SubIds): UserNamespace {
+  const isRoot = id.uid === 0;
+  if (!subids.uids.length || !subids.gids.length) throw noRangeError(id, subids);
+  const uidMap = namespaceMap(id.uid, subids.uids, isRoot);
+  const gidMap = namespaceMap(id.gid, subids.gids, isRoot);
+  const make = (pid: number) => new UserNamespace(pid, uidMap, gidMap, !isRoot);
+
+  const read = (): HolderRecord | undefined => {
+    const v = getMeta(db, KEY);
+    return v ? (JSON.parse(v) as HolderRecord) : undefined;
+  };
+  const cur = read();
+  if (cur && holderUsable(cur)) return make(cur.pid);
+
+  return db.transaction(() => {
+    const again = read();
+    if (again && holderUsable(again)) return make(again.pid);
+    if (again && isProcessAlive(again.pid, again.start)) {
+      // A holder whose mapping was never written (its creator died): replace it.
+      try { process.kill(again.pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    const pid = spawnHolder(uidMap, gidMap);
+    setMeta(db, KEY, JSON.stringify({ pid, start: processStartTime(pid) ?? 0, boot: bootId() } satisfies HolderRecord));
+    return make(pid);
+  }).immediate();
+}
+
+function spawnHolder(uidMap: MapEntry[], gidMap: MapEntry[]): number {
+  const pause = findInPath('catatonit');
+  const holdArgs = pause ? [pause, '-P'] : ['sleep', 'infinity'];
+  const child = spawn('unshare', ['--user', '--mount', '--propagation', 'private', '--', ...holdArgs], {
+    detached: true,
+    stdio: 'ignore',
+    cwd: '/',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+  });
+  child.unref();
+  const pid = child.pid;
+  if (!pid) throw new EngineError('cannot start the user namespace holder: unshare (util-linux) is not installed');
+  const mine = ownUserNs();
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    let ns = mine;
+    try { ns = readlinkSync(`/proc/${pid}/ns/user`); } catch { /* not yet, or failed */ }
+    if (ns !== mine) break;
+    if (!isProcessAlive(pid) || Date.now() > deadline) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      throw new EngineError('cannot create a user namespace: unshare --user failed; run `rootlet system check` to see why');
+    }
+    sleepSync(1);
+  }
+  for (const [tool, map] of [['newuidmap', uidMap], ['newgidmap', gidMap]] as const) {
+    const r = runCapture(tool, [String(pid), ...formatMap(map)]);
+    if (r.code !== 0) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      const why = lastLine(r.stderr) || `exit status ${r.code}`;
+      throw new EngineError(`${tool} failed: ${why}; run \`rootlet system check\` to see which prerequisite is missing`);
+    }
+  }
+  return pid;
+}
+
+export function noRangeError(id: Identity, subids: SubIds): EngineError {
+  const which = !subids.uids.length ? '/etc/subuid' : '/etc/subgid';
+  return new EngineError(
+    `no subordinate id range for ${id.name} in ${which}: ask an admin to run ` +
+    `\`usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${id.name}\` (with a free range)`,
+  );
+}
+
+/** Stops the holder (for `system reset`); containers in the namespace keep it alive until they exit. */
+export function stopUserNamespace(db: DB): void {
+  const v = getMeta(db, KEY);
+  if (!v) return;
+  const rec = JSON.parse(v) as HolderRecord;
+  if (isProcessAlive(rec.pid, rec.start)) {
+    try { process.kill(rec.pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+  db.prepare('DELETE FROM meta WHERE key = ?').run(KEY);
+}
+
+export { totalIds };

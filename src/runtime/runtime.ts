@@ -1,0 +1,66 @@
+import { statfsSync } from 'node:fs';
+import { EngineError } from '../engine/errors.js';
+import { findInPath } from '../util/proc.js';
+
+export type CgroupLayout = 'v2' | 'hybrid' | 'v1' | 'none';
+const CGROUP2_MAGIC = 0x63677270;
+
+export function cgroupLayout(): CgroupLayout {
+  try {
+    if (statfsSync('/sys/fs/cgroup').type === CGROUP2_MAGIC) return 'v2';
+  } catch {
+    return 'none';
+  }
+  try {
+    if (statfsSync('/sys/fs/cgroup/unified').type === CGROUP2_MAGIC) return 'hybrid';
+  } catch { /* no unified tree */ }
+  return 'v1';
+}
+
+export type RuntimeName = 'runc' | 'crun';
+export const RUNTIMES: RuntimeName[] = ['runc', 'crun'];
+
+export interface Runtime {
+  name: RuntimeName;
+  path: string;
+}
+
+/** Why a runtime cannot work on this host, or undefined when it can. */
+export function runtimeBlocker(name: RuntimeName, layout: CgroupLayout): string | undefined {
+  if (name === 'crun' && (layout === 'hybrid' || layout === 'v1')) {
+    return `crun does not support cgroups in ${layout === 'hybrid' ? 'hybrid v1/v2' : 'v1'} mode, which this host uses`;
+  }
+  return undefined;
+}
+
+/**
+ * The OCI runtime to use: the one asked for (by flag or config) or the
+ * fastest that works here. An explicit choice that cannot work is an error,
+ * never replaced by another.
+ */
+export function chooseRuntime(requested: string | undefined, layout = cgroupLayout()): Runtime {
+  if (requested) {
+    if (!(RUNTIMES as string[]).includes(requested)) {
+      throw new EngineError(`unknown OCI runtime "${requested}": use one of ${RUNTIMES.join(', ')}`);
+    }
+    const name = requested as RuntimeName;
+    const path = findInPath(name);
+    if (!path) throw new EngineError(`OCI runtime ${name} is not installed: install the Debian package ${name}, or choose another with --runtime`);
+    const blocker = runtimeBlocker(name, layout);
+    if (blocker) throw new EngineError(`cannot use ${name}: ${blocker}; use --runtime runc`);
+    return { name, path };
+  }
+  const order: RuntimeName[] = layout === 'v2' ? ['crun', 'runc'] : ['runc', 'crun'];
+  for (const name of order) {
+    if (runtimeBlocker(name, layout)) continue;
+    const path = findInPath(name);
+    if (path) return { name, path };
+  }
+  throw new EngineError('no usable OCI runtime: install runc (or crun on a cgroup v2 host); `rootlet system check` says more');
+}
+
+/** Global arguments: state under our runtime dir, the runtime's own log in a file rather than on the user's terminal. */
+export function runtimeArgs(rt: Runtime, stateRoot: string, logFile: string): string[] {
+  if (rt.name === 'crun') return [`--root=${stateRoot}`, `--log=file:${logFile}`, '--log-format=json'];
+  return ['--root', stateRoot, '--log', logFile, '--log-format', 'json'];
+}

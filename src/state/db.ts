@@ -1,0 +1,97 @@
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EngineError, errorMessage } from '../engine/errors.js';
+
+export type DB = Database.Database;
+
+/**
+ * The addon sits beside the bundle (dist/) or one level up (build/ for
+ * bundled tests); load it by path so no module resolution runs at start-up.
+ */
+function nativeBinding(): string | undefined {
+  if (process.env.ROOTLET_SQLITE_ADDON) return process.env.ROOTLET_SQLITE_ADDON;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 3; i++) {
+    const p = join(dir, 'better_sqlite3.node');
+    if (existsSync(p)) return p;
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE images (
+     id TEXT PRIMARY KEY,            -- sha256 digest of the config blob
+     manifest_digest TEXT NOT NULL,
+     created INTEGER NOT NULL,       -- ms since epoch
+     config TEXT NOT NULL,           -- the OCI image config, JSON
+     layers TEXT NOT NULL,           -- JSON array of diff ids, bottom first
+     size INTEGER NOT NULL
+   );
+   CREATE TABLE tags (
+     name TEXT PRIMARY KEY,          -- normalized reference, e.g. docker.io/library/busybox:latest
+     image_id TEXT NOT NULL REFERENCES images(id)
+   );
+   CREATE INDEX tags_image ON tags(image_id);
+   CREATE TABLE layers (
+     diff_id TEXT PRIMARY KEY,
+     size INTEGER NOT NULL,
+     created INTEGER NOT NULL
+   );
+   CREATE TABLE containers (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     image_id TEXT NOT NULL,
+     image_name TEXT NOT NULL,
+     created INTEGER NOT NULL,
+     state TEXT NOT NULL,            -- created | running | exited | removing
+     owner_pid INTEGER,              -- the rootlet process running it in the foreground
+     owner_start INTEGER,
+     exit_code INTEGER,
+     started_at INTEGER,
+     finished_at INTEGER,
+     spec TEXT NOT NULL              -- ContainerSpec, JSON
+   );
+   CREATE INDEX containers_image ON containers(image_id);`,
+];
+
+export function openDb(file: string): DB {
+  let db: DB;
+  try {
+    const binding = nativeBinding();
+    db = new Database(file, binding ? { nativeBinding: binding } : {});
+  } catch (err) {
+    throw new EngineError(`cannot open the state database ${file}: ${errorMessage(err)}`);
+  }
+  // WAL lets readers run beside one writer; NORMAL keeps commits atomic
+  // across a crash of rootlet (not of the machine) without an fsync each.
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 10000');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: DB): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version >= MIGRATIONS.length) return;
+  db.transaction(() => {
+    // Re-read inside the write lock: another rootlet may have migrated meanwhile.
+    const v = db.pragma('user_version', { simple: true }) as number;
+    for (let i = v; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i]!);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}
+
+export function getMeta(db: DB, key: string): string | undefined {
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+  return row?.value;
+}
+
+export function setMeta(db: DB, key: string, value: string): void {
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+}

@@ -1,0 +1,93 @@
+import { join } from 'node:path';
+import { EngineError } from '../engine/errors.js';
+import type { UserNamespace } from '../rootless/userns.js';
+import { findInPath } from '../util/proc.js';
+
+export type DriverName = 'overlay' | 'fuse-overlayfs' | 'vfs';
+export const DRIVERS: DriverName[] = ['overlay', 'fuse-overlayfs', 'vfs'];
+
+/** Quotes a word for sh. */
+export function shq(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The directories of one container's root filesystem. */
+export interface ContainerDirs {
+  dir: string;
+  upper: string;
+  work: string;
+  merged: string;
+}
+
+export function containerDirs(containerDir: string): ContainerDirs {
+  return { dir: containerDir, upper: join(containerDir, 'upper'), work: join(containerDir, 'work'), merged: join(containerDir, 'merged') };
+}
+
+/**
+ * Shell (run as root of the user's namespace, in `layersDir`) that makes the
+ * merged root filesystem from layer directory names, bottom layer first.
+ * Lower directories are given relative to `layersDir` so that many layers
+ * fit in mount(2)'s one-page option string.
+ */
+export function mountScript(driver: DriverName, layersDir: string, layerNames: string[], d: ContainerDirs): string {
+  const lower = [...layerNames].reverse().join(':');
+  const mk = `mkdir -p ${shq(d.upper)} ${shq(d.work)} ${shq(d.merged)}`;
+  switch (driver) {
+    case 'overlay':
+      return `${mk} && mount -t overlay overlay -o ${shq(`lowerdir=${lower},upperdir=${d.upper},workdir=${d.work},userxattr`)} ${shq(d.merged)}`;
+    case 'fuse-overlayfs':
+      // fuse-overlayfs runs on as a daemon from another directory: it needs absolute lower paths.
+      return `${mk} && fuse-overlayfs -o ${shq(`lowerdir=${[...layerNames].reverse().map((n) => join(layersDir, n)).join(':')},upperdir=${d.upper},workdir=${d.work}`)} ${shq(d.merged)}`;
+    case 'vfs':
+      // A private copy of every layer, whiteouts applied: slow, but needs nothing from the kernel.
+      return `${mk} && if [ ! -e ${shq(d.upper)}/.rootlet-complete ]; then ${layerNames.map((n) => applyLayerScript(n, d.upper)).join(' && ')} && : > ${shq(d.upper)}/.rootlet-complete; fi && mount --bind ${shq(d.upper)} ${shq(d.merged)}`;
+  }
+}
+
+/** Copies one overlay-format layer onto a directory, turning its whiteouts into deletions. */
+function applyLayerScript(layer: string, dest: string): string {
+  const L = shq(layer);
+  const D = shq(dest);
+  return [
+    `(cd ${L} && find . -type c | while read -r p; do [ "$(stat -c %t:%T "$p")" = 0:0 ] && rm -rf ${D}/"$p"; done; ` +
+      `find . -type d | while read -r p; do [ "$(getfattr --only-values -n user.overlay.opaque "$p" 2>/dev/null)" = y ] && find ${D}/"$p" -mindepth 1 -delete 2>/dev/null; done; true)`,
+    `cp -a ${L}/. ${D}/`,
+    `(cd ${L} && find . -type c | while read -r p; do [ "$(stat -c %t:%T "$p")" = 0:0 ] && rm -f ${D}/"$p"; done; true)`,
+  ].join(' && ');
+}
+
+export function unmountScript(driver: DriverName, d: ContainerDirs): string {
+  const m = shq(d.merged);
+  // Lazy unmount: a process still holding a file there must not keep the mount around.
+  const um = driver === 'fuse-overlayfs' ? `(fusermount3 -u ${m} 2>/dev/null || umount -l ${m})` : `umount -l ${m}`;
+  return `if mountpoint -q ${m}; then ${um}; fi`;
+}
+
+/** Finds the best driver that works here, by trying each in the namespace. */
+export function probeDriver(ns: UserNamespace, scratch: string): { driver: DriverName; notes: string[] } {
+  const notes: string[] = [];
+  const t = shq(scratch);
+  const overlay = ns.run(['sh', '-c',
+    `set -e; rm -rf ${t}; mkdir -p ${t}/l ${t}/u ${t}/w ${t}/m; : > ${t}/l/f; ` +
+    `mount -t overlay overlay -o lowerdir=${t}/l,upperdir=${t}/u,workdir=${t}/w,userxattr ${t}/m; ` +
+    `rm ${t}/m/f; umount ${t}/m; rm -rf ${t}`]);
+  if (overlay.code === 0) return { driver: 'overlay', notes };
+  notes.push(`overlay in a user namespace failed (${overlay.stderr.trim().split('\n').pop() || 'unknown error'})`);
+  ns.run(['rm', '-rf', scratch]);
+  if (findInPath('fuse-overlayfs')) {
+    const fuse = ns.run(['sh', '-c',
+      `set -e; rm -rf ${t}; mkdir -p ${t}/l ${t}/u ${t}/w ${t}/m; fuse-overlayfs -o lowerdir=${t}/l,upperdir=${t}/u,workdir=${t}/w ${t}/m; ` +
+      `umount ${t}/m; rm -rf ${t}`]);
+    if (fuse.code === 0) return { driver: 'fuse-overlayfs', notes };
+    notes.push(`fuse-overlayfs failed (${fuse.stderr.trim().split('\n').pop() || 'unknown error'})`);
+    ns.run(['rm', '-rf', scratch]);
+  } else {
+    notes.push('fuse-overlayfs is not installed');
+  }
+  return { driver: 'vfs', notes };
+}
+
+export function parseDriver(name: string): DriverName {
+  if ((DRIVERS as string[]).includes(name)) return name as DriverName;
+  throw new EngineError(`unknown storage driver "${name}": use one of ${DRIVERS.join(', ')}`);
+}
