@@ -2,7 +2,7 @@
 // each test file into build/test/. better-sqlite3's native addon is copied
 // beside the bundle and loaded by path, so dist/ is self-contained.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readdirSync, rmSync, chmodSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -25,13 +25,19 @@ const common = {
 
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 mkdirSync(join(root, 'dist'), { recursive: true });
+// Split: each command's code is a chunk loaded only when that command runs.
 await build({
   ...common,
-  entryPoints: [join(root, 'src/main.ts')],
-  outfile: join(root, 'dist/rootlet.mjs'),
-  banner: { js: '#!/usr/bin/env node\n' + banner.js },
+  entryPoints: { rootlet: join(root, 'src/main.ts') },
+  outdir: join(root, 'dist'),
+  outExtension: { '.js': '.mjs' },
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   minifySyntax: true,
 });
+// The shebang goes on the entry only; every chunk keeps the require shim.
+const entry = join(root, 'dist/rootlet.mjs');
+writeFileSync(entry, '#!/usr/bin/env node\n' + readFileSync(entry, 'utf8'));
 chmodSync(join(root, 'dist/rootlet.mjs'), 0o755);
 
 const addon = join(dirname(require.resolve('better-sqlite3/package.json')), 'build/Release/better_sqlite3.node');

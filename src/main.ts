@@ -3,8 +3,10 @@ import { closeEngine } from './cli/common.js';
 import { buildProgram, CommanderError } from './cli/program.js';
 import { setEntryPath } from './engine/engine.js';
 import { EngineError, errorMessage } from './engine/errors.js';
+import { trace } from './util/trace.js';
 
 async function main(argv: string[]): Promise<void> {
+  trace('bundle loaded');
   setEntryPath(fileURLToPath(import.meta.url));
   const first = argv[2];
   if (first?.startsWith('__')) {
@@ -12,7 +14,8 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = await runInternal(first, argv.slice(3));
     return;
   }
-  const program = buildProgram();
+  const program = await buildProgram(first);
+  trace('commands registered');
   if (argv.length <= 2) {
     program.outputHelp();
     return;

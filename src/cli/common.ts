@@ -1,4 +1,5 @@
 import { Engine } from '../engine/engine.js';
+import { trace } from '../util/trace.js';
 
 /** Collects a repeatable option's values. */
 export function collect(value: string, previous: string[]): string[] {
@@ -8,8 +9,12 @@ export function collect(value: string, previous: string[]): string[] {
 let engine: Engine | undefined;
 
 /** Opens the user's engine once per process. */
-export function openEngine(): Engine {
-  return (engine ??= Engine.open());
+export async function openEngine(): Promise<Engine> {
+  if (!engine) {
+    engine = await Engine.open();
+    trace('engine opened');
+  }
+  return engine;
 }
 
 export function closeEngine(): void {

@@ -12,8 +12,8 @@ export function register(program: Command): void {
     .option('-a, --all', 'show all images (no intermediate images are hidden yet)')
     .option('-q, --quiet', 'only print image ids')
     .option('--no-trunc', 'do not truncate output')
-    .action((flags: { quiet?: boolean; trunc: boolean }) => {
-      const engine = openEngine();
+    .action(async (flags: { quiet?: boolean; trunc: boolean }) => {
+      const engine = await openEngine();
       const now = Date.now();
       const rows: string[][] = [];
       const ids: string[] = [];
@@ -45,8 +45,8 @@ export function register(program: Command): void {
     .usage('[OPTIONS] IMAGE [IMAGE...]')
     .argument('<image...>')
     .option('-f, --force', 'untag an image that containers use, or one with several names')
-    .action((refs: string[], flags: { force?: boolean }) => {
-      const engine = openEngine();
+    .action(async (refs: string[], flags: { force?: boolean }) => {
+      const engine = await openEngine();
       let failed = false;
       for (const ref of refs) {
         try {
@@ -70,7 +70,7 @@ export function register(program: Command): void {
     .option('-c, --change <instruction>', 'apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)', collect, [])
     .option('-m, --message <text>', 'commit message for the history')
     .action(async (file: string, reference: string | undefined, flags: { change: string[]; message?: string }) => {
-      const engine = openEngine();
+      const engine = await openEngine();
       const id = await importImage(engine, { source: file, reference, changes: flags.change, message: flags.message });
       process.stdout.write(`${id}\n`);
     });

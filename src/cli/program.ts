@@ -1,28 +1,45 @@
 import { Command, CommanderError } from 'commander';
-import { VERSION } from '../engine/info.js';
-import { register as images } from './images.js';
-import { register as ps } from './ps.js';
-import { register as rm } from './rm.js';
-import { register as run } from './run.js';
-import { register as system } from './system.js';
-import { register as unshare } from './unshare.js';
+import { VERSION } from '../engine/info-version.js';
 
-export function buildProgram(): Command {
-  const program = new Command();
-  program
+type Register = (program: Command) => void;
+
+/**
+ * Every command, with the module that implements it. Only the module of the
+ * command being run is loaded (each is its own chunk of the bundle), so a
+ * `run` does not pay for compiling `system check` or `import`.
+ */
+const COMMANDS: Array<{ names: string[]; load: () => Promise<{ register: Register }> }> = [
+  { names: ['run'], load: () => import('./run.js') },
+  { names: ['ps'], load: () => import('./ps.js') },
+  { names: ['rm'], load: () => import('./rm.js') },
+  { names: ['images', 'rmi', 'import'], load: () => import('./images.js') },
+  { names: ['unshare'], load: () => import('./unshare.js') },
+  { names: ['info', 'version', 'system'], load: () => import('./system.js') },
+];
+
+function base(): Command {
+  return new Command()
     .name('rootlet')
     .description('A rootless, daemonless container engine.\nRun `rootlet system check` first on a new machine.')
     .usage('COMMAND [OPTIONS]')
     .version(VERSION, '-v, --version', 'print the version')
     .enablePositionalOptions()
     .showSuggestionAfterError(true)
-    .configureHelp({ sortSubcommands: false })
     .exitOverride();
-  for (const reg of [run, ps, rm, images, unshare, system]) reg(program);
-  program.commands.forEach(function override(c: Command) {
-    c.exitOverride();
-    c.commands.forEach(override);
-  });
+}
+
+function exitOverrideAll(c: Command): void {
+  c.exitOverride();
+  c.commands.forEach(exitOverrideAll);
+}
+
+/** The program with the command named in argv loaded, or every command (for help and suggestions). */
+export async function buildProgram(commandName: string | undefined): Promise<Command> {
+  const program = base();
+  const entry = COMMANDS.find((c) => commandName && c.names.includes(commandName));
+  const mods = entry ? [await entry.load()] : await Promise.all(COMMANDS.map((c) => c.load()));
+  for (const m of mods) m.register(program);
+  exitOverrideAll(program);
   return program;
 }
 

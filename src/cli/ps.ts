@@ -18,8 +18,8 @@ export function register(program: Command): void {
     .option('-a, --all', 'show all containers (default: running only)')
     .option('-q, --quiet', 'only print container ids')
     .option('--no-trunc', 'do not truncate output')
-    .action((flags: { all?: boolean; quiet?: boolean; trunc: boolean }) => {
-      const engine = openEngine();
+    .action(async (flags: { all?: boolean; quiet?: boolean; trunc: boolean }) => {
+      const engine = await openEngine();
       const now = Date.now();
       const recs = refreshStates(engine, containerStore(engine).list())
         .map((r) => ({ rec: r, running: r.state === 'running' && isRunning(engine, r) }))

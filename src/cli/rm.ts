@@ -11,8 +11,8 @@ export function register(program: Command): void {
     .argument('<container...>')
     .option('-f, --force', 'kill and remove a running container')
     .option('-v, --volumes', 'remove the container\'s anonymous volumes too')
-    .action((names: string[], flags: { force?: boolean; volumes?: boolean }) => {
-      const engine = openEngine();
+    .action(async (names: string[], flags: { force?: boolean; volumes?: boolean }) => {
+      const engine = await openEngine();
       const store = containerStore(engine);
       let failed = false;
       for (const name of names) {

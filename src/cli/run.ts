@@ -54,7 +54,7 @@ export function register(program: Command): void {
     .option('-d, --detach', 'run in the background (not available yet)')
     .action(async (image: string, command: string[], flags: RunFlags) => {
       if (flags.detach) throw new EngineError('detached containers (-d) are not available yet in this version of rootlet: run in the foreground');
-      const engine = openEngine();
+      const engine = await openEngine();
       process.exitCode = await runForeground(engine, {
         image,
         command,

@@ -5,8 +5,8 @@ import { EngineError } from '../engine/errors.js';
 import { runChecks } from '../rootless/doctor.js';
 import { openEngine } from './common.js';
 
-function printInfo(format: string | undefined): void {
-  const info = engineInfo(openEngine());
+async function printInfo(format: string | undefined): Promise<void> {
+  const info = engineInfo(await openEngine());
   if (format === 'json' || format === '{{json .}}') {
     process.stdout.write(JSON.stringify(info, null, 2) + '\n');
     return;
@@ -49,8 +49,8 @@ export function register(program: Command): void {
     .command('check')
     .description('Check every rootless prerequisite; print the fix for each failure')
     .option('-f, --format <format>', 'json for machine-readable output')
-    .action((flags: { format?: string }) => {
-      const results = runChecks(openEngine());
+    .action(async (flags: { format?: string }) => {
+      const results = runChecks(await openEngine());
       const failed = results.some((r) => r.required && r.status === 'failed');
       if (flags.format === 'json') {
         process.stdout.write(JSON.stringify({ ok: !failed, checks: results }, null, 2) + '\n');
@@ -73,9 +73,9 @@ export function register(program: Command): void {
     .command('reset')
     .description('Remove all containers, images and state of your rootlet, and stop its namespace')
     .option('-f, --force', 'do not ask for confirmation')
-    .action((flags: { force?: boolean }) => {
+    .action(async (flags: { force?: boolean }) => {
       if (!flags.force) throw new EngineError('system reset deletes every container and image you have: run it again with --force');
-      const engine = openEngine();
+      const engine = await openEngine();
       const where = engine.paths.dataDir;
       resetStore(engine);
       process.stdout.write(`removed ${where}\n`);

@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .argument('[command...]')
     .passThroughOptions()
     .action(async (command: string[]) => {
-      const engine = openEngine();
+      const engine = await openEngine();
       const ns = engine.ns();
       const args = command.length ? command : [process.env.SHELL || '/bin/sh'];
       const env = { ...process.env, ROOTLET_UNSHARE: '1', ROOTLET_STORAGE: engine.paths.dataDir };

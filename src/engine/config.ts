@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseToml } from 'smol-toml';
 import { EngineError, errorMessage } from './errors.js';
 
 /** The user's rootlet.toml (see docs/configuration.md). Every key is optional. */
@@ -14,7 +13,7 @@ export interface RootletConfig {
   };
 }
 
-export function loadConfig(file: string): RootletConfig {
+export async function loadConfig(file: string): Promise<RootletConfig> {
   const empty: RootletConfig = { storage: {}, engine: {} };
   let text: string;
   try {
@@ -24,7 +23,9 @@ export function loadConfig(file: string): RootletConfig {
   }
   let parsed: Record<string, unknown>;
   try {
-    parsed = parseToml(text);
+    // Loaded only when there is a file: most runs pay nothing for TOML.
+    const { parse } = await import('smol-toml');
+    parsed = parse(text) as Record<string, unknown>;
   } catch (err) {
     throw new EngineError(`${file}: ${errorMessage(err).split('\n')[0]}: fix the file or move it away`);
   }

@@ -1,22 +1,22 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { hexOf } from '../image/store.js';
-import { lastLine } from '../rootless/userns.js';
 import { checkExecutable, resolveUser, RootfsView } from '../runtime/rootfs-lookup.js';
 import { chooseRuntime, cgroupLayout, runtimeArgs, type Runtime } from '../runtime/runtime.js';
 import { buildRuntimeSpec } from '../runtime/spec.js';
 import { lockedFlags } from '../storage/mountinfo.js';
 import { containerDirs, mountScript, shq, unmountScript } from '../storage/rootfs.js';
 import { findInPath, isProcessAlive, processStartTime } from '../util/proc.js';
+import { trace } from '../util/trace.js';
 import {
   buildSpec, keepIdMap, newContainerId, randomName, validateName,
   type ContainerSpec, type CreateOptions, type ParsedVolume,
 } from './container-spec.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
-import { EngineError, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND } from './errors.js';
+import { EngineError, errorMessage, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND } from './errors.js';
 import { ensureKeepIdLayers } from './keepid.js';
 
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -94,16 +94,31 @@ export function createContainer(engine: Engine, opts: CreateOptions): ContainerR
   return rec;
 }
 
-/** Mounts the root filesystem in the namespace; returns its host-visible path for reading files. */
-function mountRootfs(engine: Engine, rec: ContainerRecord): string {
-  const ns = engine.ns();
+/** The container's layer directory names, bottom first: the image's, or their --userns=keep-id copies. */
+function layerNames(engine: Engine, rec: ContainerRecord): string[] {
+  return rec.spec.userns === 'keep-id' ? ensureKeepIdLayers(engine, rec.spec.layers) : rec.spec.layers.map(hexOf);
+}
+
+/**
+ * The command (for nsenter) that mounts the root filesystem and execs the
+ * runtime. The mount is made in a mount namespace of its own that dies with
+ * the runtime process, so no mount outlives the container, even when
+ * rootlet is killed. fuse-overlayfs leaves a daemon behind, so it is mounted
+ * beforehand in the user's namespace and unmounted after.
+ */
+function startCommand(engine: Engine, rec: ContainerRecord, names: string[], runtimeCmd: string[]): string[] {
   const dirs = containerDirs(containerDir(engine, rec.id));
-  let names = rec.spec.layers.map(hexOf);
-  if (rec.spec.userns === 'keep-id') names = ensureKeepIdLayers(engine, rec.spec.layers);
-  // cd inside the namespace: nsenter --wd would resolve the directory in the host's mount namespace.
-  ns.runChecked(['sh', '-c', `${unmountScript(rec.spec.driver, dirs)}; cd ${shq(engine.paths.layers)} && ${mountScript(rec.spec.driver, engine.paths.layers, names, dirs)}`],
-    `cannot mount the container's root filesystem (${rec.spec.driver})`);
-  return `/proc/${ns.pid}/root${dirs.merged}`;
+  for (const d of [dirs.upper, dirs.work, dirs.merged]) engine.mkdirForNs(d);
+  // Overlay shows the upper directory's mode on /: it must be the image's, not our private 0700.
+  chmodSync(dirs.upper, statSync(join(engine.paths.layers, names[names.length - 1]!)).mode & 0o7777);
+  const mount = mountScript(rec.spec.driver, engine.paths.layers, names, dirs);
+  if (rec.spec.driver === 'fuse-overlayfs') {
+    engine.ns().runChecked(['sh', '-c', `${unmountScript(rec.spec.driver, dirs)}; ${mount}`], 'cannot mount the container\'s root filesystem (fuse-overlayfs)');
+    return runtimeCmd;
+  }
+  // cd inside the namespace: lower layers are named relative to the layer directory.
+  const script = `cd ${shq(engine.paths.layers)} && ${mount} || { echo "rootlet: cannot mount the container's root filesystem (${rec.spec.driver})" >&2; exit 125; }; exec "$@"`;
+  return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...runtimeCmd];
 }
 
 function hostsFile(rec: ContainerRecord): string {
@@ -115,12 +130,16 @@ function readOr(path: string, fallback: string): string {
   try { return readFileSync(path, 'utf8'); } catch { return fallback; }
 }
 
-/** Writes config.json and the /etc files; returns the command check's verdict. */
-function prepareBundle(engine: Engine, rec: ContainerRecord, rootfsView: string): void {
+/**
+ * Writes config.json and the /etc files. The user and the command are
+ * looked up in the image's layers first, so that a missing command is
+ * Docker's exit 127 with one line rather than the runtime's error.
+ */
+function prepareBundle(engine: Engine, rec: ContainerRecord, names: string[]): void {
   const ns = engine.ns();
   const dir = containerDir(engine, rec.id);
   const spec = rec.spec;
-  const view = new RootfsView(rootfsView, spec.mounts);
+  const view = new RootfsView([...names].reverse().map((n) => join(engine.paths.layers, n)), spec.mounts);
   const keepId = spec.userns === 'keep-id';
   const userSpec = spec.user || (keepId ? `${engine.id.uid}:${engine.id.gid}` : '');
   const user = resolveUser(userSpec, view, ns.size);
@@ -183,7 +202,9 @@ function classifyRuntimeError(msg: string): number {
  */
 export async function runForeground(engine: Engine, opts: CreateOptions): Promise<number> {
   if (opts.tty && opts.interactive && !process.stdin.isTTY) throw new EngineError('the input device is not a TTY: drop -t, or run from a terminal');
+  trace('run: start');
   const rec = createContainer(engine, opts);
+  trace('run: record created');
   const store = new ContainerStore(engine.db);
   const dir = containerDir(engine, rec.id);
   const runtime = runtimeFor(engine, rec.spec);
@@ -209,11 +230,12 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
   if (opts.tty) process.on('SIGWINCH', onWinch);
   try {
     engine.mkdirForNs(dir);
-    const view = mountRootfs(engine, rec);
-    prepareBundle(engine, rec, view);
+    const names = layerNames(engine, rec);
+    prepareBundle(engine, rec, names);
+    trace('run: bundle written');
     if (pendingSignal) throw new EngineError(`interrupted by ${pendingSignal} before the container started`, 130);
-    const ns = engine.ns();
-    const args = [...ns.nsenterArgs(), '--', runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), 'run', '--bundle', dir, rec.id];
+    const runtimeCmd = [runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), 'run', '--bundle', dir, rec.id];
+    const args = [...engine.ns().nsenterArgs(), '--', ...startCommand(engine, rec, names, runtimeCmd)];
     store.markRunning(rec.id, process.pid, processStartTime(process.pid));
     started = true;
     exitCode = await new Promise<number>((resolve, reject) => {
@@ -222,9 +244,10 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
       child.on('error', (e) => reject(new EngineError(`cannot start nsenter: ${e.message}`)));
       child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
     });
+    trace('run: runtime exited');
     if (exitCode !== 0) {
       const err = runtimeError(logFile);
-      if (err && !/oom kill count|Error while loading/.test(err)) {
+      if (err) {
         exitCode = undefined;
         throw new EngineError(`the OCI runtime (${runtime.name}) failed: ${err}`, classifyRuntimeError(err));
       }
@@ -233,12 +256,13 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
     process.off('SIGWINCH', onWinch);
-    if (started) store.markExited(rec.id, exitCode);
     if (rec.spec.rm) {
       removeContainer(engine, store.get(rec.id) ?? rec, { force: true, volumes: true, owner: true });
     } else {
-      unmountContainer(engine, rec);
+      if (started) store.markExited(rec.id, exitCode);
+      if (rec.spec.driver === 'fuse-overlayfs') unmountContainer(engine, rec);
     }
+    trace('run: cleaned up');
   }
 }
 
@@ -269,9 +293,26 @@ export function refreshStates(engine: Engine, recs: ContainerRecord[]): Containe
     if (rec.state !== 'running' || (rec.ownerPid && isProcessAlive(rec.ownerPid, rec.ownerStart))) return rec;
     if (runtimeStatus(engine, rec) === 'running') return rec;
     store.markExited(rec.id, rec.exitCode);
-    unmountContainer(engine, rec);
+    if (rec.spec.driver === 'fuse-overlayfs') unmountContainer(engine, rec);
     return store.get(rec.id) ?? rec;
   });
+}
+
+/**
+ * Deletes a tree of the store: from the host when we may (fast, no
+ * process), else inside the namespace, where files of subordinate ids can
+ * be deleted.
+ */
+function removeTree(engine: Engine, paths: string[]): void {
+  const left = paths.filter((p) => {
+    try {
+      rmSync(p, { recursive: true, force: true });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (left.length) engine.ns().runChecked(['rm', '-rf', ...left], 'cannot delete container files');
 }
 
 /**
@@ -286,16 +327,17 @@ export function removeContainer(engine: Engine, rec: ContainerRecord, opts: { fo
   }
   if (!store.claimForRemoval(rec.id) && !opts.owner) return;
   const dir = containerDir(engine, rec.id);
-  const rt = runtimeFor(engine, rec.spec);
-  const state = join(engine.paths.runcRoot, rec.id);
+  if (existsSync(join(engine.paths.runcRoot, rec.id))) {
+    const rt = runtimeFor(engine, rec.spec);
+    engine.ns().run([rt.path, '--root', engine.paths.runcRoot, 'delete', '--force', rec.id]);
+  }
+  if (rec.spec.driver === 'fuse-overlayfs') unmountContainer(engine, rec);
   const anon = opts.volumes ? rec.spec.volumes.filter((v) => v.anonymous).map((v) => join(engine.paths.volumes, v.name)) : [];
-  const script = [
-    `if [ -d ${shq(state)} ]; then ${shq(rt.path)} --root ${shq(engine.paths.runcRoot)} delete --force ${rec.id} >/dev/null 2>&1; fi`,
-    unmountScript(rec.spec.driver, containerDirs(dir)),
-    `rm -rf ${[dir, ...anon].map(shq).join(' ')}`,
-  ].join('; ');
-  const r = engine.ns().run(['sh', '-c', script]);
-  if (r.code !== 0) throw new EngineError(`cannot remove container ${rec.name}: ${lastLine(r.stderr)}`);
+  try {
+    removeTree(engine, [dir, ...anon]);
+  } catch (err) {
+    throw new EngineError(`cannot remove container ${rec.name}: ${errorMessage(err)}`);
+  }
   store.delete(rec.id);
 }
 

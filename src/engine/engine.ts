@@ -31,10 +31,10 @@ export class Engine {
     this.images = new ImageStore(db, paths);
   }
 
-  static open(): Engine {
+  static async open(): Promise<Engine> {
     const id = currentIdentity();
     const bootstrap = resolvePaths(id);
-    const config = loadConfig(bootstrap.configFile);
+    const config = await loadConfig(bootstrap.configFile);
     const paths = config.storage.root ? resolvePaths(id, process.env, config.storage.root) : bootstrap;
     ensureDirs(paths, id);
     const db = openDb(paths.db);

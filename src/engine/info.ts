@@ -5,6 +5,7 @@ import { findInPath, runCapture } from '../util/proc.js';
 import { containerStore } from './containers.js';
 import type { Engine } from './engine.js';
 import { errorMessage } from './errors.js';
+import { VERSION } from './info-version.js';
 
 export interface EngineInfo {
   version: string;
@@ -16,8 +17,7 @@ export interface EngineInfo {
   paths: { config: string; database: string; namespaceHolderPid?: number };
 }
 
-declare const ROOTLET_VERSION: string | undefined;
-export const VERSION = typeof ROOTLET_VERSION === 'string' ? ROOTLET_VERSION : '0.1.0';
+export { VERSION };
 
 function osName(): string {
   try {

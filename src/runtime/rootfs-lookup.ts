@@ -5,11 +5,16 @@ import type { MountRequest, ProcessUser } from './spec.js';
 
 /**
  * Reads files of a container's root filesystem from the host side, as the
- * container would see them: symlinks resolve inside the root (an absolute
- * target is relative to the root), never to the host's files.
+ * container would see them, without mounting it: layer directories are
+ * searched top first as overlay stacks them (a whiteout hides what is
+ * below), bind mounts are followed, and symlinks resolve inside the root
+ * (an absolute target is relative to the root), never to the host's files.
+ * Opaque directories are not honoured: a lookup may find a file overlay
+ * would hide, never miss one it shows.
  */
 export class RootfsView {
-  constructor(private readonly root: string, private readonly mounts: MountRequest[] = []) {}
+  /** `layers`: directories top first (a mounted root filesystem is one). */
+  constructor(private readonly layers: string[], private readonly mounts: MountRequest[] = []) {}
 
   /** Host path for a container path, following symlinks inside the root; undefined if a component is missing. */
   resolve(path: string): string | undefined {
@@ -21,6 +26,7 @@ export class RootfsView {
       if (part === '.') continue;
       if (part === '..') { done.pop(); continue; }
       const hostPath = this.hostPath(done.concat(part));
+      if (!hostPath) return undefined;
       let st: Stats;
       try { st = lstatSync(hostPath); } catch { return undefined; }
       if (st.isSymbolicLink()) {
@@ -35,8 +41,8 @@ export class RootfsView {
     return this.hostPath(done);
   }
 
-  /** Maps container path components to the host, through bind mounts where one covers them. */
-  private hostPath(parts: string[]): string {
+  /** Where container path components are on the host: in a bind mount's source, or the top layer that has them. */
+  private hostPath(parts: string[]): string | undefined {
     const cpath = '/' + parts.join('/');
     let best: MountRequest | undefined;
     for (const m of this.mounts) {
@@ -45,7 +51,19 @@ export class RootfsView {
           (!best || m.destination.length > best.destination.length)) best = m;
     }
     if (best) return posix.join(best.source, cpath.slice(best.destination.length));
-    return posix.join(this.root, cpath);
+    if (this.layers.length === 1) return posix.join(this.layers[0]!, cpath);
+    for (const layer of this.layers) {
+      const p = posix.join(layer, cpath);
+      let st: Stats | undefined;
+      try { st = lstatSync(p); } catch { /* not in this layer */ }
+      if (st) return isWhiteout(st) ? undefined : p;
+      for (let i = 1; i < parts.length; i++) {
+        try {
+          if (isWhiteout(lstatSync(posix.join(layer, ...parts.slice(0, i))))) return undefined;
+        } catch { /* not here */ }
+      }
+    }
+    return undefined;
   }
 
   readText(path: string): string | undefined {
@@ -64,6 +82,10 @@ export class RootfsView {
   underTmpfs(path: string): boolean {
     return this.mounts.some((m) => m.type === 'tmpfs' && (path === m.destination || path.startsWith(m.destination + '/')));
   }
+}
+
+function isWhiteout(st: Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0;
 }
 
 interface PasswdEntry { name: string; uid: number; gid: number; home: string }

@@ -25,22 +25,22 @@ export function containerDirs(containerDir: string): ContainerDirs {
 
 /**
  * Shell (run as root of the user's namespace, in `layersDir`) that makes the
- * merged root filesystem from layer directory names, bottom layer first.
+ * merged root filesystem from layer directory names, bottom layer first,
+ * in the directories the caller made.
  * Lower directories are given relative to `layersDir` so that many layers
  * fit in mount(2)'s one-page option string.
  */
 export function mountScript(driver: DriverName, layersDir: string, layerNames: string[], d: ContainerDirs): string {
   const lower = [...layerNames].reverse().join(':');
-  const mk = `mkdir -p ${shq(d.upper)} ${shq(d.work)} ${shq(d.merged)}`;
   switch (driver) {
     case 'overlay':
-      return `${mk} && mount -t overlay overlay -o ${shq(`lowerdir=${lower},upperdir=${d.upper},workdir=${d.work},userxattr`)} ${shq(d.merged)}`;
+      return `mount -t overlay overlay -o ${shq(`lowerdir=${lower},upperdir=${d.upper},workdir=${d.work},userxattr`)} ${shq(d.merged)}`;
     case 'fuse-overlayfs':
       // fuse-overlayfs runs on as a daemon from another directory: it needs absolute lower paths.
-      return `${mk} && fuse-overlayfs -o ${shq(`lowerdir=${[...layerNames].reverse().map((n) => join(layersDir, n)).join(':')},upperdir=${d.upper},workdir=${d.work}`)} ${shq(d.merged)}`;
+      return `fuse-overlayfs -o ${shq(`lowerdir=${[...layerNames].reverse().map((n) => join(layersDir, n)).join(':')},upperdir=${d.upper},workdir=${d.work}`)} ${shq(d.merged)}`;
     case 'vfs':
       // A private copy of every layer, whiteouts applied: slow, but needs nothing from the kernel.
-      return `${mk} && if [ ! -e ${shq(d.upper)}/.rootlet-complete ]; then ${layerNames.map((n) => applyLayerScript(n, d.upper)).join(' && ')} && : > ${shq(d.upper)}/.rootlet-complete; fi && mount --bind ${shq(d.upper)} ${shq(d.merged)}`;
+      return `if [ ! -e ${shq(d.upper)}/.rootlet-complete ]; then ${layerNames.map((n) => applyLayerScript(n, d.upper)).join(' && ')} && : > ${shq(d.upper)}/.rootlet-complete; fi && mount --bind ${shq(d.upper)} ${shq(d.merged)}`;
   }
 }
 

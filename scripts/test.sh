@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The test command (README): run as root. Prepares the host (idempotent),
+# builds, and runs the whole suite as the unprivileged user rootlet-ci —
+# containers in the tests are never run by root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" -ne 0 ]; then
+  echo "scripts/test.sh: run as root (e.g. sudo npm test): it prepares test users, then runs the tests as rootlet-ci" >&2
+  exit 1
+fi
+
+bash scripts/setup-host.sh rootlet-ci rootlet-ci2 rootlet-nosub:nosub
+# Test-only: the suite (as rootlet-ci) acts as the other two users for the
+# isolation and doctor tests.
+if ! command -v sudo >/dev/null; then
+  apt-get install -y -q --no-install-recommends sudo >/dev/null
+fi
+echo 'rootlet-ci ALL=(rootlet-ci2,rootlet-nosub) NOPASSWD: ALL' > /etc/sudoers.d/rootlet-tests
+chmod 0440 /etc/sudoers.d/rootlet-tests
+
+[ -d node_modules ] || npm ci --no-audit --no-fund
+npm run --silent typecheck
+npm run --silent build
+
+# The checkout may sit where rootlet-ci cannot read (e.g. /root): run a copy.
+stage=/var/tmp/rootlet-test
+rm -rf "$stage"
+mkdir -p "$stage"
+cp -a dist build scripts package.json "$stage/"
+chmod -R a+rX "$stage"
+
+uid=$(id -u rootlet-ci)
+exec runuser -u rootlet-ci -- env -i \
+  HOME="/home/rootlet-ci" USER=rootlet-ci LOGNAME=rootlet-ci SHELL=/bin/bash \
+  PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
+  XDG_RUNTIME_DIR="/run/user/$uid" \
+  ROOTLET_BIN="$stage/dist/rootlet.mjs" ROOTLET_SCRIPTS="$stage/scripts" \
+  node --test --test-concurrency=2 --test-timeout=600000 "$stage/build/test/"

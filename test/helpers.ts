@@ -1,0 +1,107 @@
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The bundle under test (staged by scripts/test.sh), else this checkout's dist/. */
+export const BIN = process.env.ROOTLET_BIN ?? resolve(here, '../../dist/rootlet.mjs');
+export const SCRIPTS = process.env.ROOTLET_SCRIPTS ?? resolve(here, '../../scripts');
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function toResult(r: SpawnSyncReturns<string>): Result {
+  return { code: r.status ?? 128, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/**
+ * An isolated rootlet store (data, runtime and config directories of its
+ * own, hence its own namespace holder) for one test file.
+ */
+export class Sandbox {
+  readonly root: string;
+  readonly env: NodeJS.ProcessEnv;
+
+  constructor(name: string) {
+    const base = join(process.env.HOME ?? tmpdir(), 'rootlet-tests');
+    mkdirSync(base, { recursive: true, mode: 0o700 });
+    this.root = mkdtempSync(join(base, `${name}-`));
+    const run = join(this.root, 'run');
+    mkdirSync(run, { mode: 0o700 });
+    this.env = {
+      ...process.env,
+      XDG_DATA_HOME: join(this.root, 'data'),
+      XDG_CONFIG_HOME: join(this.root, 'config'),
+      XDG_RUNTIME_DIR: run,
+    };
+  }
+
+  path(...parts: string[]): string {
+    return join(this.root, ...parts);
+  }
+
+  /** Runs rootlet to completion. */
+  run(args: string[], opts: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Result {
+    return toResult(spawnSync(process.execPath, [BIN, ...args], {
+      env: { ...this.env, ...opts.env },
+      input: opts.input,
+      cwd: opts.cwd ?? this.root,
+      encoding: 'utf8',
+      timeout: opts.timeoutMs ?? 120_000,
+    }));
+  }
+
+  /** Runs rootlet and fails the test with its stderr unless it exits 0. */
+  ok(args: string[], opts: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
+    const r = this.run(args, opts);
+    if (r.code !== 0) throw new Error(`rootlet ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
+    return r.stdout;
+  }
+
+  /** Starts rootlet in the background (for signal and concurrency tests). */
+  spawn(args: string[], opts: { stdin?: 'pipe' | 'ignore' } = {}) {
+    return spawn(process.execPath, [BIN, ...args], { env: this.env, cwd: this.root, stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'] });
+  }
+
+  /** Imports the busybox test image as `name`. */
+  importBusybox(name = 'busybox'): string {
+    return this.ok(['import', busyboxTarball(), name]).trim();
+  }
+
+  /** Removes everything the sandbox made, holder included. */
+  destroy(): void {
+    this.run(['system', 'reset', '--force']);
+    const r = spawnSync('rm', ['-rf', this.root]);
+    if (r.status !== 0 && existsSync(this.root)) rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+let tarball: string | undefined;
+
+/** A root filesystem tarball made from busybox-static, built once per test process. */
+export function busyboxTarball(): string {
+  if (tarball && existsSync(tarball)) return tarball;
+  const dir = mkdtempSync(join(tmpdir(), 'rootlet-busybox-'));
+  const out = join(dir, 'busybox.tar');
+  const r = spawnSync('bash', [join(SCRIPTS, 'make-busybox-rootfs.sh'), out], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cannot build the busybox image: ${r.stderr}`);
+  tarball = out;
+  return out;
+}
+
+/** Mount points of this user's namespace holders and of the host that mention a path. */
+export function mountsMentioning(text: string): string[] {
+  const r = spawnSync('sh', ['-c', 'cat /proc/*/mountinfo 2>/dev/null'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return (r.stdout ?? '').split('\n').filter((l) => l.includes(text));
+}
+
+/** Runs a command as another user through the test-only sudo rule. */
+export function asUser(user: string, cmd: string[], env: Record<string, string> = {}): Result {
+  const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  return toResult(spawnSync('sudo', ['-n', '-u', user, 'env', ...envArgs, ...cmd], { encoding: 'utf8', timeout: 120_000 }));
+}
