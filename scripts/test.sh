@@ -23,7 +23,7 @@ npm run --silent typecheck
 npm run --silent build
 
 # The checkout may sit where rootlet-ci cannot read (e.g. /root): run a copy.
-stage=/var/tmp/rootlet-test
+stage=${ROOTLET_STAGE:-/var/tmp/rootlet-test}
 rm -rf "$stage"
 mkdir -p "$stage"
 cp -a dist build scripts package.json "$stage/"
@@ -35,4 +35,4 @@ exec runuser -u rootlet-ci -- env -i \
   PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
   XDG_RUNTIME_DIR="/run/user/$uid" \
   ROOTLET_BIN="$stage/dist/rootlet.mjs" ROOTLET_SCRIPTS="$stage/scripts" \
-  node --test --test-concurrency=2 --test-timeout=600000 "$stage/build/test/"
+  node --test --test-concurrency=2 --test-timeout=600000 "$stage/build/test/"${ROOTLET_TEST_FILTER:+/$ROOTLET_TEST_FILTER}
