@@ -2,8 +2,8 @@ import { Engine } from '../engine/engine.js';
 import { trace } from '../util/trace.js';
 
 /** Collects a repeatable option's values. */
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 let engine: Engine | undefined;

@@ -67,11 +67,11 @@ export function register(program: Command): void {
     .usage('[OPTIONS] FILE|- [REPOSITORY[:TAG]]')
     .argument('<file>')
     .argument('[reference]')
-    .option('-c, --change <instruction>', 'apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)', collect, [])
+    .option('-c, --change <instruction>', 'apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)', collect)
     .option('-m, --message <text>', 'commit message for the history')
-    .action(async (file: string, reference: string | undefined, flags: { change: string[]; message?: string }) => {
+    .action(async (file: string, reference: string | undefined, flags: { change?: string[]; message?: string }) => {
       const engine = await openEngine();
-      const id = await importImage(engine, { source: file, reference, changes: flags.change, message: flags.message });
+      const id = await importImage(engine, { source: file, reference, changes: flags.change ?? [], message: flags.message });
       process.stdout.write(`${id}\n`);
     });
 }

@@ -6,13 +6,13 @@ import { collect, openEngine } from './common.js';
 interface RunFlags {
   rm?: boolean;
   name?: string;
-  env: string[];
-  envFile: string[];
+  env?: string[];
+  envFile?: string[];
   workdir?: string;
   user?: string;
   entrypoint?: string;
-  volume: string[];
-  tmpfs: string[];
+  volume?: string[];
+  tmpfs?: string[];
   readOnly?: boolean;
   hostname?: string;
   net?: string;
@@ -36,13 +36,13 @@ export function register(program: Command): void {
     .passThroughOptions()
     .option('--rm', 'remove the container when it exits')
     .option('--name <name>', 'name the container')
-    .option('-e, --env <KEY=VALUE>', 'set an environment variable (KEY alone takes the host\'s value)', collect, [])
-    .option('--env-file <file>', 'read environment variables from a file', collect, [])
+    .option('-e, --env <KEY=VALUE>', 'set an environment variable (KEY alone takes the host\'s value)', collect)
+    .option('--env-file <file>', 'read environment variables from a file', collect)
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('-u, --user <user[:group]>', 'user to run as: name or uid, optionally :group or :gid')
     .option('--entrypoint <cmd>', 'override the image\'s ENTRYPOINT ("" clears it)')
-    .option('-v, --volume <src:dst[:ro]>', 'bind mount a host path, or mount a named volume', collect, [])
-    .option('--tmpfs <dst[:opts]>', 'mount a tmpfs', collect, [])
+    .option('-v, --volume <src:dst[:ro]>', 'bind mount a host path, or mount a named volume', collect)
+    .option('--tmpfs <dst[:opts]>', 'mount a tmpfs', collect)
     .option('--read-only', 'mount the container\'s root filesystem read-only')
     .option('-h, --hostname <name>', 'container host name')
     .option('--net, --network <mode>', 'network: none (loopback only, the default for now) or host')
@@ -59,13 +59,13 @@ export function register(program: Command): void {
         image,
         command,
         name: flags.name,
-        env: flags.env,
-        envFiles: flags.envFile,
+        env: flags.env ?? [],
+        envFiles: flags.envFile ?? [],
         workdir: flags.workdir,
         user: flags.user,
         entrypoint: flags.entrypoint,
-        volumes: flags.volume,
-        tmpfs: flags.tmpfs,
+        volumes: flags.volume ?? [],
+        tmpfs: flags.tmpfs ?? [],
         readOnly: !!flags.readOnly,
         hostname: flags.hostname,
         network: flags.network ?? flags.net,

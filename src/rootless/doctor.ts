@@ -54,7 +54,8 @@ function checkSubIds(id: Identity): CheckResult[] {
     } else if (total < MIN_IDS) {
       out.push({ item: `${file} range`, status: 'failed', required: true, detail: `${id.name} has ${total} ids in ${file}; images need at least ${MIN_IDS}`, fix });
     } else {
-      out.push({ item: `${file} range`, status: 'ok', required: true, detail: `${ranges.map((r) => `${r.start}+${r.count}`).join(', ')} (${sub.source})` });
+      const from = sub.source.includes('getsubids') ? ' (from NSS through getsubids)' : '';
+      out.push({ item: `${file} range`, status: 'ok', required: true, detail: `${ranges.map((r) => `${r.start}+${r.count}`).join(', ')}${from}` });
     }
   }
   return out;
@@ -123,7 +124,7 @@ function checkDevice(path: string, what: string, pkgFix: string): CheckResult {
   }
 }
 
-/** Starts a real container (the host's own /bin/true, read-only) with each installed runtime. */
+/** Starts a real container (the host's own /bin/true, bound read-only into an empty root) with each installed runtime. */
 function checkRuntimes(engine: Engine): CheckResult[] {
   const layout = cgroupLayout();
   const out: CheckResult[] = [];
@@ -158,14 +159,18 @@ function tryRuntime(engine: Engine, name: RuntimeName, path: string): string | u
   const id = `rootlet-doctor-${process.pid}`;
   try {
     engine.mkdirForNs(bundle);
+    engine.mkdirForNs(join(bundle, 'rootfs'));
+    const binds = ['/usr', '/bin', '/lib', '/lib64'].filter((d) => { try { return statSync(d).isDirectory(); } catch { return false; } })
+      .map((d) => ({ destination: d, type: 'bind', source: d, options: ['rbind', 'ro'] }));
     const config = {
       ociVersion: '1.0.2',
       process: { terminal: false, user: { uid: 0, gid: 0 }, args: ['/bin/true'], env: ['PATH=/usr/bin:/bin'], cwd: '/' },
-      root: { path: '/', readonly: true },
+      root: { path: join(bundle, 'rootfs'), readonly: false },
       hostname: 'doctor',
       mounts: [
         { destination: '/proc', type: 'proc', source: 'proc' },
         { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'mode=755'] },
+        ...binds,
       ],
       linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }, { type: 'network' }] },
     };

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# rootlet quick start. As root: prepares the host (packages, a demo user with
+# subordinate ids), builds and installs rootlet, then runs a container as
+# the unprivileged demo user. As a user on a prepared host: builds and runs
+# a container as you. No internet needed: the image is made from busybox-static.
+set -euo pipefail
+cd "$(dirname "$0")"
+demo=${ROOTLET_DEMO_USER:-rootlet-demo}
+
+build() {
+  if [ ! -d node_modules ]; then echo "==> npm ci"; npm ci --no-audit --no-fund --loglevel=error; fi
+  echo "==> building"
+  npm run --silent build
+}
+
+if [ "$(id -u)" -eq 0 ]; then
+  echo "==> preparing the host"
+  bash scripts/setup-host.sh "$demo"
+  build
+  bash scripts/install.sh /usr/local
+  image=/var/tmp/rootlet-busybox.tar
+  bash scripts/make-busybox-rootfs.sh "$image" >/dev/null
+  chmod 0644 "$image"
+  uid=$(id -u "$demo")
+  as_demo() { runuser -u "$demo" -- env -i HOME="$(getent passwd "$demo" | cut -d: -f6)" USER="$demo" \
+      PATH=/usr/local/bin:/usr/bin:/bin XDG_RUNTIME_DIR="/run/user/$uid" "$@"; }
+  echo "==> as $demo: rootlet import $image busybox"
+  as_demo rootlet import "$image" busybox
+  echo "==> as $demo: rootlet run --rm busybox sh -c 'echo hello from a rootless container; id'"
+  as_demo rootlet run --rm busybox sh -c 'echo hello from a rootless container; id; cat /proc/self/uid_map'
+  echo "==> done. Try: sudo -iu $demo rootlet run --rm -it busybox sh"
+else
+  build
+  image=$(mktemp --suffix=.tar)
+  bash scripts/make-busybox-rootfs.sh "$image" >/dev/null
+  node dist/rootlet.mjs system check || { echo "fix the FAILED items above (as root: sudo ./quickstart.sh prepares a host)"; exit 1; }
+  node dist/rootlet.mjs import "$image" busybox
+  rm -f "$image"
+  node dist/rootlet.mjs run --rm busybox sh -c 'echo hello from a rootless container; id; cat /proc/self/uid_map'
+fi
