@@ -33,7 +33,7 @@ await build({
   outExtension: { '.js': '.mjs' },
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
-  minifySyntax: true,
+  minify: true,
 });
 // The shebang goes on the entry only; every chunk keeps the require shim.
 const entry = join(root, 'dist/rootlet.mjs');

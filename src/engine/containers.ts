@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { hexOf } from '../image/store.js';
@@ -36,7 +36,8 @@ function resolveVolumes(engine: Engine, parsed: ParsedVolume[], spec: ContainerS
     if (v.kind === 'bind') {
       if (!existsSync(v.source)) {
         try {
-          mkdirSync(v.source, { recursive: true });
+          // Made for the container: its root owns it (for host root, a subordinate id).
+          engine.mkdirForNs(v.source, 0o755);
         } catch (err) {
           throw new EngineError(`bind mount source ${v.source} does not exist and cannot be created: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         }

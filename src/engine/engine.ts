@@ -1,4 +1,4 @@
-import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImageStore } from '../image/store.js';
 import { currentIdentity, type Identity } from '../rootless/identity.js';
@@ -59,14 +59,16 @@ export class Engine {
    * store directories that the namespace writes must belong to that id.
    */
   private chownStoreForRoot(ns: UserNamespace): void {
+    // The namespace's root must traverse (not read) the store and run directories.
+    for (const d of [this.paths.dataDir, this.paths.runDir]) chmodSync(d, 0o711);
     for (const d of [this.paths.layers, this.paths.containers, this.paths.volumes, this.paths.tmp, this.paths.runcRoot]) {
       chownSync(d, ns.rootHostUid, ns.rootHostGid);
     }
   }
 
   /** Makes a directory (or writes a file) that container root must own. */
-  mkdirForNs(path: string): void {
-    mkdirSync(path, { recursive: true, mode: 0o700 });
+  mkdirForNs(path: string, mode = 0o700): void {
+    mkdirSync(path, { recursive: true, mode });
     if (this.id.uid === 0) chownSync(path, this.ns().rootHostUid, this.ns().rootHostGid);
   }
 
