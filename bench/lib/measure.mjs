@@ -1,0 +1,81 @@
+// Wall-clock timing of whole commands, and the statistics we report.
+import { spawnSync } from 'node:child_process';
+
+let interrupted;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  // The measured child gets the terminal's signal too; we stop after it, so
+  // that the driver's cleanup still runs.
+  process.on(sig, () => { interrupted = sig; });
+}
+
+/** The signal that stopped the run; a signal that arrived during a spawnSync is seen one tick later. */
+export async function interruptedBy() {
+  await new Promise((r) => setImmediate(r));
+  return interrupted;
+}
+
+/** Milliseconds one command takes, from fork to reaped; throws unless it exits 0. */
+export function timeOnce(argv, env, cwd) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.error) throw new Error(`${argv.join(' ')}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status ?? r.signal}: ${(r.stderr ?? '').trim()}`);
+  return ms;
+}
+
+/**
+ * Times each command `runs` times, round-robin. This machine is shared and
+ * its load drifts over seconds; interleaving spreads that drift over all
+ * tools instead of charging it to whichever ran during a busy stretch, and
+ * rotating who goes first each round keeps one tool from always following
+ * (and paying for the cleanup of) the same other one.
+ *
+ * @param {Array<{tool: string, argv: string[]}>} commands
+ * @returns {Record<string, number[]>} samples in ms per tool
+ */
+export async function timeInterleaved(commands, { env, cwd, runs, warmup, onRound }) {
+  const samples = Object.fromEntries(commands.map((c) => [c.tool, []]));
+  for (let round = 0; round < warmup + runs; round++) {
+    for (let i = 0; i < commands.length; i++) {
+      const c = commands[(round + i) % commands.length];
+      let ms;
+      let failure;
+      try {
+        ms = timeOnce(c.argv, env, cwd);
+      } catch (err) {
+        failure = err;
+      }
+      // Outside the timed span: a signal that also killed the child is the real story.
+      const sig = await interruptedBy();
+      if (sig) throw new Error(`interrupted by ${sig}`);
+      if (failure) throw failure;
+      if (round >= warmup) samples[c.tool].push(ms);
+    }
+    onRound?.(round + 1 - warmup, runs);
+  }
+  return samples;
+}
+
+/** Nearest-rank percentile: a value that was actually measured. */
+export function percentile(sorted, p) {
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+export function summarize(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return {
+    n: s.length,
+    median: median(s),
+    p90: percentile(s, 90),
+    min: s[0],
+    max: s[s.length - 1],
+    mean: s.reduce((a, b) => a + b, 0) / s.length,
+  };
+}
