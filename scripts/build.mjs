@@ -12,7 +12,21 @@ const banner = {
   js: "import { createRequire as __rootletCreateRequire } from 'node:module';\n" +
       "const require = __rootletCreateRequire(import.meta.url);",
 };
+// Our `import { x } from 'node:fs'` would make node build the builtin's ES
+// module namespace, which reads every lazy getter (fs.promises loads all of
+// streams, ...). Loading builtins through require() keeps them lazy: a
+// measured ~10 ms of every start.
+const builtinsViaRequire = {
+  name: 'builtins-via-require',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) =>
+      args.kind === 'import-statement' || args.kind === 'dynamic-import' ? { path: args.path, namespace: 'node-builtin' } : undefined);
+    b.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
 const common = {
+  plugins: [builtinsViaRequire],
   bundle: true,
   platform: 'node',
   target: 'node20',

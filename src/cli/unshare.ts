@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
+import { signalNumber } from '../util/proc.js';
 import { openEngine } from './common.js';
 
 export function register(program: Command): void {
@@ -23,7 +24,7 @@ export function register(program: Command): void {
         const inDir = ['sh', '-c', 'cd "$0" 2>/dev/null; exec "$@"', process.cwd(), ...args];
         const child = spawn('nsenter', [...ns.nsenterArgs(), '--', ...inDir], { stdio: 'inherit', env });
         child.on('error', () => resolve(125));
-        child.on('exit', (c, sig) => resolve(c ?? (sig === 'SIGKILL' ? 137 : 143)));
+        child.on('exit', (c, sig) => resolve(c ?? 128 + signalNumber(sig)));
       });
       process.off('SIGINT', ignore);
       process.off('SIGQUIT', ignore);

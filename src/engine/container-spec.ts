@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { ImageRecord } from '../image/store.js';
@@ -7,6 +6,7 @@ import type { MountRequest } from '../runtime/spec.js';
 import type { DriverName } from '../storage/rootfs.js';
 import { EngineError } from './errors.js';
 import { randomName } from './names.js';
+import { randomHex } from '../util/random.js';
 
 /** What a front door (CLI, compose, API) asks for when it creates a container. */
 export interface CreateOptions {
@@ -66,7 +66,7 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 export function newContainerId(): string {
-  return randomBytes(32).toString('hex');
+  return randomHex(32);
 }
 
 export function validateName(name: string): string {

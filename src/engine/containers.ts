@@ -8,7 +8,7 @@ import { chooseRuntime, cgroupLayout, runtimeArgs, type Runtime } from '../runti
 import { buildRuntimeSpec } from '../runtime/spec.js';
 import { lockedFlags } from '../storage/mountinfo.js';
 import { containerDirs, mountScript, shq, unmountScript } from '../storage/rootfs.js';
-import { findInPath, isProcessAlive, processStartTime } from '../util/proc.js';
+import { findInPath, isProcessAlive, processStartTime, signalNumber } from '../util/proc.js';
 import { trace } from '../util/trace.js';
 import {
   buildSpec, keepIdMap, newContainerId, randomName, validateName,
@@ -25,8 +25,14 @@ export function containerDir(engine: Engine, id: string): string {
   return join(engine.paths.containers, id);
 }
 
+const runtimes = new Map<string, Runtime>();
+
+/** The container's runtime, chosen once per process (it reads the cgroup layout and PATH). */
 function runtimeFor(engine: Engine, spec: ContainerSpec): Runtime {
-  return chooseRuntime(spec.runtime || engine.config.engine.runtime);
+  const want = spec.runtime || engine.config.engine.runtime || '';
+  let rt = runtimes.get(want);
+  if (!rt) runtimes.set(want, (rt = chooseRuntime(want || undefined)));
+  return rt;
 }
 
 /** Turns parsed -v entries into mounts: bind sources are created if missing (as Docker), volumes live in the store. */
@@ -156,7 +162,6 @@ function prepareBundle(engine: Engine, rec: ContainerRecord, names: string[]): v
   ];
   for (const f of etc) engine.writeFileForNs(join(dir, f.name), f.data);
   const mounted = new Set(spec.mounts.map((m) => m.destination));
-  const layout = cgroupLayout();
   const config = buildRuntimeSpec({
     rootfs: containerDirs(dir).merged,
     readonlyRootfs: spec.readOnly,
@@ -170,7 +175,7 @@ function prepareBundle(engine: Engine, rec: ContainerRecord, names: string[]): v
     mounts: spec.mounts,
     etcFiles: etc.filter((f) => !mounted.has(`/etc/${f.name}`)).map((f) => ({ source: join(dir, f.name), destination: `/etc/${f.name}` })),
     userns: keepId ? { uidMappings: keepIdMap(engine.id.uid, ns.size), gidMappings: keepIdMap(engine.id.gid, ns.size) } : undefined,
-    cgroupV2: layout === 'v2',
+    cgroupV2: cgroupLayout() === 'v2',
     initPath: spec.init ? findInPath('catatonit') : undefined,
   });
   engine.writeFileForNs(join(dir, 'config.json'), JSON.stringify(config));
@@ -243,7 +248,7 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
       // Its own session: terminal signals reach only us, and we forward each once.
       child = spawn('nsenter', args, { stdio: [opts.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'], detached: true });
       child.on('error', (e) => reject(new EngineError(`cannot start nsenter: ${e.message}`)));
-      child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
+      child.on('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
     });
     trace('run: runtime exited');
     if (exitCode !== 0) {

@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { randomIndex } from '../util/random.js';
 
 // Our own word lists: a container gets "adjective_noun" when it is not named.
 const ADJECTIVES = [
@@ -17,5 +17,5 @@ const NOUNS = [
 ];
 
 export function randomName(): string {
-  return `${ADJECTIVES[randomInt(ADJECTIVES.length)]}_${NOUNS[randomInt(NOUNS.length)]}`;
+  return `${ADJECTIVES[randomIndex(ADJECTIVES.length)]}_${NOUNS[randomIndex(NOUNS.length)]}`;
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError } from '../engine/errors.js';
@@ -6,6 +6,10 @@ import type { Paths } from '../engine/paths.js';
 import type { DB } from '../state/db.js';
 import type { ImageConfig, Manifest } from './oci.js';
 import { formatReference, looksLikeId, parseReference } from './reference.js';
+import { randomHex } from '../util/random.js';
+
+// node:crypto is required where a digest is computed, not at start-up: `run` never hashes.
+const require = createRequire(import.meta.url);
 
 export interface ImageRecord {
   id: string;
@@ -27,6 +31,7 @@ interface ImageRow {
 }
 
 export function digestOf(data: Buffer | string): string {
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
@@ -35,7 +40,7 @@ export function hexOf(digest: string): string {
 }
 
 export function tmpName(prefix: string): string {
-  return `${prefix}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  return `${prefix}-${process.pid}-${randomHex(4)}`;
 }
 
 /** Images, tags, blobs and extracted layers of one user's store. */

@@ -5,7 +5,13 @@ import { findInPath } from '../util/proc.js';
 export type CgroupLayout = 'v2' | 'hybrid' | 'v1' | 'none';
 const CGROUP2_MAGIC = 0x63677270;
 
+let layoutCache: CgroupLayout | undefined;
+
 export function cgroupLayout(): CgroupLayout {
+  return (layoutCache ??= readCgroupLayout());
+}
+
+function readCgroupLayout(): CgroupLayout {
   try {
     if (statfsSync('/sys/fs/cgroup').type === CGROUP2_MAGIC) return 'v2';
   } catch {
