@@ -33,8 +33,8 @@ else
   build
   image=$(mktemp --suffix=.tar)
   bash scripts/make-busybox-rootfs.sh "$image" >/dev/null
-  node dist/rootlet.mjs system check || { echo "fix the FAILED items above (as root: sudo ./quickstart.sh prepares a host)"; exit 1; }
-  node dist/rootlet.mjs import "$image" busybox
+  node dist/rootlet.cjs system check || { echo "fix the FAILED items above (as root: sudo ./quickstart.sh prepares a host)"; exit 1; }
+  node dist/rootlet.cjs import "$image" busybox
   rm -f "$image"
-  node dist/rootlet.mjs run --rm busybox sh -c 'echo hello from a rootless container; id; cat /proc/self/uid_map'
+  node dist/rootlet.cjs run --rm busybox sh -c 'echo hello from a rootless container; id; cat /proc/self/uid_map'
 fi

@@ -62,7 +62,7 @@ async function main() {
   const warmup = positiveInt(process.env.BENCH_WARMUP, 3);
 
   const sb = new Sandbox(mkdtempSync(join(process.env.BENCH_TMP ?? tmpdir(), 'sb.')),
-    join(top, 'dist/rootlet.mjs'), join(top, 'scripts'));
+    join(top, 'dist/rootlet.cjs'), join(top, 'scripts'));
   const report = {
     date: new Date().toISOString(),
     commit: process.env.BENCH_COMMIT || 'unknown',

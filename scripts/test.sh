@@ -34,5 +34,5 @@ exec runuser -u rootlet-ci -- env -i \
   HOME="/home/rootlet-ci" USER=rootlet-ci LOGNAME=rootlet-ci SHELL=/bin/bash \
   PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
   XDG_RUNTIME_DIR="/run/user/$uid" \
-  ROOTLET_BIN="$stage/dist/rootlet.mjs" ROOTLET_SCRIPTS="$stage/scripts" \
+  ROOTLET_BIN="$stage/dist/rootlet.cjs" ROOTLET_SCRIPTS="$stage/scripts" \
   node --test --test-concurrency=2 --test-timeout=600000 "$stage/build/test/"${ROOTLET_TEST_FILTER:+/$ROOTLET_TEST_FILTER}

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The bundle under test (staged by scripts/test.sh), else this checkout's dist/. */
-export const BIN = process.env.ROOTLET_BIN ?? resolve(here, '../../dist/rootlet.mjs');
+export const BIN = process.env.ROOTLET_BIN ?? resolve(here, '../../dist/rootlet.cjs');
 export const SCRIPTS = process.env.ROOTLET_SCRIPTS ?? resolve(here, '../../scripts');
 
 export interface Result {

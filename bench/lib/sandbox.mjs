@@ -20,7 +20,7 @@ export const PODMAN_TUNING = [
 export class Sandbox {
   /**
    * @param {string} root empty directory of the bench user's
-   * @param {string} bin rootlet's dist/rootlet.mjs
+   * @param {string} bin rootlet's dist/rootlet.cjs
    * @param {string} scripts rootlet's scripts/ directory
    */
   constructor(root, bin, scripts) {

@@ -17,7 +17,7 @@ export async function openEngine(): Promise<Engine> {
   return engine;
 }
 
-export function closeEngine(): void {
-  engine?.close();
+/** Forgets the engine without closing its database (see main.ts). */
+export function releaseEngine(): void {
   engine = undefined;
 }

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 
 /**
  * Helpers that rootlet runs inside the user's namespace (`nsenter ... node
- * rootlet.mjs __NAME`). Not for users: they trust their arguments.
+ * rootlet-helper.cjs __NAME`). Not for users: they trust their arguments.
  */
 export async function runInternal(name: string, args: string[]): Promise<number> {
   try {

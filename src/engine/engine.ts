@@ -1,5 +1,5 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ImageStore } from '../image/store.js';
 import { currentIdentity, type Identity } from '../rootless/identity.js';
 import { readSubIds, type SubIds } from '../rootless/subid.js';
@@ -9,11 +9,11 @@ import { parseDriver, probeDriver, type DriverName } from '../storage/rootfs.js'
 import { loadConfig, type RootletConfig } from './config.js';
 import { ensureDirs, resolvePaths, type Paths } from './paths.js';
 
-let entryPath: string | undefined;
+let helperPath: string | undefined;
 
-/** Set by the CLI entry: the bundle that helpers inside the namespace run. */
-export function setEntryPath(p: string): void {
-  entryPath = p;
+/** Set by the CLI entry: the helper bundle (rootlet-helper.cjs) lies beside it. */
+export function setEntryPath(entry: string): void {
+  helperPath = join(dirname(entry), 'rootlet-helper.cjs');
 }
 
 /** One user's engine: store, state database and namespace, shared by every front door. */
@@ -89,8 +89,8 @@ export class Engine {
 
   /** Command line that runs rootlet's own helper (e.g. layer extraction) with node. */
   helperCommand(name: string, args: string[]): string[] {
-    if (!entryPath || !existsSync(entryPath)) throw new Error('rootlet helper entry point is unknown');
-    return [process.execPath, entryPath, name, ...args];
+    if (!helperPath || !existsSync(helperPath)) throw new Error(`rootlet's helper ${helperPath ?? 'rootlet-helper.cjs'} is missing: reinstall rootlet`);
+    return [process.execPath, helperPath, name, ...args];
   }
 
   /** Environment for helpers: nothing that slows node's start (an extra CA bundle is read at every start). */
