@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 /** The bundle under test (staged by scripts/test.sh), else this checkout's dist/. */
 export const BIN = process.env.ROOTLET_BIN ?? resolve(here, '../../dist/rootlet.cjs');
+/** The helper bundle the CLI runs inside the namespace. */
+export const HELPER = join(dirname(BIN), 'rootlet-helper.cjs');
 export const SCRIPTS = process.env.ROOTLET_SCRIPTS ?? resolve(here, '../../scripts');
 
 export interface Result {
@@ -91,6 +93,7 @@ export function busyboxTarball(): string {
   const r = spawnSync('bash', [join(SCRIPTS, 'make-busybox-rootfs.sh'), out], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`cannot build the busybox image: ${r.stderr}`);
   tarball = out;
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return out;
 }
 

@@ -25,7 +25,7 @@ export function register(program: Command): void {
           let repo = '<none>';
           let tag = '<none>';
           if (t) {
-            const r = parseReference(t, undefined);
+            const r = parseReference(t, null);
             repo = familiarRepository(repository(r));
             tag = r.tag ?? '<none>';
           }
@@ -69,9 +69,11 @@ export function register(program: Command): void {
     .argument('[reference]')
     .option('-c, --change <instruction>', 'apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)', collect)
     .option('-m, --message <text>', 'commit message for the history')
-    .action(async (file: string, reference: string | undefined, flags: { change?: string[]; message?: string }) => {
+    .option('--remap-outside-ids', 'give files owned by ids outside your subordinate range to root instead of failing')
+    .action(async (file: string, reference: string | undefined, flags: { change?: string[]; message?: string; remapOutsideIds?: boolean }) => {
       const engine = await openEngine();
-      const id = await importImage(engine, { source: file, reference, changes: flags.change ?? [], message: flags.message });
-      process.stdout.write(`${id}\n`);
+      const r = await importImage(engine, { source: file, reference, changes: flags.change ?? [], message: flags.message, remapOutsideIds: flags.remapOutsideIds });
+      if (r.remapped) process.stderr.write(`${r.remapped} file owner(s) outside your subordinate range were given to root\n`);
+      process.stdout.write(`${r.id}\n`);
     });
 }

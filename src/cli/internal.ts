@@ -22,8 +22,8 @@ export async function runInternal(name: string, args: string[]): Promise<number>
         return 0;
       }
       case '__shift-owners': {
-        const [root, uid, gid] = args as [string, string, string];
-        shiftOwners(root, (id) => keepIdShift(id, Number(uid)), (id) => keepIdShift(id, Number(gid)));
+        const [root, uid, gid, size] = args as [string, string, string, string];
+        shiftOwners(root, (id) => keepIdShift(id, Number(uid), Number(size)), (id) => keepIdShift(id, Number(gid), Number(size)));
         return 0;
       }
       default:

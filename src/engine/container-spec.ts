@@ -175,7 +175,8 @@ export function parseTmpfs(t: string): MountRequest {
   const opts = i < 0 ? [] : t.slice(i + 1).split(',').filter(Boolean);
   if (!dst.startsWith('/')) throw new EngineError(`invalid --tmpfs "${t}": the container path must be absolute`);
   const base = ['nosuid', 'nodev', 'noexec'].filter((o) => !opts.includes(o.replace(/^no/, '')) && !opts.includes(o));
-  return { type: 'tmpfs', source: 'tmpfs', destination: posix.normalize(dst), options: [...base, ...opts] };
+  const destination = posix.normalize(dst).replace(/(.)\/$/, '$1');
+  return { type: 'tmpfs', source: 'tmpfs', destination, options: [...base, ...opts] };
 }
 
 export function parseNetwork(n: string | undefined): NetworkMode {
@@ -211,9 +212,13 @@ export function keepIdMap(hostId: number, size: number): MapEntry[] {
   return maps;
 }
 
-/** The owner a file of the user's namespace gets in a keep-id copy, so the container sees the same owner. */
-export function keepIdShift(id: number, hostId: number): number {
-  if (id < hostId) return id + 1;
+/**
+ * The owner a file of the user's namespace gets in a keep-id copy, so the
+ * container sees the same owner. Ids at the top of the range have nowhere
+ * to go (the namespace maps `size` ids) and keep theirs.
+ */
+export function keepIdShift(id: number, hostId: number, size: number): number {
+  if (id < hostId) return id + 1 < size ? id + 1 : id;
   if (id === hostId) return 0;
   return id;
 }

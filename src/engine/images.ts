@@ -11,14 +11,16 @@ export interface ImportOptions {
   reference?: string;
   changes: string[];
   message?: string;
+  /** Give files owned by ids outside the user's range to container root instead of failing. */
+  remapOutsideIds?: boolean;
 }
 
-/** `import`: a one-layer image from a root filesystem tarball, as `docker import`. Returns the image id. */
-export async function importImage(engine: Engine, opts: ImportOptions): Promise<string> {
+/** `import`: a one-layer image from a root filesystem tarball, as `docker import`. */
+export async function importImage(engine: Engine, opts: ImportOptions): Promise<{ id: string; remapped: number }> {
   // Validate the name before reading anything: a bad name must not cost an extraction.
   const name = opts.reference ? formatReference(parseReference(opts.reference)) : undefined;
   const runtimeConfig = applyChanges({}, opts.changes);
-  const layer = await storeLayer(engine, opts.source);
+  const layer = await storeLayer(engine, opts.source, { outsideIds: opts.remapOutsideIds ? 'root' : 'fail' });
   const created = new Date().toISOString();
   const config: ImageConfig = {
     created,
@@ -37,7 +39,7 @@ export async function importImage(engine: Engine, opts: ImportOptions): Promise<
   };
   const manifestDigest = engine.images.writeBlob(JSON.stringify(manifest));
   engine.images.add({ id: configDigest, manifestDigest, config, layers: [{ diffId: layer.diffId, size: layer.tarSize }] }, name ? [name] : []);
-  return configDigest;
+  return { id: configDigest, remapped: layer.remapped };
 }
 
 export interface RemoveImageResult {

@@ -22,7 +22,7 @@ export function ensureKeepIdLayers(engine: Engine, diffIds: string[]): string[] 
     if (existsSync(dest)) return name;
     const tmp = join(engine.paths.layers, `.${tmpName('keepid')}`);
     const src = join(engine.paths.layers, hexOf(diffId));
-    const shift = engine.helperCommand('__shift-owners', [tmp, String(engine.id.uid), String(engine.id.gid)]);
+    const shift = engine.helperCommand('__shift-owners', [tmp, String(engine.id.uid), String(engine.id.gid), String(ns.size)]);
     ns.runChecked(['sh', '-c', `cp -a ${shq(src)} ${shq(tmp)} && exec ${shift.map(shq).join(' ')} || { rm -rf ${shq(tmp)}; exit 1; }`],
       'cannot prepare image layers for --userns=keep-id', { env: engine.helperEnv() });
     try {

@@ -117,7 +117,8 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
   const raw = new Hasher();
   const plain = new Hasher();
   const extract = tar.extract();
-  const dirs: PendingDir[] = [];
+  // One item per directory (a later entry for the same path wins), in creation order.
+  const dirs = new Map<string, PendingDir>();
   const whiteouts: string[] = [];
   const opaque: string[] = [];
   const xattrs: Array<{ path: string; name: string; value: Buffer }> = [];
@@ -132,13 +133,13 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
     if (opts.outsideIds === 'root') { remapped++; return 0; }
     throw new LayerError(
       `file "${name}" in the layer is owned by id ${id}, outside the ${opts.idLimit} ids your namespace maps: ` +
-      'ask an admin for a larger range in /etc/subuid and /etc/subgid, or pull with --remap-outside-ids to make such files root\'s',
+      'ask an admin for a larger range in /etc/subuid and /etc/subgid, or run again with --remap-outside-ids to make such files root\'s',
       'ids',
     );
   };
 
   /** Creates missing parents as root-owned 0755 directories; refuses a parent that is not a real directory. */
-  const parentOf = (parts: string[], name: string): string => {
+  const parentOf = (parts: string[], what: string): string => {
     let cur = dest;
     for (let i = 0; i < parts.length - 1; i++) {
       cur = join(cur, parts[i]!);
@@ -147,8 +148,8 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
       if (!st) {
         mkdirSync(cur, { mode: 0o755 });
       } else if (!st.isDirectory()) {
-        const what = st.isSymbolicLink() ? 'a symlink' : 'not a directory';
-        throw new LayerError(`layer entry "${name}" is written through "${parts.slice(0, i + 1).join('/')}", which is ${what}: refusing the layer`, 'unsafe');
+        const kind = st.isSymbolicLink() ? 'a symlink' : 'not a directory';
+        throw new LayerError(`${what} is written through "${parts.slice(0, i + 1).join('/')}", which is ${kind}: refusing the layer`, 'unsafe');
       }
     }
     return cur;
@@ -170,6 +171,8 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
   extract.on('entry', (header: tar.Header, stream: tar.ExtractEvents['entry'][1], next: (err?: Error | null) => void) => {
     entries++;
     const fail = (err: unknown) => {
+      // The extractor re-emits its error on this stream when it stops: without a listener that crashes the helper.
+      stream.on('error', () => {});
       stream.resume();
       next(err instanceof LayerError ? err : new LayerError(`cannot extract "${header.name}": ${(err as Error).message}`, 'io'));
     };
@@ -184,14 +187,14 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
         // "./": the layer's root directory itself.
         if (header.type === 'directory') {
           lchownSync(dest, uid, gid);
-          dirs.push({ path: dest, mode, mtime });
+          dirs.set(dest, { path: dest, mode, mtime });
         }
         stream.resume();
         next();
         return;
       }
       const base = parts[parts.length - 1]!;
-      const parent = parentOf(parts, header.name);
+      const parent = parentOf(parts, `layer entry "${header.name}"`);
       const path = join(parent, base);
 
       if (base === OPAQUE_MARKER) {
@@ -201,7 +204,12 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
         return;
       }
       if (base.startsWith(WHITEOUT_PREFIX)) {
-        const target = join(parent, base.slice(WHITEOUT_PREFIX.length));
+        const name = base.slice(WHITEOUT_PREFIX.length);
+        // ".wh.." would delete the layer directory, ".wh..." its parent: the store.
+        if (name === '' || name === '.' || name === '..') {
+          throw new LayerError(`layer entry "${header.name}" is a whiteout of "${name}", which points outside its directory: refusing the layer`, 'unsafe');
+        }
+        const target = join(parent, name);
         clearFor(target, false);
         whiteouts.push(target);
         stream.resume();
@@ -217,7 +225,7 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
         case 'directory': {
           if (!clearFor(path, true)) mkdirSync(path, { mode: 0o700 });
           lchownSync(path, uid, gid);
-          dirs.push({ path, mode, mtime });
+          dirs.set(path, { path, mode, mtime });
           stream.resume();
           next();
           return;
@@ -256,7 +264,7 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
         case 'link': {
           const targetParts = entryComponents(header.linkname ?? '');
           if (!targetParts.length) throw new LayerError(`hard link "${header.name}" has no target`, 'corrupt');
-          const target = join(parentOf(targetParts, header.linkname ?? ''), targetParts[targetParts.length - 1]!);
+          const target = join(parentOf(targetParts, `hard link "${header.name}" to "${header.linkname}"`), targetParts[targetParts.length - 1]!);
           let tst: Stats;
           try { tst = lstatSync(target); } catch {
             throw new LayerError(`hard link "${header.name}" points to "${header.linkname}", which is not in the layer`, 'corrupt');
@@ -315,7 +323,10 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
   } catch (err) {
     if (err instanceof LayerError) throw err;
     const msg = (err as Error).message || String(err);
-    if (/unexpected end|Unexpected end|premature|truncated/i.test(msg)) throw new LayerError('layer is truncated: the tar stream ends in the middle of an entry', 'corrupt');
+    const truncated = new LayerError('layer is truncated: the stream ends in the middle of an entry', 'corrupt');
+    if ((err as { code?: string }).code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(msg)) throw truncated;
+    if (plain.size < 512) throw new LayerError(`layer is not a valid tar stream (only ${plain.size} bytes)`, 'corrupt');
+    if (/unexpected end|premature|truncated/i.test(msg)) throw truncated;
     throw new LayerError(`layer is not a valid tar stream: ${msg}`, 'corrupt');
   } finally {
     if (blobFd !== undefined) closeSync(blobFd);
@@ -323,8 +334,7 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
 
   applyNative(whiteouts, opaque, xattrs);
   // Directory modes and times last: writing children changed them.
-  for (let i = dirs.length - 1; i >= 0; i--) {
-    const d = dirs[i]!;
+  for (const d of [...dirs.values()].reverse()) {
     chmodSync(d.path, d.mode);
     lutimesSync(d.path, d.mtime, d.mtime);
   }

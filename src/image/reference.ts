@@ -18,8 +18,8 @@ function invalid(ref: string, why: string): EngineError {
   return new EngineError(`invalid reference format "${ref}": ${why}`);
 }
 
-/** Parses NAME[:TAG][@DIGEST]; `defaultTag` is applied when neither tag nor digest is given. */
-export function parseReference(ref: string, defaultTag: string | undefined = 'latest'): Reference {
+/** Parses NAME[:TAG][@DIGEST]; `defaultTag` (null: none) is applied when neither tag nor digest is given. */
+export function parseReference(ref: string, defaultTag: string | null = 'latest'): Reference {
   if (!ref) throw invalid(ref, 'empty name');
   if (ref.length > 255) throw invalid(ref, 'name longer than 255 characters');
   let rest = ref;
@@ -52,7 +52,7 @@ export function parseReference(ref: string, defaultTag: string | undefined = 'la
     }
   }
   if (domain === DEFAULT_DOMAIN && parts.length === 1) parts.unshift('library');
-  if (!tag && !digest && defaultTag) tag = defaultTag;
+  if (!tag && !digest && defaultTag !== null) tag = defaultTag;
   return { domain, path: parts.join('/'), tag, digest };
 }
 
@@ -73,7 +73,7 @@ export function familiarRepository(repo: string): string {
 }
 
 export function familiarName(full: string): string {
-  const r = parseReference(full, undefined);
+  const r = parseReference(full, null);
   return familiarRepository(repository(r)) + (r.tag ? `:${r.tag}` : '') + (r.digest ? `@${r.digest}` : '');
 }
 

@@ -53,15 +53,20 @@ export class RootfsView {
     if (best) return posix.join(best.source, cpath.slice(best.destination.length));
     if (this.layers.length === 1) return posix.join(this.layers[0]!, cpath);
     for (const layer of this.layers) {
-      const p = posix.join(layer, cpath);
-      let st: Stats | undefined;
-      try { st = lstatSync(p); } catch { /* not in this layer */ }
-      if (st) return isWhiteout(st) ? undefined : p;
+      // Parents first, without following anything: a whiteout, file or
+      // symlink there hides the lower layers (overlay shows the upper
+      // directory), and lstat of the full path must never pass a symlink.
+      let missing = false;
       for (let i = 1; i < parts.length; i++) {
-        try {
-          if (isWhiteout(lstatSync(posix.join(layer, ...parts.slice(0, i))))) return undefined;
-        } catch { /* not here */ }
+        let st: Stats;
+        try { st = lstatSync(posix.join(layer, ...parts.slice(0, i))); } catch { missing = true; break; }
+        if (!st.isDirectory()) return undefined;
       }
+      if (missing) continue;
+      const p = posix.join(layer, cpath);
+      let st: Stats;
+      try { st = lstatSync(p); } catch { continue; }
+      return isWhiteout(st) ? undefined : p;
     }
     return undefined;
   }
