@@ -1,4 +1,5 @@
-// Builds the CLI as ONE minified CommonJS file (dist/rootlet.cjs) and each
+// Builds the CLI as minified CommonJS (dist/rootlet-main.cjs, started by
+// the small loader dist/rootlet.cjs through a V8 code cache) and each
 // test file as an ES module bundle in build/test/. better-sqlite3's native
 // addon is copied beside the bundle and loaded by path, so dist/ is
 // self-contained.
@@ -8,7 +9,8 @@
 // bundle is parsed lazily and loads builtins lazily; `rootlet version` went
 // from 58 ms (split ESM) to 43 ms, bare `node` being 30 ms.
 import { build } from 'esbuild';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -28,11 +30,20 @@ const cli = {
   logLevel: 'warning',
   // Source modules use import.meta.url to find files beside the bundle.
   define: { 'import.meta.url': '__rootletUrl' },
-  banner: { js: '#!/usr/bin/env node\nconst __rootletUrl = require("node:url").pathToFileURL(__filename).href;' },
 };
-await build({ ...cli, entryPoints: [join(root, 'src/main.ts')], outfile: join(root, 'dist/rootlet.cjs') });
+const cliBanner = 'const __rootletUrl = require("node:url").pathToFileURL(__filename).href;';
+// The CLI itself, run by the loader through a V8 code cache (src/loader.ts).
+await build({ ...cli, banner: { js: cliBanner }, entryPoints: [join(root, 'src/main.ts')], outfile: join(root, 'dist/rootlet-main.cjs') });
+const buildId = createHash('sha256').update(readFileSync(join(root, 'dist/rootlet-main.cjs'))).digest('hex').slice(0, 16);
+await build({
+  ...cli,
+  banner: { js: '#!/usr/bin/env node' },
+  define: { ROOTLET_BUILD_ID: JSON.stringify(buildId) },
+  entryPoints: [join(root, 'src/loader.ts')],
+  outfile: join(root, 'dist/rootlet.cjs'),
+});
 // What runs inside the user's namespace (layer extraction): kept out of the CLI's start-up.
-await build({ ...cli, entryPoints: [join(root, 'src/helper.ts')], outfile: join(root, 'dist/rootlet-helper.cjs') });
+await build({ ...cli, banner: { js: cliBanner }, entryPoints: [join(root, 'src/helper.ts')], outfile: join(root, 'dist/rootlet-helper.cjs') });
 chmodSync(join(root, 'dist/rootlet.cjs'), 0o755);
 copyFileSync(addon, join(root, 'dist/better_sqlite3.node'));
 

@@ -63,6 +63,7 @@ export async function run(sb, { runs, warmup, progress }) {
   const commands = [
     { tool: 'rootlet', argv: sb.rootletArgv(['run', '--rm', '--net', 'none', sb.image.rootlet, ...CMD]) },
     { tool: 'podman', argv: sb.podmanArgv(['run', '--rm', '--net', 'none', sb.image.podman, ...CMD]) },
+    { tool: 'podmanDefault', argv: sb.podmanArgv(['run', '--rm', '--net', 'none', sb.image.podman, ...CMD], sb.podmanDefaultFlags) },
     { tool: 'runc', argv: floor },
     // References for the notes: node's own start, which rootlet (a node
     // program) cannot go below, and what spawning costs the harness itself.
@@ -74,9 +75,10 @@ export async function run(sb, { runs, warmup, progress }) {
   const what = {
     rootlet: 'rootlet',
     podman: 'Podman (overlay, runc)',
+    podmanDefault: 'Podman as installed (vfs, runc)',
     runc: 'bare runc (the floor)',
   };
-  const rows = ['rootlet', 'podman', 'runc'].map((tool) => ({
+  const rows = ['rootlet', 'podman', 'podmanDefault', 'runc'].map((tool) => ({
     tool: what[tool],
     median_ms: stats[tool].median,
     p90_ms: stats[tool].p90,
@@ -88,6 +90,7 @@ export async function run(sb, { runs, warmup, progress }) {
   }));
   const phases = traceRootlet(sb, commands[0].argv, Math.min(10, runs));
   const ratio = stats.rootlet.median / stats.podman.median;
+  const ratioDefault = stats.rootlet.median / stats.podmanDefault.median;
   const over = stats.rootlet.median - stats.runc.median;
   return {
     id,
@@ -108,6 +111,7 @@ export async function run(sb, { runs, warmup, progress }) {
     rows,
     summary: [
       { label: 'rootlet / Podman (medians)', value: ratio, text: `${ratio.toFixed(2)}× (Podman takes ${(1 / ratio).toFixed(2)}× as long)` },
+      { label: 'rootlet / Podman as installed', value: ratioDefault, text: `${ratioDefault.toFixed(2)}×` },
       { label: 'rootlet − runc (medians)', value: over, text: `${over.toFixed(1)} ms of engine overhead` },
     ],
     notes: [
