@@ -175,6 +175,30 @@ describe('rootlet run as an unprivileged user', () => {
     assert.deepEqual(mountsMentioning(sb.path('data/rootlet/containers')), []);
   });
 
+  test('Ctrl-C (SIGINT) reaches the container through --init', async () => {
+    const child = sb.spawn(['run', '--rm', '--init', '--name', 'interrupted', 'busybox', 'sleep', '300']);
+    for (let i = 0; i < 100 && !sb.ok(['ps']).includes('interrupted'); i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGINT');
+    const code = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? -1)));
+    assert.equal(code, 130);
+    assert.doesNotMatch(sb.ok(['ps', '-a']), /interrupted/);
+  });
+
+  test('rm refuses a running container; rm -f kills it and the run ends with 137', async () => {
+    const child = sb.spawn(['run', '--name', 'busy', 'busybox', 'sleep', '300']);
+    for (let i = 0; i < 100 && !sb.ok(['ps']).includes('busy'); i++) await new Promise((r) => setTimeout(r, 100));
+    const exited = new Promise<number>((r) => child.on('exit', (c) => r(c ?? -1)));
+    const refused = sb.run(['rm', 'busy']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /is running/);
+    assert.match(sb.ok(['ps']), /\bbusy\b/);
+    assert.equal(sb.ok(['rm', '-f', 'busy']).trim(), 'busy');
+    assert.equal(await exited, 137);
+    assert.doesNotMatch(sb.ok(['ps', '-a']), /\bbusy\b/);
+    assert.deepEqual(mountsMentioning(sb.path('data/rootlet/containers')), []);
+  });
+
   test('unshare runs a command as root of the namespace, where subordinate-owned files can be removed', () => {
     const dir = sb.path('owned');
     mkdirSync(dir);
