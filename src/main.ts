@@ -9,6 +9,13 @@ async function main(argv: string[]): Promise<void> {
   trace('bundle loaded');
   setEntryPath(fileURLToPath(import.meta.url));
   const first = argv[2];
+  if (first === '__container-exited') {
+    // conmon's exit hook for a detached container (src/engine/container-exit.ts).
+    const { openEngine } = await import('./cli/common.js');
+    const { onContainerExit } = await import('./engine/container-exit.js');
+    await onContainerExit(await openEngine(), argv[3] ?? '');
+    return;
+  }
   const program = await buildProgram(first);
   trace('commands registered');
   if (argv.length <= 2) {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { containerStore, isRunning, refreshStates } from '../engine/containers.js';
+import { containerStore, isRunning, refreshStates } from '../engine/container-state.js';
 import type { ContainerRecord } from '../engine/container-store.js';
 import { ago, commandColumn, humanDuration, table } from './format.js';
 import { openEngine } from './common.js';

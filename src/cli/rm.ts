@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { containerStore, removeContainer } from '../engine/containers.js';
+import { removeContainer } from '../engine/container-remove.js';
+import { containerStore } from '../engine/container-state.js';
 import { errorMessage } from '../engine/errors.js';
 import { openEngine } from './common.js';
 

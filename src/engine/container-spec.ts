@@ -30,6 +30,15 @@ export interface CreateOptions {
   userns?: string;
   rm: boolean;
   runtime?: string;
+  detach?: boolean;
+  /** --restart: no | on-failure[:N] | always | unless-stopped */
+  restart?: string;
+  stopSignal?: string;
+  stopTimeout?: number;
+  labels?: string[];
+  memory?: string;
+  cpus?: string;
+  pidsLimit?: string;
 }
 
 export type NetworkMode = 'private' | 'none' | 'host';
@@ -60,6 +69,24 @@ export interface ContainerSpec {
   runtime?: string;
   driver: DriverName;
   layers: string[];
+  restart: RestartPolicy;
+  stopSignal: string;
+  stopTimeout: number;
+  labels: Record<string, string>;
+  resources: Resources;
+}
+
+export interface RestartPolicy {
+  name: 'no' | 'on-failure' | 'always' | 'unless-stopped';
+  maxRetries: number;
+}
+
+/** Limits as the runtime spec wants them; empty when none was asked for. */
+export interface Resources {
+  memoryBytes?: number;
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  pidsLimit?: number;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -179,6 +206,12 @@ export function parseTmpfs(t: string): MountRequest {
   return { type: 'tmpfs', source: 'tmpfs', destination, options: [...base, ...opts] };
 }
 
+function restartPolicy(opts: CreateOptions): RestartPolicy {
+  const p = parseRestart(opts.restart);
+  if (p.name !== 'no' && opts.rm) throw new EngineError('conflicting options: --restart and --rm: a container removed when it exits cannot be restarted');
+  return p;
+}
+
 export function parseNetwork(n: string | undefined): NetworkMode {
   if (n === undefined || n === '' || n === 'default' || n === 'private') return 'private';
   if (n === 'none' || n === 'host') return n;
@@ -221,6 +254,66 @@ export function keepIdShift(id: number, hostId: number, size: number): number {
   if (id < hostId) return id + 1 < size ? id + 1 : id;
   if (id === hostId) return 0;
   return id;
+}
+
+/** Parses --restart as Docker does. */
+export function parseRestart(r: string | undefined): RestartPolicy {
+  if (!r || r === 'no') return { name: 'no', maxRetries: 0 };
+  const m = /^(always|unless-stopped|on-failure)(?::(\d+))?$/.exec(r);
+  if (!m) throw new EngineError(`invalid restart policy "${r}": use no, on-failure[:max-retries], always or unless-stopped`);
+  if (m[2] !== undefined && m[1] !== 'on-failure') throw new EngineError(`invalid restart policy "${r}": only on-failure takes a retry count`);
+  return { name: m[1] as RestartPolicy['name'], maxRetries: m[2] !== undefined ? Number(m[2]) : 0 };
+}
+
+/** KEY=VALUE (or KEY, an empty value) labels. */
+export function parseLabels(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of list) {
+    const i = l.indexOf('=');
+    const k = i < 0 ? l : l.slice(0, i);
+    if (!k) throw new EngineError(`invalid label "${l}": use KEY=VALUE`);
+    out[k] = i < 0 ? '' : l.slice(i + 1);
+  }
+  return out;
+}
+
+/** Docker's memory sizes: 64m, 1g, 512k, 1000000 (bytes). */
+export function parseMemory(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$/i.exec(v.trim());
+  if (!m) throw new EngineError(`invalid memory size "${v}": use a number with an optional unit b, k, m or g (e.g. 64m)`);
+  const mult = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'b' | 'k' | 'm' | 'g'];
+  const bytes = Math.floor(Number(m[1]) * mult);
+  if (bytes < 6 * 1024 * 1024) throw new EngineError(`--memory ${v} is below the minimum of 6m`);
+  return bytes;
+}
+
+export function parseResources(opts: CreateOptions): Resources {
+  const r: Resources = {};
+  if (opts.memory !== undefined) r.memoryBytes = parseMemory(opts.memory);
+  if (opts.cpus !== undefined) {
+    const n = Number(opts.cpus);
+    if (!Number.isFinite(n) || n <= 0) throw new EngineError(`invalid --cpus "${opts.cpus}": use a positive number such as 0.5 or 2`);
+    r.cpuPeriod = 100_000;
+    r.cpuQuota = Math.round(n * 100_000);
+  }
+  if (opts.pidsLimit !== undefined) {
+    const n = Number(opts.pidsLimit);
+    if (!Number.isInteger(n) || n === 0 || n < -1) throw new EngineError(`invalid --pids-limit "${opts.pidsLimit}": use a positive whole number (or -1 for none)`);
+    if (n > 0) r.pidsLimit = n;
+  }
+  return r;
+}
+
+const SIGNAL_NAMES = ['HUP', 'INT', 'QUIT', 'ILL', 'TRAP', 'ABRT', 'BUS', 'FPE', 'KILL', 'USR1', 'SEGV', 'USR2', 'PIPE', 'ALRM', 'TERM',
+  'STKFLT', 'CHLD', 'CONT', 'STOP', 'TSTP', 'TTIN', 'TTOU', 'URG', 'XCPU', 'XFSZ', 'VTALRM', 'PROF', 'WINCH', 'IO', 'PWR', 'SYS'];
+
+/** A signal as runc takes it: SIGTERM, TERM or 15 become "SIGTERM"/"15". */
+export function parseSignal(s: string): string {
+  const v = s.trim().toUpperCase();
+  if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 64) return v;
+  const name = v.startsWith('SIG') ? v.slice(3) : v;
+  if (SIGNAL_NAMES.includes(name) || /^RTMIN(\+\d+)?$|^RTMAX(-\d+)?$/.test(name)) return `SIG${name}`;
+  throw new EngineError(`invalid signal "${s}": use a name such as SIGTERM or KILL, or a number`);
 }
 
 /** Builds the spec from the options and the image. Mounts of named volumes are completed by the caller. */
@@ -274,6 +367,11 @@ export function buildSpec(opts: CreateOptions, image: ImageRecord, ctx: {
       runtime: opts.runtime,
       driver: ctx.driver,
       layers: image.layers,
+      restart: restartPolicy(opts),
+      stopSignal: parseSignal(opts.stopSignal ?? cfg.StopSignal ?? 'SIGTERM'),
+      stopTimeout: opts.stopTimeout ?? 10,
+      labels: { ...(cfg.Labels ?? {}), ...parseLabels(opts.labels ?? []) },
+      resources: parseResources(opts),
     },
     volumes,
   };

@@ -11,11 +11,20 @@ export interface ContainerRecord {
   imageName: string;
   created: number;
   state: ContainerState;
+  /** The rootlet process running it in the foreground (no monitor). */
   ownerPid?: number;
   ownerStart?: number;
+  /** The monitor (conmon) of a detached container. */
+  conmonPid?: number;
+  conmonStart?: number;
+  /** The container's main process, as the host sees it. */
+  pid?: number;
   exitCode?: number;
   startedAt?: number;
   finishedAt?: number;
+  restartCount: number;
+  /** Set by stop/kill: the restart policy must not bring it back (unless-stopped, always). */
+  stoppedByUser: boolean;
   spec: ContainerSpec;
 }
 
@@ -28,9 +37,14 @@ interface Row {
   state: ContainerState;
   owner_pid: number | null;
   owner_start: number | null;
+  conmon_pid: number | null;
+  conmon_start: number | null;
+  pid: number | null;
   exit_code: number | null;
   started_at: number | null;
   finished_at: number | null;
+  restart_count: number;
+  stopped_by_user: number;
   spec: string;
 }
 
@@ -44,9 +58,14 @@ function fromRow(r: Row): ContainerRecord {
     state: r.state,
     ownerPid: r.owner_pid ?? undefined,
     ownerStart: r.owner_start ?? undefined,
+    conmonPid: r.conmon_pid ?? undefined,
+    conmonStart: r.conmon_start ?? undefined,
+    pid: r.pid ?? undefined,
     exitCode: r.exit_code ?? undefined,
     startedAt: r.started_at ?? undefined,
     finishedAt: r.finished_at ?? undefined,
+    restartCount: r.restart_count,
+    stoppedByUser: r.stopped_by_user !== 0,
     spec: JSON.parse(r.spec) as ContainerSpec,
   };
 }
@@ -68,14 +87,42 @@ export class ContainerStore {
     }
   }
 
+  /** Running in the foreground under this rootlet process. */
   markRunning(id: string, ownerPid: number, ownerStart: number | undefined): void {
-    this.db.prepare("UPDATE containers SET state = 'running', owner_pid = ?, owner_start = ?, started_at = ?, exit_code = NULL, finished_at = NULL WHERE id = ?")
+    this.db.prepare(`UPDATE containers SET state = 'running', owner_pid = ?, owner_start = ?, conmon_pid = NULL, conmon_start = NULL,
+      started_at = ?, exit_code = NULL, finished_at = NULL, stopped_by_user = 0 WHERE id = ?`)
       .run(ownerPid, ownerStart ?? null, Date.now(), id);
   }
 
-  markExited(id: string, exitCode: number | undefined): void {
-    this.db.prepare("UPDATE containers SET state = 'exited', exit_code = ?, finished_at = ?, owner_pid = NULL, owner_start = NULL WHERE id = ? AND state != 'removing'")
-      .run(exitCode ?? null, Date.now(), id);
+  /** Running detached under its monitor. */
+  markDetached(id: string, conmonPid: number, conmonStart: number | undefined, pid: number): void {
+    this.db.prepare(`UPDATE containers SET state = 'running', owner_pid = NULL, owner_start = NULL, conmon_pid = ?, conmon_start = ?, pid = ?,
+      started_at = ?, exit_code = NULL, finished_at = NULL, stopped_by_user = 0 WHERE id = ?`)
+      .run(conmonPid, conmonStart ?? null, pid, Date.now(), id);
+  }
+
+  /** Records the end of a run; a container being removed keeps that state. Returns whether it was running. */
+  markExited(id: string, exitCode: number | undefined, finishedAt = Date.now()): boolean {
+    return this.db.prepare(`UPDATE containers SET state = 'exited', exit_code = ?, finished_at = ?, owner_pid = NULL, owner_start = NULL,
+      conmon_pid = NULL, conmon_start = NULL, pid = NULL WHERE id = ? AND state = 'running'`)
+      .run(exitCode ?? null, finishedAt, id).changes > 0;
+  }
+
+  setStoppedByUser(id: string): void {
+    this.db.prepare('UPDATE containers SET stopped_by_user = 1 WHERE id = ?').run(id);
+  }
+
+  bumpRestartCount(id: string): void {
+    this.db.prepare('UPDATE containers SET restart_count = restart_count + 1 WHERE id = ?').run(id);
+  }
+
+  rename(id: string, name: string): void {
+    try {
+      this.db.prepare('UPDATE containers SET name = ? WHERE id = ?').run(name, id);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new EngineError(`the container name "/${name}" is already in use: choose another`);
+      throw err;
+    }
   }
 
   /** Claims a container for removal; false if it is gone or another process claimed it. */

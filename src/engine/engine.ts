@@ -10,10 +10,12 @@ import { loadConfig, type RootletConfig } from './config.js';
 import { ensureDirs, resolvePaths, type Paths } from './paths.js';
 
 let helperPath: string | undefined;
+let cliPath: string | undefined;
 
-/** Set by the CLI entry: the helper bundle (rootlet-helper.cjs) lies beside it. */
+/** Set by the CLI entry: the helper bundle (rootlet-helper.cjs) and the CLI (rootlet.cjs) lie beside it. */
 export function setEntryPath(entry: string): void {
   helperPath = join(dirname(entry), 'rootlet-helper.cjs');
+  cliPath = join(dirname(entry), 'rootlet.cjs');
 }
 
 /** One user's engine: store, state database and namespace, shared by every front door. */
@@ -61,7 +63,7 @@ export class Engine {
   private chownStoreForRoot(ns: UserNamespace): void {
     // The namespace's root must traverse (not read) the store and run directories.
     for (const d of [this.paths.dataDir, this.paths.runDir]) chmodSync(d, 0o711);
-    for (const d of [this.paths.layers, this.paths.containers, this.paths.volumes, this.paths.tmp, this.paths.runcRoot]) {
+    for (const d of [this.paths.layers, this.paths.containers, this.paths.volumes, this.paths.tmp, this.paths.runcRoot, this.paths.exits, this.paths.sockets]) {
       chownSync(d, ns.rootHostUid, ns.rootHostGid);
     }
   }
@@ -91,6 +93,12 @@ export class Engine {
   helperCommand(name: string, args: string[]): string[] {
     if (!helperPath || !existsSync(helperPath)) throw new Error(`rootlet's helper ${helperPath ?? 'rootlet-helper.cjs'} is missing: reinstall rootlet`);
     return [process.execPath, helperPath, name, ...args];
+  }
+
+  /** Command line of rootlet itself, for the exit hook conmon runs. */
+  cliCommand(args: string[]): string[] {
+    if (!cliPath || !existsSync(cliPath)) throw new Error(`rootlet's entry ${cliPath ?? 'rootlet.cjs'} is missing: reinstall rootlet`);
+    return [process.execPath, cliPath, ...args];
   }
 
   /** Environment for helpers: nothing that slows node's start (an extra CA bundle is read at every start). */

@@ -2,7 +2,7 @@ import { release } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { chooseRuntime, cgroupLayout } from '../runtime/runtime.js';
 import { findInPath, runCapture } from '../util/proc.js';
-import { containerStore } from './containers.js';
+import { containerStore } from './container-state.js';
 import type { Engine } from './engine.js';
 import { errorMessage } from './errors.js';
 import { VERSION } from './info-version.js';

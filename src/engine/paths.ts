@@ -15,6 +15,10 @@ export interface Paths {
   volumes: string;
   tmp: string;
   runcRoot: string;
+  /** conmon writes a container's exit code here, in a file named by its id. */
+  exits: string;
+  /** conmon's attach sockets. */
+  sockets: string;
 }
 
 export function resolvePaths(id: Identity, env: NodeJS.ProcessEnv = process.env, storageRoot?: string): Paths {
@@ -35,6 +39,8 @@ export function resolvePaths(id: Identity, env: NodeJS.ProcessEnv = process.env,
     volumes: join(dataDir, 'volumes'),
     tmp: join(dataDir, 'tmp'),
     runcRoot: join(runDir, 'runc'),
+    exits: join(runDir, 'exits'),
+    sockets: join(runDir, 'sockets'),
   };
 }
 
@@ -54,11 +60,12 @@ function runtimeBase(id: Identity, env: NodeJS.ProcessEnv): string {
 
 /** Creates the store's directories, owner-only, and refuses a runtime directory someone else owns. */
 export function ensureDirs(paths: Paths, id: Identity): void {
-  for (const dir of [paths.dataDir, paths.blobs, paths.layers, paths.containers, paths.volumes, paths.tmp, paths.runDir, paths.runcRoot]) {
+  for (const dir of [paths.dataDir, paths.blobs, paths.layers, paths.containers, paths.volumes, paths.tmp, paths.runDir, paths.runcRoot, paths.exits, paths.sockets]) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
   const st = statSync(paths.runDir);
-  if (st.uid !== id.uid) {
+  // Inside the user's namespace (conmon's exit hook) the user's files show as root's.
+  if (st.uid !== id.uid && st.uid !== process.getuid!()) {
     throw new EngineError(`runtime directory ${paths.runDir} belongs to uid ${st.uid}, not you (uid ${id.uid}): set XDG_RUNTIME_DIR to a directory you own`);
   }
 }

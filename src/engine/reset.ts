@@ -1,7 +1,8 @@
 import { rmSync } from 'node:fs';
 import { stopUserNamespace } from '../rootless/userns.js';
 import { shq } from '../storage/rootfs.js';
-import { containerStore, removeContainer } from './containers.js';
+import { removeContainer } from './container-remove.js';
+import { containerStore } from './container-state.js';
 import type { Engine } from './engine.js';
 
 /** `system reset`: every container removed (killed if running), the store deleted, the namespace stopped. */

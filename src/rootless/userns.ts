@@ -3,7 +3,7 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { EngineError } from '../engine/errors.js';
 import { getMeta, setMeta, type DB } from '../state/db.js';
 import { findInPath, isProcessAlive, processStartTime, runCapture, sleepSync } from '../util/proc.js';
-import type { Identity } from './identity.js';
+import { ENV_HOLDER, type Identity } from './identity.js';
 import { type IdRange, type SubIds, totalIds } from './subid.js';
 
 /** One line of a uid_map/gid_map: `inside` .. `inside+count` maps to `outside` .. */
@@ -49,6 +49,8 @@ export class UserNamespace {
     readonly uidMap: MapEntry[],
     readonly gidMap: MapEntry[],
     private readonly preserveCredentials: boolean,
+    /** We already run inside this user namespace (conmon's exit hook): only the mount namespace is entered. */
+    readonly inside = false,
   ) {}
 
   /**
@@ -57,6 +59,7 @@ export class UserNamespace {
    * keep a directory of the host's mount namespace, where mounts fail.
    */
   nsenterArgs(): string[] {
+    if (this.inside) return ['-m', '-t', String(this.pid)];
     const args = ['-U', '-m', '-t', String(this.pid)];
     if (this.preserveCredentials) args.push('--preserve-credentials');
     return args;
@@ -112,6 +115,17 @@ function holderUsable(rec: HolderRecord): boolean {
   }
 }
 
+/** The holder whose user namespace this process already runs in (set for conmon's exit hook), if so. */
+function insideHolder(): number | undefined {
+  const pid = Number(process.env[ENV_HOLDER]);
+  if (!pid || process.getuid!() !== 0) return undefined;
+  try {
+    return readlinkSync(`/proc/${pid}/ns/user`) === ownUserNs() ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function formatMap(map: MapEntry[]): string[] {
   return map.flatMap((e) => [String(e.inside), String(e.outside), String(e.count)]);
 }
@@ -129,6 +143,8 @@ export function ensureUserNamespace(db: DB, id: Identity, subids: SubIds): UserN
   const uidMap = namespaceMap(id.uid, subids.uids, isRoot);
   const gidMap = namespaceMap(id.gid, subids.gids, isRoot);
   const make = (pid: number) => new UserNamespace(pid, uidMap, gidMap, !isRoot);
+  const inside = insideHolder();
+  if (inside) return new UserNamespace(inside, uidMap, gidMap, false, true);
 
   const read = (): HolderRecord | undefined => {
     const v = getMeta(db, KEY);

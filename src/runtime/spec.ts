@@ -33,6 +33,8 @@ export interface SpecInput {
   userns?: { uidMappings: MapEntry[]; gidMappings: MapEntry[] };
   cgroupV2: boolean;
   initPath?: string;
+  /** Limits and the cgroup they apply in (only when asked for). */
+  resources?: { resources: object; cgroupsPath: string };
 }
 
 /** Docker's default capability set: what container root may do. */
@@ -102,6 +104,10 @@ export function buildRuntimeSpec(input: SpecInput): object {
     maskedPaths: MASKED_PATHS,
     readonlyPaths: READONLY_PATHS,
   };
+  if (input.resources) {
+    linux.resources = input.resources.resources;
+    linux.cgroupsPath = input.resources.cgroupsPath;
+  }
   if (input.userns) {
     linux.uidMappings = ociMaps(input.userns.uidMappings);
     linux.gidMappings = ociMaps(input.userns.gidMappings);

@@ -56,6 +56,12 @@ const MIGRATIONS: string[] = [
      spec TEXT NOT NULL              -- ContainerSpec, JSON
    );
    CREATE INDEX containers_image ON containers(image_id);`,
+  // Detached containers: their monitor (conmon), main process and restart bookkeeping.
+  `ALTER TABLE containers ADD COLUMN conmon_pid INTEGER;
+   ALTER TABLE containers ADD COLUMN conmon_start INTEGER;
+   ALTER TABLE containers ADD COLUMN pid INTEGER;
+   ALTER TABLE containers ADD COLUMN restart_count INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE containers ADD COLUMN stopped_by_user INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 export function openDb(file: string): DB {

@@ -1,0 +1,117 @@
+import type { Command } from 'commander';
+import { createContainer } from '../engine/container-create.js';
+import { startDetached } from '../engine/container-start.js';
+import { containerStore, isRunning } from '../engine/container-state.js';
+import { killContainer, stopContainer, waitContainer } from '../engine/container-stop.js';
+import { validateName } from '../engine/container-spec.js';
+import { errorMessage } from '../engine/errors.js';
+import type { Engine } from '../engine/engine.js';
+import { openEngine } from './common.js';
+import { addCreateOptions, toCreateOptions, type CreateFlags } from './create-options.js';
+
+/** Docker's pattern for commands over several containers: go on after a failure, exit 1 at the end. */
+async function eachContainer(names: string[], fn: (engine: Engine, name: string) => Promise<string | undefined>): Promise<void> {
+  const engine = await openEngine();
+  let failed = false;
+  for (const name of names) {
+    try {
+      const out = await fn(engine, name);
+      if (out !== undefined) process.stdout.write(`${out}\n`);
+    } catch (err) {
+      process.stderr.write(`Error: ${errorMessage(err)}\n`);
+      failed = true;
+    }
+  }
+  if (failed) process.exitCode = 1;
+}
+
+export function register(program: Command): void {
+  addCreateOptions(program
+    .command('create')
+    .description('Create a container without starting it; prints its id')
+    .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
+    .helpOption('--help', 'Show help for create')
+    .argument('<image>')
+    .argument('[command...]')
+    .passThroughOptions())
+    .action(async (image: string, command: string[], flags: CreateFlags) => {
+      const engine = await openEngine();
+      const rec = createContainer(engine, toCreateOptions(image, command, flags, true));
+      process.stdout.write(`${rec.id}\n`);
+    });
+
+  program
+    .command('start')
+    .description('Start one or more stopped containers in the background')
+    .argument('<container...>')
+    .option('-a, --attach', 'wait for the container and print its output (stdout and stderr)')
+    .action(async (names: string[], flags: { attach?: boolean }) => {
+      if (flags.attach) {
+        const { attachByLogs } = await import('./attach.js');
+        process.exitCode = await attachByLogs(names);
+        return;
+      }
+      await eachContainer(names, async (engine, name) => {
+        const rec = containerStore(engine).resolve(name);
+        if (!isRunning(engine, rec)) await startDetached(engine, rec);
+        return name;
+      });
+    });
+
+  program
+    .command('stop')
+    .description('Stop one or more running containers: the stop signal, then SIGKILL after a timeout')
+    .argument('<container...>')
+    .option('-t, --time <seconds>', 'seconds to wait before killing (default: the container\'s stop timeout, 10)')
+    .action(async (names: string[], flags: { time?: string }) => {
+      await eachContainer(names, async (engine, name) => {
+        await stopContainer(engine, containerStore(engine).resolve(name), flags.time !== undefined ? Number(flags.time) : undefined);
+        return name;
+      });
+    });
+
+  program
+    .command('restart')
+    .description('Stop and start one or more containers')
+    .argument('<container...>')
+    .option('-t, --time <seconds>', 'seconds to wait before killing')
+    .action(async (names: string[], flags: { time?: string }) => {
+      await eachContainer(names, async (engine, name) => {
+        const store = containerStore(engine);
+        await stopContainer(engine, store.resolve(name), flags.time !== undefined ? Number(flags.time) : undefined);
+        await startDetached(engine, store.resolve(name));
+        return name;
+      });
+    });
+
+  program
+    .command('kill')
+    .description('Send a signal (default SIGKILL) to one or more running containers')
+    .argument('<container...>')
+    .option('-s, --signal <signal>', 'signal to send', 'SIGKILL')
+    .action(async (names: string[], flags: { signal: string }) => {
+      await eachContainer(names, async (engine, name) => {
+        killContainer(engine, containerStore(engine).resolve(name), flags.signal);
+        return name;
+      });
+    });
+
+  program
+    .command('wait')
+    .description('Block until one or more containers stop, then print their exit codes')
+    .argument('<container...>')
+    .action(async (names: string[]) => {
+      await eachContainer(names, async (engine, name) => String(await waitContainer(engine, containerStore(engine).resolve(name).id)));
+    });
+
+  program
+    .command('rename')
+    .description('Rename a container')
+    .argument('<container>')
+    .argument('<new-name>')
+    .action(async (name: string, newName: string) => {
+      const engine = await openEngine();
+      const store = containerStore(engine);
+      store.rename(store.resolve(name).id, validateName(newName));
+    });
+}

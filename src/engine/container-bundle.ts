@@ -1,0 +1,134 @@
+import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { hexOf } from '../image/store.js';
+import { checkExecutable, resolveUser, RootfsView } from '../runtime/rootfs-lookup.js';
+import { chooseRuntime, cgroupLayout, type Runtime } from '../runtime/runtime.js';
+import { buildRuntimeSpec } from '../runtime/spec.js';
+import { containerDirs, mountScript, shq, unmountScript } from '../storage/rootfs.js';
+import { findInPath } from '../util/proc.js';
+import { keepIdMap, type ContainerSpec } from './container-spec.js';
+import type { ContainerRecord } from './container-store.js';
+import type { Engine } from './engine.js';
+import { EngineError, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND } from './errors.js';
+import { ensureKeepIdLayers } from './keepid.js';
+import { resourcesSpec } from './resources.js';
+
+export function containerDir(engine: Engine, id: string): string {
+  return join(engine.paths.containers, id);
+}
+
+const runtimes = new Map<string, Runtime>();
+
+/** The container's runtime, chosen once per process (it reads the cgroup layout and PATH). */
+export function runtimeFor(engine: Engine, spec: ContainerSpec): Runtime {
+  const want = spec.runtime || engine.config.engine.runtime || '';
+  let rt = runtimes.get(want);
+  if (!rt) runtimes.set(want, (rt = chooseRuntime(want || undefined)));
+  return rt;
+}
+
+/** The container's layer directory names, bottom first: the image's, or their --userns=keep-id copies. */
+export function layerNames(engine: Engine, rec: ContainerRecord): string[] {
+  return rec.spec.userns === 'keep-id' ? ensureKeepIdLayers(engine, rec.spec.layers) : rec.spec.layers.map(hexOf);
+}
+
+/**
+ * The command (for nsenter) that mounts the root filesystem and execs the
+ * runtime. The mount is made in a mount namespace of its own that dies with
+ * the runtime process, so no mount outlives the container, even when
+ * rootlet is killed. fuse-overlayfs leaves a daemon behind, so it is mounted
+ * beforehand in the user's namespace and unmounted after.
+ */
+export function startCommand(engine: Engine, rec: ContainerRecord, names: string[], runtimeCmd: string[]): string[] {
+  const dirs = containerDirs(containerDir(engine, rec.id));
+  for (const d of [dirs.upper, dirs.work, dirs.merged]) engine.mkdirForNs(d);
+  // Overlay shows the upper directory's mode on /: it must be the image's, not our private 0700.
+  chmodSync(dirs.upper, statSync(join(engine.paths.layers, names[names.length - 1]!)).mode & 0o7777);
+  const mount = mountScript(rec.spec.driver, engine.paths.layers, names, dirs);
+  if (rec.spec.driver === 'fuse-overlayfs') {
+    engine.ns().runChecked(['sh', '-c', `${unmountScript(rec.spec.driver, dirs)}; ${mount}`], 'cannot mount the container\'s root filesystem (fuse-overlayfs)');
+    return runtimeCmd;
+  }
+  // cd inside the namespace: lower layers are named relative to the layer directory.
+  const script = `cd ${shq(engine.paths.layers)} && ${mount} || { echo "rootlet: cannot mount the container's root filesystem (${rec.spec.driver})" >&2; exit 125; }; exec "$@"`;
+  return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...runtimeCmd];
+}
+
+function hostsFile(rec: ContainerRecord): string {
+  if (rec.spec.network === 'host') return readOr('/etc/hosts', '127.0.0.1\tlocalhost\n');
+  return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${rec.spec.hostname} ${rec.name}\n`;
+}
+
+function readOr(path: string, fallback: string): string {
+  try { return readFileSync(path, 'utf8'); } catch { return fallback; }
+}
+
+/**
+ * Writes config.json and the /etc files. The user and the command are
+ * looked up in the image's layers first, so that a missing command is
+ * Docker's exit 127 with one line rather than the runtime's error.
+ */
+export function prepareBundle(engine: Engine, rec: ContainerRecord, names: string[]): void {
+  const ns = engine.ns();
+  const dir = containerDir(engine, rec.id);
+  const spec = rec.spec;
+  const view = new RootfsView([...names].reverse().map((n) => join(engine.paths.layers, n)), spec.mounts);
+  const keepId = spec.userns === 'keep-id';
+  const userSpec = spec.user || (keepId ? `${engine.id.uid}:${engine.id.gid}` : '');
+  const user = resolveUser(userSpec, view, ns.size);
+  const env = spec.env.some((e) => e.startsWith('HOME=')) ? spec.env : [...spec.env, `HOME=${user.home}`];
+  const cmd = spec.args[0]!;
+  const verdict = checkExecutable(cmd, env, spec.workdir, view);
+  if (verdict) throw new EngineError(verdict.message, verdict.code);
+
+  const etc = [
+    { name: 'hosts', data: hostsFile(rec) },
+    { name: 'hostname', data: `${spec.hostname}\n` },
+    { name: 'resolv.conf', data: readOr('/etc/resolv.conf', '') },
+  ];
+  for (const f of etc) engine.writeFileForNs(join(dir, f.name), f.data);
+  const mounted = new Set(spec.mounts.map((m) => m.destination));
+  const config = buildRuntimeSpec({
+    rootfs: containerDirs(dir).merged,
+    readonlyRootfs: spec.readOnly,
+    args: spec.args,
+    env,
+    cwd: spec.workdir,
+    user,
+    terminal: spec.tty,
+    hostname: spec.hostname,
+    network: spec.network,
+    mounts: spec.mounts,
+    etcFiles: etc.filter((f) => !mounted.has(`/etc/${f.name}`)).map((f) => ({ source: join(dir, f.name), destination: `/etc/${f.name}` })),
+    userns: keepId ? { uidMappings: keepIdMap(engine.id.uid, ns.size), gidMappings: keepIdMap(engine.id.gid, ns.size) } : undefined,
+    cgroupV2: cgroupLayout() === 'v2',
+    initPath: spec.init ? findInPath('catatonit') : undefined,
+    resources: resourcesSpec(spec.resources, rec.id, engine.id.uid),
+  });
+  engine.writeFileForNs(join(dir, 'config.json'), JSON.stringify(config));
+}
+
+/** The runtime's last error, from its JSON log. */
+export function runtimeError(logFile: string): string | undefined {
+  let text: string;
+  try { text = readFileSync(logFile, 'utf8'); } catch { return undefined; }
+  let msg: string | undefined;
+  for (const line of text.split('\n')) {
+    try {
+      const e = JSON.parse(line) as { level?: string; msg?: string };
+      if (e.level === 'error' || e.level === 'fatal') msg = e.msg;
+    } catch { /* not JSON */ }
+  }
+  return msg;
+}
+
+export function classifyRuntimeError(msg: string): number {
+  if (/executable file not found|no such file or directory/.test(msg) && /exec/.test(msg)) return EXIT_NOT_FOUND;
+  if (/permission denied|exec format error/.test(msg) && /exec/.test(msg)) return EXIT_CANNOT_EXECUTE;
+  return 125;
+}
+
+export function unmountContainer(engine: Engine, rec: ContainerRecord): void {
+  engine.ns().run(['sh', '-c', unmountScript(rec.spec.driver, containerDirs(containerDir(engine, rec.id)))]);
+}
+

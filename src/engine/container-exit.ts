@@ -1,0 +1,49 @@
+import { runtimeArgs } from '../runtime/runtime.js';
+import { containerDir, runtimeFor } from './container-bundle.js';
+import { removeContainer } from './container-remove.js';
+import type { RestartPolicy } from './container-spec.js';
+import { startDetached } from './container-start.js';
+import { readExitFile } from './container-state.js';
+import { ContainerStore, type ContainerRecord } from './container-store.js';
+import type { Engine } from './engine.js';
+import { join } from 'node:path';
+
+/** Docker's rule: does this exit bring the container back? */
+export function shouldRestart(policy: RestartPolicy, rec: Pick<ContainerRecord, 'restartCount' | 'stoppedByUser'>, exitCode: number): boolean {
+  if (rec.stoppedByUser) return false;
+  switch (policy.name) {
+    case 'no': return false;
+    case 'on-failure': return exitCode !== 0 && (policy.maxRetries === 0 || rec.restartCount < policy.maxRetries);
+    case 'always':
+    case 'unless-stopped': return true;
+  }
+}
+
+/**
+ * The exit hook conmon runs (inside the user's namespace) when a detached
+ * container ends: it records the exit, removes an --rm container, and
+ * restarts one whose policy says so, with Docker's doubling delay.
+ */
+export async function onContainerExit(engine: Engine, id: string): Promise<void> {
+  const store = new ContainerStore(engine.db);
+  const rec = store.get(id);
+  if (!rec || rec.state !== 'running') return;
+  const exit = readExitFile(engine, id);
+  const code = exit?.code ?? 255;
+  store.markExited(id, code, exit?.at);
+  const rt = runtimeFor(engine, rec.spec);
+  engine.ns().run([rt.path, ...runtimeArgs(rt, engine.paths.runcRoot, join(containerDir(engine, id), 'runtime.log')), 'delete', '--force', id]);
+  const latest = store.get(id);
+  if (!latest) return;
+  if (rec.spec.rm) {
+    removeContainer(engine, latest, { force: true, volumes: true });
+    return;
+  }
+  if (!shouldRestart(rec.spec.restart, latest, code)) return;
+  await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** latest.restartCount, 10_000)));
+  const again = store.get(id);
+  // The user may have stopped or removed it meanwhile.
+  if (!again || again.state !== 'exited' || again.stoppedByUser) return;
+  store.bumpRestartCount(id);
+  await startDetached(engine, again);
+}

@@ -1,0 +1,52 @@
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { containerDir, runtimeFor, unmountContainer } from './container-bundle.js';
+import { isRunning } from './container-state.js';
+import { ContainerStore, type ContainerRecord } from './container-store.js';
+import type { Engine } from './engine.js';
+import { EngineError, errorMessage } from './errors.js';
+
+/**
+ * Deletes a tree of the store: from the host when we may (fast, no
+ * process), else inside the namespace, where files of subordinate ids can
+ * be deleted.
+ */
+function removeTree(engine: Engine, paths: string[]): void {
+  const left = paths.filter((p) => {
+    try {
+      rmSync(p, { recursive: true, force: true });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (left.length) engine.ns().runChecked(['rm', '-rf', ...left], 'cannot delete container files');
+}
+
+/**
+ * Removes a container: its processes (with force), mount, files, record,
+ * and with `volumes` its anonymous volumes. `owner` is the foreground run
+ * removing its own --rm container.
+ */
+export function removeContainer(engine: Engine, rec: ContainerRecord, opts: { force: boolean; volumes: boolean; owner?: boolean }): void {
+  const store = new ContainerStore(engine.db);
+  if (!opts.owner && isRunning(engine, rec) && !opts.force) {
+    throw new EngineError(`cannot remove container "${rec.name}": it is running: stop it first, or use rm -f`);
+  }
+  if (!store.claimForRemoval(rec.id) && !opts.owner) return;
+  const dir = containerDir(engine, rec.id);
+  if (existsSync(join(engine.paths.runcRoot, rec.id))) {
+    const rt = runtimeFor(engine, rec.spec);
+    engine.ns().run([rt.path, '--root', engine.paths.runcRoot, 'delete', '--force', rec.id]);
+  }
+  if (rec.spec.driver === 'fuse-overlayfs') unmountContainer(engine, rec);
+  const anon = opts.volumes ? rec.spec.volumes.filter((v) => v.anonymous).map((v) => join(engine.paths.volumes, v.name)) : [];
+  try {
+    removeTree(engine, [dir, ...anon]);
+  } catch (err) {
+    throw new EngineError(`cannot remove container ${rec.name}: ${errorMessage(err)}`);
+  }
+  rmSync(join(engine.paths.exits, rec.id), { force: true });
+  store.delete(rec.id);
+}
+

@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { processStartTime, signalNumber } from '../util/proc.js';
+import { trace } from '../util/trace.js';
+import {
+  classifyRuntimeError, containerDir, layerNames, prepareBundle, runtimeError, runtimeFor, startCommand, unmountContainer,
+} from './container-bundle.js';
+import { createContainer } from './container-create.js';
+import { removeContainer } from './container-remove.js';
+import type { CreateOptions } from './container-spec.js';
+import { ContainerStore } from './container-store.js';
+import type { Engine } from './engine.js';
+import { EngineError } from './errors.js';
+import { runtimeArgs } from '../runtime/runtime.js';
+
+const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+/**
+ * `run` in the foreground: the runtime runs the container as our child with
+ * our stdio; we forward signals and return its exit code. With --rm,
+ * everything of the container is gone when this returns, also on Ctrl-C.
+ */
+export async function runForeground(engine: Engine, opts: CreateOptions): Promise<number> {
+  if (opts.tty && opts.interactive && !process.stdin.isTTY) throw new EngineError('the input device is not a TTY: drop -t, or run from a terminal');
+  trace('run: start');
+  const rec = createContainer(engine, opts);
+  trace('run: record created');
+  const store = new ContainerStore(engine.db);
+  const dir = containerDir(engine, rec.id);
+  const runtime = runtimeFor(engine, rec.spec);
+  const logFile = join(dir, 'runtime.log');
+  let started = false;
+  let exitCode: number | undefined;
+  // A signal that arrives before the container runs must still end the run cleanly.
+  let pendingSignal: NodeJS.Signals | undefined;
+  let child: ReturnType<typeof spawn> | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (child?.pid) {
+      try { child.kill(sig); } catch { /* already gone */ }
+    } else {
+      pendingSignal = sig;
+    }
+  };
+  const handlers = FORWARDED_SIGNALS.map((sig) => {
+    const h = () => onSignal(sig);
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
+  const onWinch = () => { if (child?.pid) try { child.kill('SIGWINCH'); } catch { /* gone */ } };
+  if (opts.tty) process.on('SIGWINCH', onWinch);
+  try {
+    engine.mkdirForNs(dir);
+    const names = layerNames(engine, rec);
+    prepareBundle(engine, rec, names);
+    trace('run: bundle written');
+    if (pendingSignal) throw new EngineError(`interrupted by ${pendingSignal} before the container started`, 130);
+    const runtimeCmd = [runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), 'run', '--bundle', dir, rec.id];
+    const args = [...engine.ns().nsenterArgs(), '--', ...startCommand(engine, rec, names, runtimeCmd)];
+    store.markRunning(rec.id, process.pid, processStartTime(process.pid));
+    started = true;
+    exitCode = await new Promise<number>((resolve, reject) => {
+      // Its own session: terminal signals reach only us, and we forward each once.
+      child = spawn('nsenter', args, { stdio: [opts.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'], detached: true });
+      child.on('error', (e) => reject(new EngineError(`cannot start nsenter: ${e.message}`)));
+      child.on('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
+    });
+    trace('run: runtime exited');
+    if (exitCode !== 0) {
+      const err = runtimeError(logFile);
+      if (err) {
+        exitCode = undefined;
+        throw new EngineError(`the OCI runtime (${runtime.name}) failed: ${err}`, classifyRuntimeError(err));
+      }
+    }
+    return exitCode;
+  } finally {
+    for (const [sig, h] of handlers) process.off(sig, h);
+    process.off('SIGWINCH', onWinch);
+    if (rec.spec.rm) {
+      removeContainer(engine, store.get(rec.id) ?? rec, { force: true, volumes: true, owner: true });
+    } else {
+      if (started) store.markExited(rec.id, exitCode);
+      if (rec.spec.driver === 'fuse-overlayfs') unmountContainer(engine, rec);
+    }
+    trace('run: cleaned up');
+  }
+}
+

@@ -1,0 +1,70 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { identityEnv } from '../rootless/identity.js';
+import { createWithConmon } from '../runtime/conmon.js';
+import { runtimeArgs } from '../runtime/runtime.js';
+import { isProcessAlive, processStartTime, sleepSync } from '../util/proc.js';
+import { classifyRuntimeError, containerDir, layerNames, prepareBundle, runtimeFor, startCommand } from './container-bundle.js';
+import { clearExitFile } from './container-state.js';
+import { ContainerStore, type ContainerRecord } from './container-store.js';
+import type { Engine } from './engine.js';
+import { EngineError } from './errors.js';
+import { lastLine } from '../rootless/userns.js';
+
+export function logPath(engine: Engine, id: string): string {
+  return join(containerDir(engine, id), 'ctr.log');
+}
+
+/**
+ * Starts a container in the background under conmon: it creates the
+ * container inside a mount namespace of its own that holds the root
+ * filesystem (gone with conmon when the container ends), then we start it.
+ * When it ends, conmon records the exit code and runs rootlet's exit hook
+ * (`__container-exited`), which applies --rm and the restart policy.
+ */
+export async function startDetached(engine: Engine, rec: ContainerRecord): Promise<void> {
+  const ns = engine.ns();
+  const store = new ContainerStore(engine.db);
+  const dir = containerDir(engine, rec.id);
+  const rt = runtimeFor(engine, rec.spec);
+  const globalArgs = runtimeArgs(rt, engine.paths.runcRoot, join(dir, 'runtime.log'));
+  clearExitFile(engine, rec.id);
+  // The runtime's record of an earlier run must go before the id can be used again.
+  if (existsSync(join(engine.paths.runcRoot, rec.id))) ns.run([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
+  engine.mkdirForNs(dir);
+  const names = layerNames(engine, rec);
+  prepareBundle(engine, rec, names);
+  const env: NodeJS.ProcessEnv = { ...engine.helperEnv(), ...identityEnv(engine.id, ns.pid) };
+  let started;
+  try {
+    started = await createWithConmon({
+      launch: (argv) => [...ns.nsenterArgs(), '--', ...startCommand(engine, rec, names, argv)],
+      runtime: rt,
+      runtimeGlobalArgs: globalArgs,
+      id: rec.id,
+      name: rec.name,
+      bundle: dir,
+      logPath: logPath(engine, rec.id),
+      exitDir: engine.paths.exits,
+      socketDir: engine.paths.sockets,
+      tty: rec.spec.tty,
+      stdin: rec.spec.interactive,
+      exitCommand: engine.cliCommand(['__container-exited', rec.id]),
+      env,
+    });
+  } catch (err) {
+    if (err instanceof EngineError) throw new EngineError(err.message, classifyRuntimeError(err.message));
+    throw err;
+  }
+  const r = ns.run([rt.path, ...globalArgs, 'start', rec.id]);
+  if (r.code !== 0) {
+    ns.run([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
+    throw new EngineError(`cannot start the container: ${lastLine(r.stderr) || `${rt.name} start failed`}`);
+  }
+  let conmonPid = started.conmonPid;
+  for (let i = 0; !conmonPid && i < 50; i++) {
+    sleepSync(2);
+    conmonPid = started.conmonPid;
+  }
+  store.markDetached(rec.id, conmonPid, conmonPid && isProcessAlive(conmonPid) ? processStartTime(conmonPid) : undefined, started.pid);
+}

@@ -1,0 +1,68 @@
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { isProcessAlive } from '../util/proc.js';
+import { runtimeFor, unmountContainer } from './container-bundle.js';
+import { ContainerStore, type ContainerRecord } from './container-store.js';
+import type { Engine } from './engine.js';
+
+export function containerStore(engine: Engine): ContainerStore {
+  return new ContainerStore(engine.db);
+}
+
+/** The exit code conmon wrote when the container ended, and when. */
+export function readExitFile(engine: Engine, id: string): { code: number; at: number } | undefined {
+  const file = join(engine.paths.exits, id);
+  try {
+    const code = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(code) ? { code, at: statSync(file).mtimeMs } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function clearExitFile(engine: Engine, id: string): void {
+  rmSync(join(engine.paths.exits, id), { force: true });
+}
+
+/** Whether the process that watches the container (its foreground rootlet or its conmon) is alive. */
+function watcherAlive(rec: ContainerRecord): boolean {
+  if (rec.ownerPid && isProcessAlive(rec.ownerPid, rec.ownerStart)) return true;
+  return !!rec.conmonPid && isProcessAlive(rec.conmonPid, rec.conmonStart);
+}
+
+/** True while the container's processes exist, whoever started it. */
+export function isRunning(engine: Engine, rec: ContainerRecord): boolean {
+  if (rec.state !== 'running') return false;
+  if (watcherAlive(rec)) return !(rec.conmonPid && readExitFile(engine, rec.id));
+  // Its watcher died (kill -9): ask the runtime.
+  return runtimeStatus(engine, rec) === 'running';
+}
+
+export function runtimeStatus(engine: Engine, rec: ContainerRecord): string | undefined {
+  if (!existsSync(join(engine.paths.runcRoot, rec.id))) return undefined;
+  const rt = runtimeFor(engine, rec.spec);
+  const r = engine.ns().run([rt.path, '--root', engine.paths.runcRoot, 'state', rec.id]);
+  if (r.code !== 0) return undefined;
+  try { return (JSON.parse(r.stdout) as { status?: string }).status; } catch { return undefined; }
+}
+
+/**
+ * Settles a record that says "running" when nothing watches it any more:
+ * the container ended (exit file, or the runtime no longer knows it) or
+ * rootlet was killed. State left by a dead process is reconciled, not trusted.
+ * Returns the current record, or undefined when it is gone.
+ */
+export function refreshState(engine: Engine, rec: ContainerRecord): ContainerRecord | undefined {
+  if (rec.state !== 'running') return rec;
+  const exit = rec.conmonPid ? readExitFile(engine, rec.id) : undefined;
+  if (!exit && watcherAlive(rec)) return rec;
+  if (!exit && runtimeStatus(engine, rec) === 'running') return rec;
+  const store = new ContainerStore(engine.db);
+  store.markExited(rec.id, exit?.code ?? rec.exitCode, exit?.at);
+  if (rec.spec.driver === 'fuse-overlayfs') unmountContainer(engine, rec);
+  return store.get(rec.id);
+}
+
+export function refreshStates(engine: Engine, recs: ContainerRecord[]): ContainerRecord[] {
+  return recs.map((r) => refreshState(engine, r)).filter((r): r is ContainerRecord => !!r);
+}

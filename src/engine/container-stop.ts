@@ -1,0 +1,77 @@
+import { runtimeArgs } from '../runtime/runtime.js';
+import { lastLine } from '../rootless/userns.js';
+import { containerDir, runtimeFor } from './container-bundle.js';
+import { parseSignal } from './container-spec.js';
+import { isRunning, refreshState } from './container-state.js';
+import { ContainerStore, type ContainerRecord } from './container-store.js';
+import type { Engine } from './engine.js';
+import { EngineError } from './errors.js';
+import { join } from 'node:path';
+
+const POLL_MS = 50;
+
+function runtimeKill(engine: Engine, rec: ContainerRecord, signal: string): { code: number; stderr: string } {
+  const rt = runtimeFor(engine, rec.spec);
+  return engine.ns().run([rt.path, ...runtimeArgs(rt, engine.paths.runcRoot, join(containerDir(engine, rec.id), 'runtime.log')), 'kill', rec.id, signal]);
+}
+
+function current(engine: Engine, id: string): ContainerRecord | undefined {
+  const rec = new ContainerStore(engine.db).get(id);
+  return rec && refreshState(engine, rec);
+}
+
+/** Waits until the container is no longer running, or the deadline passes; returns whether it ended. */
+export async function waitUntilStopped(engine: Engine, id: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rec = current(engine, id);
+    if (!rec || !isRunning(engine, rec)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/** `kill`: sends a signal (default SIGKILL) to the container's main process. */
+export function killContainer(engine: Engine, rec: ContainerRecord, signal = 'SIGKILL'): void {
+  const sig = parseSignal(signal);
+  if (!isRunning(engine, rec)) throw new EngineError(`cannot kill container ${rec.name}: it is not running`);
+  if (sig === 'SIGKILL' || sig === '9') new ContainerStore(engine.db).setStoppedByUser(rec.id);
+  const r = runtimeKill(engine, rec, sig);
+  if (r.code !== 0 && isRunning(engine, current(engine, rec.id) ?? rec)) {
+    throw new EngineError(`cannot kill container ${rec.name}: ${lastLine(r.stderr)}`);
+  }
+}
+
+/**
+ * `stop`: the container's stop signal, then SIGKILL after `timeoutSec`.
+ * The restart policy does not bring back a container its user stopped.
+ */
+export async function stopContainer(engine: Engine, rec: ContainerRecord, timeoutSec?: number): Promise<void> {
+  if (!isRunning(engine, rec)) return;
+  new ContainerStore(engine.db).setStoppedByUser(rec.id);
+  const timeout = (timeoutSec ?? rec.spec.stopTimeout) * 1000;
+  if (timeout > 0) {
+    runtimeKill(engine, rec, rec.spec.stopSignal);
+    if (await waitUntilStopped(engine, rec.id, timeout)) return;
+  }
+  runtimeKill(engine, rec, 'SIGKILL');
+  if (!(await waitUntilStopped(engine, rec.id, 10_000))) {
+    throw new EngineError(`container ${rec.name} did not stop after SIGKILL`);
+  }
+}
+
+/** `wait`: blocks until the container ends and returns its exit code. */
+export async function waitContainer(engine: Engine, id: string): Promise<number> {
+  for (;;) {
+    const rec = current(engine, id);
+    if (!rec) throw new EngineError(`No such container: ${id}`);
+    if (!isRunning(engine, rec) && rec.state !== 'removing') {
+      if (rec.state === 'created') {
+        await new Promise((r) => setTimeout(r, POLL_MS));
+        continue;
+      }
+      return rec.exitCode ?? 255;
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
