@@ -29,6 +29,12 @@ export interface CreateFlags {
   memory?: string;
   cpus?: string;
   pidsLimit?: string;
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthRetries?: string;
+  healthStartPeriod?: string;
+  healthcheck?: boolean;
 }
 
 export function addCreateOptions(cmd: Command): Command {
@@ -56,7 +62,13 @@ export function addCreateOptions(cmd: Command): Command {
     .option('-l, --label <KEY=VALUE>', 'set a label', collect)
     .option('-m, --memory <bytes>', 'memory limit, e.g. 64m (needs cgroup v2 delegation)')
     .option('--cpus <number>', 'CPU limit, e.g. 1.5 (needs cgroup v2 delegation)')
-    .option('--pids-limit <n>', 'process limit (needs cgroup v2 delegation)');
+    .option('--pids-limit <n>', 'process limit (needs cgroup v2 delegation)')
+    .option('--health-cmd <command>', 'command (run with sh -c in the container) that says whether it is healthy')
+    .option('--health-interval <duration>', 'time between health checks (default 30s)')
+    .option('--health-timeout <duration>', 'time a health check may take (default 30s)')
+    .option('--health-retries <n>', 'failures in a row that make it unhealthy (default 3)')
+    .option('--health-start-period <duration>', 'failures in this first period do not count (default 0s)')
+    .option('--no-healthcheck', 'disable the image\'s health check');
 }
 
 export function toCreateOptions(image: string, command: string[], f: CreateFlags, detach: boolean): CreateOptions {
@@ -88,5 +100,11 @@ export function toCreateOptions(image: string, command: string[], f: CreateFlags
     memory: f.memory,
     cpus: f.cpus,
     pidsLimit: f.pidsLimit,
+    healthCmd: f.healthCmd,
+    healthInterval: f.healthInterval,
+    healthTimeout: f.healthTimeout,
+    healthRetries: f.healthRetries,
+    healthStartPeriod: f.healthStartPeriod,
+    noHealthcheck: f.healthcheck === false,
   };
 }

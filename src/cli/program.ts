@@ -13,6 +13,7 @@ const COMMANDS: Array<{ names: string[]; load: () => Promise<{ register: Registe
   { names: ['ps'], load: () => import('./ps.js') },
   { names: ['rm'], load: () => import('./rm.js') },
   { names: ['logs'], load: () => import('./logs.js') },
+  { names: ['healthcheck'], load: () => import('./healthcheck.js') },
   { names: ['create', 'start', 'stop', 'restart', 'kill', 'wait', 'rename'], load: () => import('./lifecycle.js') },
   { names: ['images', 'rmi', 'import'], load: () => import('./images.js') },
   { names: ['unshare'], load: () => import('./unshare.js') },

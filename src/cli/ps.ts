@@ -6,7 +6,11 @@ import { openEngine } from './common.js';
 
 function status(rec: ContainerRecord, running: boolean, now: number): string {
   if (rec.state === 'removing') return 'Removal In Progress';
-  if (running) return `Up ${humanDuration(now - (rec.startedAt ?? rec.created))}`;
+  if (running) {
+    const h = rec.health?.status;
+    const health = h ? ` (${h === 'starting' ? 'health: starting' : h})` : '';
+    return `Up ${humanDuration(now - (rec.startedAt ?? rec.created))}${health}`;
+  }
   if (rec.state === 'created') return 'Created';
   return `Exited (${rec.exitCode ?? 255}) ${ago(rec.finishedAt ?? rec.created, now)}`;
 }

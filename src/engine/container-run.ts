@@ -11,6 +11,7 @@ import type { CreateOptions } from './container-spec.js';
 import { ContainerStore } from './container-store.js';
 import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
+import { startHealthTimer } from './healthcheck.js';
 import { runtimeArgs } from '../runtime/runtime.js';
 
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -57,6 +58,8 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
     const runtimeCmd = [runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), 'run', '--bundle', dir, rec.id];
     const args = [...engine.ns().nsenterArgs(), '--', ...startCommand(engine, rec, names, runtimeCmd)];
     store.markRunning(rec.id, process.pid, processStartTime(process.pid));
+    if (rec.spec.health) store.resetHealth(rec.id, true);
+    startHealthTimer(engine, rec, process.pid);
     started = true;
     exitCode = await new Promise<number>((resolve, reject) => {
       // Its own session: terminal signals reach only us, and we forward each once.

@@ -39,6 +39,12 @@ export interface CreateOptions {
   memory?: string;
   cpus?: string;
   pidsLimit?: string;
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthRetries?: string;
+  healthStartPeriod?: string;
+  noHealthcheck?: boolean;
 }
 
 export type NetworkMode = 'private' | 'none' | 'host';
@@ -74,6 +80,17 @@ export interface ContainerSpec {
   stopTimeout: number;
   labels: Record<string, string>;
   resources: Resources;
+  health?: HealthCheck;
+}
+
+/** Docker's HEALTHCHECK: the probe runs in the container every interval. */
+export interface HealthCheck {
+  /** ["CMD-SHELL", script] or ["CMD", argv...] */
+  test: string[];
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  startPeriodMs: number;
 }
 
 export interface RestartPolicy {
@@ -204,6 +221,34 @@ export function parseTmpfs(t: string): MountRequest {
   const base = ['nosuid', 'nodev', 'noexec'].filter((o) => !opts.includes(o.replace(/^no/, '')) && !opts.includes(o));
   const destination = posix.normalize(dst).replace(/(.)\/$/, '$1');
   return { type: 'tmpfs', source: 'tmpfs', destination, options: [...base, ...opts] };
+}
+
+/** Docker's durations: 30s, 1m30s, 500ms, 2h. */
+export function parseDuration(v: string, flag: string): number {
+  const m = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$/.exec(v.trim());
+  if (!m || !v.trim()) throw new EngineError(`invalid ${flag} "${v}": use a duration such as 30s, 1m or 500ms`);
+  return ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000 + Number(m[4] ?? 0);
+}
+
+interface ImageHealthcheck { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number }
+
+/** The health check from the flags, else the image's; none with --no-healthcheck or a NONE test. */
+function parseHealth(opts: CreateOptions, image: ImageHealthcheck | undefined): HealthCheck | undefined {
+  if (opts.noHealthcheck) return undefined;
+  const ns = (n: number | undefined) => (n ? n / 1e6 : undefined);
+  const test = opts.healthCmd !== undefined ? ['CMD-SHELL', opts.healthCmd] : image?.Test;
+  if (!test || !test.length || test[0] === 'NONE') return undefined;
+  const interval = opts.healthInterval ? parseDuration(opts.healthInterval, '--health-interval') : ns(image?.Interval) ?? 30_000;
+  if (interval < 100) throw new EngineError('--health-interval must be at least 100ms');
+  const retries = opts.healthRetries !== undefined ? Number(opts.healthRetries) : image?.Retries ?? 3;
+  if (!Number.isInteger(retries) || retries < 1) throw new EngineError(`invalid --health-retries "${opts.healthRetries}": use a whole number of at least 1`);
+  return {
+    test: test[0] === 'CMD' || test[0] === 'CMD-SHELL' ? test : ['CMD', ...test],
+    intervalMs: interval,
+    timeoutMs: opts.healthTimeout ? parseDuration(opts.healthTimeout, '--health-timeout') : ns(image?.Timeout) ?? 30_000,
+    retries,
+    startPeriodMs: opts.healthStartPeriod ? parseDuration(opts.healthStartPeriod, '--health-start-period') : ns(image?.StartPeriod) ?? 0,
+  };
 }
 
 function restartPolicy(opts: CreateOptions): RestartPolicy {
@@ -372,6 +417,7 @@ export function buildSpec(opts: CreateOptions, image: ImageRecord, ctx: {
       stopTimeout: opts.stopTimeout ?? 10,
       labels: { ...(cfg.Labels ?? {}), ...parseLabels(opts.labels ?? []) },
       resources: parseResources(opts),
+      health: parseHealth(opts, (cfg as { Healthcheck?: ImageHealthcheck }).Healthcheck),
     },
     volumes,
   };

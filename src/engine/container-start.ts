@@ -10,6 +10,7 @@ import { ContainerStore, type ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
 import { lastLine } from '../rootless/userns.js';
+import { startHealthTimer } from './healthcheck.js';
 
 export function logPath(engine: Engine, id: string): string {
   return join(containerDir(engine, id), 'ctr.log');
@@ -67,4 +68,6 @@ export async function startDetached(engine: Engine, rec: ContainerRecord): Promi
     conmonPid = started.conmonPid;
   }
   store.markDetached(rec.id, conmonPid, conmonPid && isProcessAlive(conmonPid) ? processStartTime(conmonPid) : undefined, started.pid);
+  if (rec.spec.health) store.resetHealth(rec.id, true);
+  if (rec.spec.health && conmonPid) startHealthTimer(engine, rec, conmonPid);
 }

@@ -25,7 +25,22 @@ export interface ContainerRecord {
   restartCount: number;
   /** Set by stop/kill: the restart policy must not bring it back (unless-stopped, always). */
   stoppedByUser: boolean;
+  /** Set once a container with a health check has started. */
+  health?: HealthState;
   spec: ContainerSpec;
+}
+
+export interface HealthResult {
+  start: string;
+  end: string;
+  exitCode: number;
+  output: string;
+}
+
+export interface HealthState {
+  status: 'starting' | 'healthy' | 'unhealthy';
+  failingStreak: number;
+  log: HealthResult[];
 }
 
 interface Row {
@@ -45,6 +60,9 @@ interface Row {
   finished_at: number | null;
   restart_count: number;
   stopped_by_user: number;
+  health_status: string | null;
+  health_streak: number;
+  health_log: string | null;
   spec: string;
 }
 
@@ -66,6 +84,9 @@ function fromRow(r: Row): ContainerRecord {
     finishedAt: r.finished_at ?? undefined,
     restartCount: r.restart_count,
     stoppedByUser: r.stopped_by_user !== 0,
+    health: r.health_status
+      ? { status: r.health_status as HealthState['status'], failingStreak: r.health_streak, log: r.health_log ? JSON.parse(r.health_log) as HealthResult[] : [] }
+      : undefined,
     spec: JSON.parse(r.spec) as ContainerSpec,
   };
 }
@@ -106,6 +127,15 @@ export class ContainerStore {
     return this.db.prepare(`UPDATE containers SET state = 'exited', exit_code = ?, finished_at = ?, owner_pid = NULL, owner_start = NULL,
       conmon_pid = NULL, conmon_start = NULL, pid = NULL WHERE id = ? AND state = 'running'`)
       .run(exitCode ?? null, finishedAt, id).changes > 0;
+  }
+
+  /** A new run starts its health from scratch (only for containers that have a check). */
+  resetHealth(id: string, hasCheck: boolean): void {
+    this.db.prepare('UPDATE containers SET health_status = ?, health_streak = 0, health_log = NULL WHERE id = ?').run(hasCheck ? 'starting' : null, id);
+  }
+
+  saveHealth(id: string, h: HealthState): void {
+    this.db.prepare('UPDATE containers SET health_status = ?, health_streak = ?, health_log = ? WHERE id = ?').run(h.status, h.failingStreak, JSON.stringify(h.log), id);
   }
 
   setStoppedByUser(id: string): void {

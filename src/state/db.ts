@@ -62,6 +62,10 @@ const MIGRATIONS: string[] = [
    ALTER TABLE containers ADD COLUMN pid INTEGER;
    ALTER TABLE containers ADD COLUMN restart_count INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE containers ADD COLUMN stopped_by_user INTEGER NOT NULL DEFAULT 0;`,
+  // Health checks: the last verdict, how many probes failed in a row, the last results.
+  `ALTER TABLE containers ADD COLUMN health_status TEXT;
+   ALTER TABLE containers ADD COLUMN health_streak INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE containers ADD COLUMN health_log TEXT;`,
 ];
 
 export function openDb(file: string): DB {

@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { containerStore } from '../engine/container-state.js';
+import { runHealthcheck } from '../engine/healthcheck.js';
+import { openEngine } from './common.js';
+
+export function register(program: Command): void {
+  const hc = program.command('healthcheck').description('Run a container\'s health check');
+  hc.command('run')
+    .description('Run the health check of a container now; exit 0 when healthy, 1 when not')
+    .argument('<container>')
+    .action(async (name: string) => {
+      const engine = await openEngine();
+      const h = await runHealthcheck(engine, containerStore(engine).resolve(name));
+      const last = h.log[h.log.length - 1];
+      if (last && last.exitCode !== 0) {
+        process.stdout.write('unhealthy\n');
+        process.exitCode = 1;
+      }
+    });
+}
