@@ -12,6 +12,8 @@ import { ContainerStore } from './container-store.js';
 import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
 import { startHealthTimer } from './healthcheck.js';
+import { LogWriter } from './logs.js';
+import { logPath } from './container-start.js';
 import { runtimeArgs } from '../runtime/runtime.js';
 
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -63,9 +65,24 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
     started = true;
     exitCode = await new Promise<number>((resolve, reject) => {
       // Its own session: terminal signals reach only us, and we forward each once.
-      child = spawn('nsenter', args, { stdio: [opts.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'], detached: true });
+      // With --rm nothing reads the log afterwards: the container writes to our stdio directly.
+      const capture = !rec.spec.rm;
+      child = spawn('nsenter', args, { stdio: [opts.interactive ? 'inherit' : 'ignore', capture ? 'pipe' : 'inherit', capture ? 'pipe' : 'inherit'], detached: true });
+      if (capture) {
+        const log = new LogWriter(logPath(engine, rec.id));
+        let open = 2;
+        for (const [name, from, to] of [['stdout', child.stdout!, process.stdout], ['stderr', child.stderr!, process.stderr]] as const) {
+          from.on('data', (d: Buffer) => {
+            log.write(name, d);
+            // A closed stdout (e.g. `| head`) must not stop the container's logging.
+            if (to.writable) to.write(d, () => {});
+          });
+          from.on('end', () => { if (--open === 0) log.close(); });
+        }
+      }
       child.on('error', (e) => reject(new EngineError(`cannot start nsenter: ${e.message}`)));
-      child.on('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
+      // 'close', not 'exit': captured output must be logged before the run ends.
+      child.on('close', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
     });
     trace('run: runtime exited');
     if (exitCode !== 0) {

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { EngineError } from './errors.js';
 
 /**
@@ -117,4 +117,32 @@ function readAll(fd: number): Buffer {
 export function printRecord(r: LogRecord, timestamps: boolean, out: NodeJS.WriteStream, err: NodeJS.WriteStream): void {
   const s = r.stream === 'stderr' ? err : out;
   s.write(`${timestamps ? `${r.time} ` : ''}${r.text}${r.partial ? '' : '\n'}`);
+}
+
+/**
+ * Writes a foreground container's output in the same k8s-file format conmon
+ * writes for detached ones, so `logs` works for both. Partial lines (no
+ * newline yet) are P records, as conmon writes them.
+ */
+export class LogWriter {
+  private readonly fd: number;
+
+  constructor(path: string) {
+    this.fd = openSync(path, 'a', 0o600);
+  }
+
+  write(stream: 'stdout' | 'stderr', chunk: Buffer): void {
+    const time = new Date().toISOString();
+    const text = chunk.toString('utf8');
+    const lines = text.split('\n');
+    const last = lines.pop()!;
+    let out = '';
+    for (const l of lines) out += `${time} ${stream} F ${l}\n`;
+    if (last) out += `${time} ${stream} P ${last}\n`;
+    writeSync(this.fd, out);
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
 }
