@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { createContainer } from '../engine/container-create.js';
 import { startDetached } from '../engine/container-start.js';
 import { containerStore, isRunning } from '../engine/container-state.js';
-import { killContainer, stopContainer, waitContainer } from '../engine/container-stop.js';
+import { killContainer, pauseContainer, stopContainer, waitContainer } from '../engine/container-stop.js';
 import { validateName } from '../engine/container-spec.js';
 import { errorMessage } from '../engine/errors.js';
 import type { Engine } from '../engine/engine.js';
@@ -103,6 +103,19 @@ export function register(program: Command): void {
     .action(async (names: string[]) => {
       await eachContainer(names, async (engine, name) => String(await waitContainer(engine, containerStore(engine).resolve(name).id)));
     });
+
+  for (const [verb, pause] of [['pause', true], ['unpause', false]] as const) {
+    program
+      .command(verb)
+      .description(pause ? 'Freeze the processes of one or more containers' : 'Thaw paused containers')
+      .argument('<container...>')
+      .action(async (names: string[]) => {
+        await eachContainer(names, async (engine, name) => {
+          pauseContainer(engine, containerStore(engine).resolve(name), pause);
+          return name;
+        });
+      });
+  }
 
   program
     .command('rename')

@@ -1,5 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { isProcessAlive, processStartTime } from '../util/proc.js';
 import { containerDir, runtimeFor, unmountContainer } from './container-bundle.js';
 import { isRunning } from './container-state.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
@@ -33,7 +34,8 @@ export function removeContainer(engine: Engine, rec: ContainerRecord, opts: { fo
   if (!opts.owner && isRunning(engine, rec) && !opts.force) {
     throw new EngineError(`cannot remove container "${rec.name}": it is running: stop it first, or use rm -f`);
   }
-  if (!store.claimForRemoval(rec.id) && !opts.owner) return;
+  const me = { pid: process.pid, start: processStartTime(process.pid) };
+  if (!store.claimForRemoval(rec.id, me, isProcessAlive) && !opts.owner) return;
   const dir = containerDir(engine, rec.id);
   if (existsSync(join(engine.paths.runcRoot, rec.id))) {
     const rt = runtimeFor(engine, rec.spec);

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive } from '../util/proc.js';
 import { runtimeFor, unmountContainer } from './container-bundle.js';
+import { removeContainer } from './container-remove.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
 
@@ -53,6 +54,11 @@ export function runtimeStatus(engine: Engine, rec: ContainerRecord): string | un
  * Returns the current record, or undefined when it is gone.
  */
 export function refreshState(engine: Engine, rec: ContainerRecord): ContainerRecord | undefined {
+  if (rec.state === 'removing' && !(rec.ownerPid && isProcessAlive(rec.ownerPid, rec.ownerStart))) {
+    // A removal whose rootlet was killed: finish it.
+    removeContainer(engine, rec, { force: true, volumes: true });
+    return new ContainerStore(engine.db).get(rec.id);
+  }
   if (rec.state !== 'running') return rec;
   const exit = rec.conmonPid ? readExitFile(engine, rec.id) : undefined;
   if (!exit && watcherAlive(rec)) return rec;

@@ -1,4 +1,4 @@
-import { runtimeArgs } from '../runtime/runtime.js';
+import { cgroupLayout, runtimeArgs } from '../runtime/runtime.js';
 import { lastLine } from '../rootless/userns.js';
 import { containerDir, runtimeFor } from './container-bundle.js';
 import { parseSignal } from './container-spec.js';
@@ -73,5 +73,23 @@ export async function waitContainer(engine: Engine, id: string): Promise<number>
       return rec.exitCode ?? 255;
     }
     await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/**
+ * `pause`/`unpause` freeze the container through the cgroup freezer, which a
+ * rootless container only has with cgroup v2 delegation: elsewhere the
+ * runtime's refusal becomes one clear line.
+ */
+export function pauseContainer(engine: Engine, rec: ContainerRecord, pause: boolean): void {
+  if (!isRunning(engine, rec)) throw new EngineError(`container ${rec.name} is not running`);
+  const rt = runtimeFor(engine, rec.spec);
+  const r = engine.ns().run([rt.path, ...runtimeArgs(rt, engine.paths.runcRoot, join(containerDir(engine, rec.id), 'runtime.log')), pause ? 'pause' : 'resume', rec.id]);
+  if (r.code !== 0) {
+    const why = lastLine(r.stderr);
+    if (/cgroup|freez|permission|not supported|rootless/i.test(why) || cgroupLayout() !== 'v2') {
+      throw new EngineError(`cannot ${pause ? 'pause' : 'unpause'} ${rec.name}: it needs the cgroup freezer, and rootless containers here have no cgroup of their own (this host's cgroups are ${cgroupLayout()}; see \`rootlet system check\`)`);
+    }
+    throw new EngineError(`cannot ${pause ? 'pause' : 'unpause'} ${rec.name}: ${why}`);
   }
 }

@@ -155,9 +155,20 @@ export class ContainerStore {
     }
   }
 
-  /** Claims a container for removal; false if it is gone or another process claimed it. */
-  claimForRemoval(id: string): boolean {
-    return this.db.prepare("UPDATE containers SET state = 'removing' WHERE id = ? AND state != 'removing'").run(id).changes > 0;
+  /**
+   * Claims a container for removal, recording the remover so that a removal
+   * cut short (kill -9) is finished by whoever looks next; false if it is
+   * gone or a live process claimed it.
+   */
+  claimForRemoval(id: string, remover: { pid: number; start: number | undefined }, removerAlive: (pid: number, start?: number) => boolean): boolean {
+    return this.db.transaction(() => {
+      const r = this.db.prepare('SELECT state, owner_pid, owner_start FROM containers WHERE id = ?').get(id) as
+        { state: string; owner_pid: number | null; owner_start: number | null } | undefined;
+      if (!r) return false;
+      if (r.state === 'removing' && r.owner_pid && removerAlive(r.owner_pid, r.owner_start ?? undefined)) return false;
+      this.db.prepare("UPDATE containers SET state = 'removing', owner_pid = ?, owner_start = ? WHERE id = ?").run(remover.pid, remover.start ?? null, id);
+      return true;
+    }).immediate();
   }
 
   delete(id: string): void {
