@@ -2,7 +2,7 @@ import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { hexOf } from '../image/store.js';
 import { checkExecutable, resolveUser, RootfsView } from '../runtime/rootfs-lookup.js';
-import { chooseRuntime, cgroupLayout, type Runtime } from '../runtime/runtime.js';
+import { chooseRuntime, cgroupLayout, runtimeArgs, type Runtime } from '../runtime/runtime.js';
 import { buildRuntimeSpec } from '../runtime/spec.js';
 import { containerDirs, mountScript, shq, unmountScript } from '../storage/rootfs.js';
 import { findInPath } from '../util/proc.js';
@@ -25,6 +25,12 @@ export function runtimeFor(engine: Engine, spec: ContainerSpec): Runtime {
   let rt = runtimes.get(want);
   if (!rt) runtimes.set(want, (rt = chooseRuntime(want || undefined)));
   return rt;
+}
+
+/** The runtime command line for one of the container's operations (`kill`, `delete`, `exec`, ...), logging into its bundle. */
+export function runtimeCommand(engine: Engine, rec: Pick<ContainerRecord, 'id' | 'spec'>, ...args: string[]): string[] {
+  const rt = runtimeFor(engine, rec.spec);
+  return [rt.path, ...runtimeArgs(rt, engine.paths.runcRoot, join(containerDir(engine, rec.id), 'runtime.log')), ...args];
 }
 
 /** The container's layer directory names, bottom first: the image's, or their --userns=keep-id copies. */

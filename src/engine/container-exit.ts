@@ -1,12 +1,10 @@
-import { runtimeArgs } from '../runtime/runtime.js';
-import { containerDir, runtimeFor } from './container-bundle.js';
+import { runtimeCommand } from './container-bundle.js';
 import { removeContainer } from './container-remove.js';
 import type { RestartPolicy } from './container-spec.js';
 import { startDetached } from './container-start.js';
 import { readExitFile } from './container-state.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
-import { join } from 'node:path';
 
 /** Docker's rule: does this exit bring the container back? */
 export function shouldRestart(policy: RestartPolicy, rec: Pick<ContainerRecord, 'restartCount' | 'stoppedByUser'>, exitCode: number): boolean {
@@ -31,8 +29,7 @@ export async function onContainerExit(engine: Engine, id: string): Promise<void>
   const exit = readExitFile(engine, id);
   const code = exit?.code ?? 255;
   store.markExited(id, code, exit?.at);
-  const rt = runtimeFor(engine, rec.spec);
-  engine.ns().run([rt.path, ...runtimeArgs(rt, engine.paths.runcRoot, join(containerDir(engine, id), 'runtime.log')), 'delete', '--force', id]);
+  engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', id));
   const latest = store.get(id);
   if (!latest) return;
   if (rec.spec.rm) {

@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive, processStartTime } from '../util/proc.js';
-import { containerDir, runtimeFor, unmountContainer } from './container-bundle.js';
+import { containerDir, runtimeCommand, unmountContainer } from './container-bundle.js';
 import { isRunning } from './container-state.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
@@ -38,8 +38,7 @@ export function removeContainer(engine: Engine, rec: ContainerRecord, opts: { fo
   if (!store.claimForRemoval(rec.id, me, isProcessAlive) && !opts.owner) return;
   const dir = containerDir(engine, rec.id);
   if (existsSync(join(engine.paths.runcRoot, rec.id))) {
-    const rt = runtimeFor(engine, rec.spec);
-    engine.ns().run([rt.path, '--root', engine.paths.runcRoot, 'delete', '--force', rec.id]);
+    engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', rec.id));
   }
   if (rec.spec.driver === 'fuse-overlayfs') unmountContainer(engine, rec);
   const anon = opts.volumes ? rec.spec.volumes.filter((v) => v.anonymous).map((v) => join(engine.paths.volumes, v.name)) : [];

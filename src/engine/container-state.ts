@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive } from '../util/proc.js';
-import { runtimeFor, unmountContainer } from './container-bundle.js';
+import { runtimeCommand, unmountContainer } from './container-bundle.js';
 import { removeContainer } from './container-remove.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
@@ -41,8 +41,7 @@ export function isRunning(engine: Engine, rec: ContainerRecord): boolean {
 
 export function runtimeStatus(engine: Engine, rec: ContainerRecord): string | undefined {
   if (!existsSync(join(engine.paths.runcRoot, rec.id))) return undefined;
-  const rt = runtimeFor(engine, rec.spec);
-  const r = engine.ns().run([rt.path, '--root', engine.paths.runcRoot, 'state', rec.id]);
+  const r = engine.ns().run(runtimeCommand(engine, rec, 'state', rec.id));
   if (r.code !== 0) return undefined;
   try { return (JSON.parse(r.stdout) as { status?: string }).status; } catch { return undefined; }
 }

@@ -1,18 +1,16 @@
-import { cgroupLayout, runtimeArgs } from '../runtime/runtime.js';
+import { cgroupLayout } from '../runtime/runtime.js';
 import { lastLine } from '../rootless/userns.js';
-import { containerDir, runtimeFor } from './container-bundle.js';
+import { runtimeCommand } from './container-bundle.js';
 import { parseSignal } from './container-spec.js';
 import { isRunning, refreshState } from './container-state.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
-import { join } from 'node:path';
 
 const POLL_MS = 50;
 
 function runtimeKill(engine: Engine, rec: ContainerRecord, signal: string): { code: number; stderr: string } {
-  const rt = runtimeFor(engine, rec.spec);
-  return engine.ns().run([rt.path, ...runtimeArgs(rt, engine.paths.runcRoot, join(containerDir(engine, rec.id), 'runtime.log')), 'kill', rec.id, signal]);
+  return engine.ns().run(runtimeCommand(engine, rec, 'kill', rec.id, signal));
 }
 
 function current(engine: Engine, id: string): ContainerRecord | undefined {
@@ -83,8 +81,7 @@ export async function waitContainer(engine: Engine, id: string): Promise<number>
  */
 export function pauseContainer(engine: Engine, rec: ContainerRecord, pause: boolean): void {
   if (!isRunning(engine, rec)) throw new EngineError(`container ${rec.name} is not running`);
-  const rt = runtimeFor(engine, rec.spec);
-  const r = engine.ns().run([rt.path, ...runtimeArgs(rt, engine.paths.runcRoot, join(containerDir(engine, rec.id), 'runtime.log')), pause ? 'pause' : 'resume', rec.id]);
+  const r = engine.ns().run(runtimeCommand(engine, rec, pause ? 'pause' : 'resume', rec.id));
   if (r.code !== 0) {
     const why = lastLine(r.stderr);
     if (/cgroup|freez|permission|not supported|rootless/i.test(why) || cgroupLayout() !== 'v2') {

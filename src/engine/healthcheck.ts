@@ -1,7 +1,5 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { runtimeArgs } from '../runtime/runtime.js';
-import { containerDir, runtimeFor } from './container-bundle.js';
+import { runtimeCommand } from './container-bundle.js';
 import type { HealthCheck } from './container-spec.js';
 import { isRunning } from './container-state.js';
 import { ContainerStore, type ContainerRecord, type HealthResult, type HealthState } from './container-store.js';
@@ -23,9 +21,8 @@ export function nextHealth(prev: HealthState | undefined, check: HealthCheck, re
 
 /** Runs the probe in the container (`runc exec` with the container's own env and user), within its timeout. */
 function probe(engine: Engine, rec: ContainerRecord, check: HealthCheck): Promise<HealthResult> {
-  const rt = runtimeFor(engine, rec.spec);
   const argv = check.test[0] === 'CMD-SHELL' ? ['/bin/sh', '-c', check.test[1] ?? ''] : check.test.slice(1);
-  const args = [...engine.ns().nsenterArgs(), '--', rt.path, ...runtimeArgs(rt, engine.paths.runcRoot, join(containerDir(engine, rec.id), 'runtime.log')), 'exec', rec.id, ...argv];
+  const args = [...engine.ns().nsenterArgs(), '--', ...runtimeCommand(engine, rec, 'exec', rec.id, ...argv)];
   const start = new Date();
   return new Promise((resolve) => {
     const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'pipe'] });
