@@ -11,6 +11,7 @@ type Register = (program: Command) => void;
 const COMMANDS: Array<{ names: string[]; load: () => Promise<{ register: Register }> }> = [
   { names: ['run'], load: () => import('./run.js') },
   { names: ['ps'], load: () => import('./ps.js') },
+  { names: ['inspect', 'container', 'image'], load: () => import('./inspect.js') },
   { names: ['rm'], load: () => import('./rm.js') },
   { names: ['logs'], load: () => import('./logs.js') },
   { names: ['healthcheck'], load: () => import('./healthcheck.js') },

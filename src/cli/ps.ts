@@ -1,18 +1,23 @@
-import type { Command } from 'commander';
-import { containerStore, isRunning, refreshStates } from '../engine/container-state.js';
-import type { ContainerRecord } from '../engine/container-store.js';
-import { ago, commandColumn, humanDuration, table } from './format.js';
-import { openEngine } from './common.js';
+import { InvalidArgumentError, type Command } from 'commander';
+import { listContainers } from '../engine/container-list.js';
+import { collect, openEngine } from './common.js';
+import { formatList } from './list-format.js';
+import { psRow, psTableFormat, PS_KIND } from './ps-format.js';
 
-function status(rec: ContainerRecord, running: boolean, now: number): string {
-  if (rec.state === 'removing') return 'Removal In Progress';
-  if (running) {
-    const h = rec.health?.status;
-    const health = h ? ` (${h === 'starting' ? 'health: starting' : h})` : '';
-    return `Up ${humanDuration(now - (rec.startedAt ?? rec.created))}${health}`;
-  }
-  if (rec.state === 'created') return 'Created';
-  return `Exited (${rec.exitCode ?? 255}) ${ago(rec.finishedAt ?? rec.created, now)}`;
+interface PsFlags {
+  all?: boolean;
+  quiet?: boolean;
+  trunc: boolean;
+  last?: number;
+  latest?: boolean;
+  size?: boolean;
+  filter?: string[];
+  format?: string;
+}
+
+function count(v: string): number {
+  if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError('expected a whole number.');
+  return Number(v);
 }
 
 export function register(program: Command): void {
@@ -20,24 +25,28 @@ export function register(program: Command): void {
     .command('ps')
     .description('List containers')
     .option('-a, --all', 'show all containers (default: running only)')
-    .option('-q, --quiet', 'only print container ids')
+    .option('-f, --filter <KEY=VALUE>', 'filter by id, name, label, status, exited, ancestor, before, since, volume or network (repeatable: one key ORs, several keys AND)', collect)
+    .option('--format <template>', 'format with a Go template (e.g. \'table {{.ID}}\\t{{.Names}}\'), or json')
+    .option('-n, --last <n>', 'show the n last created containers, whatever their state', count)
+    .option('-l, --latest', 'show the latest created container, whatever its state')
     .option('--no-trunc', 'do not truncate output')
-    .action(async (flags: { all?: boolean; quiet?: boolean; trunc: boolean }) => {
+    .option('-q, --quiet', 'only print container ids')
+    .option('-s, --size', 'show the size of what each container wrote (and, as virtual, with its image)')
+    .addHelpText('after', `
+Template fields: .ID .Image .Command .CreatedAt .RunningFor .Ports .Status .State .Size .Names
+.Labels .Label "KEY" .Mounts .LocalVolumes .Networks; {{json .}} prints them all.`)
+    .action(async (flags: PsFlags) => {
+      const format = flags.quiet ? '{{.ID}}' : flags.format;
+      const size = !!flags.size || (!flags.quiet && /\.Size\b/.test(flags.format ?? ''));
       const engine = await openEngine();
+      const rows = listContainers(engine, {
+        all: flags.all,
+        last: flags.latest ? 1 : flags.last,
+        filters: flags.filter,
+        size,
+      });
       const now = Date.now();
-      const recs = refreshStates(engine, containerStore(engine).list())
-        .map((r) => ({ rec: r, running: r.state === 'running' && isRunning(engine, r) }))
-        .filter((x) => flags.all || x.running);
-      const id = (r: ContainerRecord) => (flags.trunc ? r.id.slice(0, 12) : r.id);
-      if (flags.quiet) {
-        process.stdout.write(recs.map((x) => `${id(x.rec)}\n`).join(''));
-        return;
-      }
-      process.stdout.write(table(
-        ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-        recs.map(({ rec, running }) => [
-          id(rec), rec.imageName, commandColumn(rec.spec.args, flags.trunc), ago(rec.created, now), status(rec, running, now), '', rec.name,
-        ]),
-      ));
+      const kind = { ...PS_KIND, table: psTableFormat(!!flags.size) };
+      process.stdout.write(formatList(format, rows.map((r) => psRow(r, { trunc: flags.trunc, now })), kind));
     });
 }

@@ -1,0 +1,60 @@
+import { Option, type Command } from 'commander';
+import { errorMessage } from '../engine/errors.js';
+import { inspectObject, type InspectType } from '../engine/inspect.js';
+import { openEngine } from './common.js';
+import { formatEach } from './list-format.js';
+
+interface InspectFlags {
+  format?: string;
+  size?: boolean;
+  type?: InspectType;
+}
+
+/**
+ * Prints a JSON array of what the names mean, or a template's output for
+ * each; like Docker, a missing name is reported after the others and makes
+ * the exit status 1.
+ */
+async function inspect(names: string[], flags: InspectFlags, type: InspectType | undefined): Promise<void> {
+  const engine = await openEngine();
+  const docs: unknown[] = [];
+  const errors: string[] = [];
+  for (const name of names) {
+    try {
+      docs.push(inspectObject(engine, name, { type, size: flags.size }));
+    } catch (err) {
+      errors.push(`Error: ${errorMessage(err)}\n`);
+    }
+  }
+  process.stdout.write(flags.format ? formatEach(flags.format, docs) : `${JSON.stringify(docs, null, 4)}\n`);
+  process.stderr.write(errors.join(''));
+  if (errors.length) process.exitCode = 1;
+}
+
+function inspectCommand(cmd: Command, type: InspectType | undefined): Command {
+  cmd
+    .argument('<name...>')
+    .option('-f, --format <template>', 'format each result with a Go template, e.g. \'{{.State.Status}}\' or \'{{json .Config}}\'');
+  if (type !== 'image') cmd.option('-s, --size', 'add SizeRw and SizeRootFs for containers (what each wrote, and with its image)');
+  if (!type) cmd.addOption(new Option('--type <type>', 'only look for this kind of object').choices(['container', 'image']));
+  return cmd.action(async (names: string[], flags: InspectFlags) => inspect(names, flags, type ?? flags.type));
+}
+
+export function register(program: Command): void {
+  inspectCommand(program
+    .command('inspect')
+    .description('Show low-level information on containers and images, as JSON')
+    .usage('[OPTIONS] NAME|ID [NAME|ID...]'), undefined);
+
+  const container = program.command('container').description('Manage containers (inspect)');
+  inspectCommand(container
+    .command('inspect')
+    .description('Show low-level information on one or more containers, as JSON')
+    .usage('[OPTIONS] CONTAINER [CONTAINER...]'), 'container');
+
+  const image = program.command('image').description('Manage images (inspect)');
+  inspectCommand(image
+    .command('inspect')
+    .description('Show low-level information on one or more images, as JSON')
+    .usage('[OPTIONS] IMAGE [IMAGE...]'), 'image');
+}

@@ -1,0 +1,94 @@
+import type { ContainerSummary } from '../engine/container-list.js';
+import { humanDuration, humanSize } from './format.js';
+import type { ListKind } from './list-format.js';
+
+/** `docker ps`'s fields and their column headers. */
+export const PS_KIND: ListKind = {
+  table: 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}',
+  headers: {
+    ID: 'CONTAINER ID',
+    Names: 'NAMES',
+    Image: 'IMAGE',
+    Command: 'COMMAND',
+    CreatedAt: 'CREATED AT',
+    RunningFor: 'CREATED',
+    Ports: 'PORTS',
+    State: 'STATE',
+    Status: 'STATUS',
+    Size: 'SIZE',
+    Labels: 'LABELS',
+    Mounts: 'MOUNTS',
+    LocalVolumes: 'LOCAL VOLUMES',
+    Networks: 'NETWORKS',
+    // Docker has no header for .Label and fails; the label's name heads its column here.
+    Label: (name: string) => name.toUpperCase(),
+  },
+};
+
+export function psTableFormat(size: boolean): string {
+  return size ? `${PS_KIND.table}\t{{.Size}}` : PS_KIND.table;
+}
+
+/** Docker's ellipsis: at most `max` characters, the last one "…" when cut. */
+export function ellipsis(s: string, max: number): string {
+  const chars = [...s];
+  return chars.length <= max ? s : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+/** Go's strconv.Quote, for the characters a command line holds. */
+export function goQuote(s: string): string {
+  const esc: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\t': '\\t', '\r': '\\r', '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\v': '\\v' };
+  return `"${[...s].map((c) => esc[c] ?? (c < ' ' || c === '\x7f' ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : c)).join('')}"`;
+}
+
+/** Go's time.Time.String() to the second: "2024-03-05 14:07:09 +0000 UTC". */
+export function goTimeString(ms: number): string {
+  const d = new Date(Math.floor(ms / 1000) * 1000);
+  const offMin = -d.getTimezoneOffset();
+  const sign = offMin < 0 ? '-' : '+';
+  const abs = Math.abs(offMin);
+  const off = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`;
+  const p = (n: number) => String(n).padStart(2, '0');
+  const zoneName = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? '';
+  // Go prints the zone's abbreviation, or the offset itself when the zone has none.
+  const zone = /^[A-Z]{2,5}$/.test(zoneName) ? zoneName : offMin === 0 ? 'UTC' : `${sign}${p(Math.floor(abs / 60))}${abs % 60 ? p(abs % 60) : ''}`;
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${off} ${zone}`;
+}
+
+/** Docker's status column: "Up 5 minutes", "Exited (0) 2 hours ago", "Created". */
+export function statusText(c: ContainerSummary, now: number): string {
+  switch (c.state) {
+    case 'removing': return 'Removal In Progress';
+    case 'running': return `Up ${humanDuration(now - (c.startedAt ?? c.created))}`;
+    case 'created': return 'Created';
+    default: return `Exited (${c.exitCode ?? 255}) ${humanDuration(now - (c.finishedAt ?? c.created))} ago`;
+  }
+}
+
+/**
+ * The row a `ps --format` template sees: Docker's fields, all strings, in
+ * the order `{{json .}}` prints them (sorted, as Go marshals a map), and
+ * `.Label "name"`.
+ */
+export function psRow(c: ContainerSummary, opts: { trunc: boolean; now: number }): Record<string, unknown> {
+  const trunc = opts.trunc;
+  const size = c.size ? `${humanSize(c.size.rw)}${c.size.rootFs > 0 ? ` (virtual ${humanSize(c.size.rootFs)})` : ''}` : '0B';
+  const image = trunc && c.image === c.imageId ? c.imageId.replace(/^sha256:/, '').slice(0, 12) : c.image;
+  return {
+    Command: goQuote(trunc ? ellipsis(c.command, 20) : c.command),
+    CreatedAt: goTimeString(c.created),
+    ID: trunc ? c.id.slice(0, 12) : c.id,
+    Image: image,
+    Labels: Object.keys(c.labels).map((k) => `${k}=${c.labels[k]}`).sort().join(','),
+    LocalVolumes: String(c.mounts.filter((m) => m.Driver === 'local').length),
+    Mounts: c.mounts.map((m) => (trunc ? ellipsis(m.Name ?? m.Source, 15) : m.Name ?? m.Source)).join(','),
+    Names: c.name,
+    Networks: c.networks.join(','),
+    Ports: '',
+    RunningFor: `${humanDuration(opts.now - c.created)} ago`,
+    Size: size,
+    State: c.state,
+    Status: statusText(c, opts.now),
+    Label: (name: unknown) => c.labels[String(name)] ?? '',
+  };
+}

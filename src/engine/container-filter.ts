@@ -1,0 +1,102 @@
+import type { ContainerRecord, ContainerState } from './container-store.js';
+import type { MountPoint } from './container-mounts.js';
+import { EngineError } from './errors.js';
+
+/** What a filter looks at in a container, beyond its record. */
+export interface FilterSubject {
+  rec: ContainerRecord;
+  mounts: MountPoint[];
+  network: string;
+}
+
+/** Lookups the filters need: images (ancestor=) and containers (before=, since=). */
+export interface FilterLookups {
+  /** The image id a name or id means, or undefined when there is none. */
+  imageId(ref: string): string | undefined;
+  /** The container a name or id means; throws when there is none. */
+  container(ref: string): { id: string; created: number };
+}
+
+const STATES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+const KEYS = ['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'volume', 'network',
+  'health', 'publish', 'expose', 'is-task', 'isolation'];
+
+function invalid(what: string, hint: string): EngineError {
+  return new EngineError(`invalid filter '${what}': ${hint}`, 1);
+}
+
+/** Parses repeated `--filter KEY=VALUE` into values by key. */
+export function parseFilters(args: string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const a of args) {
+    const i = a.indexOf('=');
+    if (i <= 0) throw new EngineError(`bad format of filter (expected name=value): ${a}`, 1);
+    const key = a.slice(0, i).trim().toLowerCase();
+    const value = a.slice(i + 1);
+    if (!KEYS.includes(key)) throw invalid(key, `use one of ${KEYS.slice(0, 10).join(', ')}`);
+    out.set(key, [...(out.get(key) ?? []), value]);
+  }
+  return out;
+}
+
+/** Docker's filter match: the value as a regular expression (Go's), or literally when it is not one. */
+function matches(pattern: string, subject: string): boolean {
+  if (pattern === subject) return true;
+  try {
+    return new RegExp(pattern).test(subject);
+  } catch {
+    return subject.includes(pattern);
+  }
+}
+
+export interface ContainerFilter {
+  /** Filters that show stopped containers without -a (status=, before=, since=). */
+  includesStopped: boolean;
+  test(s: FilterSubject): boolean;
+}
+
+/**
+ * Docker's `ps --filter`: values of one key are alternatives (OR), keys
+ * must all match (AND); label= is the exception, every label must match.
+ */
+export function containerFilter(args: string[], lookups: FilterLookups): ContainerFilter {
+  const f = parseFilters(args);
+  const get = (k: string) => f.get(k) ?? [];
+  for (const s of get('status')) if (!STATES.includes(s)) throw invalid(`status=${s}`, `use one of ${STATES.join(', ')}`);
+  const exitCodes = get('exited').map((v) => {
+    if (!/^-?\d+$/.test(v.trim())) throw invalid(`exited=${v}`, 'the exit code must be a whole number');
+    return Number(v);
+  });
+  for (const v of get('is-task')) if (v !== 'true' && v !== 'false') throw invalid(`is-task=${v}`, 'use true or false');
+  const ancestors = new Set(get('ancestor').map((a) => lookups.imageId(a)).filter((id): id is string => !!id));
+  const before = get('before').map((r) => lookups.container(r).created);
+  const since = get('since').map((r) => lookups.container(r).created);
+  const any = (k: string, pred: (v: string) => boolean) => !f.has(k) || get(k).some(pred);
+
+  return {
+    includesStopped: f.has('status') || f.has('before') || f.has('since'),
+    test({ rec, mounts, network }) {
+      const state: ContainerState = rec.state;
+      return any('id', (v) => matches(v, rec.id))
+        && any('name', (v) => matches(v, rec.name) || matches(v, `/${rec.name}`))
+        && get('label').every((l) => {
+          const i = l.indexOf('=');
+          const key = i < 0 ? l : l.slice(0, i);
+          return Object.hasOwn(rec.spec.labels, key) && (i < 0 || rec.spec.labels[key] === l.slice(i + 1));
+        })
+        && any('status', (v) => v === state)
+        && (!exitCodes.length || (state === 'exited' && exitCodes.includes(rec.exitCode ?? 0)))
+        && (!f.has('ancestor') || ancestors.has(rec.imageId))
+        && before.every((t) => rec.created < t)
+        && since.every((t) => rec.created > t)
+        && any('volume', (v) => mounts.some((m) => m.Name === v || m.Source === v || m.Destination === v))
+        && any('network', (v) => v === network)
+        // No health checks yet: every container has none.
+        && any('health', (v) => v === 'none')
+        // No published or exposed ports yet.
+        && !f.has('publish') && !f.has('expose')
+        && any('is-task', (v) => v === 'false')
+        && any('isolation', (v) => v === 'default');
+    },
+  };
+}

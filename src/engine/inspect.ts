@@ -1,0 +1,271 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { familiarName, looksLikeId, parseReference } from '../image/reference.js';
+import { hexOf, type ImageRecord } from '../image/store.js';
+import { containerDirs } from '../storage/rootfs.js';
+import { containerDir, runtimeFor } from './container-bundle.js';
+import { networkName } from './container-list.js';
+import { anonymousVolumes, binds, mountPoints, tmpfsMounts } from './container-mounts.js';
+import { containerSize } from './container-size.js';
+import { logPath } from './container-start.js';
+import { containerStore, refreshState } from './container-state.js';
+import type { ContainerRecord } from './container-store.js';
+import type { Engine } from './engine.js';
+import { EngineError } from './errors.js';
+import { keepIdLayerName } from './keepid.js';
+
+/** Go's zero time, which Docker prints for "never". */
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/** RFC 3339 with the fraction's trailing zeros dropped, as Go marshals a time. */
+export function rfc3339Nano(ms: number | undefined): string {
+  if (ms === undefined) return ZERO_TIME;
+  return new Date(ms).toISOString().replace(/\.(\d*?)0*Z$/, (_m, f: string) => (f ? `.${f}Z` : 'Z'));
+}
+
+/** A map with its keys sorted, as Go's JSON encoder writes maps. */
+function sorted<T>(m: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.keys(m).sort().map((k) => [k, m[k]!]));
+}
+
+/** The running container's pid as the runtime knows it (a foreground run does not record it). */
+function runtimePid(engine: Engine, rec: ContainerRecord): number {
+  if (!existsSync(join(engine.paths.runcRoot, rec.id))) return 0;
+  const r = engine.ns().run([runtimeFor(engine, rec.spec).path, '--root', engine.paths.runcRoot, 'state', rec.id]);
+  try { return (JSON.parse(r.stdout) as { pid?: number }).pid ?? 0; } catch { return 0; }
+}
+
+/**
+ * Entrypoint and Cmd as Docker's Config shows them. The spec keeps only the
+ * command line they made; the image's entrypoint is taken as the entrypoint
+ * when the command line still starts with it.
+ */
+function splitCommand(args: string[], imageEntrypoint: string[] | null | undefined): { entrypoint: string[] | null; cmd: string[] | null } {
+  const ep = imageEntrypoint ?? [];
+  if (ep.length && ep.every((a, i) => args[i] === a)) {
+    const rest = args.slice(ep.length);
+    return { entrypoint: ep, cmd: rest.length ? rest : null };
+  }
+  return { entrypoint: null, cmd: args };
+}
+
+/** `docker inspect` of a container: the fields tools read, in Docker's shape and order. */
+export function inspectContainer(engine: Engine, recIn: ContainerRecord, opts: { size?: boolean } = {}): Record<string, unknown> {
+  const rec = refreshState(engine, recIn) ?? recIn;
+  const spec = rec.spec;
+  const running = rec.state === 'running';
+  const image = engine.images.get(rec.imageId);
+  const dir = containerDir(engine, rec.id);
+  const dirs = containerDirs(dir);
+  const { entrypoint, cmd } = splitCommand(spec.args, image?.config.config?.Entrypoint);
+  const network = networkName(rec);
+  const res = spec.resources;
+  const log = logPath(engine, rec.id);
+  const tmpfs = tmpfsMounts(spec);
+  // Named without making them: a keep-id copy is made by the first start, not by looking.
+  const layers = spec.layers.map((l) => (spec.userns === 'keep-id' ? keepIdLayerName(engine, l) : hexOf(l)));
+  const out: Record<string, unknown> = {
+    Id: rec.id,
+    Created: rfc3339Nano(rec.created),
+    Path: spec.args[0] ?? '',
+    Args: spec.args.slice(1),
+    State: {
+      Status: rec.state,
+      Running: running,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: running ? rec.pid ?? runtimePid(engine, rec) : 0,
+      ExitCode: rec.state === 'exited' ? rec.exitCode ?? 0 : 0,
+      Error: '',
+      StartedAt: rfc3339Nano(rec.startedAt),
+      FinishedAt: rfc3339Nano(rec.state === 'running' ? undefined : rec.finishedAt),
+    },
+    Image: rec.imageId,
+    ImageName: rec.imageName,
+    ResolvConfPath: join(dir, 'resolv.conf'),
+    HostnamePath: join(dir, 'hostname'),
+    HostsPath: join(dir, 'hosts'),
+    LogPath: existsSync(log) ? log : '',
+    Name: `/${rec.name}`,
+    RestartCount: rec.restartCount,
+    Driver: spec.driver,
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: {
+      Binds: binds(engine.paths.volumes, spec),
+      ContainerIDFile: '',
+      LogConfig: { Type: 'k8s-file', Config: {} },
+      NetworkMode: network,
+      PortBindings: {},
+      RestartPolicy: { Name: spec.restart.name, MaximumRetryCount: spec.restart.maxRetries },
+      AutoRemove: spec.rm,
+      VolumeDriver: '',
+      VolumesFrom: null,
+      CapAdd: null,
+      CapDrop: null,
+      Dns: [],
+      DnsOptions: [],
+      DnsSearch: [],
+      ExtraHosts: null,
+      IpcMode: 'private',
+      PidMode: '',
+      Privileged: false,
+      PublishAllPorts: false,
+      ReadonlyRootfs: spec.readOnly,
+      SecurityOpt: null,
+      ...(Object.keys(tmpfs).length ? { Tmpfs: sorted(tmpfs) } : {}),
+      UTSMode: '',
+      UsernsMode: spec.userns === 'keep-id' ? 'keep-id' : '',
+      ShmSize: 64 * 1024 * 1024,
+      Runtime: runtimeFor(engine, spec).name,
+      Memory: res.memoryBytes ?? 0,
+      NanoCpus: res.cpuQuota && res.cpuPeriod ? Math.round((res.cpuQuota / res.cpuPeriod) * 1e9) : 0,
+      CpuPeriod: 0,
+      CpuQuota: 0,
+      PidsLimit: res.pidsLimit ?? null,
+      Init: spec.init,
+    },
+    GraphDriver: {
+      Name: spec.driver,
+      Data: {
+        LowerDir: layers.map((n) => join(engine.paths.layers, n)).reverse().join(':'),
+        UpperDir: dirs.upper,
+        WorkDir: dirs.work,
+        MergedDir: dirs.merged,
+      },
+    },
+    Mounts: mountPoints(engine.paths.volumes, spec),
+    Config: {
+      Hostname: spec.hostname,
+      Domainname: '',
+      User: spec.user,
+      Tty: spec.tty,
+      OpenStdin: spec.interactive,
+      StdinOnce: false,
+      Env: spec.env,
+      Cmd: cmd,
+      Image: rec.imageName,
+      Volumes: anonymousVolumes(engine.paths.volumes, spec),
+      WorkingDir: spec.workdir,
+      Entrypoint: entrypoint,
+      OnBuild: null,
+      Labels: sorted(spec.labels),
+      StopSignal: spec.stopSignal,
+      StopTimeout: spec.stopTimeout,
+    },
+    NetworkSettings: {
+      Bridge: '',
+      SandboxID: '',
+      SandboxKey: '',
+      Ports: {},
+      Gateway: '',
+      IPAddress: '',
+      IPPrefixLen: 0,
+      IPv6Gateway: '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      MacAddress: '',
+      Networks: {
+        [network]: {
+          IPAMConfig: null, Links: null, Aliases: null, NetworkID: network, EndpointID: '', Gateway: '', IPAddress: '',
+          IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: '',
+        },
+      },
+    },
+  };
+  if (opts.size) {
+    const s = containerSize(engine, rec);
+    out.SizeRw = s.rw;
+    out.SizeRootFs = s.rootFs;
+  }
+  return out;
+}
+
+/** `docker image inspect`: the image's config in Docker's shape. */
+export function inspectImage(img: ImageRecord): Record<string, unknown> {
+  const cfg = img.config.config ?? {};
+  const history = img.config.history ?? [];
+  const config: Record<string, unknown> = {
+    Hostname: '',
+    Domainname: '',
+    User: cfg.User ?? '',
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    ...(cfg.ExposedPorts && Object.keys(cfg.ExposedPorts).length ? { ExposedPorts: sorted(cfg.ExposedPorts) } : {}),
+    Tty: false,
+    OpenStdin: false,
+    StdinOnce: false,
+    Env: cfg.Env ?? null,
+    Cmd: cfg.Cmd ?? null,
+    Image: '',
+    Volumes: cfg.Volumes && Object.keys(cfg.Volumes).length ? sorted(cfg.Volumes) : null,
+    WorkingDir: cfg.WorkingDir ?? '',
+    Entrypoint: cfg.Entrypoint ?? null,
+    OnBuild: null,
+    Labels: cfg.Labels ? sorted(cfg.Labels) : null,
+    ...(cfg.StopSignal ? { StopSignal: cfg.StopSignal } : {}),
+  };
+  return {
+    Id: img.id,
+    RepoTags: img.tags.map(familiarName),
+    RepoDigests: [],
+    Parent: '',
+    Comment: [...history].reverse().find((h) => h.comment)?.comment ?? '',
+    Created: img.config.created ?? rfc3339Nano(img.created),
+    DockerVersion: '',
+    Author: img.config.author ?? '',
+    Config: config,
+    Architecture: img.config.architecture,
+    ...(img.config.variant ? { Variant: img.config.variant } : {}),
+    Os: img.config.os,
+    Size: img.size,
+    RootFS: { Type: 'layers', Layers: img.config.rootfs.diff_ids },
+  };
+}
+
+export type InspectType = 'container' | 'image';
+
+export type Found =
+  | { type: 'container'; rec: ContainerRecord }
+  | { type: 'image'; img: ImageRecord };
+
+/** A string that can name an image at all: anything else is simply not one. */
+function couldBeImage(ref: string): boolean {
+  if (looksLikeId(ref)) return true;
+  try {
+    parseReference(ref);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Finds what `inspect NAME` means: a container first, then an image, as
+ * Docker resolves names; `type` limits the search. Missing is Docker's
+ * error for the type asked for ("No such object" when none was).
+ */
+export function findObject(engine: Engine, ref: string, type?: InspectType): Found {
+  if (type !== 'image') {
+    const rec = containerStore(engine).find(ref);
+    if (rec) return { type: 'container', rec };
+  }
+  if (type !== 'container' && couldBeImage(ref)) {
+    const img = engine.images.find(ref);
+    if (img) return { type: 'image', img };
+  }
+  const what = type === 'container' ? 'container' : type === 'image' ? 'image' : 'object';
+  throw new EngineError(`No such ${what}: ${ref}`, 1);
+}
+
+/** The inspect document of what `ref` names. */
+export function inspectObject(engine: Engine, ref: string, opts: { type?: InspectType; size?: boolean } = {}): Record<string, unknown> {
+  const found = findObject(engine, ref, opts.type);
+  return found.type === 'container' ? inspectContainer(engine, found.rec, { size: opts.size }) : inspectImage(found.img);
+}

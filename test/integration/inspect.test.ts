@@ -1,0 +1,239 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { Sandbox } from '../helpers.js';
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+
+type Doc = Record<string, any>;
+
+describe('ps and inspect', () => {
+  const sb = new Sandbox('inspect');
+  const names = (args: string[]) => sb.ok(['ps', ...args, '--format', '{{.Names}}']).split('\n').filter(Boolean);
+  const inspect = (...refs: string[]): Doc[] => JSON.parse(sb.ok(['inspect', ...refs])) as Doc[];
+  let bgId = '';
+
+  before(() => {
+    sb.importBusybox();
+    const dir = sb.path('share');
+    mkdirSync(dir);
+    // fg: exited 3, wrote 3 bytes; bg: running; made: created, never started. Created in that order.
+    const fg = sb.run(['run', '--name', 'fg', '-l', 'role=web', '-l', 'tier=back', '-v', `${dir}:/share:ro`, '--tmpfs', '/run',
+      'busybox', 'sh', '-c', 'echo hi > /file; exit 3']);
+    assert.equal(fg.code, 3, fg.stderr);
+    bgId = sb.ok(['run', '-d', '--name', 'bg', '--restart', 'on-failure:2', '-l', 'role=db', '-v', 'vol1:/data', 'busybox', 'sleep', '300']).trim();
+    sb.ok(['create', '--name', 'made', 'busybox', 'true']);
+  });
+  after(() => {
+    sb.run(['rm', '-f', 'bg', 'fg', 'made']);
+    sb.destroy();
+  });
+
+  test('ps: running containers only, in Docker\'s table', () => {
+    const lines = sb.ok(['ps']).trimEnd().split('\n');
+    assert.equal(lines.length, 2, lines.join('\n'));
+    assert.match(lines[0]!, /^CONTAINER ID   IMAGE     COMMAND\s+CREATED\s+STATUS\s+PORTS     NAMES$/);
+    assert.match(lines[1]!, new RegExp(`^${bgId.slice(0, 12)}   busybox   "sleep 300"\\s+.* ago\\s+Up .*\\s+bg$`));
+    // Columns line up under their headers.
+    assert.equal(lines[1]!.indexOf('busybox'), lines[0]!.indexOf('IMAGE'));
+    assert.equal(lines[1]!.lastIndexOf('bg'), lines[0]!.indexOf('NAMES'));
+  });
+
+  test('ps -a, -n, -l, -q, --no-trunc', () => {
+    assert.deepEqual(names(['-a']), ['made', 'bg', 'fg']);
+    assert.deepEqual(names(['-n', '2']), ['made', 'bg']);
+    assert.deepEqual(names(['-l']), ['made']);
+    assert.equal(sb.ok(['ps', '-q']).trim(), bgId.slice(0, 12));
+    assert.equal(sb.ok(['ps', '-q', '--no-trunc']).trim(), bgId);
+    const all = sb.ok(['ps', '-aq']).trim().split('\n');
+    assert.equal(all.length, 3);
+    assert.ok(all.every((id) => /^[0-9a-f]{12}$/.test(id)));
+    // -q wins over --format, as in Docker.
+    assert.equal(sb.ok(['ps', '-q', '--format', '{{.Names}}']).trim(), bgId.slice(0, 12));
+    assert.match(sb.ok(['ps', '-a', '--no-trunc', '--format', '{{.Command}}']), /"sh -c 'echo hi > \/file; exit 3'"/);
+    assert.match(sb.ok(['ps', '-a', '--format', '{{.Command}}']), /"sh -c 'echo hi > \/f…"/);
+  });
+
+  test('ps --filter: one key ORs, keys AND; status shows stopped containers without -a', () => {
+    assert.deepEqual(names(['-f', 'status=exited']), ['fg']);
+    assert.deepEqual(names(['-f', 'status=created']), ['made']);
+    assert.deepEqual(names(['-f', 'status=created', '-f', 'status=running']), ['made', 'bg']);
+    assert.deepEqual(names(['-a', '-f', 'exited=3']), ['fg']);
+    assert.deepEqual(names(['-a', '-f', 'exited=0']), []);
+    assert.deepEqual(names(['-a', '-f', 'label=role']), ['bg', 'fg']);
+    assert.deepEqual(names(['-a', '-f', 'label=role=web']), ['fg']);
+    assert.deepEqual(names(['-a', '-f', 'label=role', '-f', 'label=tier=back']), ['fg']);
+    assert.deepEqual(names(['-a', '-f', 'name=^b']), ['bg']);
+    assert.deepEqual(names(['-a', '-f', 'name=fg', '-f', 'name=bg']), ['bg', 'fg']);
+    assert.deepEqual(names(['-a', '-f', 'name=g', '-f', 'status=running']), ['bg']);
+    assert.deepEqual(names(['-a', '-f', 'ancestor=busybox']), ['made', 'bg', 'fg']);
+    assert.deepEqual(names(['-a', '-f', `id=${bgId.slice(0, 6)}`]), ['bg']);
+    assert.deepEqual(names(['-a', '-f', 'volume=vol1']), ['bg']);
+    assert.deepEqual(names(['-f', 'since=fg']), ['made', 'bg']);
+    assert.deepEqual(names(['-f', 'before=made']), ['bg', 'fg']);
+    assert.deepEqual(names(['-n', '1', '-f', 'status=exited']), ['fg']);
+    const bad = sb.run(['ps', '-f', 'colour=red']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^Error: invalid filter 'colour'/);
+    const badStatus = sb.run(['ps', '-f', 'status=asleep']);
+    assert.equal(badStatus.code, 1);
+    assert.match(badStatus.stderr, /invalid filter 'status=asleep'/);
+  });
+
+  test('ps --format: table with Docker\'s headers, json, .Label, errors', () => {
+    const table = sb.ok(['ps', '-a', '--format', 'table {{.Names}}\\t{{.State}}\\t{{.Label "role"}}']).split('\n');
+    assert.equal(table[0], 'NAMES     STATE     ROLE');
+    assert.equal(table[1]!.trimEnd(), 'made      created');
+    assert.equal(table[2], 'bg        running   db');
+    assert.equal(table[3], 'fg        exited    web');
+    const rows = sb.ok(['ps', '-a', '--format', '{{json .}}']).trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+    assert.deepEqual(Object.keys(rows[0]!), ['Command', 'CreatedAt', 'ID', 'Image', 'Labels', 'LocalVolumes', 'Mounts', 'Names', 'Networks',
+      'Ports', 'RunningFor', 'Size', 'State', 'Status']);
+    const fg = rows.find((r) => r.Names === 'fg')!;
+    assert.equal(fg.Labels, 'role=web,tier=back');
+    assert.equal(fg.State, 'exited');
+    assert.match(fg.Status ?? '', /^Exited \(3\) .* ago$/);
+    assert.equal(fg.Mounts, sb.path('share').slice(0, 14) + '…');
+    const bg = rows.find((r) => r.Names === 'bg')!;
+    assert.equal(bg.Mounts, 'vol1');
+    assert.equal(bg.LocalVolumes, '1');
+    assert.match(bg.CreatedAt ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} \S+$/);
+    assert.equal(sb.ok(['ps', '--format', 'json']).trim(), JSON.stringify(rows.find((r) => r.Names === 'bg')));
+    const err = sb.run(['ps', '--format', '{{.Nope}}']);
+    assert.equal(err.code, 1);
+    assert.match(err.stderr, /can't evaluate field Nope/);
+    const parse = sb.run(['ps', '--format', '{{.Names']);
+    assert.equal(parse.code, 1);
+    assert.match(parse.stderr, /template parsing error/);
+  });
+
+  test('ps -s: what the container wrote, and with its image', () => {
+    const out = sb.ok(['ps', '-a', '-s']).split('\n');
+    assert.match(out[0]!, /NAMES\s+SIZE$/);
+    assert.match(sb.ok(['ps', '-a', '-f', 'name=fg', '--format', '{{.Size}}']).trim(), /^3B \(virtual [\d.]+[kM]B\)$/);
+    assert.match(sb.ok(['ps', '-a', '-f', 'name=made', '--format', '{{.Size}}']).trim(), /^0B \(virtual [\d.]+[kM]B\)$/);
+  });
+
+  test('inspect an exited container', () => {
+    const [c] = inspect('fg');
+    assert.ok(c);
+    assert.equal(c.Name, '/fg');
+    assert.match(c.Id, /^[0-9a-f]{64}$/);
+    assert.match(c.Created, RFC3339);
+    assert.equal(c.Path, 'sh');
+    assert.deepEqual(c.Args, ['-c', 'echo hi > /file; exit 3']);
+    assert.equal(c.State.Status, 'exited');
+    assert.equal(c.State.Running, false);
+    assert.equal(c.State.ExitCode, 3);
+    assert.equal(c.State.Pid, 0);
+    assert.match(c.State.StartedAt, RFC3339);
+    assert.match(c.State.FinishedAt, RFC3339);
+    assert.notEqual(c.State.FinishedAt, ZERO_TIME);
+    assert.match(c.Image, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(c.Config.Image, 'busybox');
+    assert.equal(c.Platform, 'linux');
+    assert.equal(c.RestartCount, 0);
+    assert.deepEqual(c.Config.Labels, { role: 'web', tier: 'back' });
+    assert.deepEqual(c.Config.Cmd, ['sh', '-c', 'echo hi > /file; exit 3']);
+    assert.equal(c.Config.Entrypoint, null);
+    assert.ok((c.Config.Env as string[]).some((e) => e.startsWith('PATH=')));
+    assert.deepEqual(c.Mounts, [{ Type: 'bind', Source: sb.path('share'), Destination: '/share', Mode: 'ro', RW: false, Propagation: 'rprivate' }]);
+    assert.deepEqual(c.HostConfig.Binds, [`${sb.path('share')}:/share:ro`]);
+    assert.deepEqual(c.HostConfig.Tmpfs, { '/run': '' });
+    assert.deepEqual(c.HostConfig.RestartPolicy, { Name: 'no', MaximumRetryCount: 0 });
+    assert.equal(c.HostConfig.AutoRemove, false);
+    assert.equal(c.HostConfig.ReadonlyRootfs, false);
+    assert.deepEqual(c.NetworkSettings.Ports, {});
+    assert.equal(c.NetworkSettings.IPAddress, '');
+  });
+
+  test('inspect a running detached container', () => {
+    const [c] = inspect(bgId.slice(0, 12));
+    assert.ok(c);
+    assert.equal(c.Id, bgId);
+    assert.equal(c.State.Status, 'running');
+    assert.equal(c.State.Running, true);
+    assert.ok(c.State.Pid > 0);
+    assert.ok(existsSync(`/proc/${c.State.Pid}`));
+    assert.equal(c.State.FinishedAt, ZERO_TIME);
+    assert.deepEqual(c.HostConfig.RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 2 });
+    assert.equal(c.Mounts.length, 1);
+    assert.equal(c.Mounts[0].Type, 'volume');
+    assert.equal(c.Mounts[0].Name, 'vol1');
+    assert.equal(c.Mounts[0].Destination, '/data');
+    assert.equal(c.Mounts[0].RW, true);
+    assert.deepEqual(c.HostConfig.Binds, ['vol1:/data']);
+    assert.ok(existsSync(c.LogPath), c.LogPath);
+    assert.deepEqual(c.Config.Labels, { role: 'db' });
+  });
+
+  test('inspect a created container; -s adds sizes', () => {
+    const [c] = inspect('made');
+    assert.equal(c!.State.Status, 'created');
+    assert.equal(c!.State.StartedAt, ZERO_TIME);
+    assert.equal(c!.SizeRw, undefined);
+    const [sized] = JSON.parse(sb.ok(['inspect', '-s', 'fg'])) as Doc[];
+    assert.equal(sized!.SizeRw, 3);
+    assert.ok(sized!.SizeRootFs > 3);
+  });
+
+  test('inspect -f: one line per name, with the template module', () => {
+    assert.equal(sb.ok(['inspect', '-f', '{{.Name}} {{.State.Status}} {{.State.ExitCode}}', 'bg', 'fg']), '/bg running 0\n/fg exited 3\n');
+    assert.equal(sb.ok(['inspect', '--format', '{{json .Config.Labels}}', 'fg']), '{"role":"web","tier":"back"}\n');
+    assert.equal(sb.ok(['inspect', '-f', '{{index .Config.Labels "role"}}', 'fg']), 'web\n');
+    assert.equal(sb.ok(['container', 'inspect', '-f', '{{range .Mounts}}{{.Name}}{{end}}', 'bg']), 'vol1\n');
+    const err = sb.run(['inspect', '-f', '{{.State.Status', 'fg']);
+    assert.equal(err.code, 1);
+    assert.match(err.stderr, /template parsing error/);
+  });
+
+  test('inspect an image; names resolve to containers first, then images', () => {
+    const [img] = inspect('busybox');
+    assert.ok(img);
+    assert.match(img.Id, /^sha256:[0-9a-f]{64}$/);
+    assert.deepEqual(img.RepoTags, ['busybox:latest']);
+    assert.deepEqual(img.RepoDigests, []);
+    assert.equal(img.Os, 'linux');
+    assert.ok(img.Size > 0);
+    assert.equal(img.RootFS.Type, 'layers');
+    assert.equal(img.RootFS.Layers.length, 1);
+    assert.equal(sb.ok(['image', 'inspect', '-f', '{{.Id}}', 'busybox']).trim(), img.Id);
+    assert.equal(sb.ok(['inspect', '--type', 'image', '-f', '{{.Id}}', img.Id.slice(7, 19)]).trim(), img.Id);
+    const both = inspect('fg', 'busybox');
+    assert.deepEqual(both.map((d) => d.Name ?? d.RepoTags[0]), ['/fg', 'busybox:latest']);
+  });
+
+  test('missing names: Docker\'s error, exit status 1, the others still printed', () => {
+    const none = sb.run(['inspect', 'nosuch']);
+    assert.equal(none.code, 1);
+    assert.equal(none.stdout, '[]\n');
+    assert.equal(none.stderr, 'Error: No such object: nosuch\n');
+    const some = sb.run(['inspect', '-f', '{{.Name}}', 'fg', 'nosuch']);
+    assert.equal(some.code, 1);
+    assert.equal(some.stdout, '/fg\n');
+    assert.match(some.stderr, /No such object: nosuch/);
+    const ctr = sb.run(['container', 'inspect', 'busybox']);
+    assert.equal(ctr.code, 1);
+    assert.match(ctr.stderr, /^Error: No such container: busybox$/m);
+    const img = sb.run(['inspect', '--type', 'image', 'fg']);
+    assert.equal(img.code, 1);
+    assert.match(img.stderr, /^Error: No such image: fg$/m);
+    const bad = sb.run(['inspect', 'Not/A:valid:ref']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /No such object/);
+  });
+
+  test('a stopped container reads as exited with the kill\'s code, and leaves ps', () => {
+    sb.ok(['stop', '-t', '1', 'bg']);
+    assert.equal(sb.ok(['inspect', '-f', '{{.State.Status}} {{.State.Running}} {{.State.ExitCode}} {{.State.Pid}}', 'bg']), 'exited false 137 0\n');
+    assert.deepEqual(names([]), []);
+    assert.deepEqual(names(['-f', 'exited=137']), []);
+    assert.deepEqual(names(['-a', '-f', 'exited=137']), ['bg']);
+  });
+
+  test('ps --help names the flags', () => {
+    const help = sb.ok(['ps', '--help']);
+    for (const flag of ['--all', '--filter', '--format', '--last', '--latest', '--no-trunc', '--quiet', '--size']) assert.match(help, new RegExp(flag));
+  });
+});
