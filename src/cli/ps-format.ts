@@ -59,7 +59,10 @@ export function goTimeString(ms: number): string {
 export function statusText(c: ContainerSummary, now: number): string {
   switch (c.state) {
     case 'removing': return 'Removal In Progress';
-    case 'running': return `Up ${humanDuration(now - (c.startedAt ?? c.created))}`;
+    case 'running': {
+      const health = c.health ? ` (${c.health === 'starting' ? 'health: starting' : c.health})` : '';
+      return `Up ${humanDuration(now - (c.startedAt ?? c.created))}${health}`;
+    }
     case 'created': return 'Created';
     default: return `Exited (${c.exitCode ?? 255}) ${humanDuration(now - (c.finishedAt ?? c.created))} ago`;
   }

@@ -58,11 +58,10 @@ type Node =
   | BlockNode
   | { k: 'break' | 'continue' };
 
-/** An action's tokens, with where it is in the source. */
+/** An action's tokens, with the line it is on. */
 interface RawAction {
   toks: Tok[];
   line: number;
-  src: string;
 }
 
 type Item = { k: 'text'; text: string } | { k: 'action'; a: RawAction };
@@ -234,9 +233,8 @@ function lex(src: string): Item[] {
       else throw parseError(line, `unexpected "${c}" in command`);
     }
     if (!closed) throw parseError(line, 'unclosed action');
-    const body = src.slice(start, k).replace(/-?}}$/, '').trim();
     countLines(src.slice(open, k));
-    items.push({ k: 'action', a: { toks, line: actionLine, src: body } });
+    items.push({ k: 'action', a: { toks, line: actionLine } });
     i = k;
   }
   return items;

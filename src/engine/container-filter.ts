@@ -18,6 +18,7 @@ export interface FilterLookups {
 }
 
 const STATES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+const HEALTH = ['starting', 'healthy', 'unhealthy', 'none'];
 const KEYS = ['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'volume', 'network',
   'health', 'publish', 'expose', 'is-task', 'isolation'];
 
@@ -67,6 +68,7 @@ export function containerFilter(args: string[], lookups: FilterLookups): Contain
     if (!/^-?\d+$/.test(v.trim())) throw invalid(`exited=${v}`, 'the exit code must be a whole number');
     return Number(v);
   });
+  for (const h of get('health')) if (!HEALTH.includes(h)) throw invalid(`health=${h}`, `use one of ${HEALTH.join(', ')}`);
   for (const v of get('is-task')) if (v !== 'true' && v !== 'false') throw invalid(`is-task=${v}`, 'use true or false');
   const ancestors = new Set(get('ancestor').map((a) => lookups.imageId(a)).filter((id): id is string => !!id));
   const before = get('before').map((r) => lookups.container(r).created);
@@ -91,8 +93,7 @@ export function containerFilter(args: string[], lookups: FilterLookups): Contain
         && since.every((t) => rec.created > t)
         && any('volume', (v) => mounts.some((m) => m.Name === v || m.Source === v || m.Destination === v))
         && any('network', (v) => v === network)
-        // No health checks yet: every container has none.
-        && any('health', (v) => v === 'none')
+        && any('health', (v) => v === (rec.health?.status ?? 'none'))
         // No published or exposed ports yet.
         && !f.has('publish') && !f.has('expose')
         && any('is-task', (v) => v === 'false')

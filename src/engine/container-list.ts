@@ -2,8 +2,10 @@ import { containerFilter } from './container-filter.js';
 import { mountPoints, type MountPoint } from './container-mounts.js';
 import { containerSize, type ContainerSize } from './container-size.js';
 import { containerStore, refreshStates } from './container-state.js';
-import type { ContainerRecord, ContainerState } from './container-store.js';
+import type { ContainerRecord, ContainerState, HealthState } from './container-store.js';
 import type { Engine } from './engine.js';
+
+type HealthStatus = HealthState['status'];
 
 export interface ListOptions {
   /** Stopped containers too (-a). */
@@ -30,6 +32,8 @@ export interface ContainerSummary {
   exitCode?: number;
   startedAt?: number;
   finishedAt?: number;
+  /** The health check's verdict, for containers that have one. */
+  health?: HealthStatus;
   labels: Record<string, string>;
   mounts: MountPoint[];
   networks: string[];
@@ -84,6 +88,7 @@ export function listContainers(engine: Engine, opts: ListOptions = {}): Containe
     exitCode: rec.exitCode,
     startedAt: rec.startedAt,
     finishedAt: rec.finishedAt,
+    health: rec.health?.status,
     labels: rec.spec.labels,
     mounts,
     networks: [network],

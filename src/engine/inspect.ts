@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import { familiarName, looksLikeId, parseReference } from '../image/reference.js';
 import { hexOf, type ImageRecord } from '../image/store.js';
 import { containerDirs } from '../storage/rootfs.js';
-import { containerDir, runtimeFor } from './container-bundle.js';
+import { containerDir, runtimeCommand, runtimeFor } from './container-bundle.js';
 import { networkName } from './container-list.js';
 import { anonymousVolumes, binds, mountPoints, tmpfsMounts } from './container-mounts.js';
 import { containerSize } from './container-size.js';
 import { logPath } from './container-start.js';
 import { containerStore, refreshState } from './container-state.js';
-import type { ContainerRecord } from './container-store.js';
+import type { ContainerRecord, HealthState } from './container-store.js';
+import type { HealthCheck } from './container-spec.js';
 import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
 import { keepIdLayerName } from './keepid.js';
@@ -28,11 +29,38 @@ function sorted<T>(m: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.keys(m).sort().map((k) => [k, m[k]!]));
 }
 
-/** The running container's pid as the runtime knows it (a foreground run does not record it). */
-function runtimePid(engine: Engine, rec: ContainerRecord): number {
-  if (!existsSync(join(engine.paths.runcRoot, rec.id))) return 0;
-  const r = engine.ns().run([runtimeFor(engine, rec.spec).path, '--root', engine.paths.runcRoot, 'state', rec.id]);
-  try { return (JSON.parse(r.stdout) as { pid?: number }).pid ?? 0; } catch { return 0; }
+/** What the runtime says of a running container: its pid (a foreground run does not record it) and whether it is paused. */
+function runtimeState(engine: Engine, rec: ContainerRecord): { pid: number; status: string } {
+  if (!existsSync(join(engine.paths.runcRoot, rec.id))) return { pid: 0, status: '' };
+  const r = engine.ns().run(runtimeCommand(engine, rec, 'state', rec.id));
+  try {
+    const s = JSON.parse(r.stdout) as { pid?: number; status?: string };
+    return { pid: s.pid ?? 0, status: s.status ?? '' };
+  } catch {
+    return { pid: 0, status: '' };
+  }
+}
+
+const NS_PER_MS = 1e6;
+
+/** Config.Healthcheck, durations in nanoseconds as Docker gives them. */
+function healthConfig(h: HealthCheck): Record<string, unknown> {
+  return {
+    Test: h.test,
+    Interval: h.intervalMs * NS_PER_MS,
+    Timeout: h.timeoutMs * NS_PER_MS,
+    StartPeriod: h.startPeriodMs * NS_PER_MS,
+    Retries: h.retries,
+  };
+}
+
+/** State.Health: the verdict, the failing streak and the last probes. */
+function healthState(h: HealthState | undefined): Record<string, unknown> {
+  return {
+    Status: h?.status ?? 'starting',
+    FailingStreak: h?.failingStreak ?? 0,
+    Log: (h?.log ?? []).map((r) => ({ Start: r.start, End: r.end, ExitCode: r.exitCode, Output: r.output })),
+  };
 }
 
 /**
@@ -51,9 +79,12 @@ function splitCommand(args: string[], imageEntrypoint: string[] | null | undefin
 
 /** `docker inspect` of a container: the fields tools read, in Docker's shape and order. */
 export function inspectContainer(engine: Engine, recIn: ContainerRecord, opts: { size?: boolean } = {}): Record<string, unknown> {
-  const rec = refreshState(engine, recIn) ?? recIn;
+  const rec = refreshState(engine, recIn);
+  // Settling it may have finished a removal that was cut short.
+  if (!rec) throw new EngineError(`No such container: ${recIn.name}`, 1);
   const spec = rec.spec;
   const running = rec.state === 'running';
+  const rt = running ? runtimeState(engine, rec) : { pid: 0, status: '' };
   const image = engine.images.get(rec.imageId);
   const dir = containerDir(engine, rec.id);
   const dirs = containerDirs(dir);
@@ -70,17 +101,18 @@ export function inspectContainer(engine: Engine, recIn: ContainerRecord, opts: {
     Path: spec.args[0] ?? '',
     Args: spec.args.slice(1),
     State: {
-      Status: rec.state,
+      Status: rt.status === 'paused' ? 'paused' : rec.state,
       Running: running,
-      Paused: false,
+      Paused: rt.status === 'paused',
       Restarting: false,
       OOMKilled: false,
       Dead: false,
-      Pid: running ? rec.pid ?? runtimePid(engine, rec) : 0,
+      Pid: running ? rec.pid ?? rt.pid : 0,
       ExitCode: rec.state === 'exited' ? rec.exitCode ?? 0 : 0,
       Error: '',
       StartedAt: rfc3339Nano(rec.startedAt),
       FinishedAt: rfc3339Nano(rec.state === 'running' ? undefined : rec.finishedAt),
+      ...(spec.health ? { Health: healthState(rec.health) } : {}),
     },
     Image: rec.imageId,
     ImageName: rec.imageName,
@@ -154,6 +186,7 @@ export function inspectContainer(engine: Engine, recIn: ContainerRecord, opts: {
       WorkingDir: spec.workdir,
       Entrypoint: entrypoint,
       OnBuild: null,
+      ...(spec.health ? { Healthcheck: healthConfig(spec.health) } : {}),
       Labels: sorted(spec.labels),
       StopSignal: spec.stopSignal,
       StopTimeout: spec.stopTimeout,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Sandbox } from '../helpers.js';
 
@@ -7,6 +8,14 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
 type Doc = Record<string, any>;
+
+async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 describe('ps and inspect', () => {
   const sb = new Sandbox('inspect');
@@ -230,6 +239,33 @@ describe('ps and inspect', () => {
     assert.deepEqual(names([]), []);
     assert.deepEqual(names(['-f', 'exited=137']), []);
     assert.deepEqual(names(['-a', '-f', 'exited=137']), ['bg']);
+  });
+
+  test('health: the status column, the health filter, State.Health and Config.Healthcheck', async () => {
+    // Failing probes keep it "starting" (retries are many) until the flag file appears.
+    const flag = sb.path('health-flag');
+    mkdirSync(flag);
+    sb.ok(['run', '-d', '--name', 'hc', '-v', `${flag}:/flag`, '--health-cmd', 'test -e /flag/ok', '--health-interval', '200ms',
+      '--health-retries', '1000', 'busybox', 'sleep', '300']);
+    try {
+      assert.deepEqual(names(['-f', 'health=starting']), ['hc']);
+      assert.match(sb.ok(['ps', '-f', 'name=hc', '--format', '{{.Status}}']), /^Up .* \(health: starting\)$/m);
+      writeFileSync(join(flag, 'ok'), '');
+      await until('hc to be healthy', () => names(['-f', 'health=healthy']).includes('hc'));
+      assert.deepEqual(names(['-a', '-f', 'health=none']), ['made', 'bg', 'fg']);
+      assert.match(sb.ok(['ps', '-f', 'name=hc', '--format', '{{.Status}}']), /^Up .* \(healthy\)$/m);
+      const [c] = inspect('hc');
+      assert.equal(c!.State.Health.Status, 'healthy');
+      assert.equal(c!.State.Health.FailingStreak, 0);
+      const log = c!.State.Health.Log as Doc[];
+      assert.ok(log.length >= 1 && log.length <= 5);
+      assert.equal(log[log.length - 1]!.ExitCode, 0);
+      assert.match(log[0]!.Start, RFC3339);
+      assert.deepEqual(c!.Config.Healthcheck, { Test: ['CMD-SHELL', 'test -e /flag/ok'], Interval: 200e6, Timeout: 30e9, StartPeriod: 0, Retries: 1000 });
+      assert.equal(inspect('fg')[0]!.State.Health, undefined);
+    } finally {
+      sb.run(['rm', '-f', 'hc']);
+    }
   });
 
   test('ps --help names the flags', () => {

@@ -96,13 +96,16 @@ describe('ps filters (Docker semantics)', () => {
     assert.throws(() => containerFilter(['since=ghost'], lookups), /No such container: ghost/);
   });
 
-  test('network, volume; no health checks, ports or tasks yet', () => {
+  test('network, volume, health; no ports or tasks yet', () => {
     assert.deepEqual(pick(['network=none'], recs), ['db']);
     const withVol = rec({ name: 'v', spec: spec({ mounts: [{ type: 'bind', source: `${VOLS}/data/_data`, destination: '/d', options: ['rbind'] }], volumes: [{ name: 'data', anonymous: false }] }) });
     assert.deepEqual(pick(['volume=data'], [withVol, recs[0]!]), ['v']);
     assert.deepEqual(pick(['volume=/d'], [withVol, recs[0]!]), ['v']);
     assert.deepEqual(pick(['health=none'], recs).length, 4);
     assert.deepEqual(pick(['health=healthy'], recs), []);
+    const sick = rec({ name: 'sick', health: { status: 'unhealthy', failingStreak: 3, log: [] } });
+    assert.deepEqual(pick(['health=unhealthy'], [sick, recs[0]!]), ['sick']);
+    assert.deepEqual(pick(['health=healthy', 'health=unhealthy'], [sick, recs[0]!]), ['sick']);
     assert.deepEqual(pick(['publish=80'], recs), []);
     assert.deepEqual(pick(['is-task=false'], recs).length, 4);
   });
@@ -120,6 +123,7 @@ describe('ps filters (Docker semantics)', () => {
       ['exited=zero', /invalid filter 'exited=zero'/],
       ['noequals', /bad format of filter \(expected name=value\)/],
       ['is-task=maybe', /invalid filter 'is-task=maybe'/],
+      ['health=fine', /invalid filter 'health=fine'.*starting, healthy, unhealthy, none/],
     ] as const) {
       assert.throws(() => containerFilter([f], lookups), (e: unknown) => {
         assert.ok(e instanceof EngineError);
@@ -221,6 +225,8 @@ describe('ps rows', () => {
     assert.equal(statusText({ ...base, state: 'created' }, now), 'Created');
     assert.equal(statusText({ ...base, state: 'exited', exitCode: 137, finishedAt: now - 2 * 3600_000 }, now), 'Exited (137) 2 hours ago');
     assert.equal(statusText({ ...base, state: 'removing' }, now), 'Removal In Progress');
+    assert.equal(statusText({ ...base, health: 'starting' }, now), 'Up 9 minutes (health: starting)');
+    assert.equal(statusText({ ...base, health: 'unhealthy' }, now), 'Up 9 minutes (unhealthy)');
   });
 
   test('default table, with -s a SIZE column', () => {
