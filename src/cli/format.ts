@@ -10,21 +10,21 @@ export function humanSize(bytes: number): string {
 
 /** Docker's "3 seconds", "About a minute", "2 hours". */
 export function humanDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
+  // Docker's rules: seconds and minutes truncate, hours and beyond round.
+  const s = Math.max(0, Math.floor(ms / 1000));
   if (s < 1) return 'Less than a second';
   if (s === 1) return '1 second';
   if (s < 60) return `${s} seconds`;
-  const m = Math.round(s / 60);
+  const m = Math.floor(s / 60);
   if (m === 1) return 'About a minute';
   if (m < 60) return `${m} minutes`;
-  const h = Math.round(s / 3600);
+  const h = Math.round(ms / 3_600_000);
   if (h === 1) return 'About an hour';
   if (h < 48) return `${h} hours`;
-  const d = Math.round(s / 86400);
-  if (d < 14) return `${d} days`;
-  if (d < 60) return `${Math.round(d / 7)} weeks`;
-  if (d < 730) return `${Math.round(d / 30)} months`;
-  return `${Math.round(d / 365)} years`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(ms / 3_600_000 / 24 / 365)} years`;
 }
 
 export function ago(t: number, now = Date.now()): string {
@@ -36,11 +36,4 @@ export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
-
-/** Docker's quoted, truncated command column. */
-export function commandColumn(args: string[], trunc: boolean): string {
-  const cmd = args.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ');
-  const shown = trunc && cmd.length > 20 ? `${cmd.slice(0, 19)}…` : cmd;
-  return `"${shown}"`;
 }

@@ -59,6 +59,9 @@ export interface VolumeUse {
 /** Everything needed to (re)start a container, stored with its record. */
 export interface ContainerSpec {
   args: string[];
+  /** The two parts `args` was made of, as Docker's inspect shows them (absent in records of older versions). */
+  entrypoint?: string[];
+  cmd?: string[];
   env: string[];
   workdir: string;
   user: string;
@@ -396,6 +399,8 @@ export function buildSpec(opts: CreateOptions, image: ImageRecord, ctx: {
   return {
     spec: {
       args,
+      entrypoint,
+      cmd,
       env,
       workdir: posix.normalize(workdir),
       user: opts.user ?? cfg.User ?? '',

@@ -181,7 +181,7 @@ export class ContainerStore {
   }
 
   list(): ContainerRecord[] {
-    return (this.db.prepare('SELECT * FROM containers ORDER BY created DESC').all() as Row[]).map(fromRow);
+    return (this.db.prepare('SELECT * FROM containers ORDER BY created DESC, rowid DESC').all() as Row[]).map(fromRow);
   }
 
   /** By exact name, full id, or unique id prefix, as Docker finds containers. */

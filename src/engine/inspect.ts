@@ -88,7 +88,9 @@ export function inspectContainer(engine: Engine, recIn: ContainerRecord, opts: {
   const image = engine.images.get(rec.imageId);
   const dir = containerDir(engine, rec.id);
   const dirs = containerDirs(dir);
-  const { entrypoint, cmd } = splitCommand(spec.args, image?.config.config?.Entrypoint);
+  const { entrypoint, cmd } = spec.entrypoint !== undefined && spec.cmd !== undefined
+    ? { entrypoint: spec.entrypoint.length ? spec.entrypoint : null, cmd: spec.cmd.length ? spec.cmd : null }
+    : splitCommand(spec.args, image?.config.config?.Entrypoint);
   const network = networkName(rec);
   const res = spec.resources;
   const log = logPath(engine, rec.id);
