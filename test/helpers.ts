@@ -108,3 +108,12 @@ export function asUser(user: string, cmd: string[], env: Record<string, string> 
   const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   return toResult(spawnSync('sudo', ['-n', '-u', user, 'env', ...envArgs, ...cmd], { encoding: 'utf8', timeout: 120_000 }));
 }
+
+/** Polls until `fn` holds, failing the test after `ms`. */
+export async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
