@@ -32,6 +32,12 @@ export function startColumn(start: Date, now: Date): string {
   return String(start.getFullYear());
 }
 
+/** ps's CMD: the arguments, or the name in brackets for a kernel thread or a zombie. */
+function commandColumn(p: ProcInfo): string {
+  if (p.state === 'Z') return `[${p.comm}] <defunct>`;
+  return p.cmdline.length ? p.cmdline.join(' ') : `[${p.comm}]`;
+}
+
 /** ps's TIME: cumulative CPU time as [DD-]HH:MM:SS. */
 export function cpuTimeColumn(ticks: number): string {
   let s = Math.floor(ticks / CLK_TCK);
@@ -77,7 +83,7 @@ function defaultTable(engine: Engine, rec: ContainerRecord, pid: number, pids: n
       const c = elapsed > 0 ? Math.floor((cpu / CLK_TCK / elapsed) * 100) : 0;
       return [
         user(p.euid), String(p.pid), String(p.ppid), String(c), startColumn(new Date(boot + (p.startTicks / CLK_TCK) * 1000), now),
-        ttyName(p.ttyNr), cpuTimeColumn(cpu), p.cmdline.length ? p.cmdline.join(' ') : `[${p.comm}]`,
+        ttyName(p.ttyNr), cpuTimeColumn(cpu), commandColumn(p),
       ];
     }),
   };

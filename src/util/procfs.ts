@@ -7,6 +7,8 @@ export const CLK_TCK = 100;
 export interface ProcInfo {
   pid: number;
   ppid: number;
+  /** R, S, D, Z (a zombie: exited, not yet waited for), ... */
+  state: string;
   /** Effective uid as the host sees it. */
   euid: number;
   comm: string;
@@ -36,6 +38,7 @@ export function readProc(pid: number): ProcInfo | undefined {
     return {
       pid,
       ppid: Number(f[1]),
+      state: f[0] ?? '?',
       euid: Number(field('Uid').split(/\s+/)[1] ?? -1),
       comm,
       cmdline,
