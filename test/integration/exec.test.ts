@@ -138,7 +138,7 @@ describe('exec, top, stats, diff, cp and export', () => {
     assert.equal(r.code, 0, r.stderr);
     const [header, row] = r.stdout.trim().split('\n');
     assert.match(header!, /^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS$/);
-    assert.match(row!, /^[0-9a-f]{12}\s+box\s+\d+\.\d\d%\s+[\d.]+\w?i?B \/ [\d.]+\w+\s+\d+\.\d\d%\s+\S+ \/ \S+\s+\S+ \/ \S+\s+1$/);
+    assert.match(row!, /^[0-9a-f]{12}\s+box\s+\d+\.\d\d%\s+[\d.]+\w?i?B \/ [\d.]+\w+\s+\d+\.\d\d%\s+\S+ \/ \S+\s+\S+ \/ \S+\s+[1-9]\d*$/);
     assert.match(r.stderr, /\/proc/);
     const all = sb.ok(['stats', '--no-stream', '-a']);
     assert.match(all, /\bended\s+0\.00%/);
