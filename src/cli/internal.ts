@@ -2,6 +2,9 @@ import { extractLayer, LayerError, openLayerInput } from '../image/extract.js';
 import { keepIdShift } from '../engine/container-spec.js';
 import { shiftOwners } from '../storage/shift.js';
 import { mkdirSync } from 'node:fs';
+import { statInRoot } from '../runtime/stat-in-root.js';
+import { containerChanges } from '../storage/changes.js';
+import { opaqueDirs } from '../storage/opaque-dirs.js';
 
 /**
  * Helpers that rootlet runs inside the user's namespace (`nsenter ... node
@@ -24,6 +27,17 @@ export async function runInternal(name: string, args: string[]): Promise<number>
       case '__shift-owners': {
         const [root, uid, gid, size] = args as [string, string, string, string];
         shiftOwners(root, (id) => keepIdShift(id, Number(uid), Number(size)), (id) => keepIdShift(id, Number(gid), Number(size)));
+        return 0;
+      }
+      case '__stat-in-root': {
+        const [root, path, follow] = args as [string, string, string];
+        process.stdout.write(JSON.stringify(statInRoot(root, path, follow === '1')));
+        return 0;
+      }
+      case '__container-changes': {
+        const o = JSON.parse(args[0]!) as { top: string; mode: 'overlay' | 'copy'; layers: string[]; ignore: string[]; skipAtRoot: string[]; whiteoutFiles: boolean };
+        const opaque = o.mode === 'overlay' ? opaqueDirs(o.top) : new Set<string>();
+        process.stdout.write(JSON.stringify(containerChanges({ ...o, opaque, ignore: new Set(o.ignore) })));
         return 0;
       }
       default:

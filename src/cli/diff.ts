@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+import { containerDiff } from '../engine/container-diff.js';
+import { containerStore } from '../engine/container-state.js';
+import { openEngine } from './common.js';
+import { dockerStatus } from './daemon-errors.js';
+
+export function register(program: Command): void {
+  program
+    .command('diff')
+    .description('Inspect changes to files or directories on a container\'s filesystem: A added, C changed, D deleted')
+    .argument('<container>', 'container name or id')
+    .action((name: string) => dockerStatus(async () => {
+      const engine = await openEngine();
+      const changes = containerDiff(engine, containerStore(engine).resolve(name));
+      process.stdout.write(changes.map((c) => `${c.kind} ${c.path}\n`).join(''));
+    }));
+}

@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { containerStore } from '../engine/container-state.js';
+import { execInContainer } from '../engine/container-exec.js';
+import { collect, openEngine } from './common.js';
+
+interface ExecFlags {
+  interactive?: boolean;
+  tty?: boolean;
+  detach?: boolean;
+  user?: string;
+  workdir?: string;
+  env?: string[];
+  envFile?: string[];
+}
+
+export function register(program: Command): void {
+  program
+    .command('exec')
+    .description('Run a command in a running container')
+    .usage('[OPTIONS] CONTAINER COMMAND [ARG...]')
+    .helpOption('--help', 'Show help for exec')
+    .argument('<container>', 'container name or id')
+    .argument('<command...>', 'command and arguments')
+    .passThroughOptions()
+    .option('-i, --interactive', 'keep stdin open and pass it to the command')
+    .option('-t, --tty', 'allocate a pseudo-TTY')
+    .option('-d, --detach', 'run the command in the background; print nothing')
+    .option('-u, --user <user[:group]>', 'user to run as: name or uid, optionally :group or :gid (default: the container\'s)')
+    .option('-w, --workdir <dir>', 'working directory inside the container (default: the container\'s)')
+    .option('-e, --env <KEY=VALUE>', 'set an environment variable (KEY alone takes the host\'s value)', collect)
+    .option('--env-file <file>', 'read environment variables from a file', collect)
+    .action(async (name: string, command: string[], f: ExecFlags) => {
+      const engine = await openEngine();
+      const rec = containerStore(engine).resolve(name);
+      process.exitCode = await execInContainer(engine, rec, {
+        command,
+        interactive: !!f.interactive,
+        tty: !!f.tty,
+        detach: !!f.detach,
+        user: f.user,
+        workdir: f.workdir,
+        env: f.env ?? [],
+        envFiles: f.envFile ?? [],
+      });
+    });
+}

@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { sampleStats, type ContainerStats } from '../engine/container-stats.js';
+import { containerStore, isRunning, refreshStates } from '../engine/container-state.js';
+import { delegatedControllers } from '../runtime/cgroups.js';
+import { openEngine } from './common.js';
+import { dockerStatus } from './daemon-errors.js';
+import { table } from './format.js';
+
+/** Docker's memory units (binary, four significant digits): "1.543MiB". */
+export function binarySize(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${Number(n.toPrecision(4))}${units[i]}`;
+}
+
+/** Docker's I/O units (decimal, three significant digits): "1.23kB". */
+export function decimalSize(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
+  return `${Number(n.toPrecision(3))}${units[i]}`;
+}
+
+function row(s: ContainerStats, trunc: boolean): string[] {
+  const pct = (x: number) => `${x.toFixed(2)}%`;
+  return [
+    trunc ? s.id.slice(0, 12) : s.id,
+    s.name,
+    pct(s.cpuPercent),
+    `${binarySize(s.memUsage)} / ${binarySize(s.memLimit)}`,
+    pct(s.memLimit ? (s.memUsage / s.memLimit) * 100 : 0),
+    s.net ? `${decimalSize(s.net.rx)} / ${decimalSize(s.net.tx)}` : '--',
+    `${decimalSize(s.block.read)} / ${decimalSize(s.block.write)}`,
+    String(s.pids),
+  ];
+}
+
+const TITLES = ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'NET I/O', 'BLOCK I/O', 'PIDS'];
+
+export function register(program: Command): void {
+  program
+    .command('stats')
+    .description('Display containers\' resource use (from /proc: this host\'s cgroups are not read)')
+    .usage('[OPTIONS] [CONTAINER...]')
+    .argument('[container...]', 'containers (default: all running ones)')
+    .option('-a, --all', 'show all containers (default: running only)')
+    .option('--no-stream', 'print one sample and exit')
+    .option('--no-trunc', 'do not truncate ids')
+    .action((names: string[], flags: { all?: boolean; stream: boolean; trunc: boolean }) => dockerStatus(async () => {
+      const engine = await openEngine();
+      const store = containerStore(engine);
+      const named = names.map((n) => store.resolve(n));
+      const pick = () => (named.length ? named : refreshStates(engine, store.list()).filter((r) => flags.all || isRunning(engine, r)));
+      const why = delegatedControllers(engine.id.uid).length ? '' : ' (this host gives you no cgroup v2 delegation)';
+      process.stderr.write(`note: figures are summed from /proc over each container's processes, not read from a cgroup${why}; LIMIT is the host's memory unless --memory was set; NET I/O is "--" with the host's network\n`);
+      for (;;) {
+        const began = Date.now();
+        const stats = await sampleStats(engine, pick(), flags.stream ? 1000 : 500);
+        const out = table(TITLES, stats.map((s) => row(s, flags.trunc)));
+        // Streaming redraws in place, as Docker does.
+        process.stdout.write(flags.stream ? `\x1b[2J\x1b[H${out}` : out);
+        if (!flags.stream) return;
+        await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - began))));
+      }
+    }));
+}

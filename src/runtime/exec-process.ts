@@ -1,0 +1,29 @@
+import { DEFAULT_CAPS, type ProcessUser } from './spec.js';
+
+export interface ExecProcessInput {
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: ProcessUser;
+  terminal: boolean;
+}
+
+/**
+ * The OCI process (`runc exec --process FILE`) of a command run in an
+ * existing container. Given whole, so that nothing of the container's own
+ * process (its user, capabilities, terminal) leaks into the new one, and
+ * the capabilities are those `run` gives: Docker's set for root, none
+ * effective for another user.
+ */
+export function buildExecProcess(input: ExecProcessInput): object {
+  const caps = input.user.uid === 0 ? DEFAULT_CAPS : [];
+  return {
+    terminal: input.terminal,
+    user: { uid: input.user.uid, gid: input.user.gid, additionalGids: input.user.additionalGids },
+    args: input.args,
+    env: input.env,
+    cwd: input.cwd,
+    capabilities: { bounding: DEFAULT_CAPS, effective: caps, permitted: caps, inheritable: [] },
+    noNewPrivileges: false,
+  };
+}
