@@ -84,6 +84,8 @@ export function prepareBundle(engine: Engine, rec: ContainerRecord, names: strin
   const user = resolveUser(userSpec, view, ns.size);
   const env = spec.env.some((e) => e.startsWith('HOME=')) ? spec.env : [...spec.env, `HOME=${user.home}`];
   const cmd = spec.args[0]!;
+  const cwd = view.stat(spec.workdir);
+  if (cwd && !cwd.isDirectory()) throw new EngineError(`the working directory ${spec.workdir} is not a directory in the container`);
   const verdict = checkExecutable(cmd, env, spec.workdir, view);
   if (verdict) throw new EngineError(verdict.message, verdict.code);
 
@@ -128,9 +130,10 @@ export function runtimeError(logFile: string): string | undefined {
   return msg;
 }
 
+/** Docker's exit code for a runtime failure: 127 when the command is missing, 126 when it cannot run, else 125. */
 export function classifyRuntimeError(msg: string): number {
-  if (/executable file not found|no such file or directory/.test(msg) && /exec/.test(msg)) return EXIT_NOT_FOUND;
-  if (/permission denied|exec format error/.test(msg) && /exec/.test(msg)) return EXIT_CANNOT_EXECUTE;
+  if (/exec: "[^"]*": (executable file not found|stat [^:]*: no such file or directory)/.test(msg)) return EXIT_NOT_FOUND;
+  if (/exec: "[^"]*": (permission denied|is a directory)|exec format error/.test(msg)) return EXIT_CANNOT_EXECUTE;
   return 125;
 }
 

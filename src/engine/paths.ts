@@ -60,6 +60,8 @@ function runtimeBase(id: Identity, env: NodeJS.ProcessEnv): string {
 
 /** Creates the store's directories, owner-only, and refuses a runtime directory someone else owns. */
 export function ensureDirs(paths: Paths, id: Identity): void {
+  // For root the namespace's root (a subordinate id) must get through the store's parents.
+  if (id.uid === 0) mkdirSync(paths.dataDir, { recursive: true, mode: 0o711 });
   for (const dir of [paths.dataDir, paths.blobs, paths.layers, paths.containers, paths.volumes, paths.tmp, paths.runDir, paths.runcRoot, paths.exits, paths.sockets]) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
