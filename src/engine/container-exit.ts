@@ -3,6 +3,7 @@ import { removeContainer } from './container-remove.js';
 import type { RestartPolicy } from './container-spec.js';
 import { startDetached } from './container-start.js';
 import { readExitFile } from './container-state.js';
+import { stopHealthTimer } from './healthcheck.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
 
@@ -29,6 +30,7 @@ export async function onContainerExit(engine: Engine, id: string): Promise<void>
   const exit = readExitFile(engine, id);
   const code = exit?.code ?? 255;
   store.markExited(id, code, exit?.at);
+  stopHealthTimer(engine, id);
   engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', id));
   const latest = store.get(id);
   if (!latest) return;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { isProcessAlive, processStartTime } from '../util/proc.js';
 import { containerDir, runtimeCommand, unmountContainer } from './container-bundle.js';
 import { isRunning } from './container-state.js';
+import { stopHealthTimer } from './healthcheck.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
 import { EngineError, errorMessage } from './errors.js';
@@ -37,6 +38,7 @@ export function removeContainer(engine: Engine, rec: ContainerRecord, opts: { fo
   const me = { pid: process.pid, start: processStartTime(process.pid) };
   if (!store.claimForRemoval(rec.id, me, isProcessAlive) && !opts.owner) return;
   const dir = containerDir(engine, rec.id);
+  stopHealthTimer(engine, rec.id);
   if (existsSync(join(engine.paths.runcRoot, rec.id))) {
     engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', rec.id));
   }

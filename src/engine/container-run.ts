@@ -11,7 +11,7 @@ import type { CreateOptions } from './container-spec.js';
 import { ContainerStore } from './container-store.js';
 import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
-import { startHealthTimer } from './healthcheck.js';
+import { startHealthTimer, stopHealthTimer } from './healthcheck.js';
 import { LogWriter } from './logs.js';
 import { logPath } from './container-start.js';
 import { runtimeArgs } from '../runtime/runtime.js';
@@ -95,6 +95,7 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
     return exitCode;
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
+    if (rec.spec.health) stopHealthTimer(engine, rec.id);
     process.off('SIGWINCH', onWinch);
     if (rec.spec.rm) {
       removeContainer(engine, store.get(rec.id) ?? rec, { force: true, volumes: true, owner: true });

@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
-import { runtimeCommand } from './container-bundle.js';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isProcessAlive, processStartTime } from '../util/proc.js';
+import { containerDir, runtimeCommand } from './container-bundle.js';
 import type { HealthCheck } from './container-spec.js';
 import { isRunning } from './container-state.js';
 import { ContainerStore, type ContainerRecord, type HealthResult, type HealthState } from './container-store.js';
@@ -85,4 +88,25 @@ export function startHealthTimer(engine: Engine, rec: ContainerRecord, watchPid:
     env: engine.helperEnv(),
   });
   child.unref();
+  // Its process group (it sleeps through long intervals) is ended with the container: see stopHealthTimer.
+  if (child.pid) writeFileSync(timerFile(engine, rec.id), `${child.pid} ${processStartTime(child.pid) ?? 0}\n`);
+}
+
+function timerFile(engine: Engine, id: string): string {
+  return join(containerDir(engine, id), 'health-timer');
+}
+
+/** Ends the container's health timer, if it has one, at once rather than at its next wake-up. */
+export function stopHealthTimer(engine: Engine, id: string): void {
+  let pid = 0;
+  let start = 0;
+  try {
+    [pid, start] = readFileSync(timerFile(engine, id), 'utf8').trim().split(' ').map(Number) as [number, number];
+  } catch {
+    return;
+  }
+  if (pid && isProcessAlive(pid, start || undefined)) {
+    try { process.kill(-pid, 'SIGTERM'); } catch { /* gone */ }
+  }
+  rmSync(timerFile(engine, id), { force: true });
 }
