@@ -1,0 +1,255 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { BIN, Sandbox } from '../helpers.js';
+import {
+  containerPids, countLines, destroyHard, fullIds, holderPid, isAlive, logs, markerFor, processesMentioning, psNames, psStatus,
+  sleep, storeDirs, waitFor,
+} from '../lifecycle-helpers.js';
+
+// The acceptance battery of issue "Container lifecycle", part 2: what
+// happens after a detached container's process ends (conmon's exit hook:
+// --rm, restart policies), and detached containers outliving the rootlet
+// that started them and the namespace holder.
+
+/** Polls the log (not `ps`, which reconciles state) until `line` was printed `n` times. */
+async function waitForRuns(sb: Sandbox, name: string, line: string, n: number, timeoutMs = 20_000): Promise<void> {
+  await waitFor(`${name} to print "${line}" ${n} times`, () => countLines(logs(sb, name), line) >= n, timeoutMs, 100);
+}
+
+/** Waits for a container's directory to go (the exit hook removing an --rm container), without running rootlet. */
+async function waitForDirGone(sb: Sandbox, id: string, timeoutMs: number): Promise<boolean> {
+  const dir = join(storeDirs(sb).containers, id);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!existsSync(dir)) return true;
+    await sleep(100);
+  }
+  return !existsSync(dir);
+}
+
+describe('restart policies', () => {
+  const sb = new Sandbox('life-restart');
+
+  before(() => {
+    sb.importBusybox();
+  });
+  after(() => destroyHard(sb));
+
+  test('--restart on-failure:2: a failing container runs 3 times (2 restarts), then stays Exited', async () => {
+    sb.ok(['run', '-d', '--name', 'flaky', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo run; exit 3']);
+    await waitForRuns(sb, 'flaky', 'run', 3);
+    // Restart delays double from 100 ms: a 4th run would come well within 3 s.
+    await sleep(3000);
+    assert.equal(countLines(logs(sb, 'flaky'), 'run'), 3, 'exactly three runs (RestartCount 2)');
+    assert.match(psStatus(sb, 'flaky') ?? '', /^Exited \(3\) /);
+    assert.ok(!psNames(sb, false).includes('flaky'));
+  });
+
+  test('--restart on-failure:2 does not restart a container that succeeds', async () => {
+    sb.ok(['run', '-d', '--name', 'fine', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo run; exit 0']);
+    await waitForRuns(sb, 'fine', 'run', 1);
+    await sleep(2000);
+    assert.equal(countLines(logs(sb, 'fine'), 'run'), 1);
+    assert.match(psStatus(sb, 'fine') ?? '', /^Exited \(0\) /);
+  });
+
+  test('--restart on-failure:2 while the user polls `ps -a`: still 3 runs', { todo: 'race between src/engine/container-state.ts refreshState (ps marks a detached container exited as soon as conmon wrote its exit file) and src/engine/container-exit.ts onContainerExit (`if (!rec || rec.state !== \'running\') return;`): when ps reconciles first, the exit hook returns without applying the restart policy (nor --rm, nor `runc delete`)' }, async () => {
+    sb.ok(['run', '-d', '--name', 'watched', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo run; exit 3']);
+    const deadline = Date.now() + 8000;
+    while (Date.now() < deadline && countLines(logs(sb, 'watched'), 'run') < 3) {
+      sb.ok(['ps', '-a']);
+      await sleep(20);
+    }
+    await sleep(2000);
+    assert.equal(countLines(logs(sb, 'watched'), 'run'), 3);
+  });
+
+  test('`wait` on a container with --restart on-failure:2 does not cancel its restarts', { todo: 'same race: `wait` (src/engine/container-stop.ts waitContainer -> refreshState) marks the container exited before the exit hook reads it, so the hook returns early and the container is never restarted' }, async () => {
+    sb.ok(['run', '-d', '--name', 'waited', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo run; sleep 0.3; exit 3']);
+    assert.equal(sb.ok(['wait', 'waited']).trim(), '3');
+    await sleep(4000);
+    assert.equal(countLines(logs(sb, 'waited'), 'run'), 3);
+  });
+
+  test('--restart always: comes back after its process exits (exit 0 included)', async () => {
+    sb.ok(['run', '-d', '--name', 'forever', '--restart', 'always', 'busybox', 'sh', '-c', 'echo run; sleep 0.3']);
+    await waitForRuns(sb, 'forever', 'run', 3);
+    sb.ok(['rm', '-f', 'forever']);
+    assert.ok(!psNames(sb).includes('forever'));
+  });
+
+  test('--restart always: not after stop (stopped while it runs), and again after start', async () => {
+    // Runs 3 s, then exits 0; exits 143 at once on SIGTERM.
+    const body = 'trap "exit 143" TERM; echo run; i=0; while [ $i -lt 30 ]; do sleep 0.1; i=$((i+1)); done';
+    sb.ok(['run', '-d', '--name', 'always', '--restart', 'always', 'busybox', 'sh', '-c', body]);
+    await waitForRuns(sb, 'always', 'run', 1);
+    // Well inside the run (stop between two runs is the todo below).
+    await sleep(500);
+    const stop = sb.run(['stop', '-t', '5', 'always']);
+    assert.equal(stop.code, 0, stop.stderr);
+    await sleep(3000);
+    assert.equal(countLines(logs(sb, 'always'), 'run'), 1, 'no run after stop');
+    assert.match(psStatus(sb, 'always') ?? '', /^Exited \(143\) /);
+    // start brings it back, and its policy applies again when it ends by itself.
+    sb.ok(['start', 'always']);
+    await waitForRuns(sb, 'always', 'run', 3, 15_000);
+    await sleep(500);
+    sb.ok(['stop', '-t', '5', 'always']);
+    const runs = countLines(logs(sb, 'always'), 'run');
+    await sleep(3000);
+    assert.equal(countLines(logs(sb, 'always'), 'run'), runs, 'no run after the second stop');
+  });
+
+  test('stop during the restart back-off cancels the restart', { todo: 'src/engine/container-stop.ts stopContainer returns at `if (!isRunning(engine, rec)) return;` before setStoppedByUser when the container is between two runs (the exit hook sleeping its back-off in src/engine/container-exit.ts, or its startDetached not yet at markDetached), so the pending restart happens after `stop` returned and the container keeps restarting; Docker cancels it. Also seen when stop lands just as a restarted run prints its first line' }, async () => {
+    sb.ok(['run', '-d', '--name', 'backoff', '--restart', 'always', 'busybox', 'sh', '-c', 'echo run']);
+    // After 5 runs the back-off is 1.6 s and growing: the container is almost always between runs.
+    await waitForRuns(sb, 'backoff', 'run', 5);
+    sb.ok(['stop', 'backoff']);
+    const runs = countLines(logs(sb, 'backoff'), 'run');
+    await sleep(5000);
+    assert.equal(countLines(logs(sb, 'backoff'), 'run'), runs, 'a run after stop returned');
+  });
+
+  test('--restart and --rm conflict; a bad policy is refused', () => {
+    const both = sb.run(['run', '-d', '--rm', '--restart', 'always', 'busybox', 'true']);
+    assert.equal(both.code, 125);
+    assert.match(both.stderr, /--restart.*--rm|--rm.*--restart/);
+    assert.equal(sb.run(['run', '-d', '--restart', 'sometimes', 'busybox', 'true']).code, 125);
+    assert.equal(sb.run(['run', '-d', '--restart', 'always:3', 'busybox', 'true']).code, 125);
+  });
+});
+
+describe('run -d --rm', () => {
+  const sb = new Sandbox('life-rm');
+
+  before(() => {
+    sb.importBusybox();
+  });
+  after(() => destroyHard(sb));
+
+  test('a --rm container is removed when it exits (its directory, record, exit file)', async () => {
+    const id = sb.ok(['run', '-d', '--rm', '--name', 'ephemeral', 'busybox', 'sh', '-c', 'sleep 0.5']).trim();
+    assert.ok(await waitForDirGone(sb, id, 10_000), 'the container directory is removed by the exit hook');
+    assert.ok(!psNames(sb).includes('ephemeral'));
+    assert.equal(existsSync(join(storeDirs(sb).exits, id)), false);
+    assert.equal(existsSync(join(storeDirs(sb).runc, id)), false);
+  });
+
+  test('a --rm container is removed when it exits, while the user polls `ps -a`', { todo: 'race between src/engine/container-state.ts refreshState and src/engine/container-exit.ts onContainerExit: when `ps` marks the container exited before the exit hook reads it, the hook returns early and the --rm container stays (Exited) forever' }, async () => {
+    for (let i = 0; i < 3; i++) {
+      sb.ok(['run', '-d', '--rm', '--name', `polled${i}`, 'busybox', 'sh', '-c', 'sleep 0.5']);
+      await waitFor(`polled${i} to disappear from ps -a`, () => !psNames(sb).includes(`polled${i}`), 5000, 50);
+    }
+  });
+
+  test('stop of a --rm container removes it', { todo: 'same race, every time: `stop` (waitUntilStopped -> refreshState) marks the container exited, then the exit hook returns at `rec.state !== \'running\'` and never removes it' }, async () => {
+    const id = sb.ok(['run', '-d', '--rm', '--name', 'stopped-rm', 'busybox', 'sh', '-c', 'trap "exit 143" TERM; while :; do sleep 0.1; done']).trim();
+    sb.ok(['stop', 'stopped-rm']);
+    assert.ok(await waitForDirGone(sb, id, 5000), 'the directory of a stopped --rm container is gone');
+    assert.ok(!psNames(sb).includes('stopped-rm'));
+  });
+
+  test('wait on a --rm container prints its code, then it is removed', { todo: 'same race: `wait` marks it exited first, the exit hook then returns early; the container stays' }, async () => {
+    const id = sb.ok(['run', '-d', '--rm', '--name', 'waited-rm', 'busybox', 'sh', '-c', 'sleep 0.3; exit 4']).trim();
+    assert.equal(sb.ok(['wait', 'waited-rm']).trim(), '4');
+    assert.ok(await waitForDirGone(sb, id, 5000));
+    assert.ok(!psNames(sb).includes('waited-rm'));
+  });
+
+  test('rm -f of a running --rm container leaves nothing', async () => {
+    const id = sb.ok(['run', '-d', '--rm', '--name', 'forced-rm', 'busybox', 'sleep', '1000']).trim();
+    assert.equal(sb.ok(['rm', '-f', 'forced-rm']).trim(), 'forced-rm');
+    assert.ok(!psNames(sb).includes('forced-rm'));
+    assert.equal(existsSync(join(storeDirs(sb).containers, id)), false);
+    await waitFor('conmon of the removed container to exit', () => processesMentioning(id).length === 0, 5000);
+    assert.equal(existsSync(join(storeDirs(sb).exits, id)), false);
+  });
+});
+
+describe('detached containers outlive rootlet and the namespace holder', () => {
+  const sb = new Sandbox('life-holder');
+  const marker = markerFor(sb, 'holder');
+
+  before(() => {
+    sb.importBusybox();
+  });
+  after(() => destroyHard(sb, [marker]));
+
+  test('run -d in a session of its own: after rootlet exits, nothing of it is left in that session, the container runs on', async () => {
+    const child = spawn(process.execPath, [BIN, 'run', '-d', '--name', 'orphan', 'busybox', 'sh', '-c', `sleep 1000; : ${marker}`], {
+      env: sb.env, cwd: sb.root, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    assert.equal(code, 0);
+    await sleep(50);
+    const id = out.trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    // Like closing the terminal: the whole process group and session of that rootlet go.
+    const left = spawnSync('pgrep', ['-s', String(child.pid)], { encoding: 'utf8' }).stdout.trim();
+    assert.equal(left, '', `processes left in rootlet's session: ${left}`);
+    try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* nothing left in the group */ }
+    await sleep(500);
+    const { pid, conmon } = containerPids(sb, id);
+    assert.ok(pid && isAlive(pid), 'the container\'s process is alive');
+    assert.ok(conmon && isAlive(conmon), 'conmon is alive');
+    assert.match(psStatus(sb, 'orphan', false) ?? '', /^Up /);
+    assert.equal(sb.ok(['logs', 'orphan']), '');
+  });
+
+  test('the holder killed and re-created: ps, logs, stop, start and rm of a container started before still work', async () => {
+    const id = sb.ok(['run', '-d', '--name', 'elder', 'busybox', 'sh', '-c', 'trap "echo got-term; exit 143" TERM; echo started; while :; do sleep 0.1; done']).trim();
+    await waitFor('elder to start', () => logs(sb, 'elder').includes('started'));
+    const holder = holderPid(sb);
+    process.kill(holder, 'SIGKILL');
+    await waitFor('the holder to die', () => !isAlive(holder), 5000, 20);
+    // Any command that needs the namespace re-creates the holder.
+    assert.equal(sb.ok(['run', '--rm', 'busybox', 'echo', 'back']).trim(), 'back');
+    const again = holderPid(sb);
+    assert.notEqual(again, holder);
+    assert.ok(isAlive(again));
+    // The earlier container, in the old namespace, is still seen and controlled.
+    assert.match(psStatus(sb, 'elder', false) ?? '', /^Up /);
+    assert.match(psStatus(sb, 'orphan', false) ?? '', /^Up /);
+    sb.ok(['kill', '-s', 'USR1', 'elder']);
+    const t0 = Date.now();
+    assert.equal(sb.ok(['stop', 'elder']).trim(), 'elder');
+    assert.ok(Date.now() - t0 < 5000, 'stop returned promptly: SIGTERM reached the container');
+    assert.match(psStatus(sb, 'elder') ?? '', /^Exited \(143\) /);
+    assert.equal(logs(sb, 'elder'), 'started\ngot-term\n');
+    // Its exit hook runs in the old namespace and may kill the new holder (the todo below): let it finish first.
+    await waitFor('the exit hook to finish', () => processesMentioning(`__container-exited ${id}`).length === 0, 10_000, 50);
+    // It starts again, in the new namespace.
+    sb.ok(['start', 'elder']);
+    await waitFor('elder to start again', () => countLines(logs(sb, 'elder'), 'started') === 2);
+    assert.match(psStatus(sb, 'elder', false) ?? '', /^Up /);
+    sb.ok(['rm', '-f', 'elder', 'orphan']);
+    assert.deepEqual(fullIds(sb), []);
+    await waitFor('the containers\' processes to end', () => processesMentioning(marker).length === 0 && processesMentioning(id).length === 0, 10_000);
+    assert.equal(existsSync(join(storeDirs(sb).containers, id)), false);
+    await waitFor('no exit file left', () => !existsSync(join(storeDirs(sb).exits, id)), 5000);
+  });
+
+  test('the holder killed and re-created: the exit hook of an earlier container still removes (--rm) or restarts it, and leaves the new holder alone', { todo: 'src/rootless/userns.ts, for the exit hook (__container-exited), which runs inside the OLD user namespace: (1) insideHolder() accepts a dead holder that is still a zombie (readlink of its ns/user works) and `nsenter -m -t PID` then fails (no ns/mnt); (2) once it is reaped, ensureUserNamespace() finds the NEW holder unusable (readlink /proc/NEW/ns/user is EACCES across sibling user namespaces), SIGKILLs that healthy current holder, tries to spawn one from inside the namespace (newuidmap: "uid range [0-1) -> [1001-1002) not allowed") and the hook dies with an uncaught EngineError: --rm and restart policies are not applied, the runtime state stays in run/rootlet/runc' }, async () => {
+    const rmId = sb.ok(['run', '-d', '--rm', '--name', 'elder-rm', 'busybox', 'sh', '-c', 'sleep 2']).trim();
+    sb.ok(['run', '-d', '--name', 'elder-retry', '--restart', 'on-failure:1', 'busybox', 'sh', '-c', 'echo run; sleep 2; exit 1']);
+    const holder = holderPid(sb);
+    process.kill(holder, 'SIGKILL');
+    await waitFor('the holder to die', () => !isAlive(holder), 5000, 20);
+    assert.equal(sb.ok(['run', '--rm', 'busybox', 'echo', 'back']).trim(), 'back');
+    const current = holderPid(sb);
+    // No ps meanwhile (it would race with the exit hook, see above): watch the store and the log.
+    const removed = await waitForDirGone(sb, rmId, 8000);
+    await sleep(1000);
+    const problems: string[] = [];
+    if (!isAlive(current)) problems.push(`the current namespace holder (pid ${current}) was killed after the earlier containers exited`);
+    if (!removed) problems.push('the --rm container started before the holder died was not removed when it exited');
+    const runs = countLines(logs(sb, 'elder-retry'), 'run');
+    if (runs !== 2) problems.push(`the on-failure:1 container started before the holder died ran ${runs} time(s), not 2`);
+    assert.deepEqual(problems, []);
+  });
+});
