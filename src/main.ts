@@ -13,7 +13,13 @@ async function main(argv: string[]): Promise<void> {
     // conmon's exit hook for a detached container (src/engine/container-exit.ts).
     const { openEngine } = await import('./cli/common.js');
     const { onContainerExit } = await import('./engine/container-exit.js');
-    await onContainerExit(await openEngine(), argv[3] ?? '');
+    try {
+      await onContainerExit(await openEngine(), argv[3] ?? '', argv[4] ?? '');
+    } catch (err) {
+      // Goes to the container's conmon.log; ps and rm settle what is left.
+      process.stderr.write(`rootlet exit hook: ${errorMessage(err)}\n`);
+      process.exitCode = 1;
+    }
     return;
   }
   const program = await buildProgram(first);

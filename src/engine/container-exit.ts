@@ -3,9 +3,9 @@ import { removeContainer } from './container-remove.js';
 import type { RestartPolicy } from './container-spec.js';
 import { startDetached } from './container-start.js';
 import { readExitFile } from './container-state.js';
-import { stopHealthTimer } from './healthcheck.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
+import { stopHealthTimer } from './healthcheck.js';
 
 /** Docker's rule: does this exit bring the container back? */
 export function shouldRestart(policy: RestartPolicy, rec: Pick<ContainerRecord, 'restartCount' | 'stoppedByUser'>, exitCode: number): boolean {
@@ -21,19 +21,22 @@ export function shouldRestart(policy: RestartPolicy, rec: Pick<ContainerRecord, 
 /**
  * The exit hook conmon runs (inside the user's namespace) when a detached
  * container ends: it records the exit, removes an --rm container, and
- * restarts one whose policy says so, with Docker's doubling delay.
+ * restarts one whose policy says so, with Docker's doubling delay. It acts
+ * only for the run it belongs to (`runToken`): a hook that runs late must
+ * not touch the next run. Another rootlet may have recorded the exit
+ * first (any look settles it); the restart is the hook's alone.
  */
-export async function onContainerExit(engine: Engine, id: string): Promise<void> {
+export async function onContainerExit(engine: Engine, id: string, runToken: string): Promise<void> {
   const store = new ContainerStore(engine.db);
   const rec = store.get(id);
-  if (!rec || rec.state !== 'running') return;
+  if (!rec || rec.runToken !== runToken || (rec.state !== 'running' && rec.state !== 'exited')) return;
   const exit = readExitFile(engine, id);
-  const code = exit?.code ?? 255;
+  const code = exit?.code ?? rec.exitCode ?? 255;
   store.markExited(id, code, exit?.at);
   stopHealthTimer(engine, id);
   engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', id));
   const latest = store.get(id);
-  if (!latest) return;
+  if (!latest || latest.state !== 'exited' || latest.runToken !== runToken) return;
   if (rec.spec.rm) {
     removeContainer(engine, latest, { force: true, volumes: true });
     return;
@@ -41,8 +44,8 @@ export async function onContainerExit(engine: Engine, id: string): Promise<void>
   if (!shouldRestart(rec.spec.restart, latest, code)) return;
   await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** latest.restartCount, 10_000)));
   const again = store.get(id);
-  // The user may have stopped or removed it meanwhile.
-  if (!again || again.state !== 'exited' || again.stoppedByUser) return;
+  // The user may have stopped, started or removed it meanwhile.
+  if (!again || again.state !== 'exited' || again.stoppedByUser || again.runToken !== runToken) return;
   store.bumpRestartCount(id);
   await startDetached(engine, again);
 }

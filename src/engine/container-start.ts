@@ -4,6 +4,8 @@ import { identityEnv } from '../rootless/identity.js';
 import { createWithConmon } from '../runtime/conmon.js';
 import { runtimeArgs } from '../runtime/runtime.js';
 import { isProcessAlive, processStartTime, sleepSync } from '../util/proc.js';
+import { randomHex } from '../util/random.js';
+import { readFileSync } from 'node:fs';
 import { classifyRuntimeError, containerDir, layerNames, prepareBundle, runtimeFor, startCommand } from './container-bundle.js';
 import { clearExitFile } from './container-state.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
@@ -11,6 +13,18 @@ import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
 import { lastLine } from '../rootless/userns.js';
 import { startHealthTimer } from './healthcheck.js';
+
+/** conmon writes its pid file as it daemonizes: give it a moment. */
+function readConmonPid(bundle: string): number {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const pid = Number(readFileSync(join(bundle, 'conmon.pid'), 'utf8').trim());
+      if (pid > 0) return pid;
+    } catch { /* not yet */ }
+    sleepSync(2);
+  }
+  return 0;
+}
 
 export function logPath(engine: Engine, id: string): string {
   return join(containerDir(engine, id), 'ctr.log');
@@ -36,6 +50,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord): Promi
   const names = layerNames(engine, rec);
   prepareBundle(engine, rec, names);
   const env: NodeJS.ProcessEnv = { ...engine.helperEnv(), ...identityEnv(engine.id, ns.pid) };
+  const runToken = randomHex(8);
   let started;
   try {
     started = await createWithConmon({
@@ -50,24 +65,22 @@ export async function startDetached(engine: Engine, rec: ContainerRecord): Promi
       socketDir: engine.paths.sockets,
       tty: rec.spec.tty,
       stdin: rec.spec.interactive,
-      exitCommand: engine.cliCommand(['__container-exited', rec.id]),
+      exitCommand: engine.cliCommand(['__container-exited', rec.id, runToken]),
       env,
     });
   } catch (err) {
     if (err instanceof EngineError) throw new EngineError(err.message, classifyRuntimeError(err.message));
     throw err;
   }
+  const conmonPid = started.conmonPid || readConmonPid(dir);
+  // Recorded before it starts: a rootlet killed right after `start` must leave a container ps shows and stop stops.
+  store.markDetached(rec.id, conmonPid, conmonPid && isProcessAlive(conmonPid) ? processStartTime(conmonPid) : undefined, started.pid, runToken);
   const r = ns.run([rt.path, ...globalArgs, 'start', rec.id]);
   if (r.code !== 0) {
     ns.run([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
+    store.markExited(rec.id, 125);
     throw new EngineError(`cannot start the container: ${lastLine(r.stderr) || `${rt.name} start failed`}`);
   }
-  let conmonPid = started.conmonPid;
-  for (let i = 0; !conmonPid && i < 50; i++) {
-    sleepSync(2);
-    conmonPid = started.conmonPid;
-  }
-  store.markDetached(rec.id, conmonPid, conmonPid && isProcessAlive(conmonPid) ? processStartTime(conmonPid) : undefined, started.pid);
   if (rec.spec.health) store.resetHealth(rec.id, true);
   if (rec.spec.health && conmonPid) startHealthTimer(engine, rec, conmonPid);
 }

@@ -65,6 +65,11 @@ export function refreshState(engine: Engine, rec: ContainerRecord): ContainerRec
   const store = new ContainerStore(engine.db);
   store.markExited(rec.id, exit?.code ?? rec.exitCode, exit?.at);
   if (rec.spec.driver === 'fuse-overlayfs') unmountContainer(engine, rec);
+  // --rm holds whoever notices the end first; a restart stays the exit hook's (it knows its run).
+  if (rec.spec.rm) {
+    const ended = store.get(rec.id);
+    if (ended?.state === 'exited') removeContainer(engine, ended, { force: true, volumes: true });
+  }
   return store.get(rec.id);
 }
 

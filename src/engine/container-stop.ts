@@ -45,8 +45,9 @@ export function killContainer(engine: Engine, rec: ContainerRecord, signal = 'SI
  * The restart policy does not bring back a container its user stopped.
  */
 export async function stopContainer(engine: Engine, rec: ContainerRecord, timeoutSec?: number): Promise<void> {
-  if (!isRunning(engine, rec)) return;
+  // First, also when it is not running: a container between two restarts must not come back.
   new ContainerStore(engine.db).setStoppedByUser(rec.id);
+  if (!isRunning(engine, rec)) return;
   const timeout = (timeoutSec ?? rec.spec.stopTimeout) * 1000;
   if (timeout > 0) {
     runtimeKill(engine, rec, rec.spec.stopSignal);

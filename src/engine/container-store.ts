@@ -19,6 +19,8 @@ export interface ContainerRecord {
   conmonStart?: number;
   /** The container's main process, as the host sees it. */
   pid?: number;
+  /** Names the current detached run (its exit hook carries it). */
+  runToken?: string;
   exitCode?: number;
   startedAt?: number;
   finishedAt?: number;
@@ -63,6 +65,7 @@ interface Row {
   health_status: string | null;
   health_streak: number;
   health_log: string | null;
+  run_token: string | null;
   spec: string;
 }
 
@@ -79,6 +82,7 @@ function fromRow(r: Row): ContainerRecord {
     conmonPid: r.conmon_pid ?? undefined,
     conmonStart: r.conmon_start ?? undefined,
     pid: r.pid ?? undefined,
+    runToken: r.run_token ?? undefined,
     exitCode: r.exit_code ?? undefined,
     startedAt: r.started_at ?? undefined,
     finishedAt: r.finished_at ?? undefined,
@@ -87,8 +91,24 @@ function fromRow(r: Row): ContainerRecord {
     health: r.health_status
       ? { status: r.health_status as HealthState['status'], failingStreak: r.health_streak, log: r.health_log ? JSON.parse(r.health_log) as HealthResult[] : [] }
       : undefined,
-    spec: JSON.parse(r.spec) as ContainerSpec,
+    spec: normalizeSpec(JSON.parse(r.spec) as Partial<ContainerSpec>),
   };
+}
+
+/** Specs stored by earlier versions lack later fields: give them the defaults those versions ran with. */
+function normalizeSpec(s: Partial<ContainerSpec>): ContainerSpec {
+  return {
+    ...s,
+    args: s.args ?? [],
+    env: s.env ?? [],
+    mounts: s.mounts ?? [],
+    volumes: s.volumes ?? [],
+    restart: s.restart ?? { name: 'no', maxRetries: 0 },
+    stopSignal: s.stopSignal ?? 'SIGTERM',
+    stopTimeout: s.stopTimeout ?? 10,
+    labels: s.labels ?? {},
+    resources: s.resources ?? {},
+  } as ContainerSpec;
 }
 
 /** Container records in the state database; every change is one transaction. */
@@ -116,10 +136,10 @@ export class ContainerStore {
   }
 
   /** Running detached under its monitor. */
-  markDetached(id: string, conmonPid: number, conmonStart: number | undefined, pid: number): void {
+  markDetached(id: string, conmonPid: number, conmonStart: number | undefined, pid: number, runToken: string): void {
     this.db.prepare(`UPDATE containers SET state = 'running', owner_pid = NULL, owner_start = NULL, conmon_pid = ?, conmon_start = ?, pid = ?,
-      started_at = ?, exit_code = NULL, finished_at = NULL, stopped_by_user = 0 WHERE id = ?`)
-      .run(conmonPid, conmonStart ?? null, pid, Date.now(), id);
+      run_token = ?, started_at = ?, exit_code = NULL, finished_at = NULL, stopped_by_user = 0 WHERE id = ?`)
+      .run(conmonPid, conmonStart ?? null, pid, runToken, Date.now(), id);
   }
 
   /** Records the end of a run; a container being removed keeps that state. Returns whether it was running. */

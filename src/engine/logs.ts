@@ -29,7 +29,7 @@ export function parseLogLine(line: string): LogRecord | undefined {
 /** Docker's --since/--until: an RFC 3339 time, a Unix timestamp, or a duration back from now (10m, 1h30m). */
 export function parseTimeArg(v: string, now = Date.now()): number {
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const dur = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(v);
+  const dur = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$/.exec(v);
   if (dur && v) return now - ((Number(dur[1] ?? 0) * 60 + Number(dur[2] ?? 0)) * 60 + Number(dur[3] ?? 0)) * 1000 - Number(dur[4] ?? 0);
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw new EngineError(`invalid time "${v}": use an RFC 3339 time, a Unix timestamp, or a duration such as 10m`);

@@ -49,7 +49,7 @@ export class UserNamespace {
     readonly uidMap: MapEntry[],
     readonly gidMap: MapEntry[],
     private readonly preserveCredentials: boolean,
-    /** We already run inside this user namespace (conmon's exit hook): only the mount namespace is entered. */
+    /** We already run inside the user namespace (conmon's exit hook); `pid` is then our own. */
     readonly inside = false,
   ) {}
 
@@ -59,6 +59,7 @@ export class UserNamespace {
    * keep a directory of the host's mount namespace, where mounts fail.
    */
   nsenterArgs(): string[] {
+    // Inside already: entering our own mount namespace changes nothing, and keeps one way to run commands.
     if (this.inside) return ['-m', '-t', String(this.pid)];
     const args = ['-U', '-m', '-t', String(this.pid)];
     if (this.preserveCredentials) args.push('--preserve-credentials');
@@ -115,14 +116,13 @@ function holderUsable(rec: HolderRecord): boolean {
   }
 }
 
-/** The holder whose user namespace this process already runs in (set for conmon's exit hook), if so. */
-function insideHolder(): number | undefined {
-  const pid = Number(process.env[ENV_HOLDER]);
-  if (!pid || process.getuid!() !== 0) return undefined;
+/** True in a process rootlet left inside the user's namespace (conmon's exit hook): root there, and told so. */
+function insideUserNamespace(): boolean {
+  if (!process.env[ENV_HOLDER] || process.getuid!() !== 0) return false;
   try {
-    return readlinkSync(`/proc/${pid}/ns/user`) === ownUserNs() ? pid : undefined;
+    return readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/).join(' ') !== '0 0 4294967295';
   } catch {
-    return undefined;
+    return false;
   }
 }
 
@@ -143,8 +143,8 @@ export function ensureUserNamespace(db: DB, id: Identity, subids: SubIds): UserN
   const uidMap = namespaceMap(id.uid, subids.uids, isRoot);
   const gidMap = namespaceMap(id.gid, subids.gids, isRoot);
   const make = (pid: number) => new UserNamespace(pid, uidMap, gidMap, !isRoot);
-  const inside = insideHolder();
-  if (inside) return new UserNamespace(inside, uidMap, gidMap, false, true);
+  // The exit hook runs inside the namespace: it uses its own and never creates or kills holders.
+  if (insideUserNamespace()) return new UserNamespace(process.pid, uidMap, gidMap, false, true);
 
   const read = (): HolderRecord | undefined => {
     const v = getMeta(db, KEY);

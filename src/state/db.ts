@@ -66,6 +66,8 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE containers ADD COLUMN health_status TEXT;
    ALTER TABLE containers ADD COLUMN health_streak INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE containers ADD COLUMN health_log TEXT;`,
+  // Which run of a detached container its exit hook belongs to: a late hook must not touch the next run.
+  `ALTER TABLE containers ADD COLUMN run_token TEXT;`,
 ];
 
 export function openDb(file: string): DB {

@@ -56,7 +56,7 @@ describe('restart policies', () => {
     assert.match(psStatus(sb, 'fine') ?? '', /^Exited \(0\) /);
   });
 
-  test('--restart on-failure:2 while the user polls `ps -a`: still 3 runs', { todo: 'race between src/engine/container-state.ts refreshState (ps marks a detached container exited as soon as conmon wrote its exit file) and src/engine/container-exit.ts onContainerExit (`if (!rec || rec.state !== \'running\') return;`): when ps reconciles first, the exit hook returns without applying the restart policy (nor --rm, nor `runc delete`)' }, async () => {
+  test('--restart on-failure:2 while the user polls `ps -a`: still 3 runs', async () => {
     sb.ok(['run', '-d', '--name', 'watched', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo run; exit 3']);
     const deadline = Date.now() + 8000;
     while (Date.now() < deadline && countLines(logs(sb, 'watched'), 'run') < 3) {
@@ -67,7 +67,7 @@ describe('restart policies', () => {
     assert.equal(countLines(logs(sb, 'watched'), 'run'), 3);
   });
 
-  test('`wait` on a container with --restart on-failure:2 does not cancel its restarts', { todo: 'same race: `wait` (src/engine/container-stop.ts waitContainer -> refreshState) marks the container exited before the exit hook reads it, so the hook returns early and the container is never restarted' }, async () => {
+  test('`wait` on a container with --restart on-failure:2 does not cancel its restarts', async () => {
     sb.ok(['run', '-d', '--name', 'waited', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo run; sleep 0.3; exit 3']);
     assert.equal(sb.ok(['wait', 'waited']).trim(), '3');
     await sleep(4000);
@@ -86,7 +86,7 @@ describe('restart policies', () => {
     const body = 'trap "exit 143" TERM; echo run; i=0; while [ $i -lt 30 ]; do sleep 0.1; i=$((i+1)); done';
     sb.ok(['run', '-d', '--name', 'always', '--restart', 'always', 'busybox', 'sh', '-c', body]);
     await waitForRuns(sb, 'always', 'run', 1);
-    // Well inside the run (stop between two runs is the todo below).
+    // Well inside the run (stop between two runs is tested below).
     await sleep(500);
     const stop = sb.run(['stop', '-t', '5', 'always']);
     assert.equal(stop.code, 0, stop.stderr);
@@ -103,7 +103,7 @@ describe('restart policies', () => {
     assert.equal(countLines(logs(sb, 'always'), 'run'), runs, 'no run after the second stop');
   });
 
-  test('stop during the restart back-off cancels the restart', { todo: 'src/engine/container-stop.ts stopContainer returns at `if (!isRunning(engine, rec)) return;` before setStoppedByUser when the container is between two runs (the exit hook sleeping its back-off in src/engine/container-exit.ts, or its startDetached not yet at markDetached), so the pending restart happens after `stop` returned and the container keeps restarting; Docker cancels it. Also seen when stop lands just as a restarted run prints its first line' }, async () => {
+  test('stop during the restart back-off cancels the restart', async () => {
     sb.ok(['run', '-d', '--name', 'backoff', '--restart', 'always', 'busybox', 'sh', '-c', 'echo run']);
     // After 5 runs the back-off is 1.6 s and growing: the container is almost always between runs.
     await waitForRuns(sb, 'backoff', 'run', 5);
@@ -138,21 +138,21 @@ describe('run -d --rm', () => {
     assert.equal(existsSync(join(storeDirs(sb).runc, id)), false);
   });
 
-  test('a --rm container is removed when it exits, while the user polls `ps -a`', { todo: 'race between src/engine/container-state.ts refreshState and src/engine/container-exit.ts onContainerExit: when `ps` marks the container exited before the exit hook reads it, the hook returns early and the --rm container stays (Exited) forever' }, async () => {
+  test('a --rm container is removed when it exits, while the user polls `ps -a`', async () => {
     for (let i = 0; i < 3; i++) {
       sb.ok(['run', '-d', '--rm', '--name', `polled${i}`, 'busybox', 'sh', '-c', 'sleep 0.5']);
       await waitFor(`polled${i} to disappear from ps -a`, () => !psNames(sb).includes(`polled${i}`), 5000, 50);
     }
   });
 
-  test('stop of a --rm container removes it', { todo: 'same race, every time: `stop` (waitUntilStopped -> refreshState) marks the container exited, then the exit hook returns at `rec.state !== \'running\'` and never removes it' }, async () => {
+  test('stop of a --rm container removes it', async () => {
     const id = sb.ok(['run', '-d', '--rm', '--name', 'stopped-rm', 'busybox', 'sh', '-c', 'trap "exit 143" TERM; while :; do sleep 0.1; done']).trim();
     sb.ok(['stop', 'stopped-rm']);
     assert.ok(await waitForDirGone(sb, id, 5000), 'the directory of a stopped --rm container is gone');
     assert.ok(!psNames(sb).includes('stopped-rm'));
   });
 
-  test('wait on a --rm container prints its code, then it is removed', { todo: 'same race: `wait` marks it exited first, the exit hook then returns early; the container stays' }, async () => {
+  test('wait on a --rm container prints its code, then it is removed', async () => {
     const id = sb.ok(['run', '-d', '--rm', '--name', 'waited-rm', 'busybox', 'sh', '-c', 'sleep 0.3; exit 4']).trim();
     assert.equal(sb.ok(['wait', 'waited-rm']).trim(), '4');
     assert.ok(await waitForDirGone(sb, id, 5000));
@@ -221,7 +221,7 @@ describe('detached containers outlive rootlet and the namespace holder', () => {
     assert.ok(Date.now() - t0 < 5000, 'stop returned promptly: SIGTERM reached the container');
     assert.match(psStatus(sb, 'elder') ?? '', /^Exited \(143\) /);
     assert.equal(logs(sb, 'elder'), 'started\ngot-term\n');
-    // Its exit hook runs in the old namespace and may kill the new holder (the todo below): let it finish first.
+    // Its exit hook runs in the old namespace, where it must use its own namespaces: let it finish first.
     await waitFor('the exit hook to finish', () => processesMentioning(`__container-exited ${id}`).length === 0, 10_000, 50);
     // It starts again, in the new namespace.
     sb.ok(['start', 'elder']);
@@ -234,7 +234,7 @@ describe('detached containers outlive rootlet and the namespace holder', () => {
     await waitFor('no exit file left', () => !existsSync(join(storeDirs(sb).exits, id)), 5000);
   });
 
-  test('the holder killed and re-created: the exit hook of an earlier container still removes (--rm) or restarts it, and leaves the new holder alone', { todo: 'src/rootless/userns.ts, for the exit hook (__container-exited), which runs inside the OLD user namespace: (1) insideHolder() accepts a dead holder that is still a zombie (readlink of its ns/user works) and `nsenter -m -t PID` then fails (no ns/mnt); (2) once it is reaped, ensureUserNamespace() finds the NEW holder unusable (readlink /proc/NEW/ns/user is EACCES across sibling user namespaces), SIGKILLs that healthy current holder, tries to spawn one from inside the namespace (newuidmap: "uid range [0-1) -> [1001-1002) not allowed") and the hook dies with an uncaught EngineError: --rm and restart policies are not applied, the runtime state stays in run/rootlet/runc' }, async () => {
+  test('the holder killed and re-created: the exit hook of an earlier container still removes (--rm) or restarts it, and leaves the new holder alone', async () => {
     const rmId = sb.ok(['run', '-d', '--rm', '--name', 'elder-rm', 'busybox', 'sh', '-c', 'sleep 2']).trim();
     sb.ok(['run', '-d', '--name', 'elder-retry', '--restart', 'on-failure:1', 'busybox', 'sh', '-c', 'echo run; sleep 2; exit 1']);
     const holder = holderPid(sb);
