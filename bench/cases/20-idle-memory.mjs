@@ -5,8 +5,8 @@ import { readlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { interruptedBy } from '../lib/measure.mjs';
-import { engines, PODMAN_NOTE, removeAll, runDetachedArgv } from '../lib/engines.mjs';
-import { countHostWide, memory, newProcesses, snapshot, sumMemory } from '../lib/procs.mjs';
+import { engines, holders, PODMAN_NOTE, removeAll, runDetachedArgv } from '../lib/engines.mjs';
+import { countHostWide, describe, memory, newProcesses, reapLeftovers, snapshot, sumMemory } from '../lib/procs.mjs';
 
 export const id = 'idle-memory';
 
@@ -16,6 +16,7 @@ const CMD = ['sleep', '100000'];
 const SETTLE_MS = 2000;
 const MIB = 1024;
 const TARGET_PSS_MIB = 0.5;
+const REAP_S = 5;
 
 /** "conmon ×10, slirp4netns ×10"; with per = N: "conmon, slirp4netns" (per container). */
 function groupByComm(procs, per = 1) {
@@ -30,6 +31,7 @@ async function measure(sb, e, marks) {
   const names = Array.from({ length: N }, (_, i) => `bench-idle-${i + 1}`);
   const ownPidNs = readlinkSync('/proc/self/ns/pid');
   const before = snapshot();
+  let row;
   try {
     for (const name of names) {
       sb.exec(runDetachedArgv(e, name, CMD), `${e.label}: run -d ${name}`);
@@ -42,11 +44,11 @@ async function measure(sb, e, marks) {
     const inContainer = fresh.filter((p) => p.pidns && p.pidns !== ownPidNs);
     const onHost = fresh.filter((p) => !(p.pidns && p.pidns !== ownPidNs));
     if (inContainer.length !== N) {
-      throw new Error(`${e.label}: expected ${N} container processes (${CMD.join(' ')}), found ${inContainer.length}: ${groupByComm(inContainer)}`);
+      throw new Error(`${e.label}: expected ${N} container processes (${CMD.join(' ')}), found ${inContainer.length}: ${describe(inContainer)}`);
     }
     const host = sumMemory(onHost.map((p) => p.pid));
     const workload = sumMemory(inContainer.map((p) => p.pid));
-    return {
+    row = {
       tool: e.label,
       unit: 'per container',
       processes: groupByComm(onHost, N) || '(none)',
@@ -56,8 +58,8 @@ async function measure(sb, e, marks) {
       swap_mib: host.swap / N / MIB,
       containers: N,
       host_processes: onHost.map((p) => ({ pid: p.pid, comm: p.comm, cmdline: p.cmdline.slice(0, 300), ...memory(p.pid) })),
-      host_processes_summary: groupByComm(onHost),
-      container_processes_summary: groupByComm(inContainer),
+      host_processes_summary: describe(onHost),
+      container_processes_summary: describe(inContainer),
       container_pss_mib: workload.pss / N / MIB,
       container_rss_mib: workload.rss / N / MIB,
       hostwide_conmon: countHostWide('conmon'),
@@ -65,8 +67,12 @@ async function measure(sb, e, marks) {
     };
   } finally {
     for (const p of removeAll(sb, e, names)) process.stderr.write(`\nbench: cleanup: ${p}\n`);
+    const left = await reapLeftovers(before, marks, { keep: holders(sb), timeoutMs: REAP_S * 1000 });
+    if (row) row.left_after_rm = describe(left);
   }
+  return row;
 }
+
 
 function holderRow(label, pid) {
   const m = pid ? memory(pid) : undefined;
@@ -138,6 +144,8 @@ export async function run(sb, { progress }) {
         `for the Podman --net none row ${p.hostwide_conmon}.`,
       `The containers' own processes (not counted above): rootlet ${r.container_pss_mib.toFixed(2)} MiB PSS ` +
         `(${r.container_rss_mib.toFixed(2)} RSS) each, Podman ${p.container_pss_mib.toFixed(2)} (${p.container_rss_mib.toFixed(2)}).`,
+      ...rows.filter((x) => x.left_after_rm).map((x) => `Still running ${REAP_S} s after \`rm -f\` of its ${N} containers, and killed by the bench: ` +
+        `${x.tool}: ${x.left_after_rm}.`),
       ...(byKey.rootletHealth ? [`Podman runs health checks from systemd timers, which need a systemd user session (none here), so it has no such row.`] : []),
     ],
   };

@@ -25,6 +25,12 @@ export function engines(sb) {
     rootlet: { key: 'rootlet', label: 'rootlet', net: ['--net', 'none'], ...rootlet },
     podman: { key: 'podman', label: 'Podman (overlay, runc), --net none', net: ['--net', 'none'], ...podman },
     podmanSlirp: { key: 'podmanSlirp', label: 'Podman (overlay, runc), default network', net: [], ...podman },
+    // rootlet sets no seccomp filter (its config.json has no linux.seccomp);
+    // Podman loads its default profile in every container, which runc compiles at each start.
+    podmanNoSeccomp: {
+      key: 'podmanNoSeccomp', label: 'Podman (overlay, runc), --net none, no seccomp filter', net: ['--net', 'none'],
+      runFlags: ['--security-opt', 'seccomp=unconfined'], ...podman,
+    },
     podmanVfs: { key: 'podmanVfs', label: 'Podman as installed (vfs, runc), --net none', net: ['--net', 'none'], ...podmanVfs },
   };
 }
@@ -75,4 +81,9 @@ export function removeAll(sb, e, names) {
   const still = attempt(`${e.label} ps -a`, () => existing(sb, e, left)) ?? [];
   if (still.length) problems.push(`${e.label}: still there after rm -f: ${still.join(' ')}`);
   return problems;
+}
+
+/** The namespace holders' pids: started before any figure; never a leftover to kill. */
+export function holders(sb) {
+  return [sb.holderPid(), sb.podmanPausePid()].filter(Boolean);
 }

@@ -126,3 +126,34 @@ export function countHostWide(comm) {
   }
   return n;
 }
+
+/**
+ * After a figure removed its containers: waits up to timeoutMs for every
+ * process of ours that appeared since `before` to end (exit hooks such as
+ * conmon's run a moment after `rm` returns; the next timed round must not
+ * share the CPU with them), then kills whatever is still there, by pid.
+ * Returns what had to be killed: processes the engine left behind. `keep`:
+ * pids never to kill (the namespace holders, should one have restarted).
+ */
+export async function reapLeftovers(before, marks, { keep = [], timeoutMs = 5000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  const find = () => newProcesses(before, snapshot(), marks).filter((p) => !keep.includes(p.pid));
+  let left = find();
+  while (left.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    left = find();
+  }
+  for (const p of left) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch { /* ended meanwhile */ }
+  }
+  return left;
+}
+
+/** "sh ×10, sleep ×10" */
+export function describe(procs) {
+  const counts = new Map();
+  for (const p of procs) counts.set(p.comm, (counts.get(p.comm) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([comm, n]) => (n === 1 ? comm : `${comm} ×${n}`)).join(', ');
+}
