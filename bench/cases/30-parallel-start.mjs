@@ -43,9 +43,11 @@ async function round(sb, e, keep, leftovers) {
   const list = names('bench-par');
   const marks = [sb.root, dirname(sb.bin)];
   const before = snapshot();
+  const timing = {};
+  let r;
   try {
     const cpu0 = childrenCpuMs();
-    const r = await burst(list.map((n) => runDetachedArgv(e, n, CMD)), sb.env, sb.root);
+    r = await burst(list.map((n) => runDetachedArgv(e, n, CMD)), sb.env, sb.root);
     const cpu1 = childrenCpuMs();
     const left = newProcesses(before, snapshot(), marks);
     r.cpuMs = cpu1 - cpu0 + left.reduce((sum, p) => sum + p.cpu.own + p.cpu.children, 0);
@@ -55,7 +57,8 @@ async function round(sb, e, keep, leftovers) {
   } catch (err) {
     throw new Error(`${e.label}: ${N} parallel run -d: ${err.message}`);
   } finally {
-    for (const p of removeAll(sb, e, list)) process.stderr.write(`\nbench: cleanup: ${p}\n`);
+    for (const p of removeAll(sb, e, list, timing)) process.stderr.write(`\nbench: cleanup: ${p}\n`);
+    if (r) r.rmMs = timing.rmMs;
     // Also waits for the exit hooks that rm set off, which would otherwise share the CPU with the next round.
     const left = await reapLeftovers(before, marks, { keep });
     if (left.length) leftovers.push(`${e.label}: ${describe(left)}`);
@@ -108,6 +111,7 @@ export async function run(sb, { warmup, progress }) {
   const samples = Object.fromEntries(configs.map((c) => [c.key, []]));
   const each = Object.fromEntries(configs.map((c) => [c.key, []]));
   const cpu = Object.fromEntries(configs.map((c) => [c.key, []]));
+  const rm = Object.fromEntries(configs.map((c) => [c.key, []]));
   const harness = [];
   const keep = holders(sb);
   const leftovers = [];
@@ -121,6 +125,7 @@ export async function run(sb, { warmup, progress }) {
         samples[e.key].push(r.ms);
         each[e.key].push(...r.each);
         cpu[e.key].push(r.cpuMs / N);
+        rm[e.key].push(r.rmMs);
       }
     }
     // What starting N processes at once costs the harness itself.
@@ -145,6 +150,8 @@ export async function run(sb, { warmup, progress }) {
       each_max_s: one.max / 1000,
       cpu_ms: median(cpu[e.key]),
       cpu_samples_ms: cpu[e.key].map((v) => Math.round(v * 10) / 10),
+      rm_s: median(rm[e.key]) / 1000,
+      rm_samples_ms: rm[e.key].map((v) => Math.round(v)),
       command: runDetachedArgv(e, 'NAME', CMD).join(' '),
       samples_ms: samples[e.key].map((v) => Math.round(v)),
     };
@@ -169,6 +176,7 @@ export async function run(sb, { warmup, progress }) {
       { key: 'per_sec', label: 'containers/s', digits: 1 },
       { key: 'each_median_s', label: 'one run -d, median s', digits: 2 },
       { key: 'cpu_ms', label: 'CPU ms per container', digits: 0 },
+      { key: 'rm_s', label: `rm -f of all ${N}, s`, digits: 2 },
     ],
     rows,
     summary: [
@@ -183,6 +191,8 @@ export async function run(sb, { warmup, progress }) {
       PODMAN_NOTE,
       `The harness's own cost of starting ${N} processes at once and reaping them: ${median(harness).toFixed(1)} ms (median, /bin/true).`,
       `"one run -d" is the median of each process's own time, from its spawn to its exit, in the timed rounds.`,
+      `"rm -f of all ${N}" (not in the wall time): the median time of the one \`rm -f\` call that removes a round's ` +
+        `running containers (Podman with \`-t 0\`: a \`sleep\` as pid 1 ignores SIGTERM).`,
       `"CPU ms per container" (user + system, median of the rounds' totals / ${N}) counts the \`run -d\` processes and ` +
         `everything they waited for, and what the processes they left running (conmon with the runtime calls it reaped, ` +
         `the container's first process, slirp4netns) had used when all had returned; from the processes' own ` +

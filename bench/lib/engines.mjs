@@ -66,9 +66,10 @@ export function existing(sb, e, names, all = true) {
 
 /**
  * Removes these containers, running or not, and checks that none is left;
- * never throws, returns what went wrong. For `finally`.
+ * never throws, returns what went wrong. For `finally`. `timing.rmMs`
+ * gets the wall time of the one `rm -f` call.
  */
-export function removeAll(sb, e, names) {
+export function removeAll(sb, e, names, timing = {}) {
   const problems = [];
   const attempt = (what, fn) => {
     try { return fn(); } catch (err) { problems.push(`${what}: ${err.message}`); return undefined; }
@@ -77,7 +78,9 @@ export function removeAll(sb, e, names) {
   // `rm -f` exits 0 and removes none of the others.
   const left = attempt(`${e.label} ps -a`, () => existing(sb, e, names)) ?? names;
   if (!left.length) return problems;
+  const t0 = process.hrtime.bigint();
   attempt(`${e.label} rm`, () => sb.exec(e.argv([...e.rmForce, ...left])));
+  timing.rmMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const still = attempt(`${e.label} ps -a`, () => existing(sb, e, left)) ?? [];
   if (still.length) problems.push(`${e.label}: still there after rm -f: ${still.join(' ')}`);
   return problems;
