@@ -73,7 +73,6 @@ async function measure(sb, e, marks) {
   return row;
 }
 
-
 function holderRow(label, pid) {
   const m = pid ? memory(pid) : undefined;
   if (!m) return undefined;
