@@ -32,6 +32,19 @@ cleanup() {
       if grep -qs catatonit "/proc/$pid/cmdline"; then kill -KILL "$pid" 2>/dev/null || true; fi
     done < "$stage/pids"
   fi
+  # Anything still running that names the stage (conmon, slirp4netns, a
+  # health loop, …) and its descendants (the containers' processes): left
+  # by a killed driver, or by an engine that did not clean up after itself.
+  local left
+  left=$(ps -u "$user" -o pid=,ppid=,args= | awk -v stage="$stage" '
+    { ppid[$1] = $2; if (index($0, stage)) mark[$1] = 1 }
+    END { do { n = 0; for (p in ppid) if (!(p in mark) && (ppid[p] in mark)) { mark[p] = 1; n++ } } while (n)
+          for (p in mark) print p }')
+  if [ -n "$left" ]; then
+    echo "bench/run.sh: still running after the driver, killed:" >&2
+    ps -o pid=,args= -p "$(echo $left | tr ' ' ,)" | cut -c1-160 >&2 || true
+    kill -KILL $left 2>/dev/null || true
+  fi
   rm -rf "$stage"
 }
 trap cleanup EXIT
