@@ -42,7 +42,8 @@ export function removeContainer(engine: Engine, rec: ContainerRecord, opts: { fo
   if (existsSync(join(engine.paths.runcRoot, rec.id))) {
     engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', rec.id));
   }
-  if (rec.spec.driver === 'fuse-overlayfs') unmountContainer(engine, rec);
+  // The exit hook runs in conmon's mount namespace, where the root filesystem is still mounted.
+  if (rec.spec.driver === 'fuse-overlayfs' || engine.ns().inside) unmountContainer(engine, rec);
   const anon = opts.volumes ? rec.spec.volumes.filter((v) => v.anonymous).map((v) => join(engine.paths.volumes, v.name)) : [];
   try {
     removeTree(engine, [dir, ...anon]);

@@ -51,6 +51,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord): Promi
   prepareBundle(engine, rec, names);
   const env: NodeJS.ProcessEnv = { ...engine.helperEnv(), ...identityEnv(engine.id, ns.pid) };
   const runToken = randomHex(8);
+  store.markStarting(rec.id, runToken, process.pid, processStartTime(process.pid));
   let started;
   try {
     started = await createWithConmon({
@@ -69,6 +70,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord): Promi
       env,
     });
   } catch (err) {
+    store.markExited(rec.id, undefined);
     if (err instanceof EngineError) throw new EngineError(err.message, classifyRuntimeError(err.message));
     throw err;
   }

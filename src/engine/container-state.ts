@@ -34,7 +34,7 @@ function watcherAlive(rec: ContainerRecord): boolean {
 /** True while the container's processes exist, whoever started it. */
 export function isRunning(engine: Engine, rec: ContainerRecord): boolean {
   if (rec.state !== 'running') return false;
-  if (watcherAlive(rec)) return !(rec.conmonPid && readExitFile(engine, rec.id));
+  if (watcherAlive(rec)) return !(rec.runToken && readExitFile(engine, rec.id));
   // Its watcher died (kill -9): ask the runtime.
   return runtimeStatus(engine, rec) === 'running';
 }
@@ -59,7 +59,8 @@ export function refreshState(engine: Engine, rec: ContainerRecord): ContainerRec
     return new ContainerStore(engine.db).get(rec.id);
   }
   if (rec.state !== 'running') return rec;
-  const exit = rec.conmonPid ? readExitFile(engine, rec.id) : undefined;
+  // Detached runs (they have a token) end in an exit file, also when their starter died before the monitor was recorded.
+  const exit = rec.runToken ? readExitFile(engine, rec.id) : undefined;
   if (!exit && watcherAlive(rec)) return rec;
   if (!exit && runtimeStatus(engine, rec) === 'running') return rec;
   const store = new ContainerStore(engine.db);

@@ -2,7 +2,7 @@ import { cgroupLayout } from '../runtime/runtime.js';
 import { lastLine } from '../rootless/userns.js';
 import { runtimeCommand } from './container-bundle.js';
 import { parseSignal } from './container-spec.js';
-import { isRunning, refreshState } from './container-state.js';
+import { isRunning, readExitFile, refreshState } from './container-state.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
@@ -61,9 +61,16 @@ export async function stopContainer(engine: Engine, rec: ContainerRecord, timeou
 
 /** `wait`: blocks until the container ends and returns its exit code. */
 export async function waitContainer(engine: Engine, id: string): Promise<number> {
+  const store = new ContainerStore(engine.db);
   for (;;) {
+    // The exit code first: settling an --rm container removes it.
+    const before = store.get(id);
+    const exit = before?.state === 'running' && before.runToken ? readExitFile(engine, id) : undefined;
     const rec = current(engine, id);
-    if (!rec) throw new EngineError(`No such container: ${id}`);
+    if (!rec) {
+      if (exit) return exit.code;
+      throw new EngineError(`No such container: ${id}`);
+    }
     if (!isRunning(engine, rec) && rec.state !== 'removing') {
       if (rec.state === 'created') {
         await new Promise((r) => setTimeout(r, POLL_MS));

@@ -135,6 +135,17 @@ export class ContainerStore {
       .run(ownerPid, ownerStart ?? null, Date.now(), id);
   }
 
+  /**
+   * A detached start under way: until its monitor is known the starting
+   * rootlet watches it, so a starter killed mid-way leaves a record that
+   * ps settles (through the runtime) and stop and rm can act on.
+   */
+  markStarting(id: string, runToken: string, ownerPid: number, ownerStart: number | undefined): void {
+    this.db.prepare(`UPDATE containers SET state = 'running', owner_pid = ?, owner_start = ?, conmon_pid = NULL, conmon_start = NULL, pid = NULL,
+      run_token = ?, started_at = ?, exit_code = NULL, finished_at = NULL, stopped_by_user = 0 WHERE id = ?`)
+      .run(ownerPid, ownerStart ?? null, runToken, Date.now(), id);
+  }
+
   /** Running detached under its monitor. */
   markDetached(id: string, conmonPid: number, conmonStart: number | undefined, pid: number, runToken: string): void {
     this.db.prepare(`UPDATE containers SET state = 'running', owner_pid = NULL, owner_start = NULL, conmon_pid = ?, conmon_start = ?, pid = ?,
