@@ -8,7 +8,7 @@ import { openEngine } from './common.js';
 export function register(program: Command): void {
   program
     .command('logs')
-    .description('Print the output of a detached container, also after it exited')
+    .description('Print a container\'s output, also after it exited (with --rm, foreground output is not kept)')
     .argument('<container>')
     .option('-f, --follow', 'keep printing new output until the container ends')
     .option('--tail <n>', 'only the last n lines ("all" for every line)', 'all')
