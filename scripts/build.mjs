@@ -10,7 +10,7 @@
 // from 58 ms (split ESM) to 43 ms, bare `node` being 30 ms.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -28,6 +28,8 @@ const cli = {
   minify: true,
   legalComments: 'none',
   logLevel: 'warning',
+  // A native addon with its own platform package: shipped beside the bundle in dist/node_modules.
+  external: ['node-unix-socket'],
   // Source modules use import.meta.url to find files beside the bundle.
   define: { 'import.meta.url': '__rootletUrl' },
 };
@@ -46,6 +48,9 @@ await build({
 await build({ ...cli, banner: { js: cliBanner }, entryPoints: [join(root, 'src/helper.ts')], outfile: join(root, 'dist/rootlet-helper.cjs') });
 chmodSync(join(root, 'dist/rootlet.cjs'), 0o755);
 copyFileSync(addon, join(root, 'dist/better_sqlite3.node'));
+for (const pkg of readdirSync(join(root, 'node_modules')).filter((n) => n === 'node-unix-socket' || n.startsWith('node-unix-socket-'))) {
+  cpSync(join(root, 'node_modules', pkg), join(root, 'dist/node_modules', pkg), { recursive: true, dereference: true });
+}
 
 // Tests: one ES module bundle per test file, sharing the addon copied into build/.
 const testRoot = join(root, 'test');
@@ -70,6 +75,7 @@ if (entries.length) {
     target: 'node20',
     format: 'esm',
     logLevel: 'warning',
+    external: ['node-unix-socket'],
     banner: { js: "import { createRequire as __rootletCreateRequire } from 'node:module';\nconst require = __rootletCreateRequire(import.meta.url);" },
   });
   copyFileSync(addon, join(root, 'build/better_sqlite3.node'));

@@ -1,28 +1,52 @@
-import { startDetached, logPath } from '../engine/container-start.js';
-import { containerStore, isRunning, refreshState } from '../engine/container-state.js';
+import type { Command } from 'commander';
+import { attach, parseDetachKeys, type Attachment } from '../engine/attach.js';
+import { startDetached } from '../engine/container-start.js';
+import { containerStore, isRunning } from '../engine/container-state.js';
 import { waitContainer } from '../engine/container-stop.js';
 import { EngineError } from '../engine/errors.js';
-import { printRecord, readLog } from '../engine/logs.js';
 import { openEngine } from './common.js';
 
+const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q';
+
+/** Waits for an attachment; the container's exit code when it ended, 0 when the user detached. */
+async function follow(a: Attachment, engine: Awaited<ReturnType<typeof openEngine>>, id: string): Promise<number> {
+  const how = await a.done;
+  if (how === 'detached') {
+    process.stderr.write('\nread escape sequence\n');
+    return 0;
+  }
+  return waitContainer(engine, id);
+}
+
 /**
- * `start -a`: starts the container and prints its output as it comes,
- * then exits with its exit code. Output comes from the container's log,
- * so stdin is not attached (attach sockets come with `rootlet attach`).
+ * `start -a [-i]`: attached before the container starts, so no output is
+ * lost; exits with the container's code.
  */
-export async function attachByLogs(names: string[]): Promise<number> {
+export async function startAttached(names: string[], stdin: boolean, detachKeys: string): Promise<number> {
   if (names.length !== 1) throw new EngineError('start -a takes exactly one container');
   const engine = await openEngine();
-  const store = containerStore(engine);
-  const rec = store.resolve(names[0]!);
-  const since = Date.now();
-  if (!isRunning(engine, rec)) await startDetached(engine, rec);
-  const ended = () => {
-    const cur = store.get(rec.id);
-    return !cur || !isRunning(engine, refreshState(engine, cur) ?? cur);
-  };
-  for await (const r of readLog(logPath(engine, rec.id), { follow: true, since: since - 1000, ended })) {
-    printRecord(r, false, process.stdout, process.stderr);
-  }
-  return waitContainer(engine, rec.id);
+  const rec = containerStore(engine).resolve(names[0]!);
+  const keys = parseDetachKeys(detachKeys);
+  if (isRunning(engine, rec)) return follow(await attach(engine, rec, { stdin, detachKeys: keys }), engine, rec.id);
+  let attachment: Attachment | undefined;
+  await startDetached(engine, rec, { beforeStart: async () => { attachment = await attach(engine, rec, { stdin, detachKeys: keys }); } });
+  return follow(attachment!, engine, rec.id);
 }
+
+export function register(program: Command): void {
+  program
+    .command('attach')
+    .description('Attach your terminal to a running detached container: its output, and your input when it was started with -i')
+    .argument('<container>')
+    .option('--no-stdin', 'do not pass your input to the container')
+    .option('--detach-keys <keys>', 'keys that detach and leave the container running', DEFAULT_DETACH_KEYS)
+    .action(async (name: string, flags: { stdin: boolean; detachKeys: string }) => {
+      const engine = await openEngine();
+      const rec = containerStore(engine).resolve(name);
+      if (!isRunning(engine, rec)) throw new EngineError(`cannot attach to ${rec.name}: it is not running (start it with start -a)`);
+      if (!rec.conmonPid) throw new EngineError(`cannot attach to ${rec.name}: it runs in the foreground of another rootlet; use exec`);
+      process.exitCode = await follow(await attach(engine, rec, { stdin: flags.stdin, detachKeys: parseDetachKeys(flags.detachKeys) }), engine, rec.id);
+    });
+}
+
+export { DEFAULT_DETACH_KEYS };

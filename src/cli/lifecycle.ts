@@ -44,11 +44,13 @@ export function register(program: Command): void {
     .command('start')
     .description('Start one or more stopped containers in the background')
     .argument('<container...>')
-    .option('-a, --attach', 'wait for the container and print its output (stdout and stderr)')
-    .action(async (names: string[], flags: { attach?: boolean }) => {
+    .option('-a, --attach', 'attach to its output and wait for it; exit with its code')
+    .option('-i, --interactive', 'with -a: pass your input to the container (it must have been created with -i)')
+    .option('--detach-keys <keys>', 'with -a: keys that detach and leave it running', 'ctrl-p,ctrl-q')
+    .action(async (names: string[], flags: { attach?: boolean; interactive?: boolean; detachKeys: string }) => {
       if (flags.attach) {
-        const { attachByLogs } = await import('./attach.js');
-        process.exitCode = await attachByLogs(names);
+        const { startAttached } = await import('./attach.js');
+        process.exitCode = await startAttached(names, !!flags.interactive, flags.detachKeys);
         return;
       }
       await eachContainer(names, async (engine, name) => {

@@ -14,6 +14,7 @@ const COMMANDS: Array<{ names: string[]; load: () => Promise<{ register: Registe
   { names: ['inspect', 'container', 'image'], load: () => import('./inspect.js') },
   { names: ['rm'], load: () => import('./rm.js') },
   { names: ['logs'], load: () => import('./logs.js') },
+  { names: ['attach'], load: () => import('./attach.js') },
   { names: ['healthcheck'], load: () => import('./healthcheck.js') },
   { names: ['create', 'start', 'stop', 'restart', 'kill', 'wait', 'rename', 'pause', 'unpause'], load: () => import('./lifecycle.js') },
   { names: ['exec'], load: () => import('./exec.js') },

@@ -51,6 +51,7 @@ export function removeContainer(engine: Engine, rec: ContainerRecord, opts: { fo
     throw new EngineError(`cannot remove container ${rec.name}: ${errorMessage(err)}`);
   }
   rmSync(join(engine.paths.exits, rec.id), { force: true });
+  rmSync(join(engine.paths.sockets, rec.id), { recursive: true, force: true });
   store.delete(rec.id);
 }
 

@@ -37,7 +37,7 @@ export function logPath(engine: Engine, id: string): string {
  * When it ends, conmon records the exit code and runs rootlet's exit hook
  * (`__container-exited`), which applies --rm and the restart policy.
  */
-export async function startDetached(engine: Engine, rec: ContainerRecord): Promise<void> {
+export async function startDetached(engine: Engine, rec: ContainerRecord, opts: { beforeStart?: () => Promise<void> } = {}): Promise<void> {
   const ns = engine.ns();
   const store = new ContainerStore(engine.db);
   const dir = containerDir(engine, rec.id);
@@ -77,6 +77,8 @@ export async function startDetached(engine: Engine, rec: ContainerRecord): Promi
   const conmonPid = started.conmonPid || readConmonPid(dir);
   // Recorded before it starts: a rootlet killed right after `start` must leave a container ps shows and stop stops.
   store.markDetached(rec.id, conmonPid, conmonPid && isProcessAlive(conmonPid) ? processStartTime(conmonPid) : undefined, started.pid, runToken);
+  // e.g. attach: connected before the container runs, its first output is not lost.
+  if (opts.beforeStart) await opts.beforeStart();
   const r = ns.run([rt.path, ...globalArgs, 'start', rec.id]);
   if (r.code !== 0) {
     ns.run([rt.path, ...globalArgs, 'delete', '--force', rec.id]);

@@ -49,7 +49,8 @@ export function createWithConmon(o: ConmonOptions): Promise<ConmonStarted> {
     ...o.runtimeGlobalArgs.flatMap((a) => ['--runtime-arg', a]),
   ];
   if (o.tty) args.push('-t');
-  if (o.stdin) args.push('-i');
+  // As Docker for detached containers: an attach session ending does not close the container's input.
+  if (o.stdin) args.push('-i', '--leave-stdin-open');
   if (o.exitCommand?.length) {
     args.push('--exit-command', o.exitCommand[0]!);
     for (const a of o.exitCommand.slice(1)) args.push('--exit-command-arg', a);
