@@ -8,7 +8,9 @@ cd "$(dirname "$0")"
 demo=${ROOTLET_DEMO_USER:-rootlet-demo}
 
 build() {
-  if [ ! -d node_modules ]; then echo "==> npm ci"; npm ci --no-audit --no-fund --loglevel=error; fi
+  # npm install, not npm ci: node-unix-socket names optional platform packages that were never
+  # published, which npm ci's lock check refuses; install follows the lock file all the same.
+  if [ ! -d node_modules ]; then echo "==> npm install"; npm install --no-audit --no-fund --loglevel=error; fi
   echo "==> building"
   npm run --silent build
 }

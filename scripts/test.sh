@@ -18,7 +18,8 @@ fi
 echo 'rootlet-ci ALL=(rootlet-ci2,rootlet-nosub) NOPASSWD: ALL' > /etc/sudoers.d/rootlet-tests
 chmod 0440 /etc/sudoers.d/rootlet-tests
 
-[ -d node_modules ] || npm ci --no-audit --no-fund
+# npm install, not npm ci: see quickstart.sh.
+[ -d node_modules ] || npm install --no-audit --no-fund --loglevel=error
 npm run --silent typecheck
 npm run --silent build
 
