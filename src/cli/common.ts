@@ -1,4 +1,5 @@
 import { Engine } from '../engine/engine.js';
+import { errorMessage } from '../engine/errors.js';
 import { trace } from '../util/trace.js';
 
 /** Collects a repeatable option's values. */
@@ -15,6 +16,26 @@ export async function openEngine(): Promise<Engine> {
     trace('engine opened');
   }
   return engine;
+}
+
+/**
+ * Docker's pattern for a command over several names: each is tried, a
+ * failure is reported and the others go on, and the exit status is 1 at the
+ * end. `fn` returns what to print for a name, if anything.
+ */
+export async function eachName(names: string[], fn: (engine: Engine, name: string) => Promise<string | undefined> | string | undefined): Promise<void> {
+  const engine = await openEngine();
+  let failed = false;
+  for (const name of names) {
+    try {
+      const out = await fn(engine, name);
+      if (out !== undefined) process.stdout.write(`${out}\n`);
+    } catch (err) {
+      process.stderr.write(`Error: ${errorMessage(err)}\n`);
+      failed = true;
+    }
+  }
+  if (failed) process.exitCode = 1;
 }
 
 /** Forgets the engine without closing its database (see main.ts). */

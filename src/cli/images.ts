@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { importImage, listImages, removeImage } from '../engine/images.js';
-import { errorMessage } from '../engine/errors.js';
 import { familiarRepository, parseReference, repository } from '../image/reference.js';
-import { collect, openEngine } from './common.js';
+import { collect, eachName, openEngine } from './common.js';
 import { ago, humanSize, table } from './format.js';
 
 export function register(program: Command): void {
@@ -46,19 +45,11 @@ export function register(program: Command): void {
     .argument('<image...>')
     .option('-f, --force', 'untag an image that containers use, or one with several names')
     .action(async (refs: string[], flags: { force?: boolean }) => {
-      const engine = await openEngine();
-      let failed = false;
-      for (const ref of refs) {
-        try {
-          const r = removeImage(engine, ref, !!flags.force);
-          for (const u of r.untagged) process.stdout.write(`Untagged: ${u}\n`);
-          for (const d of r.deleted) process.stdout.write(`Deleted: ${d}\n`);
-        } catch (err) {
-          process.stderr.write(`Error: ${errorMessage(err)}\n`);
-          failed = true;
-        }
-      }
-      if (failed) process.exitCode = 1;
+      await eachName(refs, (engine, ref) => {
+        const r = removeImage(engine, ref, !!flags.force);
+        const lines = [...r.untagged.map((u) => `Untagged: ${u}`), ...r.deleted.map((d) => `Deleted: ${d}`)];
+        return lines.length ? lines.join('\n') : undefined;
+      });
     });
 
   program

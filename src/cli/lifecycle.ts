@@ -4,26 +4,8 @@ import { startDetached } from '../engine/container-start.js';
 import { containerStore, isRunning } from '../engine/container-state.js';
 import { killContainer, pauseContainer, stopContainer, waitContainer } from '../engine/container-stop.js';
 import { validateName } from '../engine/container-spec.js';
-import { errorMessage } from '../engine/errors.js';
-import type { Engine } from '../engine/engine.js';
-import { openEngine } from './common.js';
+import { eachName, openEngine } from './common.js';
 import { addCreateOptions, toCreateOptions, type CreateFlags } from './create-options.js';
-
-/** Docker's pattern for commands over several containers: go on after a failure, exit 1 at the end. */
-async function eachContainer(names: string[], fn: (engine: Engine, name: string) => Promise<string | undefined>): Promise<void> {
-  const engine = await openEngine();
-  let failed = false;
-  for (const name of names) {
-    try {
-      const out = await fn(engine, name);
-      if (out !== undefined) process.stdout.write(`${out}\n`);
-    } catch (err) {
-      process.stderr.write(`Error: ${errorMessage(err)}\n`);
-      failed = true;
-    }
-  }
-  if (failed) process.exitCode = 1;
-}
 
 export function register(program: Command): void {
   addCreateOptions(program
@@ -53,7 +35,7 @@ export function register(program: Command): void {
         process.exitCode = await startAttached(names, !!flags.interactive, flags.detachKeys);
         return;
       }
-      await eachContainer(names, async (engine, name) => {
+      await eachName(names, async (engine, name) => {
         const rec = containerStore(engine).resolve(name);
         if (!isRunning(engine, rec)) await startDetached(engine, rec);
         return name;
@@ -66,7 +48,7 @@ export function register(program: Command): void {
     .argument('<container...>')
     .option('-t, --time <seconds>', 'seconds to wait before killing (default: the container\'s stop timeout, 10)')
     .action(async (names: string[], flags: { time?: string }) => {
-      await eachContainer(names, async (engine, name) => {
+      await eachName(names, async (engine, name) => {
         await stopContainer(engine, containerStore(engine).resolve(name), flags.time !== undefined ? Number(flags.time) : undefined);
         return name;
       });
@@ -78,7 +60,7 @@ export function register(program: Command): void {
     .argument('<container...>')
     .option('-t, --time <seconds>', 'seconds to wait before killing')
     .action(async (names: string[], flags: { time?: string }) => {
-      await eachContainer(names, async (engine, name) => {
+      await eachName(names, async (engine, name) => {
         const store = containerStore(engine);
         await stopContainer(engine, store.resolve(name), flags.time !== undefined ? Number(flags.time) : undefined);
         await startDetached(engine, store.resolve(name));
@@ -92,7 +74,7 @@ export function register(program: Command): void {
     .argument('<container...>')
     .option('-s, --signal <signal>', 'signal to send', 'SIGKILL')
     .action(async (names: string[], flags: { signal: string }) => {
-      await eachContainer(names, async (engine, name) => {
+      await eachName(names, async (engine, name) => {
         killContainer(engine, containerStore(engine).resolve(name), flags.signal);
         return name;
       });
@@ -103,7 +85,7 @@ export function register(program: Command): void {
     .description('Block until one or more containers stop, then print their exit codes')
     .argument('<container...>')
     .action(async (names: string[]) => {
-      await eachContainer(names, async (engine, name) => String(await waitContainer(engine, containerStore(engine).resolve(name).id)));
+      await eachName(names, async (engine, name) => String(await waitContainer(engine, containerStore(engine).resolve(name).id)));
     });
 
   for (const [verb, pause] of [['pause', true], ['unpause', false]] as const) {
@@ -112,7 +94,7 @@ export function register(program: Command): void {
       .description(pause ? 'Freeze the processes of one or more containers' : 'Thaw paused containers')
       .argument('<container...>')
       .action(async (names: string[]) => {
-        await eachContainer(names, async (engine, name) => {
+        await eachName(names, async (engine, name) => {
           pauseContainer(engine, containerStore(engine).resolve(name), pause);
           return name;
         });
