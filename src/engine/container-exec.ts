@@ -5,11 +5,12 @@ import { buildExecProcess } from '../runtime/exec-process.js';
 import { checkExecutable, resolveUser } from '../runtime/rootfs-lookup.js';
 import { runtimeArgs } from '../runtime/runtime.js';
 import { randomHex } from '../util/random.js';
+import { forwardSignals } from '../util/signals.js';
 import { signalNumber } from '../util/proc.js';
 import { classifyRuntimeError, containerDir, runtimeError, runtimeFor } from './container-bundle.js';
 import { runningContainer } from './container-process.js';
 import { containerView } from './container-view.js';
-import { mergeEnv, readEnvFile } from './container-spec.js';
+import { expandEnv, mergeEnv, readEnvFile } from './container-spec.js';
 import type { ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
 import { EngineError, EXIT_CANNOT_EXECUTE } from './errors.js';
@@ -24,20 +25,6 @@ export interface ExecOptions {
   workdir?: string;
   env: string[];
   envFiles: string[];
-}
-
-const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-
-/** -e KEY=VALUE as is; a bare KEY takes the host's value, or is dropped when the host has none (Docker). */
-function hostExpanded(list: string[]): string[] {
-  return list.flatMap((e) => {
-    if (e.includes('=')) {
-      if (e.startsWith('=')) throw new EngineError(`invalid environment variable "${e}": no name`);
-      return [e];
-    }
-    const v = process.env[e];
-    return v === undefined ? [] : [`${e}=${v}`];
-  });
 }
 
 /**
@@ -62,7 +49,7 @@ export async function execInContainer(engine: Engine, container: ContainerRecord
   if (!cwd.startsWith('/')) throw new EngineError(`the working directory "${cwd}" is invalid: it must be an absolute path`);
   // runc exec, unlike run, does not create the directory: say so in one line instead of the runtime's error.
   if (!view.stat(cwd)?.isDirectory()) throw new EngineError(`chdir to "${cwd}": no such directory in container ${rec.name}`, EXIT_CANNOT_EXECUTE);
-  const extra = mergeEnv(o.envFiles.flatMap((f) => readEnvFile(f, process.env)), hostExpanded(o.env));
+  const extra = mergeEnv(o.envFiles.flatMap((f) => readEnvFile(f, process.env)), o.env.map((e) => expandEnv(e, process.env)).filter((e): e is string => e !== null));
   let env = mergeEnv(spec.env, o.tty ? ['TERM=xterm'] : [], extra);
   if (!env.some((e) => e.startsWith('HOME='))) env = [...env, `HOME=${user.home}`];
   const verdict = checkExecutable(o.command[0]!, env, cwd, view);
@@ -79,12 +66,7 @@ export async function execInContainer(engine: Engine, container: ContainerRecord
   const args = [...engine.ns().nsenterArgs(), '--', ...runtimeCmd];
 
   let child: ReturnType<typeof spawn> | undefined;
-  const forward = (sig: NodeJS.Signals) => { if (child?.pid) try { child.kill(sig); } catch { /* gone */ } };
-  const handlers = (o.detach ? [] : [...FORWARDED_SIGNALS, ...(o.tty ? ['SIGWINCH' as const] : [])]).map((sig) => {
-    const h = () => forward(sig);
-    process.on(sig, h);
-    return [sig, h] as const;
-  });
+  const signals = o.detach ? undefined : forwardSignals(() => child, { tty: o.tty });
   try {
     const code = await new Promise<number>((resolve, reject) => {
       const stdio: StdioOptions = o.detach ? 'ignore' : [o.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'];
@@ -99,7 +81,7 @@ export async function execInContainer(engine: Engine, container: ContainerRecord
     }
     return code;
   } finally {
-    for (const [sig, h] of handlers) process.off(sig, h);
+    signals?.release();
     rmSync(processFile, { force: true });
     rmSync(logFile, { force: true });
   }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { processStartTime, signalNumber } from '../util/proc.js';
+import { forwardSignals } from '../util/signals.js';
 import { trace } from '../util/trace.js';
 import {
   classifyRuntimeError, containerDir, layerNames, prepareBundle, runtimeError, runtimeFor, startCommand, unmountContainer,
@@ -15,8 +16,6 @@ import { startHealthTimer, stopHealthTimer } from './healthcheck.js';
 import { LogWriter } from './logs.js';
 import { logPath } from './container-start.js';
 import { runtimeArgs } from '../runtime/runtime.js';
-
-const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
 /**
  * `run` in the foreground: the runtime runs the container as our child with
@@ -34,29 +33,16 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
   const logFile = join(dir, 'runtime.log');
   let started = false;
   let exitCode: number | undefined;
-  // A signal that arrives before the container runs must still end the run cleanly.
-  let pendingSignal: NodeJS.Signals | undefined;
   let child: ReturnType<typeof spawn> | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (child?.pid) {
-      try { child.kill(sig); } catch { /* already gone */ }
-    } else {
-      pendingSignal = sig;
-    }
-  };
-  const handlers = FORWARDED_SIGNALS.map((sig) => {
-    const h = () => onSignal(sig);
-    process.on(sig, h);
-    return [sig, h] as const;
-  });
-  const onWinch = () => { if (child?.pid) try { child.kill('SIGWINCH'); } catch { /* gone */ } };
-  if (opts.tty) process.on('SIGWINCH', onWinch);
+  // A signal that arrives before the container runs must still end the run cleanly.
+  const signals = forwardSignals(() => child, { tty: opts.tty });
   try {
     engine.mkdirForNs(dir);
     const names = layerNames(engine, rec);
     prepareBundle(engine, rec, names);
     trace('run: bundle written');
-    if (pendingSignal) throw new EngineError(`interrupted by ${pendingSignal} before the container started`, 130);
+    const early = signals.pending();
+    if (early) throw new EngineError(`interrupted by ${early} before the container started`, 130);
     const runtimeCmd = [runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), 'run', '--bundle', dir, rec.id];
     const args = [...engine.ns().nsenterArgs(), '--', ...startCommand(engine, rec, names, runtimeCmd)];
     store.markRunning(rec.id, process.pid, processStartTime(process.pid));
@@ -94,9 +80,8 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
     }
     return exitCode;
   } finally {
-    for (const [sig, h] of handlers) process.off(sig, h);
+    signals.release();
     if (rec.spec.health) stopHealthTimer(engine, rec.id);
-    process.off('SIGWINCH', onWinch);
     if (rec.spec.rm) {
       removeContainer(engine, store.get(rec.id) ?? rec, { force: true, volumes: true, owner: true });
     } else {

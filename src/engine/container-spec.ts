@@ -142,7 +142,7 @@ export function readEnvFile(file: string, hostEnv: NodeJS.ProcessEnv): string[] 
 }
 
 /** KEY=VALUE as is; a bare KEY takes the host's value, or is dropped when the host has none (Docker). */
-function expandEnv(e: string, hostEnv: NodeJS.ProcessEnv): string | null {
+export function expandEnv(e: string, hostEnv: NodeJS.ProcessEnv): string | null {
   if (e.includes('=')) {
     if (e.startsWith('=')) throw new EngineError(`invalid environment variable "${e}": no name`);
     return e;
