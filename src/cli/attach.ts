@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
-import { attach, parseDetachKeys, type Attachment } from '../engine/attach.js';
+import { attach, DEFAULT_DETACH_KEYS, parseDetachKeys, type Attachment } from '../engine/attach.js';
 import { startDetached } from '../engine/container-start.js';
 import { containerStore, isRunning } from '../engine/container-state.js';
 import { waitContainer } from '../engine/container-stop.js';
 import { EngineError } from '../engine/errors.js';
 import { openEngine } from './common.js';
-
-const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q';
 
 /** Waits for an attachment; the container's exit code when it ended, 0 when the user detached. */
 async function follow(a: Attachment, engine: Awaited<ReturnType<typeof openEngine>>, id: string): Promise<number> {
@@ -49,4 +47,3 @@ export function register(program: Command): void {
     });
 }
 
-export { DEFAULT_DETACH_KEYS };

@@ -4,6 +4,7 @@ import { startDetached } from '../engine/container-start.js';
 import { containerStore, isRunning } from '../engine/container-state.js';
 import { killContainer, pauseContainer, stopContainer, waitContainer } from '../engine/container-stop.js';
 import { validateName } from '../engine/container-spec.js';
+import { DEFAULT_DETACH_KEYS } from '../engine/attach.js';
 import { eachName, openEngine } from './common.js';
 import { addCreateOptions, toCreateOptions, type CreateFlags } from './create-options.js';
 
@@ -28,7 +29,7 @@ export function register(program: Command): void {
     .argument('<container...>')
     .option('-a, --attach', 'attach to its output and wait for it; exit with its code')
     .option('-i, --interactive', 'with -a: pass your input to the container (it must have been created with -i)')
-    .option('--detach-keys <keys>', 'with -a: keys that detach and leave it running', 'ctrl-p,ctrl-q')
+    .option('--detach-keys <keys>', 'with -a: keys that detach and leave it running', DEFAULT_DETACH_KEYS)
     .action(async (names: string[], flags: { attach?: boolean; interactive?: boolean; detachKeys: string }) => {
       if (flags.attach) {
         const { startAttached } = await import('./attach.js');

@@ -15,6 +15,9 @@ type Seqpacket = import('node-unix-socket').SeqpacketSocket;
 const PIPE_STDOUT = 2;
 const PIPE_STDERR = 3;
 
+/** Docker's default detach keys. */
+export const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q';
+
 /** Docker's detach keys: "ctrl-p,ctrl-q" → [0x10, 0x11]. */
 export function parseDetachKeys(keys: string): Buffer {
   if (!keys) return Buffer.alloc(0);
