@@ -2,6 +2,7 @@ import { accessSync, constants, mkdirSync, readFileSync, rmSync, statfsSync, sta
 import { join } from 'node:path';
 import type { Engine } from '../engine/engine.js';
 import { errorMessage } from '../engine/errors.js';
+import { delegatedControllers } from '../runtime/cgroups.js';
 import { cgroupLayout, runtimeBlocker, RUNTIMES, runtimeArgs, type RuntimeName } from '../runtime/runtime.js';
 import { probeDriver } from '../storage/rootfs.js';
 import { findInPath, runCapture } from '../util/proc.js';
@@ -197,16 +198,10 @@ function checkCgroups(id: Identity): CheckResult {
   if (layout !== 'v2') {
     return { item: 'cgroups', status: 'warn', required: false, detail: `${layout === 'hybrid' ? 'hybrid v1/v2' : layout} hierarchy: limits (--memory, --cpus, --pids-limit) are refused here`, fix: 'boot with systemd.unified_cgroup_hierarchy=1 for cgroup v2 with delegation' };
   }
-  let own = '';
-  try {
-    own = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'))?.slice(3) ?? '';
-  } catch { /* unknown */ }
-  const service = `/sys/fs/cgroup/user.slice/user-${id.uid}.slice/user@${id.uid}.service/cgroup.controllers`;
-  let controllers = '';
-  for (const f of [service, join('/sys/fs/cgroup', own, 'cgroup.controllers')]) {
-    try { controllers = readFileSync(f, 'utf8').trim(); break; } catch { /* next */ }
-  }
-  const missing = ['cpu', 'memory', 'pids'].filter((c) => !controllers.split(' ').includes(c));
+  // The same reading `run` uses to accept or refuse limits.
+  const delegated = delegatedControllers(id.uid);
+  const controllers = delegated.join(' ');
+  const missing = ['cpu', 'memory', 'pids'].filter((c) => !delegated.includes(c));
   if (missing.length) return { item: 'cgroups', status: 'warn', required: false, detail: `cgroup v2, but ${missing.join(', ')} not delegated to you: those limits are refused`, fix: 'delegate them: systemctl edit user@.service with [Service] Delegate=cpu cpuset io memory pids' };
   return { item: 'cgroups', status: 'ok', required: false, detail: `cgroup v2 with delegated controllers: ${controllers}` };
 }
