@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { median, summarize, timeInterleaved } from '../lib/measure.mjs';
+import { latencyRow, median, summarize, timeInterleaved } from '../lib/measure.mjs';
 import { PODMAN_TUNING } from '../lib/sandbox.mjs';
 
 export const id = 'run';
@@ -78,16 +78,8 @@ export async function run(sb, { runs, warmup, progress }) {
     podmanDefault: 'Podman as installed (vfs, runc)',
     runc: 'bare runc (the floor)',
   };
-  const rows = ['rootlet', 'podman', 'podmanDefault', 'runc'].map((tool) => ({
-    tool: what[tool],
-    median_ms: stats[tool].median,
-    p90_ms: stats[tool].p90,
-    min_ms: stats[tool].min,
-    max_ms: stats[tool].max,
-    mean_ms: stats[tool].mean,
-    command: commands.find((c) => c.tool === tool).argv.join(' '),
-    samples_ms: samples[tool].map((v) => Math.round(v * 100) / 100),
-  }));
+  const rows = ['rootlet', 'podman', 'podmanDefault', 'runc']
+    .map((tool) => latencyRow(what[tool], stats[tool], samples[tool], commands.find((c) => c.tool === tool).argv));
   const phases = traceRootlet(sb, commands[0].argv, Math.min(10, runs));
   const ratio = stats.rootlet.median / stats.podman.median;
   const ratioDefault = stats.rootlet.median / stats.podmanDefault.median;

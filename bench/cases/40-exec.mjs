@@ -2,7 +2,7 @@
 // the cost of every `docker exec`-style probe, script step or shell.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { summarize, timeInterleaved, timeOnce } from '../lib/measure.mjs';
+import { latencyRow, summarize, timeInterleaved, timeOnce } from '../lib/measure.mjs';
 import { dirname } from 'node:path';
 import { engines, holders, PODMAN_NOTE, removeAll, runDetachedArgv } from '../lib/engines.mjs';
 import { describe, reapLeftovers, snapshot } from '../lib/procs.mjs';
@@ -93,15 +93,7 @@ export async function run(sb, { warmup, progress }) {
       runc: 'bare runc exec (the floor)',
     };
     const rows = ['rootlet', 'podman', 'podmanNoSeccomp', 'runc'].map((tool) => (stats[tool]
-      ? {
-        tool: what[tool],
-        median_ms: stats[tool].median,
-        p90_ms: stats[tool].p90,
-        min_ms: stats[tool].min,
-        status: '',
-        command: commands.find((c) => c.tool === tool).argv.join(' '),
-        samples_ms: samples[tool].map((v) => Math.round(v * 100) / 100),
-      }
+      ? { ...latencyRow(what[tool], stats[tool], samples[tool], commands.find((c) => c.tool === tool).argv), status: '' }
       : { tool: what[tool], status: missing[tool] }));
     const summary = [];
     if (stats.rootlet) {

@@ -79,3 +79,17 @@ export function summarize(values) {
     mean: s.reduce((a, b) => a + b, 0) / s.length,
   };
 }
+
+/** One tool's row of a latency figure: its summary and its raw samples (rounded to 0.01 ms). */
+export function latencyRow(label, stats, samples, argv) {
+  return {
+    tool: label,
+    median_ms: stats.median,
+    p90_ms: stats.p90,
+    min_ms: stats.min,
+    max_ms: stats.max,
+    mean_ms: stats.mean,
+    command: argv.join(' '),
+    samples_ms: samples.map((v) => Math.round(v * 100) / 100),
+  };
+}
