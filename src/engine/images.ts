@@ -4,7 +4,7 @@ import { familiarName, formatReference, parseReference } from '../image/referenc
 import type { ImageRecord } from '../image/store.js';
 import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
-import { removeLayerDirs, storeLayer } from './layers.js';
+import { removeLayerDirs, storeLayer, type StoredLayer } from './layers.js';
 
 export interface ImportOptions {
   source: string;
@@ -30,16 +30,46 @@ export async function importImage(engine: Engine, opts: ImportOptions): Promise<
     rootfs: { type: 'layers', diff_ids: [layer.diffId] },
     history: [{ created, created_by: 'rootlet import', ...(opts.message ? { comment: opts.message } : {}) }],
   };
-  const configDigest = engine.images.writeBlob(JSON.stringify(config));
-  const manifest: Manifest = {
+  const { id } = commitImage(engine, { config: Buffer.from(JSON.stringify(config)), layers: [layer] }, name ? [name] : []);
+  return { id, remapped: layer.remapped };
+}
+
+export interface ImageParts {
+  /** The config blob's exact bytes: its digest is the image id. */
+  config: Buffer;
+  /** Layers already in the store (storeLayer), in config order; mediaType defaults to an OCI tar or tar+gzip by content. */
+  layers: Array<StoredLayer & { mediaType?: string }>;
+  /** The manifest's exact bytes when the image came with one (pull, load): kept so its digest stays the same. */
+  manifest?: Buffer;
+}
+
+/**
+ * Records an image whose layers are stored: checks that the config names
+ * exactly those layers, keeps config and manifest as blobs, and points
+ * `names` at it, in one transaction. Import, pull and load all end here.
+ */
+export function commitImage(engine: Engine, parts: ImageParts, names: string[]): { id: string; manifestDigest: string } {
+  let config: ImageConfig;
+  try {
+    config = JSON.parse(parts.config.toString('utf8')) as ImageConfig;
+  } catch {
+    throw new EngineError('the image config is not valid JSON: the image is corrupt; nothing was stored');
+  }
+  const want = config.rootfs?.diff_ids ?? [];
+  const got = parts.layers.map((l) => l.diffId);
+  if (want.length !== got.length || want.some((d, i) => d !== got[i])) {
+    throw new EngineError(`the image config lists layers ${want.join(', ') || '(none)'} but the layers hold ${got.join(', ') || '(none)'}: the image is corrupt; nothing was stored`);
+  }
+  const id = engine.images.writeBlob(parts.config);
+  const manifest = parts.manifest ?? Buffer.from(JSON.stringify({
     schemaVersion: 2,
     mediaType: MEDIA.ociManifest,
-    config: { mediaType: MEDIA.ociConfig, digest: configDigest, size: Buffer.byteLength(JSON.stringify(config)) },
-    layers: [{ mediaType: MEDIA.ociLayerTar, digest: layer.digest, size: layer.blobSize }],
-  };
-  const manifestDigest = engine.images.writeBlob(JSON.stringify(manifest));
-  engine.images.add({ id: configDigest, manifestDigest, config, layers: [{ diffId: layer.diffId, size: layer.tarSize }] }, name ? [name] : []);
-  return { id: configDigest, remapped: layer.remapped };
+    config: { mediaType: MEDIA.ociConfig, digest: id, size: parts.config.length },
+    layers: parts.layers.map((l) => ({ mediaType: l.mediaType ?? (l.blobSize === l.tarSize ? MEDIA.ociLayerTar : MEDIA.ociLayerGzip), digest: l.digest, size: l.blobSize })),
+  } satisfies Manifest));
+  const manifestDigest = engine.images.writeBlob(manifest);
+  engine.images.add({ id, manifestDigest, config, layers: parts.layers.map((l) => ({ diffId: l.diffId, size: l.tarSize })) }, names);
+  return { id, manifestDigest };
 }
 
 export interface RemoveImageResult {

@@ -20,7 +20,13 @@ export interface StoredLayer {
  * under temporary names and are renamed into place only when extraction
  * succeeded, so an interrupted or refused layer leaves the store unchanged.
  */
-export async function storeLayer(engine: Engine, source: string, opts: { outsideIds?: 'fail' | 'root' } = {}): Promise<StoredLayer> {
+export interface StoreLayerOptions {
+  outsideIds?: 'fail' | 'root';
+  /** The digest (and size) the blob must have, e.g. from a manifest: anything else is refused and nothing is kept. */
+  expect?: { digest: string; size?: number };
+}
+
+export async function storeLayer(engine: Engine, source: string, opts: StoreLayerOptions = {}): Promise<StoredLayer> {
   const ns = engine.ns();
   const tmpLayer = join(engine.paths.layers, `.${tmpName('tmp')}`);
   const tmpBlob = join(engine.paths.tmp, tmpName('blob'));
@@ -43,12 +49,15 @@ export async function storeLayer(engine: Engine, source: string, opts: { outside
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
   if (typeof input === 'number') closeSync(input);
-  if (result.code !== 0) {
+  const discard = (message: string): never => {
     ns.run(['rm', '-rf', tmpLayer]);
     rmSync(tmpBlob, { force: true });
-    throw new EngineError(lastLine(result.stderr) || `layer extraction failed (exit ${result.code})`);
-  }
+    throw new EngineError(message);
+  };
+  if (result.code !== 0) discard(lastLine(result.stderr) || `layer extraction failed (exit ${result.code})`);
   const r = JSON.parse(result.stdout) as StoredLayer;
+  const mismatch = opts.expect && blobMismatch(opts.expect, r.digest, r.blobSize);
+  if (mismatch) discard(`layer ${opts.expect!.digest} ${mismatch}: the source is corrupt or not what it claims; nothing was stored`);
   commitLayer(engine, tmpLayer, r.diffId);
   const blobDest = engine.images.blobPath(r.digest);
   try {
@@ -57,6 +66,13 @@ export async function storeLayer(engine: Engine, source: string, opts: { outside
     rmSync(tmpBlob, { force: true });
   }
   return r;
+}
+
+/** Why a blob is not the one expected (a digest or size that differs), or undefined when it is. */
+export function blobMismatch(expect: { digest: string; size?: number }, digest: string, size: number): string | undefined {
+  if (digest !== expect.digest) return `does not match its digest (the content hashes to ${digest})`;
+  if (expect.size !== undefined && size !== expect.size) return `has ${size} bytes where ${expect.size} were announced`;
+  return undefined;
 }
 
 /** Renames an extracted layer into place; if another process got there first, ours is dropped. */
