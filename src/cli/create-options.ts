@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CreateOptions } from '../engine/container-spec.js';
 import { collect } from './common.js';
 
@@ -35,6 +35,7 @@ export interface CreateFlags {
   healthRetries?: string;
   healthStartPeriod?: string;
   healthcheck?: boolean;
+  pull?: string;
 }
 
 export function addCreateOptions(cmd: Command): Command {
@@ -68,7 +69,8 @@ export function addCreateOptions(cmd: Command): Command {
     .option('--health-timeout <duration>', 'time a health check may take (default 30s)')
     .option('--health-retries <n>', 'failures in a row that make it unhealthy (default 3)')
     .option('--health-start-period <duration>', 'failures in this first period do not count (default 0s)')
-    .option('--no-healthcheck', 'disable the image\'s health check');
+    .option('--no-healthcheck', 'disable the image\'s health check')
+    .addOption(new Option('--pull <policy>', 'pull the image: missing (when not here), always, or never').choices(['missing', 'always', 'never']).default('missing'));
 }
 
 export function toCreateOptions(image: string, command: string[], f: CreateFlags, detach: boolean): CreateOptions {

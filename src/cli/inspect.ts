@@ -3,6 +3,7 @@ import { errorMessage } from '../engine/errors.js';
 import { inspectObject, type InspectType } from '../engine/inspect.js';
 import { openEngine } from './common.js';
 import { formatEach } from './list-format.js';
+import { addImageCheck } from './image-check.js';
 
 interface InspectFlags {
   format?: string;
@@ -52,9 +53,10 @@ export function register(program: Command): void {
     .description('Show low-level information on one or more containers, as JSON')
     .usage('[OPTIONS] CONTAINER [CONTAINER...]'), 'container');
 
-  const image = program.command('image').description('Manage images (inspect)');
+  const image = program.command('image').description('Manage images (inspect, check)');
   inspectCommand(image
     .command('inspect')
     .description('Show low-level information on one or more images, as JSON')
     .usage('[OPTIONS] IMAGE [IMAGE...]'), 'image');
+  addImageCheck(image);
 }

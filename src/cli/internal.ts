@@ -1,7 +1,7 @@
 import { extractLayer, LayerError, openLayerInput } from '../image/extract.js';
 import { keepIdShift } from '../engine/container-spec.js';
 import { shiftOwners } from '../storage/shift.js';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { statInRoot } from '../runtime/stat-in-root.js';
 import { containerChanges } from '../storage/changes.js';
 import { opaqueDirs } from '../storage/opaque-dirs.js';
@@ -16,11 +16,19 @@ export async function runInternal(name: string, args: string[]): Promise<number>
       case '__extract-layer': {
         const [dest, blobOut, idLimit, outside] = args as [string, string, string, string];
         mkdirSync(dest, { mode: 0o755 });
-        const r = await extractLayer(openLayerInput('-'), dest, {
-          idLimit: Number(idLimit),
-          outsideIds: outside === 'root' ? 'root' : 'fail',
-          blobOut: blobOut === '-' ? undefined : blobOut,
-        });
+        let r;
+        try {
+          r = await extractLayer(openLayerInput('-'), dest, {
+            idLimit: Number(idLimit),
+            outsideIds: outside === 'root' ? 'root' : 'fail',
+            blobOut: blobOut === '-' ? undefined : blobOut,
+          });
+        } catch (err) {
+          // Cleaned up here too: rootlet may have been killed, which is why the input ended.
+          rmSync(dest, { recursive: true, force: true });
+          if (blobOut !== '-') rmSync(blobOut, { force: true });
+          throw err;
+        }
         process.stdout.write(JSON.stringify(r));
         return 0;
       }

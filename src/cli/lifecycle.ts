@@ -6,6 +6,7 @@ import { killContainer, pauseContainer, stopContainer, waitContainer } from '../
 import { validateName } from '../engine/container-spec.js';
 import { DEFAULT_DETACH_KEYS } from '../engine/attach.js';
 import { eachName, openEngine } from './common.js';
+import { ensureImage } from './ensure-image.js';
 import { addCreateOptions, toCreateOptions, type CreateFlags } from './create-options.js';
 
 export function register(program: Command): void {
@@ -19,7 +20,7 @@ export function register(program: Command): void {
     .passThroughOptions())
     .action(async (image: string, command: string[], flags: CreateFlags) => {
       const engine = await openEngine();
-      const rec = createContainer(engine, toCreateOptions(image, command, flags, true));
+      const rec = createContainer(engine, toCreateOptions(await ensureImage(engine, image, flags.pull), command, flags, true));
       process.stdout.write(`${rec.id}\n`);
     });
 

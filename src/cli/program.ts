@@ -24,6 +24,9 @@ const COMMANDS: Array<{ names: string[]; load: () => Promise<{ register: Registe
   { names: ['cp'], load: () => import('./cp.js') },
   { names: ['export'], load: () => import('./export.js') },
   { names: ['images', 'rmi', 'import'], load: () => import('./images.js') },
+  { names: ['pull'], load: () => import('./pull.js') },
+  { names: ['push'], load: () => import('./push.js') },
+  { names: ['login', 'logout'], load: () => import('./login.js') },
   { names: ['unshare'], load: () => import('./unshare.js') },
   { names: ['info', 'version', 'system'], load: () => import('./system.js') },
 ];

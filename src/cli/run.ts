@@ -4,6 +4,7 @@ import { runForeground } from '../engine/container-run.js';
 import { removeContainer } from '../engine/container-remove.js';
 import { startDetached } from '../engine/container-start.js';
 import { openEngine } from './common.js';
+import { ensureImage } from './ensure-image.js';
 import { addCreateOptions, toCreateOptions, type CreateFlags } from './create-options.js';
 
 export function register(program: Command): void {
@@ -18,7 +19,7 @@ export function register(program: Command): void {
     .option('-d, --detach', 'run in the background and print the container id'))
     .action(async (image: string, command: string[], flags: CreateFlags & { detach?: boolean }) => {
       const engine = await openEngine();
-      const opts = toCreateOptions(image, command, flags, !!flags.detach);
+      const opts = toCreateOptions(await ensureImage(engine, image, flags.pull), command, flags, !!flags.detach);
       if (!flags.detach) {
         process.exitCode = await runForeground(engine, opts);
         return;

@@ -11,10 +11,14 @@ export interface RootletConfig {
   engine: {
     runtime?: string;
   };
+  images: {
+    /** Give files owned by ids outside the user's subordinate range to container root when pulling (else the pull fails). */
+    remapOutsideIds?: boolean;
+  };
 }
 
 export async function loadConfig(file: string): Promise<RootletConfig> {
-  const empty: RootletConfig = { storage: {}, engine: {} };
+  const empty: RootletConfig = { storage: {}, engine: {}, images: {} };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -41,10 +45,18 @@ export async function loadConfig(file: string): Promise<RootletConfig> {
     if (typeof v !== 'string') throw new EngineError(`${file}: ${where}.${key} must be a string`);
     return v;
   };
+  const bool = (table: Record<string, unknown>, key: string, where: string): boolean | undefined => {
+    const v = table[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'boolean') throw new EngineError(`${file}: ${where}.${key} must be true or false`);
+    return v;
+  };
   const storage = section('storage');
   const engine = section('engine');
+  const images = section('images');
   return {
     storage: { root: str(storage, 'root', 'storage'), driver: str(storage, 'driver', 'storage') },
     engine: { runtime: str(engine, 'runtime', 'engine') },
+    images: { remapOutsideIds: bool(images, 'remap_outside_ids', 'images') },
   };
 }

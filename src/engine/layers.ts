@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { hexOf, tmpName } from '../image/store.js';
 import { lastLine } from '../rootless/userns.js';
 import type { Engine } from './engine.js';
@@ -15,7 +16,8 @@ export interface StoredLayer {
 }
 
 /**
- * Extracts a layer stream (a file path, or '-' for our stdin) into the store
+ * Extracts a layer stream (a file path, '-' for our stdin, or a stream such
+ * as an HTTP body) into the store
  * inside the user's namespace, keeping the raw bytes as a blob. Both land
  * under temporary names and are renamed into place only when extraction
  * succeeded, so an interrupted or refused layer leaves the store unchanged.
@@ -26,12 +28,15 @@ export interface StoreLayerOptions {
   expect?: { digest: string; size?: number };
 }
 
-export async function storeLayer(engine: Engine, source: string, opts: StoreLayerOptions = {}): Promise<StoredLayer> {
+export async function storeLayer(engine: Engine, source: string | Readable, opts: StoreLayerOptions = {}): Promise<StoredLayer> {
   const ns = engine.ns();
   const tmpLayer = join(engine.paths.layers, `.${tmpName('tmp')}`);
   const tmpBlob = join(engine.paths.tmp, tmpName('blob'));
-  let input: number | 'inherit' = 'inherit';
-  if (source !== '-') {
+  let input: number | 'inherit' | 'pipe' = 'inherit';
+  let sourceError: Error | undefined;
+  if (typeof source !== 'string') {
+    input = 'pipe';
+  } else if (source !== '-') {
     try {
       input = openSync(source, 'r');
     } catch (err) {
@@ -42,6 +47,13 @@ export async function storeLayer(engine: Engine, source: string, opts: StoreLaye
   const cmd = engine.helperCommand('__extract-layer', [tmpLayer, tmpBlob, String(ns.size), opts.outsideIds ?? 'fail']);
   const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     const child = spawn('nsenter', [...ns.nsenterArgs(), '--', ...cmd], { stdio: [input, 'pipe', 'pipe'], env: engine.helperEnv() });
+    if (typeof source !== 'string') {
+      // A source that fails mid-way (a connection cut) ends the helper's input: it then refuses a truncated layer.
+      source.once('error', (e) => { sourceError = e; child.stdin!.end(); });
+      // The helper stops reading when it refuses the layer: stop the source too.
+      child.stdin!.on('error', () => source.destroy());
+      source.pipe(child.stdin!);
+    }
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
@@ -54,6 +66,7 @@ export async function storeLayer(engine: Engine, source: string, opts: StoreLaye
     rmSync(tmpBlob, { force: true });
     throw new EngineError(message);
   };
+  if (sourceError) discard(`${sourceError.message}; nothing was stored`);
   if (result.code !== 0) discard(lastLine(result.stderr) || `layer extraction failed (exit ${result.code})`);
   const r = JSON.parse(result.stdout) as StoredLayer;
   const mismatch = opts.expect && blobMismatch(opts.expect, r.digest, r.blobSize);
@@ -65,6 +78,7 @@ export async function storeLayer(engine: Engine, source: string, opts: StoreLaye
   } catch {
     rmSync(tmpBlob, { force: true });
   }
+  engine.images.recordLayerBlob(r.digest, r.diffId, r.blobSize, r.tarSize);
   return r;
 }
 

@@ -146,6 +146,18 @@ export class ImageStore {
     }).immediate();
   }
 
+  /** Remembers that blob `digest` unpacks to layer `diffId` (both verified by the extraction). */
+  recordLayerBlob(digest: string, diffId: string, blobSize: number, tarSize: number): void {
+    this.db.prepare('INSERT OR REPLACE INTO layer_blobs (digest, diff_id, blob_size, tar_size) VALUES (?, ?, ?, ?)').run(digest, diffId, blobSize, tarSize);
+  }
+
+  /** The layer a blob is known to unpack to, when blob and layer are both still on disk. */
+  knownLayer(digest: string): { digest: string; diffId: string; blobSize: number; tarSize: number } | undefined {
+    const row = this.db.prepare('SELECT digest, diff_id, blob_size, tar_size FROM layer_blobs WHERE digest = ?').get(digest) as { digest: string; diff_id: string; blob_size: number; tar_size: number } | undefined;
+    if (!row || !this.hasBlob(digest) || !existsSync(this.layerPath(row.diff_id))) return undefined;
+    return { digest: row.digest, diffId: row.diff_id, blobSize: row.blob_size, tarSize: row.tar_size };
+  }
+
   setTag(name: string, imageId: string): void {
     this.db.prepare('INSERT INTO tags (name, image_id) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id').run(name, imageId);
   }

@@ -68,6 +68,8 @@ const MIGRATIONS: string[] = [
    ALTER TABLE containers ADD COLUMN health_log TEXT;`,
   // Which run of a detached container its exit hook belongs to: a late hook must not touch the next run.
   `ALTER TABLE containers ADD COLUMN run_token TEXT;`,
+  // Which extracted layer a stored layer blob unpacks to: a pull skips a layer it already has.
+  `CREATE TABLE IF NOT EXISTS layer_blobs (digest TEXT PRIMARY KEY, diff_id TEXT NOT NULL, blob_size INTEGER NOT NULL, tar_size INTEGER NOT NULL);`,
 ];
 
 export function openDb(file: string): DB {

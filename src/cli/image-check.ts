@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import { openEngine } from './common.js';
+
+/**
+ * `image check [--repair]`, added to the `image` command group
+ * (src/cli/inspect.ts) with `addImageCheck(image)`.
+ */
+export function addImageCheck(group: Command): Command {
+  return group
+    .command('check')
+    .description('Verify the image store: re-hash every blob, check each image\'s parts, find leftovers of interrupted pulls')
+    .option('--repair', 'remove broken blobs, broken images\' records and leftovers, so that a later pull fetches them again')
+    .action(async (flags: { repair?: boolean }) => {
+      const engine = await openEngine();
+      const { checkStore } = await import('../engine/store-check.js');
+      const r = await checkStore(engine, !!flags.repair);
+      for (const p of r.problems) process.stdout.write(`${p.message}${flags.repair && p.repaired ? ': repaired' : ''}\n`);
+      const left = r.problems.filter((p) => !p.repaired).length;
+      if (!r.problems.length) process.stdout.write(`store is sound: ${r.images} image(s), ${r.blobs} blob(s) verified\n`);
+      else if (flags.repair && !left) process.stdout.write(`${r.problems.length} problem(s) repaired\n`);
+      process.exitCode = left ? 1 : 0;
+    });
+}

@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { openEngine } from './common.js';
+import { addRegistryOptions, registryOptions, type RegistryFlags } from './registry-options.js';
+
+interface PullFlags extends RegistryFlags {
+  quiet?: boolean;
+  allTags?: boolean;
+  platform?: string;
+  remapOutsideIds?: boolean;
+}
+
+export function register(program: Command): void {
+  addRegistryOptions(program
+    .command('pull')
+    .description('Download an image from a registry')
+    .usage('[OPTIONS] NAME[:TAG|@DIGEST]')
+    .argument('<name>')
+    .option('-q, --quiet', 'print only the image name')
+    .option('-a, --all-tags', 'download every tag of the repository')
+    .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this host\'s)')
+    .option('--remap-outside-ids', 'give files owned by ids outside your subordinate range to root instead of failing'))
+    .action(async (name: string, flags: PullFlags) => {
+      const engine = await openEngine();
+      const { pullWithOutput } = await import('./pull-output.js');
+      await pullWithOutput(engine, name, { ...registryOptions(flags), platform: flags.platform, remapOutsideIds: flags.remapOutsideIds }, { quiet: !!flags.quiet, allTags: !!flags.allTags, out: process.stdout });
+    });
+}

@@ -1,0 +1,38 @@
+import { Option, type Command } from 'commander';
+import { EngineError } from '../engine/errors.js';
+import type { Credentials } from '../image/registry/credentials.js';
+
+/** The flags pull, push, login and run --pull share, as Podman names them. */
+export interface RegistryFlags {
+  tlsVerify?: string | boolean;
+  certDir?: string;
+  authfile?: string;
+  creds?: string;
+}
+
+export function addRegistryOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--tls-verify [bool]', 'verify the registry\'s TLS certificate (default true; false also allows plain HTTP)'))
+    .option('--cert-dir <dir>', 'CA certificates (*.crt) and client certificate (*.cert, *.key) for the registry')
+    .option('--authfile <file>', 'credentials file (default $XDG_RUNTIME_DIR/containers/auth.json, then ~/.docker/config.json)')
+    .option('--creds <user[:password]>', 'credentials for this one command');
+}
+
+/** --tls-verify, --tls-verify=true|false; undefined when not given (registries.conf decides). */
+export function tlsVerifyFlag(v: string | boolean | undefined): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (v === true || v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new EngineError(`--tls-verify takes true or false, not "${String(v)}"`);
+}
+
+export function credsFlag(v: string | undefined): Credentials | undefined {
+  if (v === undefined) return undefined;
+  const colon = v.indexOf(':');
+  if (colon < 0) throw new EngineError('--creds wants user:password');
+  return { username: v.slice(0, colon), password: v.slice(colon + 1) };
+}
+
+export function registryOptions(f: RegistryFlags): { tlsVerify?: boolean; certDir?: string; authfile?: string; credentials?: Credentials } {
+  return { tlsVerify: tlsVerifyFlag(f.tlsVerify), certDir: f.certDir, authfile: f.authfile, credentials: credsFlag(f.creds) };
+}

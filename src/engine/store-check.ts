@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Manifest } from '../image/oci.js';
+import type { Engine } from './engine.js';
+
+/**
+ * The store check (`rootlet image check [--repair]`): re-hashes every
+ * blob, checks that each image's config, manifest, layer blobs and
+ * extracted layers are there, and finds what interrupted writes left
+ * behind. Repair deletes broken blobs, the records of broken images (so the
+ * next pull fetches them again) and leftovers; it never touches what a
+ * live rootlet is writing.
+ */
+
+export interface Problem {
+  message: string;
+  /** False when repair left it (an image containers still use). */
+  repaired: boolean;
+}
+
+/** Temporary names are PREFIX-PID-HEX (tmpName): the pid says whether the writer still lives. */
+const TEMP = /^\.?(?:tmp|blob|keepid)-(\d+)-[0-9a-f]+$/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Paths that a running process names on its command line (an extraction helper whose parent was killed). */
+function pathsInUse(): string {
+  let text = '';
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try { text += readFileSync(`/proc/${p}/cmdline`, 'latin1'); } catch { /* gone */ }
+  }
+  return text;
+}
+
+/** Leftovers of writers that died (kill -9, a crash): temporary blobs and half-extracted layer directories. */
+export function staleTemps(engine: Engine): string[] {
+  const out: string[] = [];
+  let busy: string | undefined;
+  for (const dir of [engine.paths.tmp, engine.paths.layers]) {
+    let names: string[];
+    try { names = readdirSync(dir); } catch { continue; }
+    for (const n of names) {
+      const m = TEMP.exec(n);
+      if (!m || alive(Number(m[1]))) continue;
+      busy ??= pathsInUse();
+      if (!busy.includes(n)) out.push(join(dir, n));
+    }
+  }
+  return out;
+}
+
+export function removeTemps(engine: Engine, paths: string[]): void {
+  if (!paths.length) return;
+  // Half-extracted layers hold files of subordinate ids: only the namespace can delete them.
+  const layerTemps = paths.filter((p) => p.startsWith(`${engine.paths.layers}/`));
+  if (layerTemps.length) engine.ns().run(['rm', '-rf', ...layerTemps]);
+  for (const p of paths) if (!layerTemps.includes(p)) rmSync(p, { recursive: true, force: true });
+}
+
+/** Called by pull before it writes: what a killed pull left is cleared. */
+export function sweepStaleTemps(engine: Engine): void {
+  removeTemps(engine, staleTemps(engine));
+}
+
+async function hashFile(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
+  return `sha256:${h.digest('hex')}`;
+}
+
+export async function checkStore(engine: Engine, repair: boolean): Promise<{ problems: Problem[]; images: number; blobs: number }> {
+  const problems: Problem[] = [];
+  const store = engine.images;
+
+  const temps = staleTemps(engine);
+  for (const t of temps) problems.push({ message: `leftover of an interrupted write: ${t}`, repaired: repair });
+  if (repair) removeTemps(engine, temps);
+
+  const blobNames = readdirSync(engine.paths.blobs).filter((n) => /^[0-9a-f]{64}$/.test(n));
+  for (const hex of blobNames) {
+    const digest = `sha256:${hex}`;
+    let actual: string;
+    try {
+      actual = await hashFile(store.blobPath(digest));
+    } catch (err) {
+      actual = `unreadable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+    }
+    if (actual === digest) continue;
+    problems.push({ message: `blob ${digest} is corrupt: its content hashes to ${actual}`, repaired: repair });
+    if (repair) store.removeBlob(digest);
+  }
+
+  const images = store.list();
+  for (const img of images) {
+    const missing: string[] = [];
+    const name = img.tags[0] ?? img.id.slice(7, 19);
+    if (!store.hasBlob(img.id)) missing.push(`its config blob ${img.id}`);
+    let manifest: Manifest | undefined;
+    if (!store.hasBlob(img.manifestDigest)) missing.push(`its manifest blob ${img.manifestDigest}`);
+    else {
+      manifest = store.readManifest(img);
+      if (!manifest) missing.push(`a readable manifest ${img.manifestDigest}`);
+    }
+    for (const l of manifest?.layers ?? []) if (!store.hasBlob(l.digest)) missing.push(`layer blob ${l.digest}`);
+    for (const d of img.layers) if (!existsSync(store.layerPath(d))) missing.push(`extracted layer ${d}`);
+    if (!missing.length) continue;
+    const users = store.containersUsing(img.id);
+    const fixable = repair && users.length === 0;
+    const why = users.length && repair ? ` (kept: container ${users[0]!.name} uses it; remove the container, then repair again)` : '';
+    problems.push({ message: `image ${name} (${img.id.slice(7, 19)}) lacks ${missing.join(', ')}${why}`, repaired: fixable });
+    if (fixable) store.deleteImage(img.id, undefined);
+  }
+  return { problems, images: images.length, blobs: blobNames.length };
+}
