@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { Sandbox } from '../helpers.js';
+import { startRegistry, type Registry } from '../registry-helpers.js';
+
+describe('push to and pull from a plain-HTTP docker-registry', () => {
+  const sb = new Sandbox('registry-pull');
+  let reg: Registry;
+  let id: string;
+  before(async () => {
+    reg = await startRegistry();
+    id = sb.importBusybox('busybox');
+  });
+  after(() => {
+    reg?.stop();
+    sb.destroy();
+  });
+
+  test('push prints the digest; pull after rmi brings back the same image, and it runs', () => {
+    const name = `${reg.host}/test/busybox:1`;
+    const pushed = sb.ok(['push', '--tls-verify=false', 'busybox', name]);
+    const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed)?.[1];
+    assert.ok(digest, pushed);
+    assert.match(pushed, /Pushed/);
+    // Pushing again: every blob is already there.
+    assert.match(sb.ok(['push', '--tls-verify=false', 'busybox', name]), /Layer already exists/);
+    sb.ok(['rmi', 'busybox']);
+    const out = sb.ok(['pull', '--tls-verify=false', name]);
+    assert.match(out, /1: Pulling from test\/busybox/);
+    assert.match(out, /Pull complete/);
+    assert.match(out, new RegExp(`Digest: ${digest}`));
+    assert.match(out, new RegExp(`Status: Downloaded newer image for ${reg.host}/test/busybox:1`));
+    const inspect = JSON.parse(sb.ok(['image', 'inspect', name])) as Array<{ Id: string }>;
+    assert.equal(inspect[0]!.Id, id);
+    assert.equal(sb.ok(['run', '--rm', name, 'echo', 'pulled']).trim(), 'pulled');
+    // Pulled again: nothing to fetch.
+    const again = sb.ok(['pull', '--tls-verify=false', name]);
+    assert.match(again, /Already exists/);
+    assert.match(again, /Image is up to date/);
+    assert.equal(sb.ok(['pull', '-q', '--tls-verify=false', name]).trim(), name);
+  });
+
+  test('without --tls-verify=false a plain-HTTP registry is refused with the fix', () => {
+    const r = sb.run(['pull', `${reg.host}/test/busybox:1`]);
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /does not speak TLS.*--tls-verify=false/);
+  });
+
+  test('an unknown tag is "manifest unknown", naming the reference; nothing is stored', () => {
+    const before = sb.ok(['images', '-q']);
+    const r = sb.run(['pull', '--tls-verify=false', `${reg.host}/test/busybox:nope`]);
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, new RegExp(`${reg.host}/test/busybox:nope: manifest unknown`));
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.equal(sb.ok(['images', '-q']), before);
+  });
+
+  test('run pulls a missing image (--pull missing), refuses with --pull never', () => {
+    const name = `${reg.host}/test/busybox:1`;
+    sb.ok(['rmi', name]);
+    const never = sb.run(['run', '--rm', '--pull', 'never', name, 'true']);
+    assert.equal(never.code, 125);
+    assert.match(never.stderr, /Unable to find image/);
+    // registries.conf marks the registry insecure: run has no --tls-verify.
+    const r = sb.run(['run', '--rm', name, 'echo', 'hi'], { env: { CONTAINERS_REGISTRIES_CONF: writeConf(sb, reg.host) } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'hi');
+    assert.match(r.stderr, /Unable to find image .* locally/);
+    assert.match(r.stderr, /Pull complete/);
+  });
+});
+
+function writeConf(sb: Sandbox, host: string): string {
+  const file = sb.path('registries.conf');
+  writeFileSync(file, `[[registry]]\nlocation = "${host}"\ninsecure = true\n`);
+  return file;
+}
