@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { BIN, type Result, type Sandbox } from './helpers.js';
 import { sha256 } from './tar-fixtures.js';
 
 /**
@@ -17,6 +18,28 @@ import { sha256 } from './tar-fixtures.js';
  */
 
 const children = new Set<ChildProcess>();
+
+/**
+ * Runs rootlet without blocking this process: servers written in the test
+ * (token server, fake registries) live in this process and must answer.
+ */
+export function runAsync(sb: Sandbox, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...sb.env, ...opts.env }, cwd: sb.root, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdin!.end(opts.input ?? '');
+    child.on('close', (code) => resolve({ code: code ?? 128, stdout, stderr }));
+  });
+}
+
+export async function okAsync(sb: Sandbox, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  const r = await runAsync(sb, args, opts);
+  if (r.code !== 0) throw new Error(`rootlet ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
 
 export async function freePort(): Promise<number> {

@@ -56,6 +56,7 @@ export function describeNetworkError(err: NodeJS.ErrnoException, host: string): 
     case 'ENETUNREACH': return `cannot connect to ${host}: network is unreachable`;
     case 'EHOSTUNREACH': return `cannot connect to ${host}: no route to host`;
     case 'ECONNRESET': return `connection to ${host} was reset`;
+    case 'EIDLE': return `${host} stopped answering: ${err.message}`;
     case 'DEPTH_ZERO_SELF_SIGNED_CERT':
     case 'SELF_SIGNED_CERT_IN_CHAIN':
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
@@ -123,7 +124,7 @@ export class Transport {
       });
       req.setTimeout(this.opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT, () => {
         const e = new Error(`no data for ${(this.opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT) / 1000} s`) as NodeJS.ErrnoException;
-        e.code = 'ETIMEDOUT';
+        e.code = 'EIDLE';
         req.destroy(e);
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
