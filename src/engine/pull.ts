@@ -73,7 +73,10 @@ export async function pullImage(engine: Engine, input: string, opts: PullOptions
       }
     }
   }
-  if (errors.length === 1) throw errors[0]!.err;
+  if (errors.length === 1) {
+    const err = errors[0]!.err;
+    throw isNetwork(err) ? new EngineError(`cannot pull ${formatReference(candidates[0]!)}: ${errorMessage(err)}`) : err;
+  }
   throw new EngineError(`cannot pull ${input} from any of ${errors.map((e) => e.where).join(', ')}: ${errors.map((e) => `${e.where}: ${errorMessage(e.err)}`).join('; ')}`);
 }
 
