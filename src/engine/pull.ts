@@ -94,6 +94,7 @@ async function pullFrom(engine: Engine, ref: Reference, ep: Endpoint, opts: Pull
     const want = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
     let manifestBytes = top.bytes;
     let parsed = parseManifest(top.bytes, top.mediaType, where);
+    const fromIndex = parsed.kind === 'index';
     if (parsed.kind === 'index') {
       const desc = selectPlatform(parsed.index, want, where);
       const m = await client.getManifest(ep.path, desc.digest);
@@ -105,7 +106,8 @@ async function pullFrom(engine: Engine, ref: Reference, ep: Endpoint, opts: Pull
     const manifest = parsed.manifest;
     const configBytes = await fetchConfig(client, ep.path, manifest.config, where);
     const config = parseConfig(configBytes, manifest, where);
-    checkPlatform(config, want, !!opts.platform, where, opts);
+    // An index's descriptor names the platform; a lone manifest only says it in its config.
+    if (!fromIndex) checkPlatform(config, want, !!opts.platform, where, opts);
     const layers = await fetchLayers(engine, client, ep.path, manifest, config, opts);
     const before = engine.images.find(name)?.id;
     const names = [name];
