@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { Sandbox } from '../helpers.js';
+import { makeImage, pushRaw, runAsync, startRegistry, type RawImage, type Registry } from '../registry-helpers.js';
+import { makeTar } from '../tar-fixtures.js';
+
+/** Three layers of incompressible data (a few MB each): a pull long enough to be cut anywhere. */
+async function bigImage(): Promise<RawImage> {
+  const layers = [];
+  for (let i = 0; i < 3; i++) {
+    layers.push(await makeTar([{ name: `dir${i}`, type: 'directory' }, ...Array.from({ length: 20 }, (_, j) => ({ name: `dir${i}/f${j}`, body: randomBytes(200_000) }))]));
+  }
+  return makeImage(layers);
+}
+
+function checkClean(sb: Sandbox): void {
+  const r = sb.run(['image', 'check']);
+  assert.equal(r.code, 0, `image check: ${r.stdout}${r.stderr}`);
+  assert.match(r.stdout, /store is sound/);
+}
+
+describe('crash safety and concurrent pulls', () => {
+  const sb = new Sandbox('registry-crash');
+  let reg: Registry;
+  let name: string;
+  before(async () => {
+    reg = await startRegistry();
+    await pushRaw(reg.host, 'crash/big', 'latest', await bigImage());
+    name = `${reg.host}/crash/big`;
+  });
+  after(() => {
+    reg?.stop();
+    sb.destroy();
+  });
+
+  test('kill -9 of a pull at random moments: the next pull succeeds and the store check finds nothing', async () => {
+    for (let round = 0; round < 10; round++) {
+      if (sb.run(['image', 'inspect', name]).code === 0) sb.ok(['rmi', name]);
+      const child = sb.spawn(['pull', '--tls-verify=false', name]);
+      const exited = new Promise((r) => child.on('exit', r));
+      await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 700)));
+      child.kill('SIGKILL');
+      await exited;
+      const r = await runAsync(sb, ['pull', '--tls-verify=false', name]);
+      assert.equal(r.code, 0, `round ${round}: ${r.stderr}`);
+      checkClean(sb);
+    }
+    assert.equal(sb.run(['image', 'inspect', name]).code, 0);
+  });
+
+  test('two pulls of the same image at once both succeed and leave one consistent copy', async () => {
+    sb.ok(['rmi', name]);
+    const [a, b] = await Promise.all([runAsync(sb, ['pull', '--tls-verify=false', name]), runAsync(sb, ['pull', '--tls-verify=false', name])]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(sb.ok(['images', '-q']).trim().split('\n').length, 1);
+    checkClean(sb);
+  });
+
+  test('image check finds a corrupt blob and a leftover; --repair removes them; a later pull fetches the image again', async () => {
+    const blobs = sb.path('data/rootlet/blobs/sha256');
+    const layerBlob = readdirSync(blobs).find((n) => n.length === 64 && statSync(`${blobs}/${n}`).size > 100_000)!;
+    appendFileSync(`${blobs}/${layerBlob}`, 'garbage');
+    writeFileSync(sb.path('data/rootlet/tmp/blob-999999999-abcd'), 'left behind');
+    const r = sb.run(['image', 'check']);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, new RegExp(`blob sha256:${layerBlob} is corrupt: its content hashes to sha256:`));
+    assert.match(r.stdout, /leftover of an interrupted write: .*blob-999999999-abcd/);
+    const fixed = sb.run(['image', 'check', '--repair']);
+    assert.equal(fixed.code, 0, fixed.stdout);
+    assert.match(fixed.stdout, /lacks layer blob .*: repaired/);
+    assert.notEqual(sb.run(['image', 'inspect', name]).code, 0);
+    const p = await runAsync(sb, ['pull', '--tls-verify=false', name]);
+    assert.equal(p.code, 0, p.stderr);
+    checkClean(sb);
+  });
+});
