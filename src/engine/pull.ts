@@ -11,6 +11,7 @@ import { EngineError, errorMessage } from './errors.js';
 import { commitImage } from './images.js';
 import { blobMismatch, storeLayer, type StoredLayer } from './layers.js';
 import { sweepStaleTemps } from './store-check.js';
+import { trace } from '../util/trace.js';
 
 /**
  * `pull`: resolves the name (registries.conf: search registries, mirrors,
@@ -55,6 +56,7 @@ export async function pullImage(engine: Engine, input: string, opts: PullOptions
   const candidates = candidatesFor(conf, input);
   const errors: Array<{ where: string; err: unknown }> = [];
   sweepStaleTemps(engine);
+  trace('pull: temps swept');
   for (const ref of candidates) {
     let endpoints: Endpoint[];
     try {
@@ -90,6 +92,7 @@ async function pullFrom(engine: Engine, ref: Reference, ep: Endpoint, opts: Pull
   const where = `${ep.host}/${ep.path}`;
   try {
     const top = await client.getManifest(ep.path, ref.digest ?? ref.tag ?? 'latest');
+    trace('pull: manifest');
     opts.onEvent?.({ type: 'resolved', name, host: ep.host, path: ep.path, tag: ref.digest ?? ref.tag ?? 'latest' });
     const want = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
     let manifestBytes = top.bytes;
@@ -108,10 +111,13 @@ async function pullFrom(engine: Engine, ref: Reference, ep: Endpoint, opts: Pull
     const config = parseConfig(configBytes, manifest, where);
     // An index's descriptor names the platform; a lone manifest only says it in its config.
     if (!fromIndex) checkPlatform(config, want, !!opts.platform, where, opts);
+    trace('pull: config');
     const layers = await fetchLayers(engine, client, ep.path, manifest, config, opts);
+    trace('pull: layers stored');
     const before = engine.images.find(name)?.id;
     const names = [name];
     const { id } = commitImage(engine, { config: configBytes, layers, manifest: manifestBytes }, names);
+    trace('pull: recorded');
     return { name, id, digest: top.digest, upToDate: before === id, remapped: layers.reduce((n, l) => n + l.remapped, 0) };
   } finally {
     client.close();
