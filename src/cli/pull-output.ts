@@ -1,7 +1,7 @@
 import type { Engine } from '../engine/engine.js';
 import { EngineError } from '../engine/errors.js';
 import { pullImage, type PullOptions } from '../engine/pull.js';
-import { RegistryClient } from '../image/registry/client.js';
+import { clientFor } from '../image/registry/client.js';
 import { endpointsFor, loadRegistriesConf } from '../image/registry/registries-conf.js';
 import { familiarName, formatReference, parseReference } from '../image/reference.js';
 import { PullProgress } from './pull-progress.js';
@@ -35,7 +35,7 @@ async function allTags(name: string, opts: PullOptions): Promise<string[]> {
   if (ref.tag || ref.digest) throw new EngineError(`--all-tags takes a repository without a tag or digest, not ${name}`);
   const conf = await loadRegistriesConf();
   const ep = endpointsFor(conf, ref, opts.tlsVerify).find((e) => !e.mirror)!;
-  const client = new RegistryClient(ep.host, { insecure: ep.insecure, certDir: opts.certDir, authfile: opts.authfile, credentials: opts.credentials });
+  const client = clientFor(ep, opts);
   try {
     const tags = await client.listTags(ep.path);
     if (!tags.length) throw new EngineError(`${formatReference(ref)} has no tags`);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { RegistryClient } from '../image/registry/client.js';
+import { clientFor } from '../image/registry/client.js';
 import { defaultAuthFile, removeCredentials, storeCredentials, type Credentials } from '../image/registry/credentials.js';
 import { endpointsFor, loadRegistriesConf } from '../image/registry/registries-conf.js';
 import { DEFAULT_DOMAIN } from '../image/reference.js';
@@ -44,7 +44,7 @@ export async function login(registry: string, flags: LoginOptions): Promise<void
   const creds: Credentials = { username: flags.username, password: readPassword(flags) };
   const conf = await loadRegistriesConf();
   const ep = endpointsFor(conf, { domain: key, path: 'x' }, flags.tlsVerify).find((e) => !e.mirror)!;
-  const client = new RegistryClient(ep.host, { insecure: ep.insecure, certDir: flags.certDir, credentials: creds });
+  const client = clientFor(ep, { certDir: flags.certDir, credentials: creds });
   try {
     await client.checkLogin();
   } finally {

@@ -1,4 +1,4 @@
-import { CONFIG_LIMIT, RegistryClient, RegistryError } from '../image/registry/client.js';
+import { CONFIG_LIMIT, clientFor, RegistryClient, RegistryError } from '../image/registry/client.js';
 import type { Credentials } from '../image/registry/credentials.js';
 import { formatPlatform, hostPlatform, parseManifest, parsePlatform, selectPlatform, type Platform } from '../image/registry/manifest.js';
 import { candidatesFor, endpointsFor, loadRegistriesConf, type Endpoint } from '../image/registry/registries-conf.js';
@@ -88,7 +88,7 @@ function isNetwork(err: unknown): boolean {
 
 async function pullFrom(engine: Engine, ref: Reference, ep: Endpoint, opts: PullOptions): Promise<PullResult> {
   const name = formatReference(ref);
-  const client = new RegistryClient(ep.host, { insecure: ep.insecure, certDir: opts.certDir, authfile: opts.authfile, credentials: opts.credentials });
+  const client = clientFor(ep, opts);
   const where = `${ep.host}/${ep.path}`;
   try {
     const top = await client.getManifest(ep.path, ref.digest ?? ref.tag ?? 'latest');

@@ -1,5 +1,5 @@
 import { createReadStream, readFileSync, statSync } from 'node:fs';
-import { RegistryClient, pushScope } from '../image/registry/client.js';
+import { clientFor, RegistryClient, pushScope } from '../image/registry/client.js';
 import type { Credentials } from '../image/registry/credentials.js';
 import { endpointsFor, loadRegistriesConf } from '../image/registry/registries-conf.js';
 import type { Manifest } from '../image/oci.js';
@@ -41,7 +41,7 @@ export async function pushImage(engine: Engine, source: string, dest: string | u
   const manifest = JSON.parse(manifestBytes.toString('utf8')) as Manifest;
   // Another repository of the same registry that this image came from can lend its blobs.
   const mountFrom = img.tags.map((t) => parseReference(t, null)).find((r) => r.domain === ref.domain && r.path !== ref.path)?.path;
-  const client = new RegistryClient(ep.host, { insecure: ep.insecure, certDir: opts.certDir, authfile: opts.authfile, credentials: opts.credentials });
+  const client = clientFor(ep, opts);
   opts.onEvent?.({ type: 'start', name, host: ep.host, path: ep.path });
   try {
     const blobs = [...manifest.layers, manifest.config];

@@ -4,6 +4,7 @@ import { digestOf } from '../store.js';
 import { basicHeader, fetchToken, parseChallenge, type Challenge } from './auth.js';
 import { loadTlsFiles } from './certs.js';
 import { lookupCredentials, type Credentials } from './credentials.js';
+import type { Endpoint } from './registries-conf.js';
 import { isPlainHttpServer, readBody, Transport, TransportError, type Response } from './transport.js';
 
 /**
@@ -19,6 +20,8 @@ export interface ClientOptions {
   authfile?: string;
   /** Credentials given on the command line win over the auth files. */
   credentials?: Credentials;
+  /** The registry's name for credentials and messages, when the API answers on another host (docker.io). */
+  registry?: string;
 }
 
 export const MANIFEST_LIMIT = 4 << 20;
@@ -51,7 +54,7 @@ export class RegistryClient {
   }
 
   private credentialsFor(path?: string): Credentials | undefined {
-    return this.creds ?? lookupCredentials(this.host, path, this.opts.authfile);
+    return this.creds ?? lookupCredentials(this.opts.registry ?? this.host, path, this.opts.authfile);
   }
 
   /** GET /v2/: picks the scheme (HTTPS, or HTTP for an insecure host that does not speak TLS) and learns the auth challenge. */
@@ -92,14 +95,14 @@ export class RegistryClient {
     if (!c) return undefined;
     const creds = this.credentialsFor(path);
     if (c.scheme === 'basic') {
-      if (!creds) throw new EngineError(`unauthorized: ${this.host} requires a login: run rootlet login ${this.host}`);
+      if (!creds) throw new EngineError(`unauthorized: ${this.host} requires a login: run rootlet login ${this.opts.registry ?? this.host}`);
       return basicHeader(creds);
     }
     if (c.scheme !== 'bearer') throw new EngineError(`${this.host} asks for "${c.scheme}" authentication, which rootlet does not speak`);
     const key = scopes.join(' ');
     let token = fresh ? undefined : this.tokens.get(key);
     if (!token) {
-      token = await fetchToken(this.transport, c, scopes, creds, this.host);
+      token = await fetchToken(this.transport, c, scopes, creds, this.opts.registry ?? this.host);
       this.tokens.set(key, token);
     }
     return `Bearer ${token}`;
@@ -138,7 +141,7 @@ export class RegistryClient {
   private async unauthorized(res: Response, repo?: string): Promise<EngineError> {
     const detail = await errorText(res);
     const creds = this.credentialsFor(repo);
-    const who = creds ? `the credentials of "${creds.username}" were refused` : 'authentication required: run rootlet login ' + this.host;
+    const who = creds ? `the credentials of "${creds.username}" were refused` : `authentication required: run rootlet login ${this.opts.registry ?? this.host}`;
     return new RegistryError(`unauthorized: ${this.host}${repo ? `/${repo}` : ''}: ${who}${detail ? ` (${detail})` : ''}`, 401, ['UNAUTHORIZED']);
   }
 
@@ -147,7 +150,7 @@ export class RegistryClient {
     await this.ping();
     if (!this.challenge) return;
     if (this.challenge.scheme === 'bearer') {
-      await fetchToken(this.transport, this.challenge, [], this.credentialsFor(), this.host);
+      await fetchToken(this.transport, this.challenge, [], this.credentialsFor(), this.opts.registry ?? this.host);
       return;
     }
     const res = await this.request('/v2/', { scopes: [] });
@@ -228,6 +231,11 @@ export class RegistryClient {
   close(): void {
     this.transport.close();
   }
+}
+
+/** A client for one endpoint of registries.conf, with the user's TLS and credential options. */
+export function clientFor(ep: Endpoint, o: { certDir?: string; authfile?: string; credentials?: Credentials }): RegistryClient {
+  return new RegistryClient(ep.host, { registry: ep.registry, insecure: ep.insecure, certDir: o.certDir, authfile: o.authfile, credentials: o.credentials });
 }
 
 export function pullScope(repo: string): string {

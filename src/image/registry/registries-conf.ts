@@ -30,7 +30,10 @@ export interface RegistriesConf {
 
 /** One place to fetch a repository from: a host, the repository's path there, and whether TLS may be skipped. */
 export interface Endpoint {
+  /** Where the API answers (docker.io's is another host). */
   host: string;
+  /** The registry as the user names it: credentials and messages use this. */
+  registry: string;
   path: string;
   insecure: boolean;
   mirror: boolean;
@@ -127,11 +130,11 @@ export function endpointsFor(conf: RegistriesConf, ref: Reference, tlsVerify: bo
   const at = (location: string, insecure: boolean, mirror: boolean): Endpoint => {
     const l = splitLocation(location);
     const path = entry && !entry.prefix.startsWith('*.') ? [l.path, rest].filter(Boolean).join('/') : ref.path;
-    return { host: apiHost(l.host), path, insecure: insecure || insecureFlag, mirror };
+    return { host: apiHost(l.host), registry: l.host, path, insecure: insecure || insecureFlag, mirror };
   };
   const out: Endpoint[] = [];
   if (entry) for (const m of entry.mirrors) out.push(at(m.location, m.insecure, true));
-  out.push(entry && !entry.prefix.startsWith('*.') ? at(entry.location, entry.insecure, false) : { host: apiHost(ref.domain), path: ref.path, insecure: (entry?.insecure ?? false) || insecureFlag, mirror: false });
+  out.push(entry && !entry.prefix.startsWith('*.') ? at(entry.location, entry.insecure, false) : { host: apiHost(ref.domain), registry: ref.domain, path: ref.path, insecure: (entry?.insecure ?? false) || insecureFlag, mirror: false });
   return out;
 }
 
