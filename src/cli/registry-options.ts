@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { EngineError } from '../engine/errors.js';
+import type { RegistryAccess } from '../image/registry/client.js';
 import type { Credentials } from '../image/registry/credentials.js';
 
 /** The flags pull, push, login and run --pull share, as Podman names them. */
@@ -33,6 +34,6 @@ export function credsFlag(v: string | undefined): Credentials | undefined {
   return { username: v.slice(0, colon), password: v.slice(colon + 1) };
 }
 
-export function registryOptions(f: RegistryFlags): { tlsVerify?: boolean; certDir?: string; authfile?: string; credentials?: Credentials } {
+export function registryOptions(f: RegistryFlags): RegistryAccess {
   return { tlsVerify: tlsVerifyFlag(f.tlsVerify), certDir: f.certDir, authfile: f.authfile, credentials: credsFlag(f.creds) };
 }

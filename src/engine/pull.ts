@@ -1,5 +1,4 @@
-import { CONFIG_LIMIT, clientFor, RegistryClient, RegistryError } from '../image/registry/client.js';
-import type { Credentials } from '../image/registry/credentials.js';
+import { CONFIG_LIMIT, clientFor, RegistryClient, RegistryError, type RegistryAccess } from '../image/registry/client.js';
 import { formatPlatform, hostPlatform, parseManifest, parsePlatform, selectPlatform, type Platform } from '../image/registry/manifest.js';
 import { candidatesFor, endpointsFor, loadRegistriesConf, type Endpoint } from '../image/registry/registries-conf.js';
 import { readBody } from '../image/registry/transport.js';
@@ -22,13 +21,8 @@ import { trace } from '../util/trace.js';
  * recorded unless every part was verified.
  */
 
-export interface PullOptions {
+export interface PullOptions extends RegistryAccess {
   platform?: string;
-  /** undefined: as registries.conf says; false: --tls-verify=false. */
-  tlsVerify?: boolean;
-  certDir?: string;
-  authfile?: string;
-  credentials?: Credentials;
   remapOutsideIds?: boolean;
   onEvent?: (e: PullEvent) => void;
 }

@@ -1,6 +1,5 @@
 import { createReadStream, readFileSync, statSync } from 'node:fs';
-import { clientFor, RegistryClient, pushScope } from '../image/registry/client.js';
-import type { Credentials } from '../image/registry/credentials.js';
+import { clientFor, pushScope, type RegistryAccess, type RegistryClient } from '../image/registry/client.js';
 import { endpointsFor, loadRegistriesConf } from '../image/registry/registries-conf.js';
 import type { Manifest } from '../image/oci.js';
 import { formatReference, parseReference } from '../image/reference.js';
@@ -15,11 +14,7 @@ import { EngineError } from './errors.js';
  * digest in the registry is the digest rootlet has.
  */
 
-export interface PushOptions {
-  tlsVerify?: boolean;
-  certDir?: string;
-  authfile?: string;
-  credentials?: Credentials;
+export interface PushOptions extends RegistryAccess {
   onEvent?: (e: PushEvent) => void;
 }
 

@@ -233,8 +233,17 @@ export class RegistryClient {
   }
 }
 
+/** How the user asked to reach registries: the flags pull, push and login share. */
+export interface RegistryAccess {
+  /** undefined: as registries.conf says; false: --tls-verify=false. */
+  tlsVerify?: boolean;
+  certDir?: string;
+  authfile?: string;
+  credentials?: Credentials;
+}
+
 /** A client for one endpoint of registries.conf, with the user's TLS and credential options. */
-export function clientFor(ep: Endpoint, o: { certDir?: string; authfile?: string; credentials?: Credentials }): RegistryClient {
+export function clientFor(ep: Endpoint, o: RegistryAccess): RegistryClient {
   return new RegistryClient(ep.host, { registry: ep.registry, insecure: ep.insecure, certDir: o.certDir, authfile: o.authfile, credentials: o.credentials });
 }
 
