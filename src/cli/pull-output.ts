@@ -10,12 +10,13 @@ import { PullProgress } from './pull-progress.js';
  * A pull with Docker's output, for `pull` (on stdout) and for `run` and
  * `create` pulling a missing image (on stderr, as Docker).
  */
-export async function pullWithOutput(engine: Engine, name: string, opts: PullOptions, o: { quiet: boolean; allTags?: boolean; out: NodeJS.WriteStream }): Promise<string> {
+export async function pullWithOutput(engine: Engine, name: string, opts: PullOptions, o: { quiet: boolean; allTags?: boolean; out: NodeJS.WriteStream; headers?: string[] }): Promise<string> {
   const remap = opts.remapOutsideIds ?? engine.config.images.remapOutsideIds;
   const names = o.allTags ? await allTags(name, opts) : [name];
   let last = '';
   for (const n of names) {
     const progress = o.quiet ? undefined : new PullProgress(o.out);
+    for (const h of o.headers ?? []) progress?.header(h);
     if (progress && !/[:@]/.test(n.split('/').pop()!)) progress.header('Using default tag: latest');
     const r = await pullImage(engine, n, { ...opts, remapOutsideIds: remap, onEvent: progress?.onEvent });
     progress?.flush();

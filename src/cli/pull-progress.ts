@@ -13,15 +13,22 @@ export class PullProgress {
   private readonly lines = new Map<string, string>();
   private drawn = 0;
   private last = 0;
+  private readonly pending: string[] = [];
+  /** True once the registry answered with a manifest: before that, a failure is the only line printed. */
+  started = false;
 
   constructor(private readonly out: NodeJS.WriteStream, private readonly tty = !!out.isTTY) {}
 
+  /** A line printed when the pull gets going (held back so that a pull that fails at once says one line). */
   header(text: string): void {
-    this.out.write(`${text}\n`);
+    if (this.started) this.out.write(`${text}\n`);
+    else this.pending.push(text);
   }
 
   readonly onEvent = (e: PullEvent): void => {
     if (e.type === 'resolved') {
+      this.started = true;
+      for (const line of this.pending.splice(0)) this.out.write(`${line}\n`);
       this.header(`${e.tag}: Pulling from ${e.path}`);
     } else if (e.type === 'warning') {
       this.flush();
