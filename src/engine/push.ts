@@ -26,9 +26,9 @@ export type PushEvent =
 const PARALLEL_UPLOADS = 3;
 
 export async function pushImage(engine: Engine, source: string, dest: string | undefined, opts: PushOptions = {}): Promise<{ name: string; digest: string; size: number }> {
-  const img = engine.images.resolve(source);
   const ref = parseReference(dest ?? source);
   if (ref.digest) throw new EngineError(`cannot push to ${dest ?? source}: a digest reference names content, not a place; give a tag`);
+  const img = engine.images.resolve(source);
   const name = formatReference(ref);
   const conf = await loadRegistriesConf();
   const ep = endpointsFor(conf, ref, opts.tlsVerify).find((e) => !e.mirror)!;

@@ -56,6 +56,26 @@ describe('push to and pull from a plain-HTTP docker-registry', () => {
     assert.equal(sb.ok(['images', '-q']), before);
   });
 
+  test('bad names and flags: one line each, exit 125', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['pull', 'Bad/Name'], /invalid reference format "Bad\/Name"/],
+      [['pull', '--tls-verify=maybe', `${reg.host}/test/busybox:1`], /--tls-verify takes true or false, not "maybe"/],
+      [['pull', '--creds', 'nocolon', `${reg.host}/test/busybox:1`], /--creds wants user:password/],
+      [['pull', '--platform', 'amd64', '--tls-verify=false', `${reg.host}/test/busybox:1`], /--platform "amd64": want os\/arch/],
+      [['push', '--tls-verify=false', `${reg.host}/test/busybox:1`, `${reg.host}/test/busybox@sha256:${'a'.repeat(64)}`], /a digest reference names content, not a place/],
+      [['push', 'no-such-local-image', `${reg.host}/x:1`], /Unable to find image 'no-such-local-image' locally/],
+      [['login', reg.host], /no user name: give -u NAME/],
+      [['logout', reg.host], /not logged in to 127\.0\.0\.1:\d+/],
+      [['pull', '--cert-dir', '/nonexistent', `${reg.host}/test/busybox:1`], /--cert-dir \/nonexistent: no such directory/],
+    ];
+    for (const [args, want] of cases) {
+      const r = sb.run(args);
+      assert.equal(r.code, 125, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, want);
+    }
+  });
+
   test('run pulls a missing image (--pull missing), refuses with --pull never', () => {
     const name = `${reg.host}/test/busybox:1`;
     sb.ok(['rmi', name]);

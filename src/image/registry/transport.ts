@@ -116,9 +116,14 @@ export class Transport {
         if (!sock.connecting) return;
         const ms = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT;
         connectTimer = setTimeout(() => {
-          const e = new Error(`no answer within ${ms / 1000} s (connect timeout)`) as NodeJS.ErrnoException;
+          const resolving = sock.remoteAddress === undefined;
+          const e = new Error(resolving ? `no DNS answer within ${ms / 1000} s` : `no answer within ${ms / 1000} s (connect timeout)`) as NodeJS.ErrnoException;
           e.code = 'ETIMEDOUT';
           req.destroy(e);
+          // A getaddrinfo in libuv's thread pool cannot be cancelled and keeps
+          // node alive until the resolver gives up (tens of seconds): once the
+          // error is reported, do not wait for it.
+          if (resolving) setTimeout(() => process.exit(), 2000).unref();
         }, ms);
         sock.once('connect', () => clearTimeout(connectTimer));
       });
