@@ -91,6 +91,47 @@ describe('push to and pull from a plain-HTTP docker-registry', () => {
   });
 });
 
+describe('registries.conf: short names, mirrors; pull --all-tags', () => {
+  const sb = new Sandbox('registry-conf');
+  let reg: Registry;
+  before(async () => {
+    reg = await startRegistry();
+    sb.importBusybox('busybox');
+    sb.ok(['push', '--tls-verify=false', 'busybox', `${reg.host}/team/tool:1`]);
+    sb.ok(['push', '--tls-verify=false', 'busybox', `${reg.host}/team/tool:2`]);
+  });
+  after(() => {
+    reg?.stop();
+    sb.destroy();
+  });
+
+  test('a short name is looked up in the search registries; run finds it again under that name', () => {
+    const conf = sb.path('search.conf');
+    writeFileSync(conf, `unqualified-search-registries = ["${reg.host}"]\n[[registry]]\nlocation = "${reg.host}"\ninsecure = true\n`);
+    const env = { CONTAINERS_REGISTRIES_CONF: conf };
+    const out = sb.ok(['pull', 'team/tool:1'], { env });
+    assert.match(out, new RegExp(`^${reg.host}/team/tool:1$`, 'm'));
+    const r = sb.run(['run', '--rm', 'team/tool:1', 'echo', 'short'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'short');
+    assert.doesNotMatch(r.stderr, /Unable to find/);
+  });
+
+  test('a mirror is tried first; the image keeps the name asked for', () => {
+    const conf = sb.path('mirror.conf');
+    // The registry itself is unreachable (port 1): only the mirror can serve.
+    writeFileSync(conf, `[[registry]]\nprefix = "example.invalid"\nlocation = "127.0.0.1:1"\n[[registry.mirror]]\nlocation = "${reg.host}"\ninsecure = true\n`);
+    const out = sb.ok(['pull', 'example.invalid/team/tool:2'], { env: { CONTAINERS_REGISTRIES_CONF: conf } });
+    assert.match(out, /^example\.invalid\/team\/tool:2$/m);
+    assert.equal(sb.run(['image', 'inspect', 'example.invalid/team/tool:2']).code, 0);
+  });
+
+  test('pull --all-tags fetches every tag', () => {
+    const out = sb.ok(['pull', '-a', '-q', '--tls-verify=false', `${reg.host}/team/tool`]);
+    assert.deepEqual(out.trim().split('\n').sort(), [`${reg.host}/team/tool:1`, `${reg.host}/team/tool:2`]);
+  });
+});
+
 function writeConf(sb: Sandbox, host: string): string {
   const file = sb.path('registries.conf');
   writeFileSync(file, `[[registry]]\nlocation = "${host}"\ninsecure = true\n`);
