@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import {
-  chmodSync, closeSync, createReadStream, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, rmSync, symlinkSync, unlinkSync, writeSync, type Stats,
+  chmodSync, closeSync, createReadStream, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync,
+  lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
@@ -139,35 +139,48 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
     );
   };
 
+  // Directories this extraction made or checked, so that each of the (many)
+  // entries below one is not checked again. Emptied whenever a directory is
+  // removed: nothing else can turn one into something else.
+  const knownDirs = new Set<string>([dest]);
+
   /** Creates missing parents as root-owned 0755 directories; refuses a parent that is not a real directory. */
   const parentOf = (parts: string[], what: string): string => {
     let cur = dest;
     for (let i = 0; i < parts.length - 1; i++) {
-      cur = join(cur, parts[i]!);
-      let st: Stats | undefined;
-      try { st = lstatSync(cur); } catch { /* missing */ }
+      // Components are checked (no "", ".", ".."): plain concatenation is join's result, at less cost.
+      cur = `${cur}/${parts[i]!}`;
+      if (knownDirs.has(cur)) continue;
+      const st = lstatSync(cur, { throwIfNoEntry: false });
       if (!st) {
         mkdirSync(cur, { mode: 0o755 });
       } else if (!st.isDirectory()) {
         const kind = st.isSymbolicLink() ? 'a symlink' : 'not a directory';
         throw new LayerError(`${what} is written through "${parts.slice(0, i + 1).join('/')}", which is ${kind}: refusing the layer`, 'unsafe');
       }
+      knownDirs.add(cur);
     }
     return cur;
   };
 
   /** Removes whatever is at path unless it is a directory and the new entry is one too. */
   const clearFor = (path: string, keepDir: boolean): boolean => {
-    let st: Stats | undefined;
-    try { st = lstatSync(path); } catch { return false; }
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    if (!st) return false;
     if (st.isDirectory()) {
       if (keepDir) return true;
       rmSync(path, { recursive: true, force: true });
+      knownDirs.clear();
+      knownDirs.add(dest);
     } else {
       unlinkSync(path);
     }
     return false;
   };
+
+  // Files are created by root of the namespace: owner 0:0 needs no chown.
+  const creatorIsRoot = process.geteuid?.() === 0 && process.getegid?.() === 0;
+  const needsChown = (uid: number, gid: number) => !creatorIsRoot || uid !== 0 || gid !== 0;
 
   extract.on('entry', (header: tar.Header, stream: tar.ExtractEvents['entry'][1], next: (err?: Error | null) => void) => {
     entries++;
@@ -196,7 +209,7 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
       }
       const base = parts[parts.length - 1]!;
       const parent = parentOf(parts, `layer entry "${header.name}"`);
-      const path = join(parent, base);
+      const path = `${parent}/${base}`;
 
       if (base === OPAQUE_MARKER) {
         opaque.push(parent);
@@ -225,7 +238,8 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
       switch (header.type) {
         case 'directory': {
           if (!clearFor(path, true)) mkdirSync(path, { mode: 0o700 });
-          lchownSync(path, uid, gid);
+          if (needsChown(uid, gid)) lchownSync(path, uid, gid);
+          knownDirs.add(path);
           dirs.set(path, { path, mode, mtime });
           stream.resume();
           next();
@@ -233,8 +247,17 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
         }
         case 'file':
         case 'contiguous-file': {
-          clearFor(path, false);
-          const fd = openSync(path, 'wx', 0o600);
+          // Created with its permission bits (umask is 0 here): most files need no chmod.
+          // O_EXCL never follows a symlink; only when something is in the way
+          // (rare: a layer naming a path twice) is it looked at and removed.
+          let fd: number;
+          try {
+            fd = openSync(path, 'wx', mode & 0o777);
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+            clearFor(path, false);
+            fd = openSync(path, 'wx', mode & 0o777);
+          }
           stream.on('data', (data: unknown) => {
             const chunk = data as Buffer;
             let off = 0;
@@ -242,14 +265,17 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
           });
           stream.on('error', (e: unknown) => { closeSync(fd); fail(e); });
           stream.on('end', () => {
+            let err: unknown;
             try {
-              closeSync(fd);
-              lchownSync(path, uid, gid);
-              // chmod after chown: chown clears setuid and setgid bits.
-              chmodSync(path, mode);
-              lutimesSync(path, mtime, mtime);
-              next();
-            } catch (e) { fail(e); }
+              const chown = needsChown(uid, gid);
+              if (chown) fchownSync(fd, uid, gid);
+              // chmod after chown: chown clears setuid and setgid bits, which open cannot set anyway.
+              if (chown || mode & 0o7000) fchmodSync(fd, mode);
+              futimesSync(fd, mtime, mtime);
+            } catch (e) { err = e; }
+            try { closeSync(fd); } catch (e) { err ??= e; }
+            if (err) fail(err);
+            else next();
           });
           return;
         }
@@ -318,6 +344,8 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
     },
   });
 
+  // Files are created with their own permission bits, not the helper's umask.
+  const umask = process.umask(0);
   try {
     const peeked = await peek(input, 4);
     await pipeline(peeked.stream, raw, tee, decompressorFor(peeked.head), plain, extract);
@@ -330,6 +358,7 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
     if (/unexpected end|premature|truncated/i.test(msg)) throw truncated;
     throw new LayerError(`layer is not a valid tar stream: ${msg}`, 'corrupt');
   } finally {
+    process.umask(umask);
     if (blobFd !== undefined) closeSync(blobFd);
   }
 
