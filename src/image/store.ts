@@ -117,6 +117,9 @@ export class ImageStore {
       if (parsed.digest && !parsed.tag) {
         const row = this.db.prepare('SELECT * FROM images WHERE manifest_digest = ?').get(parsed.digest) as ImageRow | undefined;
         if (row) return this.toRecord(row);
+        // Pulled by the digest of an index: recorded under that name, as the manifest's own digest differs.
+        const t = this.db.prepare('SELECT image_id FROM tags WHERE name = ?').get(name) as { image_id: string } | undefined;
+        if (t) return this.get(t.image_id);
         continue;
       }
       const t = this.db.prepare('SELECT image_id FROM tags WHERE name = ?').get(name) as { image_id: string } | undefined;

@@ -97,6 +97,10 @@ describe('interop with podman and skopeo, and image indexes', () => {
     assert.equal(id(), sha256(amd.config));
     sb.ok(['pull', '--tls-verify=false', '--platform', 'linux/arm64', name]);
     assert.equal(id(), sha256(arm.config));
+    // By the index's digest: recorded under that name, found again without a pull.
+    const byDigest = `${name}@${sha256(index)}`;
+    sb.ok(['pull', '--tls-verify=false', byDigest]);
+    assert.equal((JSON.parse(sb.ok(['image', 'inspect', byDigest])) as Array<{ Id: string }>)[0]!.Id, sha256(amd.config));
     const none = sb.run(['pull', '--tls-verify=false', '--platform', 'linux/s390x', name]);
     assert.equal(none.code, 125);
     assert.match(none.stderr, /no image for linux\/s390x in the index \(it has linux\/amd64, linux\/arm64\/v8\)/);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { Sandbox } from '../helpers.js';
+import { BIN, Sandbox } from '../helpers.js';
 import { startRegistry, type Registry } from '../registry-helpers.js';
 
 describe('push to and pull from a plain-HTTP docker-registry', () => {
@@ -124,6 +125,16 @@ describe('registries.conf: short names, mirrors; pull --all-tags', () => {
     const out = sb.ok(['pull', 'example.invalid/team/tool:2'], { env: { CONTAINERS_REGISTRIES_CONF: conf } });
     assert.match(out, /^example\.invalid\/team\/tool:2$/m);
     assert.equal(sb.run(['image', 'inspect', 'example.invalid/team/tool:2']).code, 0);
+  });
+
+  test('on a terminal, pull redraws one line per layer in place', () => {
+    sb.run(['rmi', `${reg.host}/team/tool:1`]);
+    const cmd = `${process.execPath} ${BIN} pull --tls-verify=false ${reg.host}/team/tool:1`;
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { env: sb.env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /\x1b\[2K[0-9a-f]{12}: Pulling fs layer/);
+    assert.match(r.stdout, /\x1b\[\d+A/);
+    assert.match(r.stdout, /[0-9a-f]{12}: (Pull complete|Already exists)/);
   });
 
   test('pull --all-tags fetches every tag', () => {
