@@ -2,12 +2,12 @@ import type { Command } from 'commander';
 import { openEngine } from './common.js';
 
 /**
- * `image check [--repair]`, added to the `image` command group
- * (src/cli/inspect.ts) with `addImageCheck(image)`.
+ * `image check [--repair]`, defined on the `image` command group as the
+ * other image sub-commands are (`define(parent, name)`).
  */
-export function addImageCheck(group: Command): Command {
-  return group
-    .command('check')
+export function defineImageCheck(parent: Command, name: string): Command {
+  return parent
+    .command(name)
     .description('Verify the image store: re-hash every blob, check each image\'s parts, find leftovers of interrupted pulls')
     .option('--repair', 'remove broken blobs, broken images\' records and leftovers, so that a later pull fetches them again')
     .action(async (flags: { repair?: boolean }) => {

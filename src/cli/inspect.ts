@@ -3,7 +3,7 @@ import { errorMessage } from '../engine/errors.js';
 import { inspectObject, type InspectType } from '../engine/inspect.js';
 import { openEngine } from './common.js';
 import { formatEach } from './list-format.js';
-import { addImageCheck } from './image-check.js';
+import { defineImageCheck } from './image-check.js';
 
 interface InspectFlags {
   format?: string;
@@ -58,5 +58,5 @@ export function register(program: Command): void {
     .command('inspect')
     .description('Show low-level information on one or more images, as JSON')
     .usage('[OPTIONS] IMAGE [IMAGE...]'), 'image');
-  addImageCheck(image);
+  defineImageCheck(image, 'check');
 }
