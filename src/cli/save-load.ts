@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createReadStream, createWriteStream, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Option, type Command } from 'commander';
@@ -31,10 +32,14 @@ bare NAME every tag of that repository. \`rootlet load\`, \`docker load\` and
       }
       // A temporary name beside the file: a failed save leaves no partial archive behind.
       const tmp = join(dirname(flags.output), `.${basename(flags.output)}.${tmpName('save')}`);
+      const out = createWriteStream(tmp, { mode: 0o644 });
       try {
-        await saveImages(engine, refs, flags.format, createWriteStream(tmp, { mode: 0o644 }));
+        await saveImages(engine, refs, flags.format, out);
         renameSync(tmp, flags.output);
       } catch (err) {
+        // The file may still be opening: close it before it is deleted.
+        out.destroy();
+        if (!out.closed) await once(out, 'close');
         rmSync(tmp, { force: true });
         const e = err as NodeJS.ErrnoException;
         if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') throw new EngineError(`cannot write ${flags.output}: ${e.message}`);

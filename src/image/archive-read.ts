@@ -35,9 +35,10 @@ async function sniff(input: Readable): Promise<Buffer> {
 
 /** What a tar or gzip failure means to the user. */
 function explain(err: Error, what: string): ArchiveError {
-  if (err instanceof ArchiveError) return err;
   const m = err.message;
+  // Also when a layer being extracted saw the end first.
   if (/Unexpected end of data|unexpected end of file/i.test(m)) return new ArchiveError(`${what} is truncated: it ends in the middle of an entry; nothing was loaded`);
+  if (err instanceof ArchiveError) return err;
   if (/Invalid tar header|Invalid header|incorrect header check|invalid block type|invalid distance|invalid stored block/i.test(m)) {
     return new ArchiveError(`${what} is not a tar archive (nor a gzip-compressed one): give a file made by save (docker-archive or oci-archive); nothing was loaded`);
   }
