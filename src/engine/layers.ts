@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { hexOf, tmpName } from '../image/store.js';
 import { lastLine } from '../rootless/userns.js';
 import type { Engine } from './engine.js';
@@ -15,7 +16,7 @@ export interface StoredLayer {
 }
 
 /**
- * Extracts a layer stream (a file path, or '-' for our stdin) into the store
+ * Extracts a layer stream (a file path, '-' for our stdin, or a stream) into the store
  * inside the user's namespace, keeping the raw bytes as a blob. Both land
  * under temporary names and are renamed into place only when extraction
  * succeeded, so an interrupted or refused layer leaves the store unchanged.
@@ -26,12 +27,13 @@ export interface StoreLayerOptions {
   expect?: { digest: string; size?: number };
 }
 
-export async function storeLayer(engine: Engine, source: string, opts: StoreLayerOptions = {}): Promise<StoredLayer> {
+export async function storeLayer(engine: Engine, source: string | Readable, opts: StoreLayerOptions = {}): Promise<StoredLayer> {
   const ns = engine.ns();
   const tmpLayer = join(engine.paths.layers, `.${tmpName('tmp')}`);
   const tmpBlob = join(engine.paths.tmp, tmpName('blob'));
-  let input: number | 'inherit' = 'inherit';
-  if (source !== '-') {
+  let input: number | 'inherit' | 'pipe' = 'inherit';
+  if (typeof source !== 'string') input = 'pipe';
+  else if (source !== '-') {
     try {
       input = openSync(source, 'r');
     } catch (err) {
@@ -47,6 +49,12 @@ export async function storeLayer(engine: Engine, source: string, opts: StoreLaye
     child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
     child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    if (typeof source !== 'string') {
+      // The helper may stop reading early (a refused entry): the rest of the stream is then not ours to read.
+      child.stdin!.on('error', () => {});
+      source.on('error', (err: Error) => { stderr += `\n${err.message}`; child.kill(); });
+      source.pipe(child.stdin!);
+    }
   });
   if (typeof input === 'number') closeSync(input);
   const discard = (message: string): never => {

@@ -146,6 +146,12 @@ export class ImageStore {
     }).immediate();
   }
 
+  /** The uncompressed size of each layer (0 for one the store does not know). */
+  layerSizes(diffIds: string[]): number[] {
+    const stmt = this.db.prepare('SELECT size FROM layers WHERE diff_id = ?');
+    return diffIds.map((d) => (stmt.get(d) as { size: number } | undefined)?.size ?? 0);
+  }
+
   setTag(name: string, imageId: string): void {
     this.db.prepare('INSERT INTO tags (name, image_id) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id').run(name, imageId);
   }
