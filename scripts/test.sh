@@ -30,10 +30,19 @@ mkdir -p "$stage"
 cp -a dist build scripts package.json "$stage/"
 chmod -R a+rX "$stage"
 
+# ROOTLET_TEST_FILTER: space-separated paths or globs under build/test/ (e.g. 'integration/run.test.mjs unit/*').
+targets=("$stage/build/test/")
+if [ -n "${ROOTLET_TEST_FILTER:-}" ]; then
+  targets=()
+  for f in $ROOTLET_TEST_FILTER; do
+    for g in "$stage"/build/test/$f; do targets+=("$g"); done
+  done
+fi
+
 uid=$(id -u rootlet-ci)
 exec runuser -u rootlet-ci -- env -i \
   HOME="/home/rootlet-ci" USER=rootlet-ci LOGNAME=rootlet-ci SHELL=/bin/bash \
   PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
   XDG_RUNTIME_DIR="/run/user/$uid" \
   ROOTLET_BIN="$stage/dist/rootlet.cjs" ROOTLET_SCRIPTS="$stage/scripts" \
-  node --test --test-concurrency=2 --test-timeout=600000 "$stage/build/test/"${ROOTLET_TEST_FILTER:+/$ROOTLET_TEST_FILTER}
+  node --test --test-concurrency=2 --test-timeout=600000 "${targets[@]}"

@@ -1,49 +1,59 @@
 import type { Command } from 'commander';
 import { importImage, listImages, removeImage } from '../engine/images.js';
-import { familiarRepository, parseReference, repository } from '../image/reference.js';
 import { collect, eachName, openEngine } from './common.js';
-import { ago, humanSize, table } from './format.js';
+import { imageRows, imagesTableFormat, IMAGES_KIND, shortId } from './images-format.js';
+import { formatList } from './list-format.js';
 
-export function register(program: Command): void {
-  program
-    .command('images')
+interface ImagesFlags {
+  all?: boolean;
+  quiet?: boolean;
+  digests?: boolean;
+  trunc: boolean;
+  filter?: string[];
+  format?: string;
+}
+
+/** `images` / `image ls`. */
+export function defineImages(parent: Command, name: string): Command {
+  return parent
+    .command(name)
     .description('List images')
-    .option('-a, --all', 'show all images (no intermediate images are hidden yet)')
-    .option('-q, --quiet', 'only print image ids')
+    .usage('[OPTIONS] [REPOSITORY[:TAG]]')
+    .argument('[reference]', 'only images whose name matches (a pattern, as --filter reference=)')
+    .option('-a, --all', 'show all images (there are no intermediate images to hide)')
+    .option('--digests', 'show digests')
+    .option('-f, --filter <KEY=VALUE>', 'filter by dangling=true|false, reference=PATTERN, label=KEY[=VALUE], before=IMAGE, since=IMAGE or until=TIME (repeatable)', collect)
+    .option('--format <template>', 'format with a Go template (e.g. \'table {{.Repository}}\\t{{.ID}}\'), or json')
     .option('--no-trunc', 'do not truncate output')
-    .action(async (flags: { quiet?: boolean; trunc: boolean }) => {
+    .option('-q, --quiet', 'only print image ids')
+    .addHelpText('after', `
+Template fields: .Repository .Tag .ID .Digest .CreatedSince .CreatedAt .Size .Containers
+.VirtualSize .SharedSize .UniqueSize; {{json .}} prints them all.`)
+    .action(async (reference: string | undefined, flags: ImagesFlags) => {
       const engine = await openEngine();
-      const now = Date.now();
-      const rows: string[][] = [];
-      const ids: string[] = [];
-      for (const img of listImages(engine)) {
-        const id = flags.trunc ? img.id.slice(7, 19) : img.id;
-        if (!ids.includes(id)) ids.push(id);
-        const names = img.tags.length ? img.tags : [''];
-        for (const t of names) {
-          let repo = '<none>';
-          let tag = '<none>';
-          if (t) {
-            const r = parseReference(t, null);
-            repo = familiarRepository(repository(r));
-            tag = r.tag ?? '<none>';
-          }
-          rows.push([repo, tag, id, ago(img.created, now), humanSize(img.size)]);
-        }
-      }
+      const filters = [...(flags.filter ?? []), ...(reference ? [`reference=${reference}`] : [])];
+      const images = listImages(engine, filters);
       if (flags.quiet) {
+        const ids = [...new Set(images.map((i) => shortId(i.image.id, flags.trunc)))];
         process.stdout.write(ids.map((i) => `${i}\n`).join(''));
         return;
       }
-      process.stdout.write(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], rows));
+      const now = Date.now();
+      const rows = images.flatMap(({ image, names }) => imageRows(image, names, {
+        trunc: flags.trunc, now, containers: engine.images.containersUsing(image.id).length,
+      }));
+      process.stdout.write(formatList(flags.format, rows, { ...IMAGES_KIND, table: imagesTableFormat(!!flags.digests) }));
     });
+}
 
-  program
-    .command('rmi')
+/** `rmi` / `image rm`. */
+export function defineRmi(parent: Command, name: string): Command {
+  return parent
+    .command(name)
     .description('Remove one or more images')
     .usage('[OPTIONS] IMAGE [IMAGE...]')
     .argument('<image...>')
-    .option('-f, --force', 'untag an image that containers use, or one with several names')
+    .option('-f, --force', 'untag an image that stopped containers use, or one with several names')
     .action(async (refs: string[], flags: { force?: boolean }) => {
       await eachName(refs, (engine, ref) => {
         const r = removeImage(engine, ref, !!flags.force);
@@ -51,9 +61,12 @@ export function register(program: Command): void {
         return lines.length ? lines.join('\n') : undefined;
       });
     });
+}
 
-  program
-    .command('import')
+/** `import` / `image import`. */
+export function defineImport(parent: Command, name: string): Command {
+  return parent
+    .command(name)
     .description('Create an image from a root filesystem tarball (file or - for stdin)')
     .usage('[OPTIONS] FILE|- [REPOSITORY[:TAG]]')
     .argument('<file>')

@@ -3,7 +3,6 @@ import { errorMessage } from '../engine/errors.js';
 import { inspectObject, type InspectType } from '../engine/inspect.js';
 import { openEngine } from './common.js';
 import { formatEach } from './list-format.js';
-import { defineImageCheck } from './image-check.js';
 
 interface InspectFlags {
   format?: string;
@@ -32,7 +31,7 @@ async function inspect(names: string[], flags: InspectFlags, type: InspectType |
   if (errors.length) process.exitCode = 1;
 }
 
-function inspectCommand(cmd: Command, type: InspectType | undefined): Command {
+export function inspectCommand(cmd: Command, type: InspectType | undefined): Command {
   cmd
     .argument('<name...>')
     .option('-f, --format <template>', 'format each result with a Go template, e.g. \'{{.State.Status}}\' or \'{{json .Config}}\'');
@@ -52,11 +51,12 @@ export function register(program: Command): void {
     .command('inspect')
     .description('Show low-level information on one or more containers, as JSON')
     .usage('[OPTIONS] CONTAINER [CONTAINER...]'), 'container');
+}
 
-  const image = program.command('image').description('Manage images (inspect, check)');
-  inspectCommand(image
-    .command('inspect')
+/** `image inspect` (registered by the image group). */
+export function defineImageInspect(parent: Command, name: string): Command {
+  return inspectCommand(parent
+    .command(name)
     .description('Show low-level information on one or more images, as JSON')
     .usage('[OPTIONS] IMAGE [IMAGE...]'), 'image');
-  defineImageCheck(image, 'check');
 }

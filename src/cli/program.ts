@@ -11,7 +11,7 @@ type Register = (program: Command) => void;
 const COMMANDS: Array<{ names: string[]; load: () => Promise<{ register: Register }> }> = [
   { names: ['run'], load: () => import('./run.js') },
   { names: ['ps'], load: () => import('./ps.js') },
-  { names: ['inspect', 'container', 'image'], load: () => import('./inspect.js') },
+  { names: ['inspect', 'container'], load: () => import('./inspect.js') },
   { names: ['rm'], load: () => import('./rm.js') },
   { names: ['logs'], load: () => import('./logs.js') },
   { names: ['attach'], load: () => import('./attach.js') },
@@ -23,7 +23,7 @@ const COMMANDS: Array<{ names: string[]; load: () => Promise<{ register: Registe
   { names: ['diff'], load: () => import('./diff.js') },
   { names: ['cp'], load: () => import('./cp.js') },
   { names: ['export'], load: () => import('./export.js') },
-  { names: ['images', 'rmi', 'import'], load: () => import('./images.js') },
+  { names: ['image', 'images', 'rmi', 'tag', 'history', 'save', 'load', 'import'], load: () => import('./image-group.js') },
   { names: ['pull'], load: () => import('./pull.js') },
   { names: ['push'], load: () => import('./push.js') },
   { names: ['login', 'logout'], load: () => import('./login.js') },

@@ -44,20 +44,41 @@ export function layerNames(engine: Engine, rec: ContainerRecord): string[] {
  * the runtime process, so no mount outlives the container, even when
  * rootlet is killed. fuse-overlayfs leaves a daemon behind, so it is mounted
  * beforehand in the user's namespace and unmounted after.
+ *
+ * With `exitFile` (a foreground run, which has no monitor) the shell stays
+ * as the runtime's parent instead of exec-ing it, passes signals on, and
+ * writes the exit code where conmon would: a rootlet killed meanwhile no
+ * longer takes the container's exit code with it.
  */
-export function startCommand(engine: Engine, rec: ContainerRecord, names: string[], runtimeCmd: string[]): string[] {
+export function startCommand(engine: Engine, rec: ContainerRecord, names: string[], runtimeCmd: string[], opts: { exitFile?: string } = {}): string[] {
   const dirs = containerDirs(containerDir(engine, rec.id));
   for (const d of [dirs.upper, dirs.work, dirs.merged]) engine.mkdirForNs(d);
   // Overlay shows the upper directory's mode on /: it must be the image's, not our private 0700.
   chmodSync(dirs.upper, statSync(join(engine.paths.layers, names[names.length - 1]!)).mode & 0o7777);
   const mount = mountScript(rec.spec.driver, engine.paths.layers, names, dirs);
+  const run = opts.exitFile ? runRecordingExit(opts.exitFile) : 'exec "$@"';
   if (rec.spec.driver === 'fuse-overlayfs') {
     engine.ns().runChecked(['sh', '-c', `${unmountScript(rec.spec.driver, dirs)}; ${mount}`], 'cannot mount the container\'s root filesystem (fuse-overlayfs)');
-    return runtimeCmd;
+    return opts.exitFile ? ['sh', '-c', run, 'sh', ...runtimeCmd] : runtimeCmd;
   }
   // cd inside the namespace: lower layers are named relative to the layer directory.
-  const script = `cd ${shq(engine.paths.layers)} && ${mount} || { echo "rootlet: cannot mount the container's root filesystem (${rec.spec.driver})" >&2; exit 125; }; exec "$@"`;
+  const script = `cd ${shq(engine.paths.layers)} && ${mount} || { echo "rootlet: cannot mount the container's root filesystem (${rec.spec.driver})" >&2; exit 125; }; ${run}`;
   return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...runtimeCmd];
+}
+
+/**
+ * Runs "$@" as a child that keeps our stdin (an asynchronous command would
+ * get /dev/null), forwards the signals rootlet forwards, and records the
+ * exit code atomically. A trapped signal interrupts `wait`; the loop waits
+ * again until the child is really gone.
+ */
+function runRecordingExit(exitFile: string): string {
+  const f = shq(exitFile);
+  const tmp = shq(`${exitFile}.tmp`);
+  const traps = ['INT', 'TERM', 'HUP', 'QUIT', 'USR1', 'USR2', 'WINCH'].map((s) => `trap 'kill -${s} $p 2>/dev/null' ${s}`).join('; ');
+  return `exec 3<&0; "$@" 0<&3 3<&- & p=$!; exec 3<&-; ${traps}; `
+    + 'while :; do wait $p; c=$?; kill -0 $p 2>/dev/null || break; done; '
+    + `printf %s "$c" > ${tmp} && mv -f ${tmp} ${f}; exit $c`;
 }
 
 function hostsFile(rec: ContainerRecord): string {

@@ -22,19 +22,19 @@ const HEALTH = ['starting', 'healthy', 'unhealthy', 'none'];
 const KEYS = ['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'volume', 'network',
   'health', 'publish', 'expose', 'is-task', 'isolation'];
 
-function invalid(what: string, hint: string): EngineError {
+export function invalidFilter(what: string, hint: string): EngineError {
   return new EngineError(`invalid filter '${what}': ${hint}`, 1);
 }
 
-/** Parses repeated `--filter KEY=VALUE` into values by key. */
-export function parseFilters(args: string[]): Map<string, string[]> {
+/** Parses repeated `--filter KEY=VALUE` into values by key; `keys` are the ones the command knows. */
+export function parseFilters(args: string[], keys: string[] = KEYS): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const a of args) {
     const i = a.indexOf('=');
     if (i <= 0) throw new EngineError(`bad format of filter (expected name=value): ${a}`, 1);
     const key = a.slice(0, i).trim().toLowerCase();
     const value = a.slice(i + 1);
-    if (!KEYS.includes(key)) throw invalid(key, `use one of ${KEYS.slice(0, 10).join(', ')}`);
+    if (!keys.includes(key)) throw invalidFilter(key, `use one of ${keys.slice(0, 10).join(', ')}`);
     out.set(key, [...(out.get(key) ?? []), value]);
   }
   return out;
@@ -63,13 +63,13 @@ export interface ContainerFilter {
 export function containerFilter(args: string[], lookups: FilterLookups): ContainerFilter {
   const f = parseFilters(args);
   const get = (k: string) => f.get(k) ?? [];
-  for (const s of get('status')) if (!STATES.includes(s)) throw invalid(`status=${s}`, `use one of ${STATES.join(', ')}`);
+  for (const s of get('status')) if (!STATES.includes(s)) throw invalidFilter(`status=${s}`, `use one of ${STATES.join(', ')}`);
   const exitCodes = get('exited').map((v) => {
-    if (!/^-?\d+$/.test(v.trim())) throw invalid(`exited=${v}`, 'the exit code must be a whole number');
+    if (!/^-?\d+$/.test(v.trim())) throw invalidFilter(`exited=${v}`, 'the exit code must be a whole number');
     return Number(v);
   });
-  for (const h of get('health')) if (!HEALTH.includes(h)) throw invalid(`health=${h}`, `use one of ${HEALTH.join(', ')}`);
-  for (const v of get('is-task')) if (v !== 'true' && v !== 'false') throw invalid(`is-task=${v}`, 'use true or false');
+  for (const h of get('health')) if (!HEALTH.includes(h)) throw invalidFilter(`health=${h}`, `use one of ${HEALTH.join(', ')}`);
+  for (const v of get('is-task')) if (v !== 'true' && v !== 'false') throw invalidFilter(`is-task=${v}`, 'use true or false');
   const ancestors = new Set(get('ancestor').map((a) => lookups.imageId(a)).filter((id): id is string => !!id));
   const before = get('before').map((r) => lookups.container(r).created);
   const since = get('since').map((r) => lookups.container(r).created);

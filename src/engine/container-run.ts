@@ -9,6 +9,7 @@ import {
 import { createContainer } from './container-create.js';
 import { removeContainer } from './container-remove.js';
 import type { CreateOptions } from './container-spec.js';
+import { clearExitFile } from './container-state.js';
 import { ContainerStore } from './container-store.js';
 import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
@@ -44,7 +45,9 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
     const early = signals.pending();
     if (early) throw new EngineError(`interrupted by ${early} before the container started`, 130);
     const runtimeCmd = [runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), 'run', '--bundle', dir, rec.id];
-    const args = [...engine.ns().nsenterArgs(), '--', ...startCommand(engine, rec, names, runtimeCmd)];
+    clearExitFile(engine, rec.id);
+    const exitFile = join(engine.paths.exits, rec.id);
+    const args = [...engine.ns().nsenterArgs(), '--', ...startCommand(engine, rec, names, runtimeCmd, { exitFile })];
     store.markRunning(rec.id, process.pid, processStartTime(process.pid));
     if (rec.spec.health) store.resetHealth(rec.id, true);
     startHealthTimer(engine, rec, process.pid);
@@ -86,6 +89,7 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
       removeContainer(engine, store.get(rec.id) ?? rec, { force: true, volumes: true, owner: true });
     } else {
       if (started) store.markExited(rec.id, exitCode);
+      clearExitFile(engine, rec.id);
       if (rec.spec.driver === 'fuse-overlayfs') unmountContainer(engine, rec);
     }
     trace('run: cleaned up');

@@ -59,9 +59,11 @@ export function refreshState(engine: Engine, rec: ContainerRecord): ContainerRec
     return new ContainerStore(engine.db).get(rec.id);
   }
   if (rec.state !== 'running') return rec;
-  // Detached runs (they have a token) end in an exit file, also when their starter died before the monitor was recorded.
-  const exit = rec.runToken ? readExitFile(engine, rec.id) : undefined;
-  if (!exit && watcherAlive(rec)) return rec;
+  const watched = watcherAlive(rec);
+  // Detached runs (they have a token) end in conmon's exit file, also when their starter died before the
+  // monitor was recorded; a foreground run's shell writes one too, which counts once its rootlet is gone.
+  const exit = rec.runToken || !watched ? readExitFile(engine, rec.id) : undefined;
+  if (!exit && watched) return rec;
   if (!exit && runtimeStatus(engine, rec) === 'running') return rec;
   const store = new ContainerStore(engine.db);
   store.markExited(rec.id, exit?.code ?? rec.exitCode, exit?.at);

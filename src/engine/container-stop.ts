@@ -59,25 +59,21 @@ export async function stopContainer(engine: Engine, rec: ContainerRecord, timeou
   }
 }
 
-/** `wait`: blocks until the container ends and returns its exit code. */
+/**
+ * `wait`: blocks until the container ends and returns its exit code. Only
+ * a settled record ('exited') answers: a running record whose exit file
+ * appeared a moment ago is settled by the next look, not read as "no code".
+ */
 export async function waitContainer(engine: Engine, id: string): Promise<number> {
-  const store = new ContainerStore(engine.db);
   for (;;) {
-    // The exit code first: settling an --rm container removes it.
-    const before = store.get(id);
-    const exit = before?.state === 'running' && before.runToken ? readExitFile(engine, id) : undefined;
+    // The exit file first: whoever settles an --rm container removes it with the record.
+    const exit = readExitFile(engine, id);
     const rec = current(engine, id);
     if (!rec) {
       if (exit) return exit.code;
       throw new EngineError(`No such container: ${id}`);
     }
-    if (!isRunning(engine, rec) && rec.state !== 'removing') {
-      if (rec.state === 'created') {
-        await new Promise((r) => setTimeout(r, POLL_MS));
-        continue;
-      }
-      return rec.exitCode ?? 255;
-    }
+    if (rec.state === 'exited') return rec.exitCode ?? 255;
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }

@@ -2,8 +2,10 @@ import { applyChanges } from '../image/changes.js';
 import { hostArchitecture, MEDIA, type ImageConfig, type Manifest } from '../image/oci.js';
 import { familiarName, formatReference, parseReference } from '../image/reference.js';
 import type { ImageRecord } from '../image/store.js';
+import { containerStore, refreshState } from './container-state.js';
 import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
+import { imageCreated, imageListFilter } from './image-filter.js';
 import { removeLayerDirs, storeLayer, type StoredLayer } from './layers.js';
 
 export interface ImportOptions {
@@ -77,45 +79,67 @@ export interface RemoveImageResult {
   deleted: string[];
 }
 
+/** The containers made from an image, each known to be running or not (settled first). */
+export function imageUsers(engine: Engine, imageId: string): Array<{ id: string; name: string; running: boolean }> {
+  const store = containerStore(engine);
+  return engine.images.containersUsing(imageId).flatMap((u) => {
+    const rec = store.get(u.id);
+    const now = rec && refreshState(engine, rec);
+    return now ? [{ id: now.id, name: now.name, running: now.state === 'running' }] : [];
+  });
+}
+
+/** Deletes an image that has no name and no container left, with its layers and blobs no other image uses. */
+export function deleteUnusedImage(engine: Engine, img: ImageRecord): { reclaimed: number } {
+  const all = engine.images.layerSizes(img.layers);
+  const sizes = new Map(img.layers.map((l, i) => [l, all[i] ?? 0]));
+  const { layers, blobs } = engine.images.deleteImage(img.id, engine.images.readManifest(img));
+  removeLayerDirs(engine, layers);
+  for (const b of blobs) engine.images.removeBlob(b);
+  return { reclaimed: layers.reduce((n, l) => n + (sizes.get(l) ?? 0), 0) };
+}
+
 /**
- * `rmi`: untags the name given; deletes the image when no tag and no
- * container is left on it. An image that containers use is refused unless
- * forced, and even then its layers stay until those containers are gone.
+ * `rmi`, as Docker decides: a name is untagged, and the image goes with its
+ * last name; an id removes every name, refused when the image has several
+ * (unless forced) or containers use it (a stopped one unless forced, a
+ * running one always). An image that containers still use keeps its
+ * record and layers, nameless, until they are gone (`image prune` then
+ * removes it): their root file systems are made of its layers.
  */
 export function removeImage(engine: Engine, ref: string, force: boolean): RemoveImageResult {
-  const img = engine.images.resolve(ref);
-  const users = engine.images.containersUsing(img.id);
+  const img = engine.images.find(ref);
+  if (!img) throw new EngineError(`No such image: ${ref}`);
+  const users = imageUsers(engine, img.id);
   const byId = img.id.startsWith(ref) || img.id.slice(7).startsWith(ref);
-  if (users.length && !force) {
-    const c = users[0]!;
-    throw new EngineError(`conflict: unable to remove image ${familiarOrId(ref, img)} - container ${c.id.slice(0, 12)} (${c.name}) is using it: remove the container first, or use -f to untag it`);
-  }
+  const short = img.id.slice(7, 19);
   const untagged: string[] = [];
+  const untag = (t: string) => { if (engine.images.removeTag(t)) untagged.push(familiarName(t)); };
   if (byId) {
-    if (img.tags.length > 1 && !force) {
-      throw new EngineError(`conflict: unable to delete ${img.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`);
-    }
-    for (const t of img.tags) if (engine.images.removeTag(t)) untagged.push(familiarName(t));
+    const running = users.find((u) => u.running);
+    if (running) throw new EngineError(`conflict: unable to delete ${short} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)} (${running.name}): stop and remove it first`);
+    if (!force && users.length) throw new EngineError(`conflict: unable to delete ${short} (must be forced) - image is being used by stopped container ${users[0]!.id.slice(0, 12)} (${users[0]!.name}): remove it first, or use -f to untag the image`);
+    if (!force && img.tags.length > 1) throw new EngineError(`conflict: unable to delete ${short} (must be forced) - image is referenced in multiple repositories: remove its names one by one, or use -f`);
+    img.tags.forEach(untag);
   } else {
+    if (img.tags.length === 1 && users.length && !force) {
+      throw new EngineError(`conflict: unable to remove repository reference "${ref}" (must force) - container ${users[0]!.id.slice(0, 12)} (${users[0]!.name}) is using its referenced image ${short}: remove the container first, or use -f to untag it`);
+    }
     const full = formatReference(parseReference(ref));
     const tag = img.tags.find((t) => t === full) ?? img.tags.find((t) => t.endsWith(`/${ref}`) || t.endsWith(`/${ref}:latest`));
-    if (tag && engine.images.removeTag(tag)) untagged.push(familiarName(tag));
+    if (tag) untag(tag);
   }
-  const deleted: string[] = [];
   const left = engine.images.get(img.id);
-  if (left && left.tags.length === 0 && users.length === 0) {
-    const { layers, blobs } = engine.images.deleteImage(img.id, engine.images.readManifest(img));
-    removeLayerDirs(engine, layers);
-    for (const b of blobs) engine.images.removeBlob(b);
-    deleted.push(img.id);
-  }
-  return { untagged, deleted };
+  if (!left || left.tags.length || users.length) return { untagged, deleted: [] };
+  deleteUnusedImage(engine, left);
+  return { untagged, deleted: [img.id] };
 }
 
-function familiarOrId(ref: string, img: ImageRecord): string {
-  return img.tags.length && !img.id.includes(ref) ? `"${ref}"` : img.id.slice(7, 19);
-}
-
-export function listImages(engine: Engine): ImageRecord[] {
-  return engine.images.list();
+/** `images`: the images the filters keep, newest first, each with the names to show. */
+export function listImages(engine: Engine, filters: string[] = []): Array<{ image: ImageRecord; names: string[] }> {
+  const filter = imageListFilter(filters, (ref) => engine.images.resolve(ref));
+  return engine.images.list()
+    .filter((i) => filter.test(i))
+    .sort((a, b) => imageCreated(b) - imageCreated(a))
+    .map((image) => ({ image, names: filter.names(image) }));
 }

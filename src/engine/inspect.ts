@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { familiarName, looksLikeId, parseReference } from '../image/reference.js';
+import { familiarName, familiarRepository, looksLikeId, parseReference, repository } from '../image/reference.js';
 import { hexOf, type ImageRecord } from '../image/store.js';
 import { containerDirs } from '../storage/rootfs.js';
 import { containerDir, runtimeCommand, runtimeFor } from './container-bundle.js';
@@ -25,7 +25,7 @@ export function rfc3339Nano(ms: number | undefined): string {
 }
 
 /** A map with its keys sorted, as Go's JSON encoder writes maps. */
-function sorted<T>(m: Record<string, T>): Record<string, T> {
+export function sorted<T>(m: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.keys(m).sort().map((k) => [k, m[k]!]));
 }
 
@@ -221,8 +221,18 @@ export function inspectContainer(engine: Engine, recIn: ContainerRecord, opts: {
   return out;
 }
 
-/** `docker image inspect`: the image's config in Docker's shape. */
-export function inspectImage(img: ImageRecord): Record<string, unknown> {
+/** Where the image's layers are on disk, for GraphDriver (as Podman shows an image's layers). */
+export interface ImageStorage {
+  driver: string;
+  layerDir: (diffId: string) => string;
+}
+
+/**
+ * `docker image inspect`: the image's config in Docker's shape.
+ * RepoDigests name the manifest under each repository, as Podman does for
+ * every image (Docker only for pulled ones).
+ */
+export function inspectImage(img: ImageRecord, storage?: ImageStorage): Record<string, unknown> {
   const cfg = img.config.config ?? {};
   const history = img.config.history ?? [];
   const config: Record<string, unknown> = {
@@ -246,10 +256,12 @@ export function inspectImage(img: ImageRecord): Record<string, unknown> {
     Labels: cfg.Labels ? sorted(cfg.Labels) : null,
     ...(cfg.StopSignal ? { StopSignal: cfg.StopSignal } : {}),
   };
+  const repos = [...new Set(img.tags.map((t) => familiarRepository(repository(parseReference(t, null)))))];
+  const layers = storage ? img.layers.map(storage.layerDir).reverse() : [];
   return {
     Id: img.id,
     RepoTags: img.tags.map(familiarName),
-    RepoDigests: [],
+    RepoDigests: repos.map((r) => `${r}@${img.manifestDigest}`),
     Parent: '',
     Comment: [...history].reverse().find((h) => h.comment)?.comment ?? '',
     Created: img.config.created ?? rfc3339Nano(img.created),
@@ -260,7 +272,15 @@ export function inspectImage(img: ImageRecord): Record<string, unknown> {
     ...(img.config.variant ? { Variant: img.config.variant } : {}),
     Os: img.config.os,
     Size: img.size,
+    VirtualSize: img.size,
+    ...(storage ? {
+      GraphDriver: {
+        Name: storage.driver,
+        Data: { ...(layers.length > 1 ? { LowerDir: layers.slice(1).join(':') } : {}), UpperDir: layers[0] ?? '' },
+      },
+    } : {}),
     RootFS: { Type: 'layers', Layers: img.config.rootfs.diff_ids },
+    Metadata: { LastTagTime: ZERO_TIME },
   };
 }
 
@@ -302,5 +322,5 @@ export function findObject(engine: Engine, ref: string, type?: InspectType): Fou
 /** The inspect document of what `ref` names. */
 export function inspectObject(engine: Engine, ref: string, opts: { type?: InspectType; size?: boolean } = {}): Record<string, unknown> {
   const found = findObject(engine, ref, opts.type);
-  return found.type === 'container' ? inspectContainer(engine, found.rec, { size: opts.size }) : inspectImage(found.img);
+  return found.type === 'container' ? inspectContainer(engine, found.rec, { size: opts.size }) : inspectImage(found.img, { driver: engine.storageDriver(), layerDir: (d) => engine.images.layerPath(d) });
 }

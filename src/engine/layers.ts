@@ -17,7 +17,7 @@ export interface StoredLayer {
 
 /**
  * Extracts a layer stream (a file path, '-' for our stdin, or a stream such
- * as an HTTP body) into the store
+ * as an HTTP body or an archive member) into the store
  * inside the user's namespace, keeping the raw bytes as a blob. Both land
  * under temporary names and are renamed into place only when extraction
  * succeeded, so an interrupted or refused layer leaves the store unchanged.

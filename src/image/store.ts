@@ -149,6 +149,12 @@ export class ImageStore {
     }).immediate();
   }
 
+  /** The uncompressed size of each layer (0 for one the store does not know). */
+  layerSizes(diffIds: string[]): number[] {
+    const stmt = this.db.prepare('SELECT size FROM layers WHERE diff_id = ?');
+    return diffIds.map((d) => (stmt.get(d) as { size: number } | undefined)?.size ?? 0);
+  }
+
   /** Remembers that blob `digest` unpacks to layer `diffId` (both verified by the extraction). */
   recordLayerBlob(digest: string, diffId: string, blobSize: number, tarSize: number): void {
     this.db.prepare('INSERT OR REPLACE INTO layer_blobs (digest, diff_id, blob_size, tar_size) VALUES (?, ?, ?, ?)').run(digest, diffId, blobSize, tarSize);

@@ -271,7 +271,8 @@ describe('inspect pieces', () => {
     const doc = inspectImage(img) as Record<string, unknown> & { Config: Record<string, unknown> };
     assert.equal(doc.Id, img.id);
     assert.deepEqual(doc.RepoTags, ['busybox:latest', 'localhost/mine:1']);
-    assert.deepEqual(doc.RepoDigests, []);
+    assert.deepEqual(doc.RepoDigests, [`busybox@${img.manifestDigest}`, `localhost/mine@${img.manifestDigest}`]);
+    assert.deepEqual(doc.Metadata, { LastTagTime: '0001-01-01T00:00:00Z' });
     assert.equal(doc.Created, '2023-05-06T07:08:09.5Z');
     assert.equal(doc.Comment, 'first');
     assert.equal(doc.Architecture, 'amd64');

@@ -1,0 +1,39 @@
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { imagePruneFilter } from '../engine/image-filter.js';
+import { pruneImages } from '../engine/image-prune.js';
+import { collect, openEngine } from './common.js';
+import { humanSize } from './format.js';
+
+/** Asks on the terminal (or reads a line of stdin) whether to go on; only "y" or "yes" does. */
+export async function confirm(question: string): Promise<boolean> {
+  process.stdout.write(question);
+  const rl = createInterface({ input: process.stdin });
+  const answer = await new Promise<string>((resolve) => {
+    rl.once('line', resolve);
+    rl.once('close', () => resolve(''));
+  });
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim());
+}
+
+/** `image prune`. */
+export function defineImagePrune(parent: Command, name: string): Command {
+  return parent
+    .command(name)
+    .description('Remove images that no container uses: those without a name, or all of them with -a')
+    .option('-a, --all', 'remove all images no container uses, not only those without a name')
+    .option('--filter <KEY=VALUE>', 'only images that match: until=TIME (a duration like 24h, a Unix time or a date), label=KEY[=VALUE], label!=KEY[=VALUE] (repeatable)', collect)
+    .option('-f, --force', 'do not ask for confirmation')
+    .action(async (flags: { all?: boolean; filter?: string[]; force?: boolean }) => {
+      const warning = flags.all
+        ? 'WARNING! This will remove all images without at least one container associated to them.'
+        : 'WARNING! This will remove all dangling images.';
+      imagePruneFilter(flags.filter ?? []); // a bad filter is refused before asking
+      if (!flags.force && !(await confirm(`${warning}\nAre you sure you want to continue? [y/N] `))) return;
+      const r = pruneImages(await openEngine(), { all: flags.all, filters: flags.filter });
+      const lines = [...r.untagged.map((u) => `untagged: ${u}`), ...r.deleted.map((d) => `deleted: ${d}`)];
+      const list = lines.length ? `Deleted Images:\n${lines.join('\n')}\n\n` : '';
+      process.stdout.write(`${list}Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
+    });
+}

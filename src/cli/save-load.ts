@@ -1,0 +1,77 @@
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { Option, type Command } from 'commander';
+import { EngineError } from '../engine/errors.js';
+import { loadedLines, loadImages } from '../engine/image-load.js';
+import { ARCHIVE_FORMATS, saveImages, type ArchiveFormat } from '../engine/image-save.js';
+import { tmpName } from '../image/store.js';
+import { openEngine } from './common.js';
+
+/** `save` / `image save`. */
+export function defineSave(parent: Command, name: string): Command {
+  return parent
+    .command(name)
+    .description('Save images to a tar archive (to standard output unless -o is given)')
+    .usage('[OPTIONS] IMAGE [IMAGE...]')
+    .argument('<image...>')
+    .option('-o, --output <file>', 'write to a file instead of standard output')
+    .addOption(new Option('--format <format>', 'the archive format').choices(ARCHIVE_FORMATS).default('docker-archive'))
+    .addHelpText('after', `
+An image given by id is saved without names; NAME:TAG saves that name, a
+bare NAME every tag of that repository. \`rootlet load\`, \`docker load\` and
+\`podman load\` read both formats.`)
+    .action(async (refs: string[], flags: { output?: string; format: ArchiveFormat }) => {
+      if (!flags.output && process.stdout.isTTY) {
+        throw new EngineError('cowardly refusing to save to a terminal: use the -o flag or redirect standard output');
+      }
+      const engine = await openEngine();
+      if (!flags.output) {
+        await saveImages(engine, refs, flags.format, process.stdout);
+        return;
+      }
+      // A temporary name beside the file: a failed save leaves no partial archive behind.
+      const tmp = join(dirname(flags.output), `.${basename(flags.output)}.${tmpName('save')}`);
+      const out = createWriteStream(tmp, { mode: 0o644 });
+      try {
+        await saveImages(engine, refs, flags.format, out);
+        renameSync(tmp, flags.output);
+      } catch (err) {
+        // The file may still be opening: close it before it is deleted.
+        out.destroy();
+        if (!out.closed) await once(out, 'close');
+        rmSync(tmp, { force: true });
+        const e = err as NodeJS.ErrnoException;
+        if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') throw new EngineError(`cannot write ${flags.output}: ${e.message}`);
+        throw err;
+      }
+    });
+}
+
+/** `load` / `image load`. */
+export function defineLoad(parent: Command, name: string): Command {
+  return parent
+    .command(name)
+    .description('Load images from a tar archive (docker-archive or oci-archive, gzip-compressed or not)')
+    .usage('[OPTIONS]')
+    .option('-i, --input <file>', 'read from a file instead of standard input')
+    .option('-q, --quiet', 'print nothing')
+    .option('--remap-outside-ids', 'give files owned by ids outside your subordinate range to root instead of failing')
+    .action(async (flags: { input?: string; quiet?: boolean; remapOutsideIds?: boolean }) => {
+      if (!flags.input && process.stdin.isTTY) {
+        throw new EngineError('requested load from stdin, but stdin is a terminal: use -i FILE or redirect standard input');
+      }
+      const engine = await openEngine();
+      const input = flags.input ? createReadStream(flags.input) : process.stdin;
+      const what = flags.input ?? 'standard input';
+      const opened = new Promise<void>((resolve, reject) => {
+        if (!flags.input) return resolve();
+        input.once('open', () => resolve()).once('error', (e: NodeJS.ErrnoException) => {
+          reject(new EngineError(e.code === 'ENOENT' ? `${what}: no such file` : `cannot read ${what}: ${e.message}`));
+        });
+      });
+      await opened;
+      const images = await loadImages(engine, input, { what, outsideIds: flags.remapOutsideIds ? 'root' : 'fail' });
+      if (!flags.quiet) process.stdout.write(loadedLines(images).map((l) => `${l}\n`).join(''));
+    });
+}
