@@ -15,19 +15,19 @@ export interface StoredLayer {
   remapped: number;
 }
 
-/**
- * Extracts a layer stream (a file path, '-' for our stdin, or a stream such
- * as an HTTP body or an archive member) into the store
- * inside the user's namespace, keeping the raw bytes as a blob. Both land
- * under temporary names and are renamed into place only when extraction
- * succeeded, so an interrupted or refused layer leaves the store unchanged.
- */
 export interface StoreLayerOptions {
   outsideIds?: 'fail' | 'root';
   /** The digest (and size) the blob must have, e.g. from a manifest: anything else is refused and nothing is kept. */
   expect?: { digest: string; size?: number };
 }
 
+/**
+ * Extracts a layer stream (a file path, '-' for our stdin, or a stream such
+ * as an HTTP body or an archive member) into the store inside the user's
+ * namespace, keeping the raw bytes as a blob. Both land
+ * under temporary names and are renamed into place only when extraction
+ * succeeded, so an interrupted or refused layer leaves the store unchanged.
+ */
 export async function storeLayer(engine: Engine, source: string | Readable, opts: StoreLayerOptions = {}): Promise<StoredLayer> {
   const ns = engine.ns();
   const tmpLayer = join(engine.paths.layers, `.${tmpName('tmp')}`);
