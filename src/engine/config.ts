@@ -11,10 +11,14 @@ export interface RootletConfig {
   engine: {
     runtime?: string;
   };
+  network: {
+    /** pasta | slirp4netns: the user-mode stack of rootlet's networks (containers.conf's key). */
+    defaultRootlessNetworkCmd?: string;
+  };
 }
 
 export async function loadConfig(file: string): Promise<RootletConfig> {
-  const empty: RootletConfig = { storage: {}, engine: {} };
+  const empty: RootletConfig = { storage: {}, engine: {}, network: {} };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -43,8 +47,10 @@ export async function loadConfig(file: string): Promise<RootletConfig> {
   };
   const storage = section('storage');
   const engine = section('engine');
+  const network = section('network');
   return {
     storage: { root: str(storage, 'root', 'storage'), driver: str(storage, 'driver', 'storage') },
     engine: { runtime: str(engine, 'runtime', 'engine') },
+    network: { defaultRootlessNetworkCmd: str(network, 'default_rootless_network_cmd', 'network') },
   };
 }

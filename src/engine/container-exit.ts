@@ -6,6 +6,7 @@ import { readExitFile } from './container-state.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
 import { stopHealthTimer } from './healthcheck.js';
+import { disconnectContainer } from '../network/attach.js';
 
 /** Docker's rule: does this exit bring the container back? */
 export function shouldRestart(policy: RestartPolicy, rec: Pick<ContainerRecord, 'restartCount' | 'stoppedByUser'>, exitCode: number): boolean {
@@ -35,6 +36,7 @@ export async function onContainerExit(engine: Engine, id: string, runToken: stri
   store.markExited(id, code, exit?.at);
   stopHealthTimer(engine, id);
   engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', id));
+  disconnectContainer(engine, id);
   const latest = store.get(id);
   if (!latest || latest.state !== 'exited' || latest.runToken !== runToken) return;
   if (rec.spec.rm) {

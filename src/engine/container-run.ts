@@ -14,7 +14,9 @@ import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
 import { startHealthTimer, stopHealthTimer } from './healthcheck.js';
 import { LogWriter } from './logs.js';
-import { logPath } from './container-start.js';
+import { logPath, refreshPeers } from './container-start.js';
+import { connectContainer, disconnectContainer } from '../network/attach.js';
+import { PortError } from '../network/forwarder.js';
 import { runtimeArgs } from '../runtime/runtime.js';
 
 /**
@@ -32,6 +34,7 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
   const runtime = runtimeFor(engine, rec.spec);
   const logFile = join(dir, 'runtime.log');
   let started = false;
+  let portFailed = false;
   let exitCode: number | undefined;
   let child: ReturnType<typeof spawn> | undefined;
   // A signal that arrives before the container runs must still end the run cleanly.
@@ -39,16 +42,19 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
   try {
     engine.mkdirForNs(dir);
     const names = layerNames(engine, rec);
-    prepareBundle(engine, rec, names);
-    trace('run: bundle written');
+    const writeBundle = prepareBundle(engine, rec, names);
     const early = signals.pending();
     if (early) throw new EngineError(`interrupted by ${early} before the container started`, 130);
     const runtimeCmd = [runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), 'run', '--bundle', dir, rec.id];
     const args = [...engine.ns().nsenterArgs(), '--', ...startCommand(engine, rec, names, runtimeCmd)];
     store.markRunning(rec.id, process.pid, processStartTime(process.pid));
+    started = true;
+    // After markRunning: a rootlet killed from here on leaves a record whose network the next look removes.
+    writeBundle(await connectContainer(engine, rec));
+    trace('run: bundle written');
+    refreshPeers(engine, rec);
     if (rec.spec.health) store.resetHealth(rec.id, true);
     startHealthTimer(engine, rec, process.pid);
-    started = true;
     exitCode = await new Promise<number>((resolve, reject) => {
       // Its own session: terminal signals reach only us, and we forward each once.
       // With --rm nothing reads the log afterwards: the container writes to our stdio directly.
@@ -79,10 +85,15 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
       }
     }
     return exitCode;
+  } catch (err) {
+    // `run` leaves no container behind when a published port cannot be bound.
+    if (err instanceof PortError) portFailed = true;
+    throw err;
   } finally {
     signals.release();
     if (rec.spec.health) stopHealthTimer(engine, rec.id);
-    if (rec.spec.rm) {
+    disconnectContainer(engine, rec.id);
+    if (rec.spec.rm || portFailed) {
       removeContainer(engine, store.get(rec.id) ?? rec, { force: true, volumes: true, owner: true });
     } else {
       if (started) store.markExited(rec.id, exitCode);

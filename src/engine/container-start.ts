@@ -13,6 +13,9 @@ import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
 import { lastLine } from '../rootless/userns.js';
 import { startHealthTimer } from './healthcheck.js';
+import { connectContainer, disconnectContainer, refreshHosts } from '../network/attach.js';
+import { PortError } from '../network/forwarder.js';
+import { NetworkStore } from '../network/store.js';
 
 /** conmon writes its pid file as it daemonizes: give it a moment. */
 function readConmonPid(bundle: string): number {
@@ -48,12 +51,14 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
   if (existsSync(join(engine.paths.runcRoot, rec.id))) ns.run([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
   engine.mkdirForNs(dir);
   const names = layerNames(engine, rec);
-  prepareBundle(engine, rec, names);
+  const writeBundle = prepareBundle(engine, rec, names);
   const env: NodeJS.ProcessEnv = { ...engine.helperEnv(), ...identityEnv(engine.id, ns.pid) };
   const runToken = randomHex(8);
   store.markStarting(rec.id, runToken, process.pid, processStartTime(process.pid));
   let started;
   try {
+    // After markStarting: a rootlet killed from here on leaves a record whose network the next look removes.
+    writeBundle(await connectContainer(engine, rec));
     started = await createWithConmon({
       launch: (argv) => [...ns.nsenterArgs(), '--', ...startCommand(engine, rec, names, argv)],
       runtime: rt,
@@ -71,6 +76,8 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
     });
   } catch (err) {
     store.markExited(rec.id, undefined);
+    disconnectContainer(engine, rec.id);
+    if (err instanceof PortError) throw err;
     if (err instanceof EngineError) throw new EngineError(err.message, classifyRuntimeError(err.message));
     throw err;
   }
@@ -83,8 +90,15 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
   if (r.code !== 0) {
     ns.run([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
     store.markExited(rec.id, 125);
+    disconnectContainer(engine, rec.id);
     throw new EngineError(`cannot start the container: ${lastLine(r.stderr) || `${rt.name} start failed`}`);
   }
   if (rec.spec.health) store.resetHealth(rec.id, true);
+  refreshPeers(engine, rec);
   if (rec.spec.health && conmonPid) startHealthTimer(engine, rec, conmonPid);
+}
+
+/** The other containers of its networks learn the new container's address (their /etc/hosts). */
+export function refreshPeers(engine: Engine, rec: ContainerRecord): void {
+  refreshHosts(engine, new NetworkStore(engine.db).endpointsOf(rec.id).map((e) => e.networkId));
 }

@@ -5,6 +5,7 @@ import { runtimeCommand, unmountContainer } from './container-bundle.js';
 import { removeContainer } from './container-remove.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
+import { disconnectContainer } from '../network/attach.js';
 
 export function containerStore(engine: Engine): ContainerStore {
   return new ContainerStore(engine.db);
@@ -65,6 +66,7 @@ export function refreshState(engine: Engine, rec: ContainerRecord): ContainerRec
   if (!exit && runtimeStatus(engine, rec) === 'running') return rec;
   const store = new ContainerStore(engine.db);
   store.markExited(rec.id, exit?.code ?? rec.exitCode, exit?.at);
+  disconnectContainer(engine, rec.id);
   if (rec.spec.driver === 'fuse-overlayfs') unmountContainer(engine, rec);
   // --rm holds whoever notices the end first; a restart stays the exit hook's (it knows its run).
   if (rec.spec.rm) {

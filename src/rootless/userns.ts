@@ -80,6 +80,22 @@ export class UserNamespace {
     return runCapture('nsenter', [...this.nsenterArgs(), '--', ...args], { input: opts.input, env: opts.env });
   }
 
+  /**
+   * Runs a command in the holder's own mount namespace, also from the exit
+   * hook (which runs in conmon's): network namespace files are mounted there.
+   */
+  runInHolder(args: string[], opts: { input?: string | Buffer } = {}) {
+    if (!this.inside) return this.run(args, opts);
+    const holder = Number(process.env[ENV_HOLDER]) || this.pid;
+    return runCapture('nsenter', ['-m', '-t', String(holder), '--', ...args], { input: opts.input });
+  }
+
+  /** nsenter arguments that reach the holder's mount namespace (see runInHolder). */
+  holderArgs(): string[] {
+    if (!this.inside) return this.nsenterArgs();
+    return ['-m', '-t', String(Number(process.env[ENV_HOLDER]) || this.pid)];
+  }
+
   /** Like run, but a non-zero exit is an EngineError that quotes the command's own error. */
   runChecked(args: string[], what: string, opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): string {
     const r = this.run(args, opts);

@@ -4,7 +4,7 @@ import { ellipsis, goQuote, goTimeString, psRow, psTableFormat, statusText } fro
 import { commandString, type ContainerSummary } from '../../src/engine/container-list.js';
 import { containerFilter, parseFilters, type FilterLookups, type FilterSubject } from '../../src/engine/container-filter.js';
 import { anonymousVolumes, binds, mountPoints, tmpfsMounts } from '../../src/engine/container-mounts.js';
-import { parseTmpfs, type ContainerSpec } from '../../src/engine/container-spec.js';
+import { legacyNetworkSpec, parseTmpfs, type ContainerSpec } from '../../src/engine/container-spec.js';
 import { sumFileSizes } from '../../src/engine/container-size.js';
 import type { ContainerRecord } from '../../src/engine/container-store.js';
 import { EngineError } from '../../src/engine/errors.js';
@@ -16,7 +16,7 @@ const VOLS = '/store/volumes';
 function spec(over: Partial<ContainerSpec> = {}): ContainerSpec {
   return {
     args: ['sleep', '100'], env: [], workdir: '/', user: '', hostname: 'h', mounts: [], volumes: [], readOnly: false,
-    network: 'private', init: false, tty: false, interactive: false, userns: 'host', rm: false, driver: 'overlay', layers: [],
+    network: 'private', net: legacyNetworkSpec('private'), init: false, tty: false, interactive: false, userns: 'host', rm: false, driver: 'overlay', layers: [],
     restart: { name: 'no', maxRetries: 0 }, stopSignal: 'SIGTERM', stopTimeout: 10, labels: {}, resources: {}, ...over,
   };
 }
