@@ -25,6 +25,8 @@ const COMMANDS: Array<{ names: string[]; load: () => Promise<{ register: Registe
   { names: ['export'], load: () => import('./export.js') },
   { names: ['images', 'rmi', 'import'], load: () => import('./images.js') },
   { names: ['unshare'], load: () => import('./unshare.js') },
+  { names: ['network'], load: () => import('./network.js') },
+  { names: ['port'], load: () => import('./port.js') },
   { names: ['info', 'version', 'system'], load: () => import('./system.js') },
 ];
 

@@ -29,6 +29,8 @@ export interface NetworkSpec {
   dnsOptions: string[];
   /** NAME:IP from --add-host */
   extraHosts: string[];
+  /** -P: the exposed ports are among `ports`, on free host ports. */
+  publishAll?: boolean;
 }
 
 export interface NetworkFlags {
@@ -95,7 +97,7 @@ export function parseNetworkFlags(f: NetworkFlags, imageExposed: string[]): Netw
   f.addHosts.forEach(parseAddHost);
   return {
     mode, networks, container, ports, exposed,
-    dns: checkDnsServers(f.dns), dnsSearch: f.dnsSearch, dnsOptions: f.dnsOptions, extraHosts: f.addHosts,
+    dns: checkDnsServers(f.dns), dnsSearch: f.dnsSearch, dnsOptions: f.dnsOptions, extraHosts: f.addHosts, publishAll: f.publishAll,
   };
 }
 
