@@ -88,4 +88,11 @@ if (entries.length) {
     banner: { js: "import { createRequire as __rootletCreateRequire } from 'node:module';\nconst require = __rootletCreateRequire(import.meta.url);" },
   });
   copyFileSync(addon, join(root, 'build/better_sqlite3.node'));
+  // The network tests' UDP server, static: it runs in the busybox test image.
+  mkdirSync(join(root, 'build/test/fixtures'), { recursive: true });
+  const r = spawnSync('cc', ['-static', '-O2', '-o', join(root, 'build/test/fixtures/udp-echo'), join(testRoot, 'fixtures/udp-echo.c')], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error('build: cannot compile test/fixtures/udp-echo.c statically: apt-get install gcc libc6-dev');
+    process.exit(1);
+  }
 }

@@ -40,9 +40,15 @@ function containerFile(engine: Engine, id: string): string {
   return join(netnsDir(engine), `ctr-${id.slice(0, 16)}`);
 }
 
-/** Runs a script as root of the user's namespace in the holder's mount namespace; a failure quotes its last line. */
+/** Runs a script as root of the user's namespace in the holder's mount namespace (where network namespace files live). */
+function holderRun(engine: Engine, script: string) {
+  // ip and nft live in sbin, which a user's PATH may lack.
+  return engine.ns().runInHolder(['sh', '-c', `PATH="$PATH:/usr/sbin:/sbin"\n${script}`]);
+}
+
+/** holderRun, making the namespace directory first; a failure quotes the script's last line. */
 function holderScript(engine: Engine, script: string, what: string): string {
-  const r = engine.ns().runInHolder(['sh', '-c', `${netnsDirScript(netnsDir(engine))}\n${script}`]);
+  const r = holderRun(engine, `${netnsDirScript(netnsDir(engine))}\n${script}`);
   if (r.code !== 0) throw new EngineError(`${what}: ${lastLine(r.stderr) || `exit status ${r.code}`}`);
   return r.stdout;
 }
@@ -86,7 +92,7 @@ function ensureUp(engine: Engine, store: NetworkStore, net: NetworkRecord): Netw
 /** Stops a network's stack and removes its namespace (call inside a write transaction). */
 function bringDown(engine: Engine, store: NetworkStore, net: NetworkRecord): void {
   kill(net.stackPid, net.stackStart);
-  engine.ns().runInHolder(['sh', '-c', netnsRemoveScript(networkFile(engine, net.id))]);
+  holderRun(engine, netnsRemoveScript(networkFile(engine, net.id)));
   store.setStack(net.id, undefined, undefined, undefined);
 }
 
@@ -202,7 +208,7 @@ export function disconnectContainer(engine: Engine, id: string): void {
     ...eps.map((ep) => vethRemoveScript(networkFile(engine, ep.networkId), hostIfName(id, ep.networkId))),
     ...(run?.netns ? [netnsRemoveScript(run.netns)] : []),
   ];
-  if (script.length) engine.ns().runInHolder(['sh', '-c', script.join('\n')]);
+  if (script.length) holderRun(engine, script.join('\n'));
   engine.db.transaction(() => {
     for (const ep of eps) {
       store.removeEndpoint(id, ep.networkId);
@@ -238,7 +244,7 @@ export function connectRunning(engine: Engine, rec: ContainerRecord, net: Networ
 /** Takes a running container off one network (network disconnect). */
 export function disconnectRunning(engine: Engine, rec: ContainerRecord, net: NetworkRecord): void {
   const store = new NetworkStore(engine.db);
-  engine.ns().runInHolder(['sh', '-c', vethRemoveScript(networkFile(engine, net.id), hostIfName(rec.id, net.id))]);
+  holderRun(engine, vethRemoveScript(networkFile(engine, net.id), hostIfName(rec.id, net.id)));
   engine.db.transaction(() => {
     store.removeEndpoint(rec.id, net.id);
     if (!store.endpoints(net.id).length) bringDown(engine, store, store.get(net.id)!);

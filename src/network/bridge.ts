@@ -41,7 +41,8 @@ table ip rootlet {
   }
 }
 EOF`;
-  return `F=${shq(file)}
+  const check = internal ? '' : 'command -v nft >/dev/null || { echo "rootlet: nft is not installed (it masquerades the traffic of networks): apt-get install nftables" >&2; exit 1; }\n';
+  return `${check}F=${shq(file)}
 ${newNetnsScript()}
 nsenter --net="$F" sh -c '
 ip link add ${BRIDGE} mtu ${MTU} type bridge && ip addr add ${gateway}/${prefix} dev ${BRIDGE} && ip link set ${BRIDGE} up || exit 1${nat}

@@ -134,7 +134,8 @@ export function formatPorts(bound: PortBinding[], exposed: string[]): string {
     i = j + 1;
   }
   const published = new Set(bound.map((b) => `${b.containerPort}/${b.protocol}`));
-  for (const e of exposed) if (!published.has(e)) items.push(e);
+  const rest = exposed.filter((e) => !published.has(e)).sort((a, b) => parseInt(a, 10) - parseInt(b, 10) || a.localeCompare(b));
+  items.push(...rest);
   return items.join(', ');
 }
 
