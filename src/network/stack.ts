@@ -54,7 +54,7 @@ export function attachStackScript(s: StackName, pidFile: string): string {
   if (s === 'pasta') {
     // --runas 0:0: root of the user's namespace is the user, who must be able to signal it;
     // by default pasta drops to "nobody", a subordinate id.
-    return `pasta --config-net -q -t none -u none -T none -U none --mtu ${MTU} --dns-forward ${PASTA_DNS} --runas 0:0 -P ${pf} --netns "$F" ` +
+    return `pasta --config-net -q -4 -t none -u none -T none -U none --mtu ${MTU} --dns-forward ${PASTA_DNS} --runas 0:0 -P ${pf} --netns "$F" ` +
       `|| { echo "rootlet: pasta could not attach to the network namespace" >&2; exit 1; }
 host=$(nsenter --net="$F" ip -4 route show default | awk '{print $3; exit}')
 echo "pid=$(cat ${pf}) host=$host"`;
