@@ -47,8 +47,10 @@ async function measure(sb, e, marks) {
     const fresh = newProcesses(before, snapshot(), marks);
     // The containers' own processes live in their own pid namespaces; the
     // engine's per-container processes (conmon, slirp4netns, …) on the host's.
-    const inContainer = fresh.filter((p) => p.pidns && p.pidns !== ownPidNs);
-    const onHost = fresh.filter((p) => !(p.pidns && p.pidns !== ownPidNs));
+    // pasta sandboxes itself in a pid namespace of its own: it is the engine's, not a container's.
+    const isContainer = (p) => p.pidns && p.pidns !== ownPidNs && !/^(passt|pasta)/.test(p.comm);
+    const inContainer = fresh.filter(isContainer);
+    const onHost = fresh.filter((p) => !isContainer(p));
     if (inContainer.length !== N) {
       throw new Error(`${e.label}: expected ${N} container processes (${CMD.join(' ')}), found ${inContainer.length}: ${describe(inContainer)}`);
     }
