@@ -14,8 +14,9 @@ const BYTES = Number(process.env.BENCH_NET_BYTES) > 0 ? Number(process.env.BENCH
 const ROUNDS = 3;
 const REQUESTS = Number(process.env.BENCH_NET_REQUESTS) > 0 ? Number(process.env.BENCH_NET_REQUESTS) : 1000;
 const PORTS = { rootlet: { sink: 18901, http: 18902 }, podmanSlirp: { sink: 18911, http: 18912 } };
-// A receiver that takes one connection after another and throws the bytes away.
-const SINK = ['sh', '-c', 'while :; do nc -l -p 5000 >/dev/null; done'];
+// A receiver that takes one connection after another and throws the bytes away (nc -e: a plain
+// `nc -l` would end the connection when its own stdin, /dev/null, ends).
+const SINK = ['sh', '-c', 'printf "#!/bin/sh\\ncat >/dev/null\\n" > /sink && chmod +x /sink && exec nc -ll -p 5000 -e /sink'];
 const HTTPD = ['httpd', '-f', '-p', '80', '-h', '/www'];
 
 /** Sends `bytes` zeros to 127.0.0.1:port; resolves to ms from connect to the receiver closing after the last byte. */
@@ -118,7 +119,7 @@ export async function run(sb, { progress }) {
     id,
     title: `published ports: ${BYTES / GIB} GiB host -> container (median of ${ROUNDS}), ${REQUESTS} short requests`,
     description:
-      `Each engine runs a busybox \`nc -l\` sink and a busybox httpd with published ports on its default network. ` +
+      `Each engine runs a busybox \`nc -ll -e\` sink (\`cat >/dev/null\`) and a busybox httpd with published ports on its default network. ` +
       `Throughput: the driver sends ${BYTES / GIB} GiB of zeros to 127.0.0.1:PORT and times from connect to the receiver ` +
       `closing after the last byte; the median of ${ROUNDS}. Latency: HTTP/1.0 GETs of a 19-byte file, each on a new ` +
       `connection, one after another, ${REQUESTS} in all (interleaved by round with the other engine).`,
