@@ -12,6 +12,7 @@ import type { Engine } from './engine.js';
 import { EngineError, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND } from './errors.js';
 import { ensureKeepIdLayers } from './keepid.js';
 import { resourcesSpec } from './resources.js';
+import { lastLine } from '../rootless/userns.js';
 import { hostsFor, resolvFor, type NetSetup } from '../network/attach.js';
 
 export function containerDir(engine: Engine, id: string): string {
@@ -53,7 +54,9 @@ export function startCommand(engine: Engine, rec: ContainerRecord, names: string
   chmodSync(dirs.upper, statSync(join(engine.paths.layers, names[names.length - 1]!)).mode & 0o7777);
   const mount = mountScript(rec.spec.driver, engine.paths.layers, names, dirs);
   if (rec.spec.driver === 'fuse-overlayfs') {
-    engine.ns().runChecked(['sh', '-c', `${unmountScript(rec.spec.driver, dirs)}; ${mount}`], 'cannot mount the container\'s root filesystem (fuse-overlayfs)');
+    // In the holder's mount namespace, where the runtime is started from (container-start.ts).
+    const r = engine.ns().runInHolder(['sh', '-c', `${unmountScript(rec.spec.driver, dirs)}; ${mount}`]);
+    if (r.code !== 0) throw new EngineError(`cannot mount the container's root filesystem (fuse-overlayfs): ${lastLine(r.stderr) || `exit status ${r.code}`}`);
     return runtimeCmd;
   }
   // cd inside the namespace: lower layers are named relative to the layer directory.

@@ -43,15 +43,16 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
     engine.mkdirForNs(dir);
     const names = layerNames(engine, rec);
     const writeBundle = prepareBundle(engine, rec, names);
-    const early = signals.pending();
-    if (early) throw new EngineError(`interrupted by ${early} before the container started`, 130);
     const runtimeCmd = [runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), 'run', '--bundle', dir, rec.id];
     const args = [...engine.ns().nsenterArgs(), '--', ...startCommand(engine, rec, names, runtimeCmd)];
-    store.markRunning(rec.id, process.pid, processStartTime(process.pid));
-    started = true;
-    // After markRunning: a rootlet killed from here on leaves a record whose network the next look removes.
+    // Before markRunning, so that "running" means the runtime is starting it; a rootlet killed
+    // meanwhile leaves network state that the next look removes (its owner is dead).
     writeBundle(await connectContainer(engine, rec));
     trace('run: bundle written');
+    const early = signals.pending();
+    if (early) throw new EngineError(`interrupted by ${early} before the container started`, 130);
+    store.markRunning(rec.id, process.pid, processStartTime(process.pid));
+    started = true;
     refreshPeers(engine, rec);
     if (rec.spec.health) store.resetHealth(rec.id, true);
     startHealthTimer(engine, rec, process.pid);

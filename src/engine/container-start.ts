@@ -52,7 +52,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
   engine.mkdirForNs(dir);
   const names = layerNames(engine, rec);
   const writeBundle = prepareBundle(engine, rec, names);
-  const env: NodeJS.ProcessEnv = { ...engine.helperEnv(), ...identityEnv(engine.id, ns.pid) };
+  const env: NodeJS.ProcessEnv = { ...engine.helperEnv(), ...identityEnv(engine.id, ns.holderPid) };
   const runToken = randomHex(8);
   store.markStarting(rec.id, runToken, process.pid, processStartTime(process.pid));
   let started;
@@ -60,7 +60,9 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
     // After markStarting: a rootlet killed from here on leaves a record whose network the next look removes.
     writeBundle(await connectContainer(engine, rec));
     started = await createWithConmon({
-      launch: (argv) => [...ns.nsenterArgs(), '--', ...startCommand(engine, rec, names, argv)],
+      // From the holder's mount namespace also when the exit hook restarts the container (it runs in the
+      // old conmon's): the new run's network namespace file is mounted there, and seen by slaves of it.
+      launch: (argv) => [...ns.holderArgs(), '--', ...startCommand(engine, rec, names, argv)],
       runtime: rt,
       runtimeGlobalArgs: globalArgs,
       id: rec.id,

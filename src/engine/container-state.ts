@@ -5,7 +5,7 @@ import { runtimeCommand, unmountContainer } from './container-bundle.js';
 import { removeContainer } from './container-remove.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
-import { disconnectContainer } from '../network/attach.js';
+import { disconnectContainer, sweepNetwork } from '../network/attach.js';
 
 export function containerStore(engine: Engine): ContainerStore {
   return new ContainerStore(engine.db);
@@ -59,7 +59,10 @@ export function refreshState(engine: Engine, rec: ContainerRecord): ContainerRec
     removeContainer(engine, rec, { force: true, volumes: true });
     return new ContainerStore(engine.db).get(rec.id);
   }
-  if (rec.state !== 'running') return rec;
+  if (rec.state !== 'running') {
+    sweepNetwork(engine, rec);
+    return rec;
+  }
   // Detached runs (they have a token) end in an exit file, also when their starter died before the monitor was recorded.
   const exit = rec.runToken ? readExitFile(engine, rec.id) : undefined;
   if (!exit && watcherAlive(rec)) return rec;

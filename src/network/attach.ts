@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { containerDir } from '../engine/container-bundle.js';
 import { ContainerStore, type ContainerRecord } from '../engine/container-store.js';
@@ -53,23 +53,30 @@ function holderScript(engine: Engine, script: string, what: string): string {
   return r.stdout;
 }
 
-function holderPid(engine: Engine): number {
-  const ns = engine.ns();
-  return ns.inside ? Number(process.env.ROOTLET_NS_HOLDER) || ns.pid : ns.pid;
-}
-
 /** Whether a namespace file is still mounted in the holder (it is not after the holder was restarted). */
 function isMounted(engine: Engine, file: string): boolean {
   try {
-    return readFileSync(`/proc/${holderPid(engine)}/mountinfo`, 'utf8').split('\n').some((l) => l.split(' ')[4] === file);
+    return readFileSync(`/proc/${engine.ns().holderPid}/mountinfo`, 'utf8').split('\n').some((l) => l.split(' ')[4] === file);
   } catch {
     return false;
   }
 }
 
+/**
+ * Stops a process of rootlet's networking. An exit hook left in the user
+ * namespace of a holder that died leaves those of the current one alone.
+ */
 function kill(pid: number | undefined, start: number | undefined): void {
-  if (pid && isProcessAlive(pid, start)) {
+  if (pid && isProcessAlive(pid, start) && !otherUserNs(pid)) {
     try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+  }
+}
+
+function otherUserNs(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/user`) !== readlinkSync('/proc/self/ns/user') && process.getuid!() === 0 && !!process.env.ROOTLET_NS_HOLDER;
+  } catch {
+    return false;
   }
 }
 
@@ -142,7 +149,8 @@ export async function connectContainer(engine: Engine, rec: ContainerRecord): Pr
   const store = new NetworkStore(engine.db);
   const file = containerFile(engine, rec.id);
   disconnectContainer(engine, rec.id);
-  store.saveRun({ containerId: rec.id, netns: file, ports: [] });
+  const owner = { ownerPid: process.pid, ownerStart: processStartTime(process.pid) };
+  store.saveRun({ containerId: rec.id, netns: file, ports: [], ...owner });
   try {
     let target: { netFile: string; ip: string };
     if (net.mode === 'bridge') {
@@ -162,7 +170,7 @@ export async function connectContainer(engine: Engine, rec: ContainerRecord): Pr
       const out = holderScript(engine, `${containerNetnsScript(file, [])}\n${attachStackScript(stack, join(stateDir(engine), `ctr-${rec.id.slice(0, 16)}.pid`))}`,
         `cannot attach ${stack} to the container's network`);
       const { pid } = parseStackLine(out);
-      store.saveRun({ containerId: rec.id, netns: file, ports: [], stackPid: pid, stackStart: processStartTime(pid) });
+      store.saveRun({ containerId: rec.id, netns: file, ports: [], stackPid: pid, stackStart: processStartTime(pid), ...owner });
       // A stack of its own forwards into the container's namespace: the server sees connections from 127.0.0.1.
       target = { netFile: file, ip: '127.0.0.1' };
     }
@@ -218,6 +226,16 @@ export function disconnectContainer(engine: Engine, id: string): void {
     store.deleteRun(id);
   }).immediate();
   refreshHosts(engine, eps.map((e) => e.networkId));
+}
+
+/**
+ * Removes the network state of a container that is not running and whose
+ * set-up was cut short (its rootlet was killed before the container ran).
+ */
+export function sweepNetwork(engine: Engine, rec: ContainerRecord): void {
+  if (rec.state === 'running' || rec.state === 'removing') return;
+  const run = new NetworkStore(engine.db).run(rec.id);
+  if (run && !(run.ownerPid && isProcessAlive(run.ownerPid, run.ownerStart))) disconnectContainer(engine, rec.id);
 }
 
 /** Joins a running container to one more network (network connect). */

@@ -35,6 +35,8 @@ export interface NetRun {
   fwdStart?: number;
   stackPid?: number;
   stackStart?: number;
+  ownerPid?: number;
+  ownerStart?: number;
 }
 
 /** The network every container joins unless told otherwise (Podman's "podman", Docker's "bridge"). */
@@ -49,7 +51,10 @@ interface NetRow {
   stack_pid: number | null; stack_start: number | null; host_addr: string | null;
 }
 interface EpRow { container_id: string; network_id: string; ip: string; mac: string; iface: string; aliases: string }
-interface RunRow { container_id: string; netns: string | null; ports: string; fwd_pid: number | null; fwd_start: number | null; stack_pid: number | null; stack_start: number | null }
+interface RunRow {
+  container_id: string; netns: string | null; ports: string; fwd_pid: number | null; fwd_start: number | null;
+  stack_pid: number | null; stack_start: number | null; owner_pid: number | null; owner_start: number | null;
+}
 
 const netFrom = (r: NetRow): NetworkRecord => ({
   id: r.id, name: r.name, driver: r.driver, subnet: r.subnet, gateway: r.gateway, internal: r.internal !== 0,
@@ -172,6 +177,7 @@ export class NetworkStore {
     return r && {
       containerId: r.container_id, netns: r.netns ?? undefined, ports: JSON.parse(r.ports) as PortBinding[],
       fwdPid: r.fwd_pid ?? undefined, fwdStart: r.fwd_start ?? undefined, stackPid: r.stack_pid ?? undefined, stackStart: r.stack_start ?? undefined,
+      ownerPid: r.owner_pid ?? undefined, ownerStart: r.owner_start ?? undefined,
     };
   }
 
@@ -180,10 +186,13 @@ export class NetworkStore {
   }
 
   saveRun(r: NetRun): void {
-    this.db.prepare(`INSERT INTO net_runs (container_id, netns, ports, fwd_pid, fwd_start, stack_pid, stack_start) VALUES (?, ?, ?, ?, ?, ?, ?)
+    this.db.prepare(`INSERT INTO net_runs (container_id, netns, ports, fwd_pid, fwd_start, stack_pid, stack_start, owner_pid, owner_start)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT(container_id) DO UPDATE SET netns = excluded.netns, ports = excluded.ports, fwd_pid = excluded.fwd_pid,
-      fwd_start = excluded.fwd_start, stack_pid = excluded.stack_pid, stack_start = excluded.stack_start`)
-      .run(r.containerId, r.netns ?? null, JSON.stringify(r.ports), r.fwdPid ?? null, r.fwdStart ?? null, r.stackPid ?? null, r.stackStart ?? null);
+      fwd_start = excluded.fwd_start, stack_pid = excluded.stack_pid, stack_start = excluded.stack_start,
+      owner_pid = excluded.owner_pid, owner_start = excluded.owner_start`)
+      .run(r.containerId, r.netns ?? null, JSON.stringify(r.ports), r.fwdPid ?? null, r.fwdStart ?? null, r.stackPid ?? null, r.stackStart ?? null,
+        r.ownerPid ?? null, r.ownerStart ?? null);
   }
 
   deleteRun(containerId: string): void {

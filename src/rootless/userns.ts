@@ -86,14 +86,23 @@ export class UserNamespace {
    */
   runInHolder(args: string[], opts: { input?: string | Buffer } = {}) {
     if (!this.inside) return this.run(args, opts);
-    const holder = Number(process.env[ENV_HOLDER]) || this.pid;
-    return runCapture('nsenter', ['-m', '-t', String(holder), '--', ...args], { input: opts.input });
+    return runCapture('nsenter', [...this.holderArgs(), '--', ...args], { input: opts.input });
+  }
+
+  /**
+   * The holder's pid, also inside (where `pid` is our own): the exit hook is
+   * told it by ROOTLET_NS_HOLDER. When that holder died (a new one serves the
+   * user now, in another namespace), the hook keeps to its own mount namespace.
+   */
+  get holderPid(): number {
+    if (!this.inside) return this.pid;
+    const told = Number(process.env[ENV_HOLDER]);
+    return told && sameUserNs(told) ? told : this.pid;
   }
 
   /** nsenter arguments that reach the holder's mount namespace (see runInHolder). */
   holderArgs(): string[] {
-    if (!this.inside) return this.nsenterArgs();
-    return ['-m', '-t', String(Number(process.env[ENV_HOLDER]) || this.pid)];
+    return this.inside ? ['-m', '-t', String(this.holderPid)] : this.nsenterArgs();
   }
 
   /** Like run, but a non-zero exit is an EngineError that quotes the command's own error. */
@@ -108,6 +117,15 @@ export class UserNamespace {
 export function lastLine(text: string): string {
   const lines = text.trim().split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('dmesg(1)'));
   return lines[lines.length - 1] ?? '';
+}
+
+/** Whether a process lives in our user namespace (false when it is gone). */
+function sameUserNs(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/user`) === ownUserNs();
+  } catch {
+    return false;
+  }
 }
 
 function bootId(): string {

@@ -100,7 +100,9 @@ const MIGRATIONS: string[] = [
      fwd_pid INTEGER,
      fwd_start INTEGER,
      stack_pid INTEGER,              -- --network pasta|slirp4netns: the container's own stack
-     stack_start INTEGER
+     stack_start INTEGER,
+     owner_pid INTEGER,              -- the rootlet that set it up: if it died before the container ran, the next look removes it
+     owner_start INTEGER
    );`,
 ];
 
