@@ -14,8 +14,8 @@ import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
 import { startHealthTimer, stopHealthTimer } from './healthcheck.js';
 import { LogWriter } from './logs.js';
-import { logPath, refreshPeers } from './container-start.js';
-import { connectContainer, disconnectContainer } from '../network/attach.js';
+import { logPath } from './container-start.js';
+import { connectContainer, disconnectContainer, refreshPeers } from '../network/attach.js';
 import { PortError } from '../network/forwarder.js';
 import { runtimeArgs } from '../runtime/runtime.js';
 
@@ -53,7 +53,7 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
     if (early) throw new EngineError(`interrupted by ${early} before the container started`, 130);
     store.markRunning(rec.id, process.pid, processStartTime(process.pid));
     started = true;
-    refreshPeers(engine, rec);
+    refreshPeers(engine, rec.id);
     if (rec.spec.health) store.resetHealth(rec.id, true);
     startHealthTimer(engine, rec, process.pid);
     exitCode = await new Promise<number>((resolve, reject) => {

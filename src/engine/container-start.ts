@@ -13,9 +13,8 @@ import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
 import { lastLine } from '../rootless/userns.js';
 import { startHealthTimer } from './healthcheck.js';
-import { connectContainer, disconnectContainer, refreshHosts } from '../network/attach.js';
+import { connectContainer, disconnectContainer, refreshPeers } from '../network/attach.js';
 import { PortError } from '../network/forwarder.js';
-import { NetworkStore } from '../network/store.js';
 
 /** conmon writes its pid file as it daemonizes: give it a moment. */
 function readConmonPid(bundle: string): number {
@@ -96,11 +95,6 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
     throw new EngineError(`cannot start the container: ${lastLine(r.stderr) || `${rt.name} start failed`}`);
   }
   if (rec.spec.health) store.resetHealth(rec.id, true);
-  refreshPeers(engine, rec);
+  refreshPeers(engine, rec.id);
   if (rec.spec.health && conmonPid) startHealthTimer(engine, rec, conmonPid);
-}
-
-/** The other containers of its networks learn the new container's address (their /etc/hosts). */
-export function refreshPeers(engine: Engine, rec: ContainerRecord): void {
-  refreshHosts(engine, new NetworkStore(engine.db).endpointsOf(rec.id).map((e) => e.networkId));
 }

@@ -285,6 +285,11 @@ export function refreshHosts(engine: Engine, networkIds: string[]): void {
   }
 }
 
+/** Rewrites /etc/hosts of the container and of the other containers of its networks (it joined, or was renamed). */
+export function refreshPeers(engine: Engine, id: string): void {
+  refreshHosts(engine, new NetworkStore(engine.db).endpointsOf(id).map((e) => e.networkId));
+}
+
 /** The host address and DNS forwarder of the container's way out, if it has one. */
 function wayOut(engine: Engine, rec: ContainerRecord, store: NetworkStore): { hostAddr?: string; dns?: string } {
   const mode = rec.spec.net.mode;
