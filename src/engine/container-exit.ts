@@ -33,10 +33,13 @@ export async function onContainerExit(engine: Engine, id: string, runToken: stri
   if (!rec || rec.runToken !== runToken || (rec.state !== 'running' && rec.state !== 'exited')) return;
   const exit = readExitFile(engine, id);
   const code = exit?.code ?? rec.exitCode ?? 255;
+  // Before the exit is recorded: `wait` returns on it, and a `start` right after must not find this run's network
+  // being removed. Only while the run is still this one (another rootlet may have settled it meanwhile).
+  const now = store.get(id);
+  if (now?.state === 'running' && now.runToken === runToken) disconnectContainer(engine, id);
   store.markExited(id, code, exit?.at);
   stopHealthTimer(engine, id);
   engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', id));
-  disconnectContainer(engine, id);
   const latest = store.get(id);
   if (!latest || latest.state !== 'exited' || latest.runToken !== runToken) return;
   if (rec.spec.rm) {

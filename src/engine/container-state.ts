@@ -68,8 +68,9 @@ export function refreshState(engine: Engine, rec: ContainerRecord): ContainerRec
   if (!exit && watcherAlive(rec)) return rec;
   if (!exit && runtimeStatus(engine, rec) === 'running') return rec;
   const store = new ContainerStore(engine.db);
-  store.markExited(rec.id, exit?.code ?? rec.exitCode, exit?.at);
+  // Before the exit is recorded (see onContainerExit).
   disconnectContainer(engine, rec.id);
+  store.markExited(rec.id, exit?.code ?? rec.exitCode, exit?.at);
   if (rec.spec.driver === 'fuse-overlayfs') unmountContainer(engine, rec);
   // --rm holds whoever notices the end first; a restart stays the exit hook's (it knows its run).
   if (rec.spec.rm) {
