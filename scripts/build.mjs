@@ -12,6 +12,7 @@ import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
@@ -47,6 +48,14 @@ await build({
 // What runs inside the user's namespace (layer extraction): kept out of the CLI's start-up.
 await build({ ...cli, banner: { js: cliBanner }, entryPoints: [join(root, 'src/helper.ts')], outfile: join(root, 'dist/rootlet-helper.cjs') });
 chmodSync(join(root, 'dist/rootlet.cjs'), 0o755);
+// The port forwarder (src/network/portfwd.c): a small C program, one per container that publishes ports.
+{
+  const r = spawnSync('cc', ['-O2', '-Wall', '-o', join(root, 'dist/rootlet-portfwd'), join(root, 'src/network/portfwd.c')], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error('build: cannot compile src/network/portfwd.c: install a C compiler (apt-get install gcc libc6-dev)');
+    process.exit(1);
+  }
+}
 copyFileSync(addon, join(root, 'dist/better_sqlite3.node'));
 for (const pkg of readdirSync(join(root, 'node_modules')).filter((n) => n === 'node-unix-socket' || n.startsWith('node-unix-socket-'))) {
   cpSync(join(root, 'node_modules', pkg), join(root, 'dist/node_modules', pkg), { recursive: true, dereference: true });
@@ -79,4 +88,11 @@ if (entries.length) {
     banner: { js: "import { createRequire as __rootletCreateRequire } from 'node:module';\nconst require = __rootletCreateRequire(import.meta.url);" },
   });
   copyFileSync(addon, join(root, 'build/better_sqlite3.node'));
+  // The network tests' UDP server, static: it runs in the busybox test image.
+  mkdirSync(join(root, 'build/test/fixtures'), { recursive: true });
+  const r = spawnSync('cc', ['-static', '-O2', '-o', join(root, 'build/test/fixtures/udp-echo'), join(testRoot, 'fixtures/udp-echo.c')], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error('build: cannot compile test/fixtures/udp-echo.c statically: apt-get install gcc libc6-dev');
+    process.exit(1);
+  }
 }

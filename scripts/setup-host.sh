@@ -18,8 +18,8 @@ users=("$@")
 [ ${#users[@]} -gt 0 ] || users=(rootlet-ci rootlet-ci2 rootlet-nosub:nosub)
 
 packages=(uidmap runc crun conmon catatonit passt slirp4netns fuse-overlayfs
-  runsc busybox-static docker-registry attr iproute2 curl util-linux
-  apache2-utils openssl skopeo podman)
+  runsc busybox-static docker-registry attr iproute2 curl util-linux nftables
+  apache2-utils openssl skopeo podman gcc libc6-dev)
 if [ "$install" = 1 ]; then
   missing=()
   for p in "${packages[@]}"; do

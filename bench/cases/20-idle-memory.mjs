@@ -1,8 +1,8 @@
 // Figure: the host memory an idle detached container costs, beyond its own
 // processes — what stays behind for each container (rootlet and Podman:
 // a conmon each; Podman with its default network: a slirp4netns too).
-import { readlinkSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { interruptedBy } from '../lib/measure.mjs';
 import { engines, holders, PODMAN_NOTE, removeAll, runDetachedArgv } from '../lib/engines.mjs';
@@ -32,6 +32,12 @@ async function measure(sb, e, marks) {
   const ownPidNs = readlinkSync('/proc/self/ns/pid');
   const before = snapshot();
   let row;
+  // A configuration that needs rootlet's config file (e.g. another network stack) writes it for its turn only.
+  const configFile = join(sb.env.XDG_CONFIG_HOME, 'rootlet', 'rootlet.toml');
+  if (e.config) {
+    mkdirSync(dirname(configFile), { recursive: true });
+    writeFileSync(configFile, e.config);
+  }
   try {
     for (const name of names) {
       sb.exec(runDetachedArgv(e, name, CMD), `${e.label}: run -d ${name}`);
@@ -41,8 +47,10 @@ async function measure(sb, e, marks) {
     const fresh = newProcesses(before, snapshot(), marks);
     // The containers' own processes live in their own pid namespaces; the
     // engine's per-container processes (conmon, slirp4netns, …) on the host's.
-    const inContainer = fresh.filter((p) => p.pidns && p.pidns !== ownPidNs);
-    const onHost = fresh.filter((p) => !(p.pidns && p.pidns !== ownPidNs));
+    // pasta sandboxes itself in a pid namespace of its own: it is the engine's, not a container's.
+    const isContainer = (p) => p.pidns && p.pidns !== ownPidNs && !/^(passt|pasta)/.test(p.comm);
+    const inContainer = fresh.filter(isContainer);
+    const onHost = fresh.filter((p) => !isContainer(p));
     if (inContainer.length !== N) {
       throw new Error(`${e.label}: expected ${N} container processes (${CMD.join(' ')}), found ${inContainer.length}: ${describe(inContainer)}`);
     }
@@ -66,6 +74,7 @@ async function measure(sb, e, marks) {
       command: runDetachedArgv(e, 'NAME', CMD).join(' '),
     };
   } finally {
+    if (e.config) rmSync(configFile, { force: true });
     for (const p of removeAll(sb, e, names)) process.stderr.write(`\nbench: cleanup: ${p}\n`);
     const left = await reapLeftovers(before, marks, { keep: holders(sb), timeoutMs: REAP_S * 1000 });
     if (row) row.left_after_rm = describe(left);
@@ -90,7 +99,15 @@ function supportsHealth(sb) {
 export async function run(sb, { progress }) {
   const E = engines(sb);
   const marks = [sb.root, dirname(sb.bin)];
-  const configs = [E.rootlet, E.podman, E.podmanSlirp];
+  const configs = [
+    E.rootlet, E.podman, E.podmanSlirp,
+    // Networking counted: rootlet's containers share one pasta per network (it shows here divided by N);
+    // a published port adds one rootlet-portfwd per container, as Podman adds a rootlessport.
+    { ...E.rootlet, key: 'rootletNet', label: 'rootlet, default network', net: [] },
+    { ...E.rootlet, key: 'rootletSlirp', label: 'rootlet, default network, slirp4netns as its stack', net: [], config: '[network]\ndefault_rootless_network_cmd = "slirp4netns"\n' },
+    { ...E.rootlet, key: 'rootletPort', label: 'rootlet, default network, -p 80 (a free host port)', net: [], runFlags: ['-p', '80'] },
+    { ...E.podmanSlirp, key: 'podmanPort', label: 'Podman (overlay, runc), default network, -p 80', runFlags: ['-p', '80'] },
+  ];
   // rootlet has no daemon for health checks: a shell loop per container runs
   // the probe. An hour's interval: the loop idles through the measurement.
   if (supportsHealth(sb)) {
@@ -116,6 +133,16 @@ export async function run(sb, { progress }) {
     { label: 'rootlet / Podman with its default network, PSS', value: r.pss_mib / ps.pss_mib, text: `${(r.pss_mib / ps.pss_mib).toFixed(2)}× (${r.pss_mib.toFixed(2)} vs ${ps.pss_mib.toFixed(2)} MiB)` },
     { label: `rootlet's target (≤ ${TARGET_PSS_MIB} MiB PSS per container)`, value: r.pss_mib, text: `${r.pss_mib <= TARGET_PSS_MIB ? 'met' : 'not met'}: ${r.pss_mib.toFixed(2)} MiB` },
   ];
+  const rn = byKey.rootletNet;
+  const rp = byKey.rootletPort;
+  const pp = byKey.podmanPort;
+  if (rn && ps) {
+    summary.push({ label: 'rootlet / Podman, both on their default network, PSS', value: rn.pss_mib / ps.pss_mib, text: `${(rn.pss_mib / ps.pss_mib).toFixed(2)}× (${rn.pss_mib.toFixed(2)} vs ${ps.pss_mib.toFixed(2)} MiB)` });
+    summary.push({ label: `rootlet's target with networking (≤ ${TARGET_PSS_MIB} MiB PSS per container, the shared stack divided by ${N})`, value: rn.pss_mib, text: `${rn.pss_mib <= TARGET_PSS_MIB ? 'met' : 'not met'}: ${rn.pss_mib.toFixed(2)} MiB` });
+  }
+  if (rp && pp) {
+    summary.push({ label: 'rootlet / Podman with a published port, PSS', value: rp.pss_mib / pp.pss_mib, text: `${(rp.pss_mib / pp.pss_mib).toFixed(2)}× (${rp.pss_mib.toFixed(2)} vs ${pp.pss_mib.toFixed(2)} MiB)` });
+  }
   return {
     id,
     title: `memory per idle detached container (${N} × run -d busybox ${CMD.join(' ')})`,

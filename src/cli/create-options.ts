@@ -17,6 +17,14 @@ export interface CreateFlags {
   hostname?: string;
   net?: string;
   network?: string;
+  publish?: string[];
+  publishAll?: boolean;
+  expose?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
+  addHost?: string[];
+  networkAlias?: string[];
   interactive?: boolean;
   tty?: boolean;
   init?: boolean;
@@ -51,7 +59,15 @@ export function addCreateOptions(cmd: Command): Command {
     .option('--tmpfs <dst[:opts]>', 'mount a tmpfs', collect)
     .option('--read-only', 'mount the container\'s root filesystem read-only')
     .option('-h, --hostname <name>', 'container host name')
-    .option('--net, --network <mode>', 'network: none (loopback only, the default for now) or host')
+    .option('--net, --network <mode>', 'network: a rootlet network by name (default: rootlet), pasta or slirp4netns (a stack of its own), none, host, or container:NAME')
+    .option('-p, --publish <[ip:][hostport:]port[/proto]>', 'publish a container port on the host (ranges: 8000-8001:80-81; no host port: a free one)', collect)
+    .option('-P, --publish-all', 'publish every exposed port on a free host port')
+    .option('--expose <port[/proto]>', 'expose a port or range (for -P and ps)', collect)
+    .option('--network-alias <name>', 'another name the container is found by on its networks', collect)
+    .option('--dns <ip>', 'name server for the container (replaces the default)', collect)
+    .option('--dns-search <domain>', 'DNS search domain ("." for none)', collect)
+    .option('--dns-option <option>', 'resolv.conf option (e.g. ndots:2)', collect)
+    .option('--add-host <name:ip>', 'add a line to /etc/hosts (ip may be host-gateway)', collect)
     .option('-i, --interactive', 'keep stdin open and pass it to the container')
     .option('-t, --tty', 'allocate a pseudo-TTY')
     .option('--init', 'run an init (catatonit) as PID 1 that forwards signals and reaps zombies')
@@ -88,6 +104,14 @@ export function toCreateOptions(image: string, command: string[], f: CreateFlags
     readOnly: !!f.readOnly,
     hostname: f.hostname,
     network: f.network ?? f.net,
+    publish: f.publish ?? [],
+    publishAll: !!f.publishAll,
+    expose: f.expose ?? [],
+    dns: f.dns ?? [],
+    dnsSearch: f.dnsSearch ?? [],
+    dnsOptions: f.dnsOption ?? [],
+    addHosts: f.addHost ?? [],
+    networkAliases: f.networkAlias ?? [],
     interactive: !!f.interactive,
     tty: !!f.tty,
     init: !!f.init,

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { refreshPeers } from '../network/attach.js';
 import { createContainer } from '../engine/container-create.js';
 import { startDetached } from '../engine/container-start.js';
 import { containerStore, isRunning } from '../engine/container-state.js';
@@ -111,6 +112,9 @@ export function register(program: Command): void {
     .action(async (name: string, newName: string) => {
       const engine = await openEngine();
       const store = containerStore(engine);
-      store.rename(store.resolve(name).id, validateName(newName));
+      const rec = store.resolve(name);
+      store.rename(rec.id, validateName(newName));
+      // Its own /etc/hosts and those of the other containers of its networks name it anew.
+      refreshPeers(engine, rec.id);
     });
 }

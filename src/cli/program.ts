@@ -28,6 +28,8 @@ const COMMANDS: Array<{ names: string[]; load: () => Promise<{ register: Registe
   { names: ['push'], load: () => import('./push.js') },
   { names: ['login', 'logout'], load: () => import('./login.js') },
   { names: ['unshare'], load: () => import('./unshare.js') },
+  { names: ['network'], load: () => import('./network.js') },
+  { names: ['port'], load: () => import('./port.js') },
   { names: ['info', 'version', 'system'], load: () => import('./system.js') },
 ];
 

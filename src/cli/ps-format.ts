@@ -87,7 +87,7 @@ export function psRow(c: ContainerSummary, opts: { trunc: boolean; now: number }
     Mounts: c.mounts.map((m) => (trunc ? ellipsis(m.Name ?? m.Source, 15) : m.Name ?? m.Source)).join(','),
     Names: c.name,
     Networks: c.networks.join(','),
-    Ports: '',
+    Ports: c.ports,
     RunningFor: `${humanDuration(opts.now - c.created)} ago`,
     Size: size,
     State: c.state,

@@ -5,6 +5,7 @@ import { removeContainer } from '../engine/container-remove.js';
 import { startDetached } from '../engine/container-start.js';
 import { openEngine } from './common.js';
 import { ensureImage } from './ensure-image.js';
+import { PortError } from '../network/forwarder.js';
 import { addCreateOptions, toCreateOptions, type CreateFlags } from './create-options.js';
 
 export function register(program: Command): void {
@@ -28,8 +29,9 @@ export function register(program: Command): void {
       try {
         await startDetached(engine, rec);
       } catch (err) {
-        // Docker keeps a container that failed to start (status Created), unless --rm.
-        if (opts.rm) removeContainer(engine, rec, { force: true, volumes: true });
+        // Docker keeps a container that failed to start (status Created), unless --rm;
+        // one whose published port is taken is not kept (nothing of `run` remains).
+        if (opts.rm || err instanceof PortError) removeContainer(engine, rec, { force: true, volumes: true });
         throw err;
       }
       process.stdout.write(`${rec.id}\n`);

@@ -21,7 +21,7 @@ async function printInfo(format: string | undefined): Promise<void> {
     `  root:    ${info.storage.root}`,
     `  run:     ${info.storage.runRoot}`,
     `  images: ${info.storage.images}, containers: ${info.storage.containers}`,
-    `Network:   ${info.network.default}`,
+    `Network:   default ${info.network.default}, stack ${info.network.stack}`,
     `  modes:   ${info.network.available.join(', ')}`,
     'ID maps:   container -> host (size)',
     ...info.idMappings.uids.map((m) => `  uid      ${m.container} -> ${m.host} (${m.size})`),

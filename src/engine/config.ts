@@ -15,10 +15,14 @@ export interface RootletConfig {
     /** Give files owned by ids outside the user's subordinate range to container root when pulling (else the pull fails). */
     remapOutsideIds?: boolean;
   };
+  network: {
+    /** pasta | slirp4netns: the user-mode stack of rootlet's networks (containers.conf's key). */
+    defaultRootlessNetworkCmd?: string;
+  };
 }
 
 export async function loadConfig(file: string): Promise<RootletConfig> {
-  const empty: RootletConfig = { storage: {}, engine: {}, images: {} };
+  const empty: RootletConfig = { storage: {}, engine: {}, images: {}, network: {} };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -54,9 +58,11 @@ export async function loadConfig(file: string): Promise<RootletConfig> {
   const storage = section('storage');
   const engine = section('engine');
   const images = section('images');
+  const network = section('network');
   return {
     storage: { root: str(storage, 'root', 'storage'), driver: str(storage, 'driver', 'storage') },
     engine: { runtime: str(engine, 'runtime', 'engine') },
     images: { remapOutsideIds: bool(images, 'remap_outside_ids', 'images') },
+    network: { defaultRootlessNetworkCmd: str(network, 'default_rootless_network_cmd', 'network') },
   };
 }

@@ -12,6 +12,8 @@ import type { Engine } from './engine.js';
 import { EngineError, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND } from './errors.js';
 import { ensureKeepIdLayers } from './keepid.js';
 import { resourcesSpec } from './resources.js';
+import { lastLine } from '../rootless/userns.js';
+import { hostsFor, resolvFor, type NetSetup } from '../network/attach.js';
 
 export function containerDir(engine: Engine, id: string): string {
   return join(engine.paths.containers, id);
@@ -58,12 +60,15 @@ export function startCommand(engine: Engine, rec: ContainerRecord, names: string
   const mount = mountScript(rec.spec.driver, engine.paths.layers, names, dirs);
   const run = opts.exitFile ? runRecordingExit(opts.exitFile) : 'exec "$@"';
   if (rec.spec.driver === 'fuse-overlayfs') {
-    engine.ns().runChecked(['sh', '-c', `${unmountScript(rec.spec.driver, dirs)}; ${mount}`], 'cannot mount the container\'s root filesystem (fuse-overlayfs)');
+    // In the holder's mount namespace, where the runtime is started from (container-start.ts).
+    const r = engine.ns().runInHolder(['sh', '-c', `${unmountScript(rec.spec.driver, dirs)}; ${mount}`]);
+    if (r.code !== 0) throw new EngineError(`cannot mount the container's root filesystem (fuse-overlayfs): ${lastLine(r.stderr) || `exit status ${r.code}`}`);
     return opts.exitFile ? ['sh', '-c', run, 'sh', ...runtimeCmd] : runtimeCmd;
   }
   // cd inside the namespace: lower layers are named relative to the layer directory.
   const script = `cd ${shq(engine.paths.layers)} && ${mount} || { echo "rootlet: cannot mount the container's root filesystem (${rec.spec.driver})" >&2; exit 125; }; ${run}`;
-  return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...runtimeCmd];
+  // slave: a network namespace file unmounted in the holder is gone here too (src/network/bridge.ts).
+  return ['unshare', '--mount', '--propagation', 'slave', 'sh', '-c', script, 'sh', ...runtimeCmd];
 }
 
 /**
@@ -81,21 +86,14 @@ function runRecordingExit(exitFile: string): string {
     + `printf %s "$c" > ${tmp} && mv -f ${tmp} ${f}; exit $c`;
 }
 
-function hostsFile(rec: ContainerRecord): string {
-  if (rec.spec.network === 'host') return readOr('/etc/hosts', '127.0.0.1\tlocalhost\n');
-  return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${rec.spec.hostname} ${rec.name}\n`;
-}
-
-function readOr(path: string, fallback: string): string {
-  try { return readFileSync(path, 'utf8'); } catch { return fallback; }
-}
-
 /**
- * Writes config.json and the /etc files. The user and the command are
- * looked up in the image's layers first, so that a missing command is
- * Docker's exit 127 with one line rather than the runtime's error.
+ * Checks the container can start and returns what writes config.json and
+ * the /etc files (once its network is set up: the files name its
+ * addresses). The user and the command are looked up in the image's layers
+ * first, so that a missing command is Docker's exit 127 with one line
+ * rather than the runtime's error, before any network state is made.
  */
-export function prepareBundle(engine: Engine, rec: ContainerRecord, names: string[]): void {
+export function prepareBundle(engine: Engine, rec: ContainerRecord, names: string[]): (net: NetSetup) => void {
   const ns = engine.ns();
   const dir = containerDir(engine, rec.id);
   const spec = rec.spec;
@@ -109,11 +107,19 @@ export function prepareBundle(engine: Engine, rec: ContainerRecord, names: strin
   if (cwd && !cwd.isDirectory()) throw new EngineError(`the working directory ${spec.workdir} is not a directory in the container`);
   const verdict = checkExecutable(cmd, env, spec.workdir, view);
   if (verdict) throw new EngineError(verdict.message, verdict.code);
+  return (net) => writeBundle(engine, rec, { user, env }, net);
+}
 
+function writeBundle(engine: Engine, rec: ContainerRecord, proc: { user: ReturnType<typeof resolveUser>; env: string[] }, net: NetSetup): void {
+  const ns = engine.ns();
+  const dir = containerDir(engine, rec.id);
+  const spec = rec.spec;
+  const { user, env } = proc;
+  const keepId = spec.userns === 'keep-id';
   const etc = [
-    { name: 'hosts', data: hostsFile(rec) },
+    { name: 'hosts', data: hostsFor(engine, rec) },
     { name: 'hostname', data: `${spec.hostname}\n` },
-    { name: 'resolv.conf', data: readOr('/etc/resolv.conf', '') },
+    { name: 'resolv.conf', data: resolvFor(engine, rec) },
   ];
   for (const f of etc) engine.writeFileForNs(join(dir, f.name), f.data);
   const mounted = new Set(spec.mounts.map((m) => m.destination));
@@ -126,7 +132,8 @@ export function prepareBundle(engine: Engine, rec: ContainerRecord, names: strin
     user,
     terminal: spec.tty,
     hostname: spec.hostname,
-    network: spec.network,
+    network: spec.net.mode === 'host' ? 'host' : 'own',
+    netnsPath: net.netnsPath,
     mounts: spec.mounts,
     etcFiles: etc.filter((f) => !mounted.has(`/etc/${f.name}`)).map((f) => ({ source: join(dir, f.name), destination: `/etc/${f.name}` })),
     userns: keepId ? { uidMappings: keepIdMap(engine.id.uid, ns.size), gidMappings: keepIdMap(engine.id.gid, ns.size) } : undefined,

@@ -12,6 +12,7 @@ import { ContainerStore, type ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
 import { checkResources } from './resources.js';
+import { checkNetworkRefs } from '../network/attach.js';
 
 /** Turns parsed -v entries into mounts: bind sources are created if missing (as Docker), volumes live in the store. */
 function resolveVolumes(engine: Engine, parsed: ParsedVolume[], spec: ContainerSpec): void {
@@ -55,6 +56,7 @@ export function createContainer(engine: Engine, opts: CreateOptions): ContainerR
     hostHostname: osHostname(),
   });
   runtimeFor(engine, spec);
+  checkNetworkRefs(engine, spec.net);
   checkResources(spec.resources, engine.id.uid);
   if (spec.init && !findInPath('catatonit')) throw new EngineError('--init needs catatonit: install the Debian package catatonit');
   resolveVolumes(engine, volumes, spec);

@@ -6,6 +6,7 @@ import { readExitFile } from './container-state.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
 import { stopHealthTimer } from './healthcheck.js';
+import { disconnectContainer } from '../network/attach.js';
 
 /** Docker's rule: does this exit bring the container back? */
 export function shouldRestart(policy: RestartPolicy, rec: Pick<ContainerRecord, 'restartCount' | 'stoppedByUser'>, exitCode: number): boolean {
@@ -32,6 +33,10 @@ export async function onContainerExit(engine: Engine, id: string, runToken: stri
   if (!rec || rec.runToken !== runToken || (rec.state !== 'running' && rec.state !== 'exited')) return;
   const exit = readExitFile(engine, id);
   const code = exit?.code ?? rec.exitCode ?? 255;
+  // Before the exit is recorded: `wait` returns on it, and a `start` right after must not find this run's network
+  // being removed. Only while the run is still this one (another rootlet may have settled it meanwhile).
+  const now = store.get(id);
+  if (now?.state === 'running' && now.runToken === runToken) disconnectContainer(engine, id);
   store.markExited(id, code, exit?.at);
   stopHealthTimer(engine, id);
   engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', id));

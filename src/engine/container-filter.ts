@@ -1,12 +1,17 @@
 import type { ContainerRecord, ContainerState } from './container-store.js';
 import type { MountPoint } from './container-mounts.js';
 import { EngineError } from './errors.js';
+import type { PortBinding } from '../network/ports.js';
 
 /** What a filter looks at in a container, beyond its record. */
 export interface FilterSubject {
   rec: ContainerRecord;
   mounts: MountPoint[];
-  network: string;
+  /** Network names (or the mode: none, host, ...). */
+  networks: string[];
+  /** Published ports (of the spec) and exposed ones ("80/tcp"). */
+  ports: PortBinding[];
+  exposed: string[];
 }
 
 /** Lookups the filters need: images (ancestor=) and containers (before=, since=). */
@@ -77,7 +82,7 @@ export function containerFilter(args: string[], lookups: FilterLookups): Contain
 
   return {
     includesStopped: f.has('status') || f.has('before') || f.has('since'),
-    test({ rec, mounts, network }) {
+    test({ rec, mounts, networks, ports, exposed }) {
       const state: ContainerState = rec.state;
       return any('id', (v) => matches(v, rec.id))
         && any('name', (v) => matches(v, rec.name) || matches(v, `/${rec.name}`))
@@ -92,12 +97,21 @@ export function containerFilter(args: string[], lookups: FilterLookups): Contain
         && before.every((t) => rec.created < t)
         && since.every((t) => rec.created > t)
         && any('volume', (v) => mounts.some((m) => m.Name === v || m.Source === v || m.Destination === v))
-        && any('network', (v) => v === network)
+        && any('network', (v) => networks.includes(v))
         && any('health', (v) => v === (rec.health?.status ?? 'none'))
-        // No published or exposed ports yet.
-        && !f.has('publish') && !f.has('expose')
+        && any('publish', (v) => ports.some((p) => portMatches(v, p.containerPort, p.protocol)))
+        && any('expose', (v) => exposed.some((e) => portMatches(v, Number(e.split('/')[0]), e.split('/')[1]!)))
         && any('is-task', (v) => v === 'false')
         && any('isolation', (v) => v === 'default');
     },
   };
+}
+
+/** publish=/expose= values: PORT, PORT/PROTO or FROM-TO[/PROTO] (tcp unless said), as Docker's. */
+function portMatches(filter: string, port: number, protocol: string): boolean {
+  const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/.exec(filter);
+  if (!m) throw invalidFilter(filter, 'use PORT[/PROTOCOL] or a range FROM-TO[/PROTOCOL]');
+  const lo = Number(m[1]);
+  const hi = m[2] ? Number(m[2]) : lo;
+  return port >= lo && port <= hi && (m[3] ?? 'tcp') === protocol;
 }

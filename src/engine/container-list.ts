@@ -1,3 +1,5 @@
+import { boundPorts } from '../network/attach.js';
+import { formatPorts } from '../network/ports.js';
 import { containerFilter } from './container-filter.js';
 import { mountPoints, type MountPoint } from './container-mounts.js';
 import { containerSize, type ContainerSize } from './container-size.js';
@@ -37,12 +39,21 @@ export interface ContainerSummary {
   labels: Record<string, string>;
   mounts: MountPoint[];
   networks: string[];
+  /** Docker's PORTS column: published ports as bound (while running) and exposed ones. */
+  ports: string;
   size?: ContainerSize;
 }
 
-/** Docker's network name for the container's network mode. */
+/** Docker's network names of a container: its networks, or its mode (none, host, pasta, ...). */
+export function networkNames(rec: ContainerRecord): string[] {
+  const net = rec.spec.net;
+  if (net.mode === 'bridge') return net.networks.map((n) => n.name);
+  return [net.mode === 'container' ? `container:${net.container}` : net.mode];
+}
+
+/** The first of networkNames (inspect's NetworkMode). */
 export function networkName(rec: ContainerRecord): string {
-  return rec.spec.network;
+  return networkNames(rec)[0]!;
 }
 
 export function commandString(args: string[]): string {
@@ -74,10 +85,12 @@ export function listContainers(engine: Engine, opts: ListOptions = {}): Containe
   const recs = refreshStates(engine, store.list())
     .sort((a, b) => b.created - a.created)
     .filter((r) => showStopped || r.state === 'running')
-    .map((rec) => ({ rec, mounts: mountPoints(engine.paths.volumes, rec.spec), network: networkName(rec) }))
+    .map((rec) => ({
+      rec, mounts: mountPoints(engine.paths.volumes, rec.spec), networks: networkNames(rec), ports: rec.spec.net.ports, exposed: rec.spec.net.exposed,
+    }))
     .filter((s) => filter.test(s))
     .slice(0, limit);
-  return recs.map(({ rec, mounts, network }) => ({
+  return recs.map(({ rec, mounts, networks }) => ({
     id: rec.id,
     name: rec.name,
     image: imageShown(engine, rec),
@@ -91,7 +104,8 @@ export function listContainers(engine: Engine, opts: ListOptions = {}): Containe
     health: rec.health?.status,
     labels: rec.spec.labels,
     mounts,
-    networks: [network],
+    networks,
+    ports: formatPorts(rec.state === 'running' ? boundPorts(engine, rec.id) : [], rec.spec.net.exposed),
     size: opts.size ? containerSize(engine, rec) : undefined,
   }));
 }

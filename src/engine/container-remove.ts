@@ -6,6 +6,7 @@ import { isRunning } from './container-state.js';
 import { stopHealthTimer } from './healthcheck.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
+import { disconnectContainer } from '../network/attach.js';
 import { EngineError, errorMessage } from './errors.js';
 
 /**
@@ -42,6 +43,7 @@ export function removeContainer(engine: Engine, rec: ContainerRecord, opts: { fo
   if (existsSync(join(engine.paths.runcRoot, rec.id))) {
     engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', rec.id));
   }
+  disconnectContainer(engine, rec.id);
   // The exit hook runs in conmon's mount namespace, where the root filesystem is still mounted.
   if (rec.spec.driver === 'fuse-overlayfs' || engine.ns().inside) unmountContainer(engine, rec);
   const anon = opts.volumes ? rec.spec.volumes.filter((v) => v.anonymous).map((v) => join(engine.paths.volumes, v.name)) : [];

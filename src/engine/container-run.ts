@@ -16,6 +16,8 @@ import { EngineError } from './errors.js';
 import { startHealthTimer, stopHealthTimer } from './healthcheck.js';
 import { LogWriter } from './logs.js';
 import { logPath } from './container-start.js';
+import { connectContainer, disconnectContainer, refreshPeers } from '../network/attach.js';
+import { PortError } from '../network/forwarder.js';
 import { runtimeArgs } from '../runtime/runtime.js';
 
 /**
@@ -33,6 +35,7 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
   const runtime = runtimeFor(engine, rec.spec);
   const logFile = join(dir, 'runtime.log');
   let started = false;
+  let portFailed = false;
   let exitCode: number | undefined;
   let child: ReturnType<typeof spawn> | undefined;
   // A signal that arrives before the container runs must still end the run cleanly.
@@ -40,18 +43,22 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
   try {
     engine.mkdirForNs(dir);
     const names = layerNames(engine, rec);
-    prepareBundle(engine, rec, names);
-    trace('run: bundle written');
-    const early = signals.pending();
-    if (early) throw new EngineError(`interrupted by ${early} before the container started`, 130);
+    const writeBundle = prepareBundle(engine, rec, names);
     const runtimeCmd = [runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), 'run', '--bundle', dir, rec.id];
     clearExitFile(engine, rec.id);
     const exitFile = join(engine.paths.exits, rec.id);
     const args = [...engine.ns().nsenterArgs(), '--', ...startCommand(engine, rec, names, runtimeCmd, { exitFile })];
+    // Before markRunning, so that "running" means the runtime is starting it; a rootlet killed
+    // meanwhile leaves network state that the next look removes (its owner is dead).
+    writeBundle(await connectContainer(engine, rec));
+    trace('run: bundle written');
+    const early = signals.pending();
+    if (early) throw new EngineError(`interrupted by ${early} before the container started`, 130);
     store.markRunning(rec.id, process.pid, processStartTime(process.pid));
+    started = true;
+    refreshPeers(engine, rec.id);
     if (rec.spec.health) store.resetHealth(rec.id, true);
     startHealthTimer(engine, rec, process.pid);
-    started = true;
     exitCode = await new Promise<number>((resolve, reject) => {
       // Its own session: terminal signals reach only us, and we forward each once.
       // With --rm nothing reads the log afterwards: the container writes to our stdio directly.
@@ -82,10 +89,15 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
       }
     }
     return exitCode;
+  } catch (err) {
+    // `run` leaves no container behind when a published port cannot be bound.
+    if (err instanceof PortError) portFailed = true;
+    throw err;
   } finally {
     signals.release();
     if (rec.spec.health) stopHealthTimer(engine, rec.id);
-    if (rec.spec.rm) {
+    disconnectContainer(engine, rec.id);
+    if (rec.spec.rm || portFailed) {
       removeContainer(engine, store.get(rec.id) ?? rec, { force: true, volumes: true, owner: true });
     } else {
       if (started) store.markExited(rec.id, exitCode);

@@ -4,6 +4,7 @@ import type { ImageRecord } from '../image/store.js';
 import type { MapEntry } from '../rootless/userns.js';
 import type { MountRequest } from '../runtime/spec.js';
 import type { DriverName } from '../storage/rootfs.js';
+import { legacyNetworkSpec, parseNetworkFlags, type NetworkMode, type NetworkSpec } from '../network/options.js';
 import { EngineError } from './errors.js';
 import { randomName } from './names.js';
 import { randomHex } from '../util/random.js';
@@ -24,6 +25,15 @@ export interface CreateOptions {
   readOnly: boolean;
   hostname?: string;
   network?: string;
+  /** -p, -P, --expose, --dns*, --add-host, --network-alias (absent: none given). */
+  publish?: string[];
+  publishAll?: boolean;
+  expose?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  addHosts?: string[];
+  networkAliases?: string[];
   interactive: boolean;
   tty: boolean;
   init: boolean;
@@ -47,7 +57,7 @@ export interface CreateOptions {
   noHealthcheck?: boolean;
 }
 
-export type NetworkMode = 'private' | 'none' | 'host';
+export type { NetworkMode, NetworkSpec };
 export type UsernsMode = 'host' | 'keep-id';
 
 /** A named volume used by the container, and whether removing the container removes it (anonymous). */
@@ -69,7 +79,9 @@ export interface ContainerSpec {
   mounts: MountRequest[];
   volumes: VolumeUse[];
   readOnly: boolean;
+  /** The network mode (kept beside `net` for records of older versions, which have only this). */
   network: NetworkMode;
+  net: NetworkSpec;
   init: boolean;
   tty: boolean;
   interactive: boolean;
@@ -260,14 +272,23 @@ function restartPolicy(opts: CreateOptions): RestartPolicy {
   return p;
 }
 
-export function parseNetwork(n: string | undefined): NetworkMode {
-  if (n === undefined || n === '' || n === 'default' || n === 'private') return 'private';
-  if (n === 'none' || n === 'host') return n;
-  if (n === 'bridge' || n === 'pasta' || n === 'slirp4netns' || n.startsWith('container:')) {
-    throw new EngineError(`network mode "${n}" is not available yet in this version of rootlet: use --net none or --net host`);
-  }
-  throw new EngineError(`network "${n}" not found: use none or host`);
+/** The network part of the spec: flags first, the image's EXPOSE for -P. */
+export function parseNetwork(opts: CreateOptions, imageExposed: string[] = []): NetworkSpec {
+  return parseNetworkFlags({
+    network: opts.network,
+    publish: opts.publish ?? [],
+    publishAll: !!opts.publishAll,
+    expose: opts.expose ?? [],
+    dns: opts.dns ?? [],
+    dnsSearch: opts.dnsSearch ?? [],
+    dnsOptions: opts.dnsOptions ?? [],
+    addHosts: opts.addHosts ?? [],
+    aliases: opts.networkAliases ?? [],
+    hostname: opts.hostname,
+  }, imageExposed);
 }
+
+export { legacyNetworkSpec };
 
 export function parseUserns(u: string | undefined, isRoot: boolean): UsernsMode {
   if (!u || u === 'host' || u === '') return 'host';
@@ -374,7 +395,8 @@ export function buildSpec(opts: CreateOptions, image: ImageRecord, ctx: {
   hostHostname: string;
 }): { spec: ContainerSpec; volumes: ParsedVolume[] } {
   const cfg = image.config.config ?? {};
-  const network = parseNetwork(opts.network);
+  const net = parseNetwork(opts, Object.keys((cfg as { ExposedPorts?: Record<string, unknown> }).ExposedPorts ?? {}));
+  const network = net.mode;
   const userns = parseUserns(opts.userns, ctx.isRoot);
   const entrypoint = opts.entrypoint !== undefined
     ? (opts.entrypoint === '' ? [] : [opts.entrypoint])
@@ -409,6 +431,7 @@ export function buildSpec(opts: CreateOptions, image: ImageRecord, ctx: {
       volumes: [],
       readOnly: opts.readOnly,
       network,
+      net,
       init: opts.init,
       tty: opts.tty,
       interactive: opts.interactive,

@@ -13,6 +13,8 @@ import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
 import { lastLine } from '../rootless/userns.js';
 import { startHealthTimer } from './healthcheck.js';
+import { connectContainer, disconnectContainer, refreshPeers } from '../network/attach.js';
+import { PortError } from '../network/forwarder.js';
 
 /** conmon writes its pid file as it daemonizes: give it a moment. */
 function readConmonPid(bundle: string): number {
@@ -48,14 +50,18 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
   if (existsSync(join(engine.paths.runcRoot, rec.id))) ns.run([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
   engine.mkdirForNs(dir);
   const names = layerNames(engine, rec);
-  prepareBundle(engine, rec, names);
-  const env: NodeJS.ProcessEnv = { ...engine.helperEnv(), ...identityEnv(engine.id, ns.pid) };
+  const writeBundle = prepareBundle(engine, rec, names);
+  const env: NodeJS.ProcessEnv = { ...engine.helperEnv(), ...identityEnv(engine.id, ns.holderPid) };
   const runToken = randomHex(8);
   store.markStarting(rec.id, runToken, process.pid, processStartTime(process.pid));
   let started;
   try {
+    // After markStarting: a rootlet killed from here on leaves a record whose network the next look removes.
+    writeBundle(await connectContainer(engine, rec));
     started = await createWithConmon({
-      launch: (argv) => [...ns.nsenterArgs(), '--', ...startCommand(engine, rec, names, argv)],
+      // From the holder's mount namespace also when the exit hook restarts the container (it runs in the
+      // old conmon's): the new run's network namespace file is mounted there, and seen by slaves of it.
+      launch: (argv) => [...ns.holderArgs(), '--', ...startCommand(engine, rec, names, argv)],
       runtime: rt,
       runtimeGlobalArgs: globalArgs,
       id: rec.id,
@@ -71,6 +77,8 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
     });
   } catch (err) {
     store.markExited(rec.id, undefined);
+    disconnectContainer(engine, rec.id);
+    if (err instanceof PortError) throw err;
     if (err instanceof EngineError) throw new EngineError(err.message, classifyRuntimeError(err.message));
     throw err;
   }
@@ -83,8 +91,10 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
   if (r.code !== 0) {
     ns.run([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
     store.markExited(rec.id, 125);
+    disconnectContainer(engine, rec.id);
     throw new EngineError(`cannot start the container: ${lastLine(r.stderr) || `${rt.name} start failed`}`);
   }
   if (rec.spec.health) store.resetHealth(rec.id, true);
+  refreshPeers(engine, rec.id);
   if (rec.spec.health && conmonPid) startHealthTimer(engine, rec, conmonPid);
 }

@@ -5,6 +5,7 @@ import { runtimeCommand, unmountContainer } from './container-bundle.js';
 import { removeContainer } from './container-remove.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
+import { disconnectContainer, sweepNetwork } from '../network/attach.js';
 
 export function containerStore(engine: Engine): ContainerStore {
   return new ContainerStore(engine.db);
@@ -58,7 +59,10 @@ export function refreshState(engine: Engine, rec: ContainerRecord): ContainerRec
     removeContainer(engine, rec, { force: true, volumes: true });
     return new ContainerStore(engine.db).get(rec.id);
   }
-  if (rec.state !== 'running') return rec;
+  if (rec.state !== 'running') {
+    sweepNetwork(engine, rec);
+    return rec;
+  }
   const watched = watcherAlive(rec);
   // Detached runs (they have a token) end in conmon's exit file, also when their starter died before the
   // monitor was recorded; a foreground run's shell writes one too, which counts once its rootlet is gone.
@@ -66,6 +70,8 @@ export function refreshState(engine: Engine, rec: ContainerRecord): ContainerRec
   if (!exit && watched) return rec;
   if (!exit && runtimeStatus(engine, rec) === 'running') return rec;
   const store = new ContainerStore(engine.db);
+  // Before the exit is recorded (see onContainerExit).
+  disconnectContainer(engine, rec.id);
   store.markExited(rec.id, exit?.code ?? rec.exitCode, exit?.at);
   if (rec.spec.driver === 'fuse-overlayfs') unmountContainer(engine, rec);
   // --rm holds whoever notices the end first; a restart stays the exit hook's (it knows its run).

@@ -1,5 +1,5 @@
 import type { DB } from '../state/db.js';
-import type { ContainerSpec } from './container-spec.js';
+import { legacyNetworkSpec, type ContainerSpec } from './container-spec.js';
 import { EngineError } from './errors.js';
 
 export type ContainerState = 'created' | 'running' | 'exited' | 'removing';
@@ -108,6 +108,7 @@ function normalizeSpec(s: Partial<ContainerSpec>): ContainerSpec {
     stopTimeout: s.stopTimeout ?? 10,
     labels: s.labels ?? {},
     resources: s.resources ?? {},
+    net: s.net ?? legacyNetworkSpec(s.network),
   } as ContainerSpec;
 }
 
@@ -175,6 +176,11 @@ export class ContainerStore {
 
   bumpRestartCount(id: string): void {
     this.db.prepare('UPDATE containers SET restart_count = restart_count + 1 WHERE id = ?').run(id);
+  }
+
+  /** Replaces the stored spec (network connect/disconnect change the networks joined). */
+  updateSpec(id: string, spec: ContainerSpec): void {
+    this.db.prepare('UPDATE containers SET spec = ? WHERE id = ?').run(JSON.stringify(spec), id);
   }
 
   rename(id: string, name: string): void {

@@ -18,6 +18,13 @@ export function setEntryPath(entry: string): void {
   cliPath = join(dirname(entry), 'rootlet.cjs');
 }
 
+/** A file shipped beside the CLI bundle (e.g. the port forwarder rootlet-portfwd). */
+export function besideEntry(name: string): string {
+  const path = join(dirname(cliPath ?? process.argv[1] ?? '.'), name);
+  if (!existsSync(path)) throw new Error(`rootlet's ${name} is missing beside ${cliPath ?? 'rootlet.cjs'}: reinstall rootlet`);
+  return path;
+}
+
 /** One user's engine: store, state database and namespace, shared by every front door. */
 export class Engine {
   readonly images: ImageStore;

@@ -6,18 +6,30 @@ import { containerStore } from './container-state.js';
 import type { Engine } from './engine.js';
 import { errorMessage } from './errors.js';
 import { VERSION } from './info-version.js';
+import { chooseStack, STACKS } from '../network/stack.js';
+import { DEFAULT_NETWORK, NetworkStore } from '../network/store.js';
 
 export interface EngineInfo {
   version: string;
   host: { kernel: string; os: string; arch: string; cgroups: string; user: string; uid: number };
   runtime: { name?: string; path?: string; version?: string; error?: string };
   storage: { driver: string; root: string; runRoot: string; images: number; containers: number };
-  network: { default: string; available: string[] };
+  network: { default: string; stack: string; available: string[]; networks: number };
   idMappings: { uids: Array<{ container: number; host: number; size: number }>; gids: Array<{ container: number; host: number; size: number }> };
   paths: { config: string; database: string; namespaceHolderPid?: number };
 }
 
 export { VERSION };
+
+/** The user-mode stack rootlet's networks use here, and why. */
+function stack(engine: Engine): string {
+  try {
+    const s = chooseStack(engine.config.network.defaultRootlessNetworkCmd);
+    return `${s} (${engine.config.network.defaultRootlessNetworkCmd ? 'configured' : 'installed'}; one per network, shared by its containers)`;
+  } catch (err) {
+    return `unavailable: ${errorMessage(err)}`;
+  }
+}
 
 function osName(): string {
   try {
@@ -62,8 +74,10 @@ export function engineInfo(engine: Engine): EngineInfo {
       containers: containerStore(engine).list().length,
     },
     network: {
-      default: 'none (a private namespace with loopback only; user-mode networking comes with pasta/slirp4netns support)',
-      available: ['none', 'host', ...['pasta', 'slirp4netns'].filter((t) => findInPath(t)).map((t) => `${t} (installed, not yet used)`)],
+      default: DEFAULT_NETWORK,
+      stack: stack(engine),
+      available: [DEFAULT_NETWORK, 'NAME (network create)', ...STACKS.filter((t) => findInPath(t)), 'none', 'host', 'container:NAME'],
+      networks: new NetworkStore(engine.db).list().length,
     },
     idMappings: { uids, gids },
     paths: { config: engine.paths.configFile, database: engine.paths.db, namespaceHolderPid: holder },

@@ -5,6 +5,7 @@ import { hexOf, type ImageRecord } from '../image/store.js';
 import { containerDirs } from '../storage/rootfs.js';
 import { containerDir, runtimeCommand, runtimeFor } from './container-bundle.js';
 import { networkName } from './container-list.js';
+import { exposedPorts, networkSettings, portMap } from '../network/inspect.js';
 import { anonymousVolumes, binds, mountPoints, tmpfsMounts } from './container-mounts.js';
 import { containerSize } from './container-size.js';
 import { logPath } from './container-start.js';
@@ -135,21 +136,21 @@ export function inspectContainer(engine: Engine, recIn: ContainerRecord, opts: {
       ContainerIDFile: '',
       LogConfig: { Type: 'k8s-file', Config: {} },
       NetworkMode: network,
-      PortBindings: {},
+      PortBindings: portMap(spec.net.ports),
       RestartPolicy: { Name: spec.restart.name, MaximumRetryCount: spec.restart.maxRetries },
       AutoRemove: spec.rm,
       VolumeDriver: '',
       VolumesFrom: null,
       CapAdd: null,
       CapDrop: null,
-      Dns: [],
-      DnsOptions: [],
-      DnsSearch: [],
-      ExtraHosts: null,
+      Dns: spec.net.dns,
+      DnsOptions: spec.net.dnsOptions,
+      DnsSearch: spec.net.dnsSearch,
+      ExtraHosts: spec.net.extraHosts.length ? spec.net.extraHosts : null,
       IpcMode: 'private',
       PidMode: '',
       Privileged: false,
-      PublishAllPorts: false,
+      PublishAllPorts: !!spec.net.publishAll,
       ReadonlyRootfs: spec.readOnly,
       SecurityOpt: null,
       ...(Object.keys(tmpfs).length ? { Tmpfs: sorted(tmpfs) } : {}),
@@ -184,6 +185,7 @@ export function inspectContainer(engine: Engine, recIn: ContainerRecord, opts: {
       Env: spec.env,
       Cmd: cmd,
       Image: rec.imageName,
+      ...(exposedPorts(spec.net.exposed) ? { ExposedPorts: exposedPorts(spec.net.exposed) } : {}),
       Volumes: anonymousVolumes(engine.paths.volumes, spec),
       WorkingDir: spec.workdir,
       Entrypoint: entrypoint,
@@ -193,25 +195,7 @@ export function inspectContainer(engine: Engine, recIn: ContainerRecord, opts: {
       StopSignal: spec.stopSignal,
       StopTimeout: spec.stopTimeout,
     },
-    NetworkSettings: {
-      Bridge: '',
-      SandboxID: '',
-      SandboxKey: '',
-      Ports: {},
-      Gateway: '',
-      IPAddress: '',
-      IPPrefixLen: 0,
-      IPv6Gateway: '',
-      GlobalIPv6Address: '',
-      GlobalIPv6PrefixLen: 0,
-      MacAddress: '',
-      Networks: {
-        [network]: {
-          IPAMConfig: null, Links: null, Aliases: null, NetworkID: network, EndpointID: '', Gateway: '', IPAddress: '',
-          IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: '',
-        },
-      },
-    },
+    NetworkSettings: networkSettings(engine, rec),
   };
   if (opts.size) {
     const s = containerSize(engine, rec);

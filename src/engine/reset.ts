@@ -4,6 +4,7 @@ import { shq } from '../storage/rootfs.js';
 import { removeContainer } from './container-remove.js';
 import { containerStore } from './container-state.js';
 import type { Engine } from './engine.js';
+import { resetNetworking } from '../network/attach.js';
 
 /** `system reset`: every container removed (killed if running), the store deleted, the namespace stopped. */
 export function resetStore(engine: Engine): void {
@@ -11,6 +12,7 @@ export function resetStore(engine: Engine): void {
   for (const c of store.list()) {
     try { removeContainer(engine, c, { force: true, volumes: true }); } catch { /* the store goes below anyway */ }
   }
+  try { resetNetworking(engine); } catch { /* the holder goes below, and its namespaces with it */ }
   // Files owned by subordinate ids can only be deleted from inside the namespace.
   const { dataDir, runDir } = engine.paths;
   try {

@@ -189,8 +189,14 @@ function tryRuntime(engine: Engine, name: RuntimeName, path: string): string | u
 
 function checkNetworkTools(): CheckResult {
   const found = ['pasta', 'slirp4netns'].filter((t) => findInPath(t));
-  if (found.length) return { item: 'user-mode network', status: 'ok', required: false, detail: `${found.join(', ')} installed` };
-  return { item: 'user-mode network', status: 'warn', required: false, detail: 'neither pasta nor slirp4netns is installed', fix: 'apt-get install passt slirp4netns (as root)' };
+  if (!found.length) {
+    return { item: 'user-mode network', status: 'warn', required: false, detail: 'neither pasta nor slirp4netns is installed: only --net none and host work', fix: 'apt-get install passt slirp4netns (as root)' };
+  }
+  const missing = ['ip', 'nft'].filter((t) => !findInPath(t));
+  if (missing.length) {
+    return { item: 'user-mode network', status: 'warn', required: false, detail: `${missing.join(' and ')} not installed: rootlet's networks cannot be set up`, fix: 'apt-get install iproute2 nftables (as root)' };
+  }
+  return { item: 'user-mode network', status: 'ok', required: false, detail: `${found.join(', ')} installed (rootlet's networks use ${found[0]}), with ip and nft` };
 }
 
 function checkCgroups(id: Identity): CheckResult {

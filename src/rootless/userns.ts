@@ -80,6 +80,31 @@ export class UserNamespace {
     return runCapture('nsenter', [...this.nsenterArgs(), '--', ...args], { input: opts.input, env: opts.env });
   }
 
+  /**
+   * Runs a command in the holder's own mount namespace, also from the exit
+   * hook (which runs in conmon's): network namespace files are mounted there.
+   */
+  runInHolder(args: string[], opts: { input?: string | Buffer } = {}) {
+    if (!this.inside) return this.run(args, opts);
+    return runCapture('nsenter', [...this.holderArgs(), '--', ...args], { input: opts.input });
+  }
+
+  /**
+   * The holder's pid, also inside (where `pid` is our own): the exit hook is
+   * told it by ROOTLET_NS_HOLDER. When that holder died (a new one serves the
+   * user now, in another namespace), the hook keeps to its own mount namespace.
+   */
+  get holderPid(): number {
+    if (!this.inside) return this.pid;
+    const told = Number(process.env[ENV_HOLDER]);
+    return told && sameUserNs(told) ? told : this.pid;
+  }
+
+  /** nsenter arguments that reach the holder's mount namespace (see runInHolder). */
+  holderArgs(): string[] {
+    return this.inside ? ['-m', '-t', String(this.holderPid)] : this.nsenterArgs();
+  }
+
   /** Like run, but a non-zero exit is an EngineError that quotes the command's own error. */
   runChecked(args: string[], what: string, opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): string {
     const r = this.run(args, opts);
@@ -92,6 +117,15 @@ export class UserNamespace {
 export function lastLine(text: string): string {
   const lines = text.trim().split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('dmesg(1)'));
   return lines[lines.length - 1] ?? '';
+}
+
+/** Whether a process lives in our user namespace (false when it is gone). */
+function sameUserNs(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/user`) === ownUserNs();
+  } catch {
+    return false;
+  }
 }
 
 function bootId(): string {

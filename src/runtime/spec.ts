@@ -25,7 +25,10 @@ export interface SpecInput {
   user: ProcessUser;
   terminal: boolean;
   hostname: string;
-  network: 'private' | 'none' | 'host';
+  /** host: the host's network namespace; else a new one, or the one at netnsPath. */
+  network: 'own' | 'host';
+  /** A network namespace to join (rootlet's bridge or stack namespace, or another container's). */
+  netnsPath?: string;
   mounts: MountRequest[];
   /** Files rootlet writes for the container (hosts, hostname, resolv.conf), bound in read-write. */
   etcFiles: Array<{ source: string; destination: string }>;
@@ -66,6 +69,8 @@ function ociMaps(m: MapEntry[]) {
 /** Builds an OCI runtime-spec config.json for runc/crun. */
 export function buildRuntimeSpec(input: SpecInput): object {
   const ownsNetns = input.network !== 'host';
+  // sysfs needs a network namespace owned by the container's user namespace; a nested one (keep-id) joining ours does not own it.
+  const sysfsOk = ownsNetns && !(input.netnsPath && input.userns);
   const mounts: OciMount[] = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -73,7 +78,7 @@ export function buildRuntimeSpec(input: SpecInput): object {
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     // sysfs can only be mounted by the owner of the network namespace; with the host's, bind it.
-    ownsNetns
+    sysfsOk
       ? { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] }
       : { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] },
   ];
@@ -90,8 +95,8 @@ export function buildRuntimeSpec(input: SpecInput): object {
     mounts.push({ destination: m.destination, type: m.type, source: m.source, options: m.options });
   }
 
-  const namespaces: Array<{ type: string }> = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
-  if (ownsNetns) namespaces.push({ type: 'network' });
+  const namespaces: Array<{ type: string; path?: string }> = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  if (ownsNetns) namespaces.push(input.netnsPath ? { type: 'network', path: input.netnsPath } : { type: 'network' });
   if (input.cgroupV2) namespaces.push({ type: 'cgroup' });
   if (input.userns) namespaces.push({ type: 'user' });
 

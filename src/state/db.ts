@@ -70,6 +70,42 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE containers ADD COLUMN run_token TEXT;`,
   // Which extracted layer a stored layer blob unpacks to: a pull skips a layer it already has.
   `CREATE TABLE IF NOT EXISTS layer_blobs (digest TEXT PRIMARY KEY, diff_id TEXT NOT NULL, blob_size INTEGER NOT NULL, tar_size INTEGER NOT NULL);`,
+  // Networks (named, and the default one), each running container's place on them, and its
+  // per-run network state (the published ports as bound, the port forwarder, a stack of its own).
+  `CREATE TABLE networks (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     driver TEXT NOT NULL,
+     subnet TEXT NOT NULL,
+     gateway TEXT NOT NULL,
+     internal INTEGER NOT NULL,
+     labels TEXT NOT NULL,           -- JSON object
+     created INTEGER NOT NULL,
+     stack_pid INTEGER,              -- the network's user-mode stack (pasta or slirp4netns) while it is up
+     stack_start INTEGER,
+     host_addr TEXT                  -- where the host answers, as containers reach it
+   );
+   CREATE TABLE endpoints (
+     container_id TEXT NOT NULL,
+     network_id TEXT NOT NULL REFERENCES networks(id),
+     ip TEXT NOT NULL,
+     mac TEXT NOT NULL,
+     iface TEXT NOT NULL,            -- eth0, eth1, ... in the container
+     aliases TEXT NOT NULL,          -- JSON array
+     PRIMARY KEY (container_id, network_id),
+     UNIQUE (network_id, ip)
+   );
+   CREATE TABLE net_runs (
+     container_id TEXT PRIMARY KEY,
+     netns TEXT,                     -- the container's network namespace file, when rootlet made one
+     ports TEXT NOT NULL,            -- JSON PortBinding[] as bound (free ports resolved)
+     fwd_pid INTEGER,
+     fwd_start INTEGER,
+     stack_pid INTEGER,              -- --network pasta|slirp4netns: the container's own stack
+     stack_start INTEGER,
+     owner_pid INTEGER,              -- the rootlet that set it up: if it died before the container ran, the next look removes it
+     owner_start INTEGER
+   );`,
 ];
 
 export function openDb(file: string): DB {

@@ -120,13 +120,14 @@ describe('rootlet run as an unprivileged user', () => {
     assert.equal(sb.ok(['run', '--rm', 'busybox', 'cat'], { input: 'hi\n' }), '');
   });
 
-  test('--net none has only loopback; --net host sees the host interfaces', () => {
+  test('--net none has only loopback; --net host sees the host interfaces; an unknown network is refused', () => {
     const none = sb.ok(['run', '--rm', '--net', 'none', 'busybox', 'ls', '/sys/class/net']).trim().split(/\s+/);
     assert.deepEqual(none, ['lo']);
     const host = sb.ok(['run', '--rm', '--net', 'host', 'busybox', 'ls', '/sys/class/net']).trim().split(/\s+/);
     assert.ok(host.length >= 1);
-    const bridge = sb.run(['run', '--rm', '--net', 'bridge', 'busybox', 'true']);
-    assert.equal(bridge.code, 125);
+    const unknown = sb.run(['run', '--rm', '--net', 'no-such-net', 'busybox', 'true']);
+    assert.equal(unknown.code, 125);
+    assert.match(unknown.stderr, /network no-such-net not found/);
   });
 
   test('--init runs catatonit as PID 1', () => {

@@ -193,12 +193,25 @@ describe('--userns=keep-id maps', () => {
 
 describe('parseNetwork, parseUserns, validateName', () => {
   test('network modes', () => {
-    assert.equal(parseNetwork(undefined), 'private');
-    assert.equal(parseNetwork('default'), 'private');
-    assert.equal(parseNetwork('none'), 'none');
-    assert.equal(parseNetwork('host'), 'host');
-    engineError(() => parseNetwork('bridge'), /not available yet/);
-    engineError(() => parseNetwork('mynet'), /not found/);
+    const mode = (network?: string) => parseNetwork(opts({ command: ['x'], network })).mode;
+    assert.equal(mode(undefined), 'bridge');
+    assert.deepEqual(parseNetwork(opts({ command: ['x'] })).networks, [{ name: 'rootlet', aliases: [] }]);
+    assert.equal(mode('none'), 'none');
+    assert.equal(mode('host'), 'host');
+    assert.equal(mode('pasta'), 'pasta');
+    assert.equal(mode('slirp4netns'), 'slirp4netns');
+    assert.equal(mode('container:web'), 'container');
+    assert.deepEqual(parseNetwork(opts({ command: ['x'], network: 'n1,n2', networkAliases: ['a'] })).networks,
+      [{ name: 'n1', aliases: ['a'] }, { name: 'n2', aliases: ['a'] }]);
+    engineError(() => parseNetwork(opts({ command: ['x'], network: 'none', publish: ['8080:80'] })), /conflicting options: port publishing/);
+    engineError(() => parseNetwork(opts({ command: ['x'], network: 'host', networkAliases: ['a'] })), /--network-alias needs a rootlet network/);
+    engineError(() => parseNetwork(opts({ command: ['x'], network: 'container:web', dns: ['1.1.1.1'] })), /conflicting options: --dns/);
+  });
+
+  test('-P publishes the image\'s and --expose\'d ports on free host ports', () => {
+    const n = parseNetwork(opts({ command: ['x'], publishAll: true, expose: ['9000-9001/udp'], publish: ['18080:80'] }), ['80/tcp', '443/tcp']);
+    assert.deepEqual(n.exposed, ['80/tcp', '443/tcp', '9000/udp', '9001/udp']);
+    assert.deepEqual(n.ports.map((p) => `${p.hostPort}:${p.containerPort}/${p.protocol}`), ['18080:80/tcp', '0:443/tcp', '0:9000/udp', '0:9001/udp']);
   });
 
   test('keep-id is refused for root: rootlet never maps host root into a container', () => {
@@ -273,7 +286,7 @@ describe('buildSpec', () => {
     assert.equal(s.workdir, '/app');
     assert.equal(s.user, 'app');
     assert.equal(s.hostname, ctx.id.slice(0, 12));
-    assert.equal(s.network, 'private');
+    assert.equal(s.network, 'bridge');
     assert.equal(s.userns, 'host');
     assert.deepEqual(s.layers, img.layers);
     const o = buildSpec(opts({ command: ['x'], workdir: '/w/../v', user: '0:0', hostname: 'box', network: 'host' }), img, ctx).spec;
@@ -295,8 +308,8 @@ describe('buildSpec', () => {
     engineError(() => buildSpec(opts({ command: ['x'], volumes: ['/a:/d'], tmpfs: ['/d'] }), img, ctx), /duplicate mount point/);
   });
 
-  test('keep-id as root and an unknown network are refused before anything runs', () => {
+  test('keep-id as root and a privileged host port are refused before anything runs', () => {
     engineError(() => buildSpec(opts({ command: ['x'], userns: 'keep-id' }), img, { ...ctx, isRoot: true }), /never maps host root/);
-    engineError(() => buildSpec(opts({ command: ['x'], network: 'bridge' }), img, ctx), /not available/);
+    engineError(() => buildSpec(opts({ command: ['x'], publish: ['80:80'] }), img, ctx), /net.ipv4.ip_unprivileged_port_start/);
   });
 });

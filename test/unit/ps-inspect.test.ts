@@ -4,7 +4,7 @@ import { ellipsis, goQuote, goTimeString, psRow, psTableFormat, statusText } fro
 import { commandString, type ContainerSummary } from '../../src/engine/container-list.js';
 import { containerFilter, parseFilters, type FilterLookups, type FilterSubject } from '../../src/engine/container-filter.js';
 import { anonymousVolumes, binds, mountPoints, tmpfsMounts } from '../../src/engine/container-mounts.js';
-import { parseTmpfs, type ContainerSpec } from '../../src/engine/container-spec.js';
+import { legacyNetworkSpec, parseTmpfs, type ContainerSpec } from '../../src/engine/container-spec.js';
 import { sumFileSizes } from '../../src/engine/container-size.js';
 import type { ContainerRecord } from '../../src/engine/container-store.js';
 import { EngineError } from '../../src/engine/errors.js';
@@ -16,7 +16,7 @@ const VOLS = '/store/volumes';
 function spec(over: Partial<ContainerSpec> = {}): ContainerSpec {
   return {
     args: ['sleep', '100'], env: [], workdir: '/', user: '', hostname: 'h', mounts: [], volumes: [], readOnly: false,
-    network: 'private', init: false, tty: false, interactive: false, userns: 'host', rm: false, driver: 'overlay', layers: [],
+    network: 'private', net: legacyNetworkSpec('private'), init: false, tty: false, interactive: false, userns: 'host', rm: false, driver: 'overlay', layers: [],
     restart: { name: 'no', maxRetries: 0 }, stopSignal: 'SIGTERM', stopTimeout: 10, labels: {}, resources: {}, ...over,
   };
 }
@@ -29,7 +29,7 @@ function rec(over: Partial<ContainerRecord> = {}): ContainerRecord {
 }
 
 function subject(r: ContainerRecord): FilterSubject {
-  return { rec: r, mounts: mountPoints(VOLS, r.spec), network: r.spec.network };
+  return { rec: r, mounts: mountPoints(VOLS, r.spec), networks: [r.spec.network], ports: r.spec.net.ports, exposed: r.spec.net.exposed };
 }
 
 const lookups: FilterLookups = {
@@ -96,7 +96,7 @@ describe('ps filters (Docker semantics)', () => {
     assert.throws(() => containerFilter(['since=ghost'], lookups), /No such container: ghost/);
   });
 
-  test('network, volume, health; no ports or tasks yet', () => {
+  test('network, volume, health, published and exposed ports; no tasks', () => {
     assert.deepEqual(pick(['network=none'], recs), ['db']);
     const withVol = rec({ name: 'v', spec: spec({ mounts: [{ type: 'bind', source: `${VOLS}/data/_data`, destination: '/d', options: ['rbind'] }], volumes: [{ name: 'data', anonymous: false }] }) });
     assert.deepEqual(pick(['volume=data'], [withVol, recs[0]!]), ['v']);
@@ -107,6 +107,13 @@ describe('ps filters (Docker semantics)', () => {
     assert.deepEqual(pick(['health=unhealthy'], [sick, recs[0]!]), ['sick']);
     assert.deepEqual(pick(['health=healthy', 'health=unhealthy'], [sick, recs[0]!]), ['sick']);
     assert.deepEqual(pick(['publish=80'], recs), []);
+    const web = rec({ name: 'pub', spec: spec({ net: { ...legacyNetworkSpec('bridge'), ports: [{ hostIp: '', hostPort: 18080, containerPort: 80, protocol: 'tcp' }], exposed: ['80/tcp', '53/udp'] } }) });
+    assert.deepEqual(pick(['publish=80'], [web, recs[0]!]), ['pub']);
+    assert.deepEqual(pick(['publish=80/udp'], [web]), []);
+    assert.deepEqual(pick(['publish=70-90/tcp'], [web]), ['pub']);
+    assert.deepEqual(pick(['expose=53/udp'], [web]), ['pub']);
+    assert.deepEqual(pick(['expose=53'], [web]), []);
+    assert.throws(() => pick(['publish=http'], [web]), /invalid filter 'http'/);
     assert.deepEqual(pick(['is-task=false'], recs).length, 4);
   });
 
@@ -180,6 +187,7 @@ describe('ps rows', () => {
     created: 1_000_000, state: 'running', startedAt: 1_000_000 + 60_000, labels: { b: '2', a: '1' },
     mounts: mountPoints(VOLS, spec({ mounts: [{ type: 'bind', source: `${VOLS}/averylongvolumename/_data`, destination: '/d', options: ['rbind'] }], volumes: [{ name: 'averylongvolumename', anonymous: false }] })),
     networks: ['private'],
+    ports: '',
   };
 
   test('Docker\'s command string quotes arguments with spaces, not the executable', () => {

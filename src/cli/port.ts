@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { refreshState, containerStore } from '../engine/container-state.js';
+import { EngineError } from '../engine/errors.js';
+import { boundPorts } from '../network/attach.js';
+import { displayIp } from '../network/ports.js';
+import { openEngine } from './common.js';
+
+export function register(program: Command): void {
+  program
+    .command('port')
+    .description('List a container\'s published ports, or the host address of one')
+    .usage('CONTAINER [PRIVATE_PORT[/PROTO]]')
+    .argument('<container>')
+    .argument('[port]', 'container port, e.g. 80 or 53/udp')
+    .action(async (name: string, port: string | undefined) => {
+      const engine = await openEngine();
+      const rec = refreshState(engine, containerStore(engine).resolve(name));
+      if (!rec) throw new EngineError(`No such container: ${name}`);
+      // Docker shows the ports of a running container; a stopped one has none bound.
+      const bound = rec.state === 'running' ? boundPorts(engine, rec.id) : [];
+      if (port === undefined) {
+        const sorted = [...bound].sort((a, b) => a.containerPort - b.containerPort || a.protocol.localeCompare(b.protocol));
+        process.stdout.write(sorted.map((b) => `${b.containerPort}/${b.protocol} -> ${displayIp(b.hostIp)}:${b.hostPort}\n`).join(''));
+        return;
+      }
+      const m = /^(\d+)(?:\/(tcp|udp))?$/.exec(port);
+      if (!m) throw new EngineError(`invalid port "${port}": use PORT or PORT/PROTO (tcp or udp)`);
+      const proto = m[2] ?? 'tcp';
+      const hits = bound.filter((b) => b.containerPort === Number(m[1]) && b.protocol === proto);
+      if (!hits.length) throw new EngineError(`No public port '${m[1]}/${proto}' published for ${rec.name}`, 1);
+      process.stdout.write(hits.map((b) => `${displayIp(b.hostIp)}:${b.hostPort}\n`).join(''));
+    });
+}
