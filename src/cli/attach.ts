@@ -42,7 +42,7 @@ export function register(program: Command): void {
       const engine = await openEngine();
       const rec = containerStore(engine).resolve(name);
       if (!isRunning(engine, rec)) throw new EngineError(`cannot attach to ${rec.name}: it is not running (start it with start -a)`);
-      if (!rec.conmonPid) throw new EngineError(`cannot attach to ${rec.name}: it runs in the foreground of another rootlet; use exec`);
+      if (!rec.runToken) throw new EngineError(`cannot attach to ${rec.name}: it runs in the foreground of another rootlet; use exec`);
       process.exitCode = await follow(await attach(engine, rec, { stdin: flags.stdin, detachKeys: parseDetachKeys(flags.detachKeys) }), engine, rec.id);
     });
 }

@@ -64,6 +64,8 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
       // With --rm nothing reads the log afterwards: the container writes to our stdio directly.
       const capture = !rec.spec.rm;
       child = spawn('nsenter', args, { stdio: [opts.interactive ? 'inherit' : 'ignore', capture ? 'pipe' : 'inherit', capture ? 'pipe' : 'inherit'], detached: true });
+      // nsenter and unshare exec: this pid becomes the shell that records the exit code.
+      if (child.pid) store.setForegroundMonitor(rec.id, child.pid, processStartTime(child.pid));
       if (capture) {
         const log = new LogWriter(logPath(engine, rec.id));
         let open = 2;

@@ -26,7 +26,7 @@ export function clearExitFile(engine: Engine, id: string): void {
   rmSync(join(engine.paths.exits, id), { force: true });
 }
 
-/** Whether the process that watches the container (its foreground rootlet or its conmon) is alive. */
+/** Whether a process that watches the container (its foreground rootlet and the shell that records its exit, or its conmon) is alive. */
 function watcherAlive(rec: ContainerRecord): boolean {
   if (rec.ownerPid && isProcessAlive(rec.ownerPid, rec.ownerStart)) return true;
   return !!rec.conmonPid && isProcessAlive(rec.conmonPid, rec.conmonStart);

@@ -129,6 +129,15 @@ export class ContainerStore {
     }
   }
 
+  /**
+   * A foreground run's second watcher: the shell that waits for the runtime
+   * and records its exit code (container-bundle.ts). It outlives a killed
+   * rootlet, so the record stays "running" until the code is written.
+   */
+  setForegroundMonitor(id: string, pid: number, start: number | undefined): void {
+    this.db.prepare("UPDATE containers SET conmon_pid = ?, conmon_start = ? WHERE id = ? AND state = 'running'").run(pid, start ?? null, id);
+  }
+
   /** Running in the foreground under this rootlet process. */
   markRunning(id: string, ownerPid: number, ownerStart: number | undefined): void {
     this.db.prepare(`UPDATE containers SET state = 'running', owner_pid = ?, owner_start = ?, conmon_pid = NULL, conmon_start = NULL,
