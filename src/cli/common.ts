@@ -42,3 +42,16 @@ export async function eachName(names: string[], fn: (engine: Engine, name: strin
 export function releaseEngine(): void {
   engine = undefined;
 }
+
+/** Reads y/N from stdin (Docker's prompt, e.g. for prune); anything but y or yes is no. */
+export async function confirm(question: string): Promise<boolean> {
+  process.stdout.write(question);
+  const { createInterface } = await import('node:readline');
+  const rl = createInterface({ input: process.stdin });
+  const answer = await new Promise<string>((resolve) => {
+    rl.once('line', resolve);
+    rl.once('close', () => resolve(''));
+  });
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim());
+}

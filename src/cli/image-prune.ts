@@ -1,21 +1,8 @@
-import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { imagePruneFilter } from '../engine/image-filter.js';
 import { pruneImages } from '../engine/image-prune.js';
-import { collect, openEngine } from './common.js';
+import { collect, confirm, openEngine } from './common.js';
 import { humanSize } from './format.js';
-
-/** Asks on the terminal (or reads a line of stdin) whether to go on; only "y" or "yes" does. */
-export async function confirm(question: string): Promise<boolean> {
-  process.stdout.write(question);
-  const rl = createInterface({ input: process.stdin });
-  const answer = await new Promise<string>((resolve) => {
-    rl.once('line', resolve);
-    rl.once('close', () => resolve(''));
-  });
-  rl.close();
-  return /^y(es)?$/i.test(answer.trim());
-}
 
 /** `image prune`. */
 export function defineImagePrune(parent: Command, name: string): Command {

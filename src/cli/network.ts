@@ -6,7 +6,7 @@ import {
   connectNetwork, createNetwork, disconnectNetwork, inspectNetwork, labelMatches, listNetworks, pruneNetworks, removeNetwork,
 } from '../network/networks.js';
 import { DEFAULT_NETWORK, NetworkStore, type NetworkRecord } from '../network/store.js';
-import { collect, eachName, openEngine } from './common.js';
+import { collect, confirm, eachName, openEngine } from './common.js';
 import { formatEach, formatList, type ListKind } from './list-format.js';
 import { goTimeString } from './ps-format.js';
 
@@ -152,17 +152,4 @@ export function register(program: Command): void {
       const engine = await openEngine();
       disconnectNetwork(engine, new NetworkStore(engine.db).resolve(network), containerStore(engine).resolve(container));
     });
-}
-
-/** Reads y/N from stdin (Docker's prompt); anything but y or yes is no. */
-async function confirm(question: string): Promise<boolean> {
-  process.stdout.write(question);
-  const { createInterface } = await import('node:readline');
-  const rl = createInterface({ input: process.stdin });
-  const answer = await new Promise<string>((resolve) => {
-    rl.once('line', resolve);
-    rl.once('close', () => resolve(''));
-  });
-  rl.close();
-  return /^y(es)?$/i.test(answer.trim());
 }
