@@ -1,6 +1,9 @@
+import { createRequire } from 'node:module';
 import { Engine } from '../engine/engine.js';
 import { errorMessage } from '../engine/errors.js';
 import { trace } from '../util/trace.js';
+
+const require = createRequire(import.meta.url);
 
 /** Collects a repeatable option's values. */
 export function collect(value: string, previous: string[] | undefined): string[] {
@@ -46,7 +49,8 @@ export function releaseEngine(): void {
 /** Reads y/N from stdin (Docker's prompt, e.g. for prune); anything but y or yes is no. */
 export async function confirm(question: string): Promise<boolean> {
   process.stdout.write(question);
-  const { createInterface } = await import('node:readline');
+  // require, not import(): the bundle runs as a script that cannot load modules dynamically; and only prune asks.
+  const { createInterface } = require('node:readline') as typeof import('node:readline');
   const rl = createInterface({ input: process.stdin });
   const answer = await new Promise<string>((resolve) => {
     rl.once('line', resolve);

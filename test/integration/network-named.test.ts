@@ -105,6 +105,10 @@ describe('named networks', () => {
     assert.equal(sb.run(['network', 'rm', 'nope']).code, 1);
     assert.equal(sb.run(['network', 'rm', '-f', 'nope']).code, 0);
     sb.ok(['network', 'create', 'spare']);
+    const asked = sb.run(['network', 'prune'], { input: 'n\n' });
+    assert.equal(asked.code, 0, asked.stderr);
+    assert.match(asked.stdout, /Are you sure you want to continue\? \[y\/N\] $/);
+    assert.ok(sb.ok(['network', 'ls', '--format', '{{.Name}}']).includes('spare'), 'nothing removed on "n"');
     const pruned = sb.ok(['network', 'prune', '-f']);
     assert.match(pruned, /^Deleted Networks:\n/);
     assert.deepEqual(pruned.split('\n').slice(1).filter(Boolean).sort(), ['n2', 'ni', 'spare']);
