@@ -81,7 +81,10 @@ function otherUserNs(pid: number): boolean {
 }
 
 /** Brings a network's namespace, bridge and stack up unless they are (call inside a write transaction). */
-function ensureUp(engine: Engine, store: NetworkStore, net: NetworkRecord): NetworkRecord {
+function ensureUp(engine: Engine, store: NetworkStore, given: NetworkRecord): NetworkRecord {
+  // The caller's record may predate the transaction: another rootlet may have brought the network
+  // down and up since, and a stale stack pid would make us replace a namespace that is in use.
+  const net = store.get(given.id) ?? given;
   const file = networkFile(engine, net.id);
   const stackAlive = net.internal || (!!net.stackPid && isProcessAlive(net.stackPid, net.stackStart));
   if (stackAlive && isMounted(engine, file)) return net;
@@ -155,10 +158,7 @@ export async function connectContainer(engine: Engine, rec: ContainerRecord): Pr
     let target: { netFile: string; ip: string };
     if (net.mode === 'bridge') {
       const nets = net.networks.map((n) => store.resolve(n.name));
-      const eps = engine.db.transaction(() => nets.map((n, i) => {
-        ensureUp(engine, store, n);
-        return store.addEndpoint(n, rec.id, `eth${i}`, net.networks[i]!.aliases);
-      })).immediate();
+      const eps = engine.db.transaction(() => nets.map((n, i) => store.addEndpoint(ensureUp(engine, store, n), rec.id, `eth${i}`, net.networks[i]!.aliases))).immediate();
       const main = primary(store, eps);
       holderScript(engine, containerNetnsScript(file, eps.map((ep, i) => vethPlan(engine, nets[i]!, ep, ep === main?.ep))), 'cannot set up the container\'s network');
       if (net.ports.length && !main) throw new EngineError(`cannot publish ports: the container's networks (${nets.map((n) => n.name).join(', ')}) are internal, with no way in from the host`);
@@ -246,10 +246,7 @@ export function connectRunning(engine: Engine, rec: ContainerRecord, net: Networ
   const taken = new Set(store.endpointsOf(rec.id).map((e) => e.iface));
   let n = 0;
   while (taken.has(`eth${n}`)) n++;
-  const ep = engine.db.transaction(() => {
-    ensureUp(engine, store, net);
-    return store.addEndpoint(store.get(net.id)!, rec.id, `eth${n}`, aliases);
-  }).immediate();
+  const ep = engine.db.transaction(() => store.addEndpoint(ensureUp(engine, store, net), rec.id, `eth${n}`, aliases)).immediate();
   try {
     holderScript(engine, vethScript(vethPlan(engine, net, ep, false), run.netns), `cannot connect ${rec.name} to ${net.name}`);
   } catch (err) {
