@@ -130,7 +130,7 @@ export async function run(sb, { progress }) {
   const summary = [
     { label: 'rootlet / Podman, PSS per container (--net none)', value: r.pss_mib / p.pss_mib, text: `${(r.pss_mib / p.pss_mib).toFixed(2)}× (${r.pss_mib.toFixed(2)} vs ${p.pss_mib.toFixed(2)} MiB)` },
     { label: 'rootlet / Podman, RSS per container (--net none)', value: r.rss_mib / p.rss_mib, text: `${(r.rss_mib / p.rss_mib).toFixed(2)}× (${r.rss_mib.toFixed(2)} vs ${p.rss_mib.toFixed(2)} MiB)` },
-    { label: 'rootlet / Podman with its default network, PSS', value: r.pss_mib / ps.pss_mib, text: `${(r.pss_mib / ps.pss_mib).toFixed(2)}× (${r.pss_mib.toFixed(2)} vs ${ps.pss_mib.toFixed(2)} MiB)` },
+    { label: 'rootlet --net none / Podman with its default network, PSS', value: r.pss_mib / ps.pss_mib, text: `${(r.pss_mib / ps.pss_mib).toFixed(2)}× (${r.pss_mib.toFixed(2)} vs ${ps.pss_mib.toFixed(2)} MiB)` },
     { label: `rootlet's target (≤ ${TARGET_PSS_MIB} MiB PSS per container)`, value: r.pss_mib, text: `${r.pss_mib <= TARGET_PSS_MIB ? 'met' : 'not met'}: ${r.pss_mib.toFixed(2)} MiB` },
   ];
   const rn = byKey.rootletNet;
@@ -139,6 +139,10 @@ export async function run(sb, { progress }) {
   if (rn && ps) {
     summary.push({ label: 'rootlet / Podman, both on their default network, PSS', value: rn.pss_mib / ps.pss_mib, text: `${(rn.pss_mib / ps.pss_mib).toFixed(2)}× (${rn.pss_mib.toFixed(2)} vs ${ps.pss_mib.toFixed(2)} MiB)` });
     summary.push({ label: `rootlet's target with networking (≤ ${TARGET_PSS_MIB} MiB PSS per container, the shared stack divided by ${N})`, value: rn.pss_mib, text: `${rn.pss_mib <= TARGET_PSS_MIB ? 'met' : 'not met'}: ${rn.pss_mib.toFixed(2)} MiB` });
+  }
+  const rs = byKey.rootletSlirp;
+  if (rs && ps) {
+    summary.push({ label: 'rootlet with slirp4netns as its shared stack / Podman, both on their default network, PSS', value: rs.pss_mib / ps.pss_mib, text: `${(rs.pss_mib / ps.pss_mib).toFixed(2)}× (${rs.pss_mib.toFixed(2)} vs ${ps.pss_mib.toFixed(2)} MiB)` });
   }
   if (rp && pp) {
     summary.push({ label: 'rootlet / Podman with a published port, PSS', value: rp.pss_mib / pp.pss_mib, text: `${(rp.pss_mib / pp.pss_mib).toFixed(2)}× (${rp.pss_mib.toFixed(2)} vs ${pp.pss_mib.toFixed(2)} MiB)` });
