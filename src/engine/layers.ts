@@ -107,5 +107,15 @@ export function removeLayerDirs(engine: Engine, diffIds: string[]): void {
   const hexes = diffIds.map(hexOf);
   // Each layer plus its --userns=keep-id copies (HEX-keepid-UID-GID).
   const names = readdirSync(engine.paths.layers).filter((n) => hexes.some((h) => n === h || n.startsWith(`${h}-`)));
-  if (names.length) engine.ns().run(['rm', '-rf', ...names.map((n) => join(engine.paths.layers, n))]);
+  // Renamed away first, in one step each: a deletion cut short (kill -9) leaves a temporary name that
+  // the next pull sweeps, never a half-emptied layer under its real name that a pull would take as whole.
+  const doomed: string[] = [];
+  for (const n of names) {
+    const tmp = join(engine.paths.layers, `.${tmpName('tmp')}`);
+    try {
+      renameSync(join(engine.paths.layers, n), tmp);
+      doomed.push(tmp);
+    } catch { /* gone meanwhile */ }
+  }
+  if (doomed.length) engine.ns().run(['rm', '-rf', ...doomed]);
 }
