@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { EngineError } from '../engine/errors.js';
 import { getMeta, setMeta, type DB } from '../state/db.js';
 import { findInPath, isProcessAlive, processStartTime, runCapture, sleepSync } from '../util/proc.js';
@@ -190,24 +190,48 @@ export function ensureUserNamespace(db: DB, id: Identity, subids: SubIds): UserN
   return db.transaction(() => {
     const again = read();
     if (again && holderUsable(again)) return make(again.pid);
-    if (again && isProcessAlive(again.pid, again.start)) {
-      // A holder whose mapping was never written (its creator died): replace it.
-      try { process.kill(again.pid, 'SIGKILL'); } catch { /* gone */ }
-    }
-    const pid = spawnHolder(uidMap, gidMap);
+    // A holder whose mapping was never written (its creator died): replace it.
+    if (again && isProcessAlive(again.pid, again.start)) killQuietly(again.pid);
+    // A holder whose creator was killed before recording it serves nobody: stop it.
+    for (const orphan of markedHolders(db.name)) killQuietly(orphan);
+    const pid = spawnHolder(uidMap, gidMap, db.name);
     setMeta(db, KEY, JSON.stringify({ pid, start: processStartTime(pid) ?? 0, boot: bootId() } satisfies HolderRecord));
     return make(pid);
   }).immediate();
 }
 
-function spawnHolder(uidMap: MapEntry[], gidMap: MapEntry[]): number {
+/**
+ * Each holder carries the store it serves in its environment, so that one
+ * whose creator died before recording it (kill -9 in that instant) is found
+ * and stopped when the next holder is made, instead of lingering.
+ */
+const HOLDER_MARK = 'ROOTLET_HOLDER_OF';
+
+function killQuietly(pid: number): void {
+  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+}
+
+/** Live processes of ours marked as holders of this store (read from /proc: only when a holder is made). */
+export function markedHolders(store: string): number[] {
+  const mark = Buffer.from(`${HOLDER_MARK}=${store}\0`);
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/environ`).includes(mark)) out.push(Number(name));
+    } catch { /* another user's, or gone */ }
+  }
+  return out.filter((pid) => pid !== process.pid && isProcessAlive(pid));
+}
+
+function spawnHolder(uidMap: MapEntry[], gidMap: MapEntry[], store: string): number {
   const pause = findInPath('catatonit');
   const holdArgs = pause ? [pause, '-P'] : ['sleep', 'infinity'];
   const child = spawn('unshare', ['--user', '--mount', '--propagation', 'private', '--', ...holdArgs], {
     detached: true,
     stdio: 'ignore',
     cwd: '/',
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', [HOLDER_MARK]: store },
   });
   child.unref();
   const pid = child.pid;
@@ -245,6 +269,7 @@ export function noRangeError(id: Identity, subids: SubIds): EngineError {
 
 /** Stops the holder (for `system reset`); containers in the namespace keep it alive until they exit. */
 export function stopUserNamespace(db: DB): void {
+  for (const orphan of markedHolders(db.name)) killQuietly(orphan);
   const v = getMeta(db, KEY);
   if (!v) return;
   const rec = JSON.parse(v) as HolderRecord;

@@ -203,6 +203,35 @@ describe('detached containers outlive rootlet and the namespace holder', () => {
     assert.equal(sb.ok(['logs', 'orphan']), '');
   });
 
+  test('a holder whose creator died before recording it is stopped when the next holder is made, and by system reset', async () => {
+    const own = new Sandbox('life-holder-mark');
+    try {
+      own.importBusybox();
+      // What a rootlet killed between starting a holder and recording it leaves: a process marked as this store's holder.
+      const database = (JSON.parse(own.ok(['info', '--format', 'json'])) as { paths: { database: string } }).paths.database;
+      const marked = (store: string) => {
+        const p = spawn('sleep', ['1000'], { env: { PATH: process.env.PATH, ROOTLET_HOLDER_OF: store }, detached: true, stdio: 'ignore' });
+        p.unref();
+        return p.pid!;
+      };
+      const first = marked(database);
+      const holder = holderPid(own);
+      process.kill(holder, 'SIGKILL');
+      await waitFor('the holder to die', () => !isAlive(holder), 5000, 20);
+      assert.equal(own.ok(['run', '--rm', 'busybox', 'echo', 'back']).trim(), 'back');
+      await waitFor('the unrecorded holder to be stopped when a new one was made', () => !isAlive(first), 5000, 20);
+      const second = marked(database);
+      const other = marked(`${database}.other`);
+      own.ok(['system', 'reset', '--force']);
+      await waitFor('system reset to stop the unrecorded holder', () => !isAlive(second), 5000, 20);
+      const otherAlive = isAlive(other);
+      process.kill(other, 'SIGKILL');
+      assert.ok(otherAlive, 'a holder marked for another store is left alone');
+    } finally {
+      own.destroy();
+    }
+  });
+
   test('the holder killed and re-created: ps, logs, stop, start and rm of a container started before still work', async () => {
     const id = sb.ok(['run', '-d', '--name', 'elder', 'busybox', 'sh', '-c', 'trap "echo got-term; exit 143" TERM; echo started; while :; do sleep 0.1; done']).trim();
     await waitFor('elder to start', () => logs(sb, 'elder').includes('started'));
