@@ -95,7 +95,6 @@ function runRecordingExit(exitFile: string): string {
  */
 export function prepareBundle(engine: Engine, rec: ContainerRecord, names: string[]): (net: NetSetup) => void {
   const ns = engine.ns();
-  const dir = containerDir(engine, rec.id);
   const spec = rec.spec;
   const view = new RootfsView([...names].reverse().map((n) => join(engine.paths.layers, n)), spec.mounts);
   const keepId = spec.userns === 'keep-id';

@@ -288,7 +288,7 @@ export function refreshPeers(engine: Engine, id: string): void {
 }
 
 /** The host address and DNS forwarder of the container's way out, if it has one. */
-function wayOut(engine: Engine, rec: ContainerRecord, store: NetworkStore): { hostAddr?: string; dns?: string } {
+function wayOut(rec: ContainerRecord, store: NetworkStore): { hostAddr?: string; dns?: string } {
   const mode = rec.spec.net.mode;
   if (mode === 'pasta' || mode === 'slirp4netns') {
     return { hostAddr: mode === 'slirp4netns' ? SLIRP_HOST : hostGateway(), dns: stackDns(mode) };
@@ -335,7 +335,7 @@ export function hostsFor(engine: Engine, rec: ContainerRecord): string {
   const store = new NetworkStore(engine.db);
   const containers = new ContainerStore(engine.db);
   const own = store.endpointsOf(rec.id);
-  const { hostAddr } = wayOut(engine, rec, store);
+  const { hostAddr } = wayOut(rec, store);
   const peers: Array<{ ip: string; names: string[] }> = [];
   for (const ep of own) {
     for (const o of store.endpoints(ep.networkId)) {
@@ -357,7 +357,7 @@ export function resolvFor(engine: Engine, rec: ContainerRecord): string {
     const other = new ContainerStore(engine.db).find(net.container!);
     try { if (other) return readFileSync(join(containerDir(engine, other.id), 'resolv.conf'), 'utf8'); } catch { /* not there */ }
   }
-  const { dns } = hasOwnNetns(net) ? wayOut(engine, rec, new NetworkStore(engine.db)) : {};
+  const { dns } = hasOwnNetns(net) ? wayOut(rec, new NetworkStore(engine.db)) : {};
   // An internal network has no name server to reach: only what was asked for.
   const host = readResolvConf();
   const noWayOut = hasOwnNetns(net) && !dns;
