@@ -11,7 +11,7 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
  * Polls `fn` until it returns a truthy value or the deadline passes; the
  * error names what was awaited and the last value seen.
  */
-export async function waitFor<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 10_000, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -155,7 +155,7 @@ export function isClean(l: Leftovers): boolean {
 }
 
 /** Polls until nothing is left over (processes may take a moment to exit) and returns what is left at the deadline. */
-export async function settleLeftovers(sb: Sandbox, markers: string[] = [], timeoutMs = 10_000): Promise<Leftovers> {
+export async function settleLeftovers(sb: Sandbox, markers: string[] = [], timeoutMs = 30_000): Promise<Leftovers> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const l = leftovers(sb, markers);

@@ -37,7 +37,7 @@ export async function onContainerExit(engine: Engine, id: string, runToken: stri
   // being removed. Only while the run is still this one (another rootlet may have settled it meanwhile).
   const now = store.get(id);
   if (now?.state === 'running' && now.runToken === runToken) disconnectContainer(engine, id);
-  store.markExited(id, code, exit?.at);
+  store.markExited(id, code, exit?.at, runToken);
   stopHealthTimer(engine, id);
   engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', id));
   const latest = store.get(id);

@@ -70,9 +70,12 @@ export function refreshState(engine: Engine, rec: ContainerRecord): ContainerRec
   if (!exit && watched) return rec;
   if (!exit && runtimeStatus(engine, rec) === 'running') return rec;
   const store = new ContainerStore(engine.db);
+  // The record may be older than the exit hook's restart: settle only the run it describes.
+  const now = store.get(rec.id);
+  if (!now || now.state !== 'running' || now.runToken !== rec.runToken) return now;
   // Before the exit is recorded (see onContainerExit).
   disconnectContainer(engine, rec.id);
-  store.markExited(rec.id, exit?.code ?? rec.exitCode, exit?.at);
+  store.markExited(rec.id, exit?.code ?? rec.exitCode, exit?.at, rec.runToken ?? null);
   if (rec.spec.driver === 'fuse-overlayfs') unmountContainer(engine, rec);
   // --rm holds whoever notices the end first; a restart stays the exit hook's (it knows its run).
   if (rec.spec.rm) {

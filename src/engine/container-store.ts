@@ -164,10 +164,12 @@ export class ContainerStore {
   }
 
   /** Records the end of a run; a container being removed keeps that state. Returns whether it was running. */
-  markExited(id: string, exitCode: number | undefined, finishedAt = Date.now()): boolean {
-    return this.db.prepare(`UPDATE containers SET state = 'exited', exit_code = ?, finished_at = ?, owner_pid = NULL, owner_start = NULL,
-      conmon_pid = NULL, conmon_start = NULL, pid = NULL WHERE id = ? AND state = 'running'`)
-      .run(exitCode ?? null, finishedAt, id).changes > 0;
+  markExited(id: string, exitCode: number | undefined, finishedAt = Date.now(), runToken?: string | null): boolean {
+    // With a run token, only that run: a look that read the record before a restart must not end the next run.
+    const sql = `UPDATE containers SET state = 'exited', exit_code = ?, finished_at = ?, owner_pid = NULL, owner_start = NULL,
+      conmon_pid = NULL, conmon_start = NULL, pid = NULL WHERE id = ? AND state = 'running'`;
+    if (runToken === undefined) return this.db.prepare(sql).run(exitCode ?? null, finishedAt, id).changes > 0;
+    return this.db.prepare(`${sql} AND run_token IS ?`).run(exitCode ?? null, finishedAt, id, runToken).changes > 0;
   }
 
   /** A new run starts its health from scratch (only for containers that have a check). */

@@ -258,7 +258,7 @@ describe('rootlet killed at a chosen moment', () => {
       if (caught) {
         const started = sb.run(['unshare', 'runc', '--root', runcRoot, 'start', id!]);
         assert.equal(started.code, 0, `runc start: ${started.stderr}`);
-        await waitFor('the container to start', () => processesMentioning(tag).length > 0, 10_000, 20);
+        await waitFor('the container to start', () => processesMentioning(tag).length > 0, 30_000, 20);
         p.child.kill('SIGKILL');
         p.child.kill('SIGCONT');
       }

@@ -51,7 +51,7 @@ describe('detached containers: run -d, ps, stop, logs, rm', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'sleeper');
     assert.ok(r.ms >= 900, `stop returned after ${r.ms} ms, before the 1 s timeout`);
-    assert.ok(r.ms < 6000, `stop took ${r.ms} ms for a 1 s timeout`);
+    assert.ok(r.ms < 9000, `stop took ${r.ms} ms for a 1 s timeout (the default is 10 s)`);
     assert.match(psStatus(sb, 'sleeper') ?? '', /^Exited \(137\) /);
     assert.ok(!psNames(sb, false).includes('sleeper'), 'ps without -a no longer lists it');
     // Its processes are gone.
@@ -65,7 +65,7 @@ describe('detached containers: run -d, ps, stop, logs, rm', () => {
     await waitFor('trapper to print "started"', () => logs(sb, 'trapper').includes('started'));
     const r = timed(sb, ['stop', 'trapper']);
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(r.ms < 5000, `stop took ${r.ms} ms though the container exits on SIGTERM (default timeout 10 s)`);
+    assert.ok(r.ms < 9000, `stop took ${r.ms} ms though the container exits on SIGTERM (default timeout 10 s)`);
     assert.match(psStatus(sb, 'trapper') ?? '', /^Exited \(143\) /);
     assert.equal(logs(sb, 'trapper'), 'started\ngot-term\n');
   });
@@ -74,9 +74,9 @@ describe('detached containers: run -d, ps, stop, logs, rm', () => {
     sb.ok(['run', '-d', '--name', 'usr1stop', '--stop-signal', 'SIGUSR1', 'busybox', 'sh', '-c',
       'trap "echo got-term" TERM; trap "echo got-usr1; exit 42" USR1; echo started; while :; do sleep 0.1; done']);
     await waitFor('usr1stop to print "started"', () => logs(sb, 'usr1stop').includes('started'));
-    const r = timed(sb, ['stop', '-t', '5', 'usr1stop']);
+    const r = timed(sb, ['stop', '-t', '30', 'usr1stop']);
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(r.ms < 4000, `stop took ${r.ms} ms: the stop signal was not the one the container traps`);
+    assert.ok(r.ms < 20_000, `stop took ${r.ms} ms: the stop signal was not the one the container traps`);
     assert.match(psStatus(sb, 'usr1stop') ?? '', /^Exited \(42\) /);
     assert.equal(logs(sb, 'usr1stop'), 'started\ngot-usr1\n');
     // The short form (without SIG) and numbers are accepted as Docker does.
@@ -136,7 +136,7 @@ describe('detached containers: run -d, ps, stop, logs, rm', () => {
       'i=1; while [ $i -le 8 ]; do echo line$i; i=$((i+1)); sleep 0.3; done']);
     const f = startRootlet(sb, ['logs', '-f', 'counter'], { capture: true });
     // The first lines arrive while the container still runs.
-    await waitFor('logs -f to print line2', () => f.out().includes('line2\n'), 10_000, 50);
+    await waitFor('logs -f to print line2', () => f.out().includes('line2\n'), 30_000, 50);
     assert.match(psStatus(sb, 'counter', false) ?? '', /^Up /, 'the container still runs while logs -f prints');
     const r = await Promise.race([f.done, sleep(20_000).then(() => undefined)]);
     if (!r) {
@@ -149,7 +149,7 @@ describe('detached containers: run -d, ps, stop, logs, rm', () => {
     // On an exited container, -f prints everything and returns at once.
     const again = timed(sb, ['logs', '-f', 'counter']);
     assert.equal(again.stdout, r.stdout);
-    assert.ok(again.ms < 5000);
+    assert.ok(again.ms < 20_000);
     // --tail with -f: the last line, then nothing more.
     assert.equal(sb.ok(['logs', '-f', '--tail', '1', 'counter']), 'line8\n');
   });
@@ -239,10 +239,10 @@ describe('create, start, wait, restart, kill, rename', () => {
   test('restart stops and starts again: a second run in the log, Up again', async () => {
     sb.ok(['run', '-d', '--name', 'again', 'busybox', 'sh', '-c', TRAP_TERM]);
     await waitFor('first start', () => logs(sb, 'again').includes('started'));
-    const r = timed(sb, ['restart', '-t', '5', 'again']);
+    const r = timed(sb, ['restart', '-t', '30', 'again']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'again');
-    assert.ok(r.ms < 5000, `restart took ${r.ms} ms`);
+    assert.ok(r.ms < 20_000, `restart took ${r.ms} ms: SIGTERM did not end the first run`);
     await waitFor('second start', () => countLines(logs(sb, 'again'), 'started') === 2);
     assert.equal(countLines(logs(sb, 'again'), 'got-term'), 1);
     assert.match(psStatus(sb, 'again', false) ?? '', /^Up /);
@@ -343,7 +343,7 @@ describe('create, start, wait, restart, kill, rename', () => {
     } finally {
       process.kill(hook, 'SIGCONT');
     }
-    await waitFor('the late hook to finish', () => !isAlive(hook), 10_000, 50);
+    await waitFor('the late hook to finish', () => !isAlive(hook), 30_000, 50);
     const code = sb.ok(['wait', 'late']).trim();
     assert.ok(logs(sb, 'late').includes('long-end'), `the long run was cut short (wait printed ${code})`);
     assert.equal(code, '4');
@@ -375,7 +375,7 @@ describe('a foreground run whose rootlet was killed', () => {
     assert.ok(processesMentioning(marker).length > 0);
     const t0 = Date.now();
     assert.equal(sb.ok(['stop', 'fg-stop']).trim(), 'fg-stop');
-    assert.ok(Date.now() - t0 < 5000);
+    assert.ok(Date.now() - t0 < 9000, 'stop returned before the 10 s timeout: SIGTERM reached the container');
     // --rm: the first look after it ended removes it.
     assert.equal(psStatus(sb, 'fg-stop'), undefined);
     assert.deepEqual(fullIds(sb), []);
