@@ -21,12 +21,24 @@ export function containerDir(engine: Engine, id: string): string {
 
 const runtimes = new Map<string, Runtime>();
 
-/** The container's runtime, chosen once per process (it reads the cgroup layout and PATH). */
-export function runtimeFor(engine: Engine, spec: ContainerSpec): Runtime {
-  const want = spec.runtime || engine.config.engine.runtime || '';
+function cachedRuntime(want: string): Runtime {
   let rt = runtimes.get(want);
   if (!rt) runtimes.set(want, (rt = chooseRuntime(want || undefined)));
   return rt;
+}
+
+/** The runtime a new container gets (--runtime, the config's, or the fastest that works here): recorded in its spec. */
+export function newContainerRuntime(engine: Engine, requested: string | undefined): Runtime {
+  return cachedRuntime(requested || engine.config.engine.runtime || '');
+}
+
+/**
+ * The container's runtime: the one recorded when it was created. Records
+ * from before that was recorded ran under runc unless the host had cgroup
+ * v2 (the default then), and must stay with the runtime that holds their state.
+ */
+export function runtimeFor(engine: Engine, spec: ContainerSpec): Runtime {
+  return cachedRuntime(spec.runtime || engine.config.engine.runtime || (cgroupLayout() === 'v2' ? '' : 'runc'));
 }
 
 /** The runtime command line for one of the container's operations (`kill`, `delete`, `exec`, ...), logging into its bundle. */

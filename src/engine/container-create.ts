@@ -3,7 +3,7 @@ import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { lockedFlags } from '../storage/mountinfo.js';
 import { findInPath } from '../util/proc.js';
-import { runtimeFor } from './container-bundle.js';
+import { newContainerRuntime } from './container-bundle.js';
 import {
   buildSpec, newContainerId, randomName, validateName,
   type ContainerSpec, type CreateOptions, type ParsedVolume,
@@ -55,7 +55,7 @@ export function createContainer(engine: Engine, opts: CreateOptions): ContainerR
     driver: engine.storageDriver(),
     hostHostname: osHostname(),
   });
-  runtimeFor(engine, spec);
+  spec.runtime = newContainerRuntime(engine, spec.runtime).name;
   checkNetworkRefs(engine, spec.net);
   checkResources(spec.resources, engine.id.uid);
   if (spec.init && !findInPath('catatonit')) throw new EngineError('--init needs catatonit: install the Debian package catatonit');

@@ -151,7 +151,7 @@ function checkRuntimes(engine: Engine): CheckResult[] {
   }
   out.push(anyOk
     ? { item: 'OCI runtime', status: 'ok', required: true, detail: 'at least one runtime works' }
-    : { item: 'OCI runtime', status: 'failed', required: true, detail: 'no installed runtime starts a container here', fix: 'apt-get install runc (as root); crun needs a pure cgroup v2 host' });
+    : { item: 'OCI runtime', status: 'failed', required: true, detail: 'no installed runtime starts a container here', fix: 'apt-get install crun or runc (as root)' });
   return out;
 }
 

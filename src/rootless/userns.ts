@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { EngineError } from '../engine/errors.js';
 import { getMeta, setMeta, type DB } from '../state/db.js';
 import { findInPath, isProcessAlive, processStartTime, runCapture, sleepSync } from '../util/proc.js';
+import { hideUnifiedCgroup } from '../runtime/runtime.js';
 import { ENV_HOLDER, type Identity } from './identity.js';
 import { type IdRange, type SubIds, totalIds } from './subid.js';
 
@@ -40,6 +41,8 @@ interface HolderRecord {
   pid: number;
   start: number;
   boot: string;
+  /** MOUNTS_VERSION of the holder's prepared mounts (absent: none). */
+  mounts?: number;
 }
 
 /** A handle on the user's namespace: a pause process holding a user and a mount namespace. */
@@ -140,8 +143,22 @@ function ownUserNs(): string {
   return readlinkSync('/proc/self/ns/user');
 }
 
+/** Bumped when prepareMounts changes: an older holder lacks what runtimes now expect, and is replaced. */
+const MOUNTS_VERSION = 1;
+
+/** What the namespace's mount table needs before anything runs in it. */
+function prepareMounts(ns: UserNamespace): void {
+  const hide = hideUnifiedCgroup();
+  if (!hide) return;
+  const r = ns.run(hide);
+  if (r.code !== 0) {
+    killQuietly(ns.pid);
+    throw new EngineError(`cannot hide the host's cgroup v2 tree from crun in the user namespace: ${lastLine(r.stderr) || `exit status ${r.code}`}`);
+  }
+}
+
 function holderUsable(rec: HolderRecord): boolean {
-  if (rec.boot !== bootId() || !isProcessAlive(rec.pid, rec.start)) return false;
+  if (rec.boot !== bootId() || !isProcessAlive(rec.pid, rec.start) || (rec.mounts ?? 0) < MOUNTS_VERSION) return false;
   try {
     if (readlinkSync(`/proc/${rec.pid}/ns/user`) === ownUserNs()) return false;
     return readFileSync(`/proc/${rec.pid}/uid_map`, 'utf8').trim() !== '';
@@ -195,7 +212,8 @@ export function ensureUserNamespace(db: DB, id: Identity, subids: SubIds): UserN
     // A holder whose creator was killed before recording it serves nobody: stop it.
     for (const orphan of markedHolders(db.name)) killQuietly(orphan);
     const pid = spawnHolder(uidMap, gidMap, db.name);
-    setMeta(db, KEY, JSON.stringify({ pid, start: processStartTime(pid) ?? 0, boot: bootId() } satisfies HolderRecord));
+    prepareMounts(make(pid));
+    setMeta(db, KEY, JSON.stringify({ pid, start: processStartTime(pid) ?? 0, boot: bootId(), mounts: MOUNTS_VERSION } satisfies HolderRecord));
     return make(pid);
   }).immediate();
 }
