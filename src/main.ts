@@ -12,12 +12,14 @@ async function main(argv: string[]): Promise<void> {
   if (first === '__container-exited') {
     // conmon's exit hook for a detached container (src/engine/container-exit.ts).
     const { openEngine } = await import('./cli/common.js');
-    const { onContainerExit } = await import('./engine/container-exit.js');
+    const { onContainerExit, recordHookError } = await import('./engine/container-exit.js');
+    let engine;
     try {
-      await onContainerExit(await openEngine(), argv[3] ?? '', argv[4] ?? '');
+      engine = await openEngine();
+      await onContainerExit(engine, argv[3] ?? '', argv[4] ?? '');
     } catch (err) {
-      // Goes to the container's conmon.log; ps and rm settle what is left.
-      process.stderr.write(`rootlet exit hook: ${errorMessage(err)}\n`);
+      // conmon gives the hook no output: the line goes to the container's exit-hook.log. ps and rm settle what is left.
+      if (engine) recordHookError(engine, argv[3] ?? '', errorMessage(err));
       process.exitCode = 1;
     }
     return;

@@ -15,6 +15,7 @@ export async function runInternal(name: string, args: string[]): Promise<number>
     switch (name) {
       case '__extract-layer': {
         const [dest, blobOut, idLimit, outside] = args as [string, string, string, string];
+        const parent = process.ppid;
         mkdirSync(dest, { mode: 0o755 });
         let r;
         try {
@@ -23,6 +24,8 @@ export async function runInternal(name: string, args: string[]): Promise<number>
             outsideIds: outside === 'root' ? 'root' : 'fail',
             blobOut: blobOut === '-' ? undefined : blobOut,
           });
+          // A rootlet killed after sending the whole layer can no longer rename it into place: nobody would own these.
+          if (process.ppid !== parent) throw new Error('rootlet ended before the layer was stored');
         } catch (err) {
           // Cleaned up here too: rootlet may have been killed, which is why the input ended.
           rmSync(dest, { recursive: true, force: true });

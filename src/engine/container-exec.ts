@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { buildExecProcess } from '../runtime/exec-process.js';
 import { checkExecutable, resolveUser } from '../runtime/rootfs-lookup.js';
-import { runtimeArgs } from '../runtime/runtime.js';
+import { foregroundStdin, runtimeArgs } from '../runtime/runtime.js';
 import { randomHex } from '../util/random.js';
 import { forwardSignals } from '../util/signals.js';
 import { signalNumber } from '../util/proc.js';
@@ -28,7 +28,7 @@ export interface ExecOptions {
 }
 
 /**
- * `exec`: runs a command in a running container with `runc exec`, from the
+ * `exec`: runs a command in a running container with the runtime's `exec`, from the
  * user's namespace, whoever started the container (conmon, or another
  * rootlet in the foreground). In the foreground it is our child with our
  * stdio, as `run` does; returns its exit code. With `detach` it returns
@@ -61,6 +61,7 @@ export async function execInContainer(engine: Engine, container: ContainerRecord
   // A log of its own: the container's holds errors of earlier runs that are not this exec's.
   const logFile = join(dir, `exec-${tag}.log`);
   const rt = runtimeFor(engine, spec);
+  const stdin = o.detach ? 'ignore' : foregroundStdin(rt, o);
   engine.writeFileForNs(processFile, JSON.stringify(buildExecProcess({ args: o.command, env, cwd, user, terminal: o.tty })), 0o600);
   const runtimeCmd = [rt.path, ...runtimeArgs(rt, engine.paths.runcRoot, logFile), 'exec', '--process', processFile, ...(o.detach ? ['--detach'] : []), rec.id];
   const args = [...engine.ns().nsenterArgs(), '--', ...runtimeCmd];
@@ -69,7 +70,7 @@ export async function execInContainer(engine: Engine, container: ContainerRecord
   const signals = o.detach ? undefined : forwardSignals(() => child, { tty: o.tty });
   try {
     const code = await new Promise<number>((resolve, reject) => {
-      const stdio: StdioOptions = o.detach ? 'ignore' : [o.interactive ? 'inherit' : 'ignore', 'inherit', 'inherit'];
+      const stdio: StdioOptions = o.detach ? 'ignore' : [stdin, 'inherit', 'inherit'];
       // Its own session, as `run` does: terminal signals reach only us, and we forward each once.
       child = spawn('nsenter', args, { stdio, detached: true });
       child.on('error', (e) => reject(new EngineError(`cannot start nsenter: ${e.message}`)));

@@ -1,4 +1,6 @@
-import { runtimeCommand } from './container-bundle.js';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { containerDir, runtimeCommand } from './container-bundle.js';
 import { removeContainer } from './container-remove.js';
 import type { RestartPolicy } from './container-spec.js';
 import { startDetached } from './container-start.js';
@@ -53,4 +55,12 @@ export async function onContainerExit(engine: Engine, id: string, runToken: stri
   if (!again || again.state !== 'exited' || again.stoppedByUser || again.runToken !== runToken) return;
   store.bumpRestartCount(id);
   await startDetached(engine, again);
+}
+
+/** Keeps what stopped an exit hook where its user can read it (conmon gives the hook no output). */
+export function recordHookError(engine: Engine, id: string, message: string): void {
+  if (!/^[0-9a-f]{64}$/.test(id)) return;
+  try {
+    appendFileSync(join(containerDir(engine, id), 'exit-hook.log'), `${new Date().toISOString()} rootlet exit hook: ${message}\n`);
+  } catch { /* the container is gone */ }
 }

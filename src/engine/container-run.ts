@@ -18,7 +18,7 @@ import { LogWriter } from './logs.js';
 import { logPath } from './container-start.js';
 import { connectContainer, disconnectContainer, refreshPeers } from '../network/attach.js';
 import { PortError } from '../network/forwarder.js';
-import { runtimeArgs } from '../runtime/runtime.js';
+import { foregroundStdin, runtimeArgs } from '../runtime/runtime.js';
 
 /**
  * `run` in the foreground: the runtime runs the container as our child with
@@ -41,6 +41,7 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
   // A signal that arrives before the container runs must still end the run cleanly.
   const signals = forwardSignals(() => child, { tty: opts.tty });
   try {
+    const stdin = foregroundStdin(runtime, opts);
     engine.mkdirForNs(dir);
     const names = layerNames(engine, rec);
     const writeBundle = prepareBundle(engine, rec, names);
@@ -63,7 +64,7 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
       // Its own session: terminal signals reach only us, and we forward each once.
       // With --rm nothing reads the log afterwards: the container writes to our stdio directly.
       const capture = !rec.spec.rm;
-      child = spawn('nsenter', args, { stdio: [opts.interactive ? 'inherit' : 'ignore', capture ? 'pipe' : 'inherit', capture ? 'pipe' : 'inherit'], detached: true });
+      child = spawn('nsenter', args, { stdio: [stdin, capture ? 'pipe' : 'inherit', capture ? 'pipe' : 'inherit'], detached: true });
       // nsenter and unshare exec: this pid becomes the shell that records the exit code.
       if (child.pid) store.setForegroundMonitor(rec.id, child.pid, processStartTime(child.pid));
       if (capture) {

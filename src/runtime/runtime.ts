@@ -4,6 +4,7 @@ import { findInPath } from '../util/proc.js';
 
 export type CgroupLayout = 'v2' | 'hybrid' | 'v1' | 'none';
 const CGROUP2_MAGIC = 0x63677270;
+const TMPFS_MAGIC = 0x01021994;
 
 let layoutCache: CgroupLayout | undefined;
 
@@ -18,7 +19,9 @@ function readCgroupLayout(): CgroupLayout {
     return 'none';
   }
   try {
-    if (statfsSync('/sys/fs/cgroup/unified').type === CGROUP2_MAGIC) return 'hybrid';
+    // A tmpfs there is rootlet's own, hiding the tree inside the user's namespace (hideUnifiedCgroup).
+    const type = statfsSync('/sys/fs/cgroup/unified').type;
+    if (type === CGROUP2_MAGIC || type === TMPFS_MAGIC) return 'hybrid';
   } catch { /* no unified tree */ }
   return 'v1';
 }
@@ -80,4 +83,19 @@ export function chooseRuntime(requested: string | undefined, layout = cgroupLayo
 export function runtimeArgs(rt: Runtime, stateRoot: string, logFile: string): string[] {
   if (rt.name === 'crun') return [`--root=${stateRoot}`, `--log=file:${logFile}`, '--log-format=json'];
   return ['--root', stateRoot, '--log', logFile, '--log-format', 'json'];
+}
+
+/**
+ * The stdin to give a runtime run in the foreground. A terminal the runtime
+ * allocates itself (no console socket) needs one of ours: runc opens
+ * /dev/tty, crun puts its own stdin in raw mode. Without -i a terminal on
+ * stdout serves crun; keys typed then reach the process, which Docker's
+ * `-t` alone would not pass on.
+ */
+export function foregroundStdin(rt: Runtime, o: { interactive: boolean; tty: boolean }): 'inherit' | 'ignore' | number {
+  if (o.interactive) return 'inherit';
+  if (!o.tty) return 'ignore';
+  if (!process.stdin.isTTY && !process.stdout.isTTY) throw new EngineError('-t needs a terminal on stdin or stdout: run from a terminal, or drop -t');
+  if (rt.name !== 'crun') return 'ignore';
+  return process.stdin.isTTY ? 'inherit' : 1;
 }

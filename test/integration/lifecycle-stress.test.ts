@@ -243,7 +243,8 @@ describe('rootlet killed at a chosen moment', () => {
       const name = `halfway${attempt}`;
       const tag = `${marker}:${name}:`;
       const known = new Set(readdirSync(runcRoot));
-      const p = startRootlet(sb, ['run', '-d', '--name', name, 'busybox', 'sh', '-c', `sleep 1000; : ${tag}`]);
+      // runc: the test does the runtime's `start` by hand.
+      const p = startRootlet(sb, ['run', '-d', '--runtime', 'runc', '--name', name, 'busybox', 'sh', '-c', `sleep 1000; : ${tag}`]);
       // runc's exec.fifo appears with `runc create`: pause rootlet then (before its `runc start`),
       // do that `runc start` here, then kill rootlet: as if it had died right after starting the container.
       let id: string | undefined;
