@@ -88,6 +88,16 @@ export class Sandbox {
     return JSON.parse(this.rootlet('info', '--format', 'json'));
   }
 
+  /** The OCI runtime rootlet gives a new container when none is asked for (`rootlet info`'s runtime.name). */
+  defaultRuntime() {
+    if (!this._runtime) {
+      const rt = this.rootletInfo().runtime;
+      if (!rt?.name) throw new Error(`rootlet has no usable OCI runtime: ${rt?.error ?? 'rootlet info names none'}`);
+      this._runtime = rt.name;
+    }
+    return this._runtime;
+  }
+
   /** rootlet's user-namespace holder (started on first use). */
   holderPid() {
     const pid = this.rootletInfo().paths.namespaceHolderPid;
