@@ -7,10 +7,11 @@ import { join } from 'node:path';
 
 /**
  * Podman as close to rootlet as this host allows, and at its fastest:
- * runc because crun refuses hybrid cgroups; native overlay (Podman picks vfs
- * here by itself, which copies the image for every container); no events
- * log, which rootlet has no equivalent of; cgroupfs, as rootlet skips
- * systemd too.
+ * runc because crun refuses hybrid cgroups under Podman (rootlet hides the
+ * cgroup v2 tree in its namespace, Podman does not); native overlay
+ * (Podman picks vfs here by itself, which copies the image for every
+ * container); no events log, which rootlet has no equivalent of; cgroupfs,
+ * as rootlet skips systemd too.
  */
 export const PODMAN_TUNING = [
   '--storage-driver', 'overlay', '--runtime', 'runc',
