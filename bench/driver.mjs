@@ -80,6 +80,7 @@ async function main() {
       rootlet: '',
       podman: firstLine(['podman', '--version']),
       runc: firstLine(['runc', '--version']),
+      crun: firstLine(['crun', '--version']),
     },
     figures: [],
   };

@@ -3,19 +3,24 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { latencyRow, median, summarize, timeInterleaved } from '../lib/measure.mjs';
+import { latencyRow, median, summarize, timeInterleaved, timeOnce } from '../lib/measure.mjs';
 import { PODMAN_TUNING } from '../lib/sandbox.mjs';
 
 export const id = 'run';
 
 const CMD = ['true'];
+/** rootlet's target: a `run --rm` in at most this part of Podman's time, Podman as installed. */
+const TARGET_RATIO = 0.4;
 
 /**
- * The floor: a bundle runc can run with no engine around it, inside
- * rootlet's own user namespace. Its config.json is the one rootlet wrote for
- * a real container of the same image (so the two stay equivalent as rootlet
- * changes); only the paths are moved to the bundle, and its root is a plain
- * copy of the image's layer instead of an overlay mount.
+ * The floors: a bundle an OCI runtime can run with no engine around it,
+ * inside rootlet's own user and mount namespaces (the holder's: on a hybrid
+ * cgroup host crun runs only where rootlet has hidden the cgroup v2 tree).
+ * Its config.json is the one rootlet wrote for a real container of the same
+ * image (so the two stay equivalent as rootlet changes); only the paths are
+ * moved to the bundle, and its root is a plain copy of the image's layer
+ * instead of an overlay mount. One bundle, run by runc and by crun, each
+ * with a state directory of its own. Returns argv per runtime.
  */
 function prepareFloor(sb) {
   const name = 'bench-floor-template';
@@ -28,9 +33,7 @@ function prepareFloor(sb) {
   if (layers.length !== 1) throw new Error(`expected the busybox image to have one layer, found ${layers.length}`);
 
   const bundle = sb.path('floor/bundle');
-  const state = sb.path('floor/state');
   mkdirSync(bundle, { recursive: true });
-  mkdirSync(state, { recursive: true });
   for (const f of ['hosts', 'hostname', 'resolv.conf']) copyFileSync(join(ctr, f), join(bundle, f));
   const config = JSON.parse(readFileSync(join(ctr, 'config.json'), 'utf8').split(ctr).join(bundle));
   config.root.path = 'rootfs';
@@ -39,9 +42,27 @@ function prepareFloor(sb) {
   const pid = sb.holderPid();
   const nsenter = ['nsenter', '-U', '-m', '-t', String(pid), '--preserve-credentials', '--'];
   // In the namespace: layer files may belong to subordinate ids.
-  sb.exec([...nsenter, 'cp', '-a', join(store, 'layers', layers[0]), join(bundle, 'rootfs')], 'copying the layer for the runc bundle');
+  sb.exec([...nsenter, 'cp', '-a', join(store, 'layers', layers[0]), join(bundle, 'rootfs')], 'copying the layer for the floor bundle');
   sb.rootlet('rm', name);
-  return [...nsenter, 'runc', '--root', state, 'run', '--bundle', bundle, 'bench-floor'];
+  const state = (rt) => {
+    const dir = sb.path('floor', `state-${rt}`);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  };
+  return {
+    runc: [...nsenter, 'runc', '--root', state('runc'), 'run', '--bundle', bundle, 'bench-floor'],
+    crun: [...nsenter, 'crun', `--root=${state('crun')}`, 'run', '--bundle', bundle, 'bench-floor'],
+  };
+}
+
+/** Why one run of argv fails (its last stderr line), or undefined when it works. */
+function tryOnce(sb, argv) {
+  try {
+    timeOnce(argv, sb.env, sb.root);
+    return undefined;
+  } catch (err) {
+    return err.message.split('\n').pop().slice(0, 300);
+  }
 }
 
 /** rootlet's own phase marks (src/util/trace.ts), from runs apart from the timed ones: tracing writes to stderr. */
@@ -59,39 +80,78 @@ function traceRootlet(sb, argv, n) {
 }
 
 export async function run(sb, { runs, warmup, progress }) {
-  const floor = prepareFloor(sb);
+  const rt = sb.defaultRuntime();
+  const floors = prepareFloor(sb);
+  const rootletRun = (...flags) => sb.rootletArgv(['run', '--rm', '--net', 'none', ...flags, sb.image.rootlet, ...CMD]);
   const commands = [
-    { tool: 'rootlet', argv: sb.rootletArgv(['run', '--rm', '--net', 'none', sb.image.rootlet, ...CMD]) },
+    { tool: 'rootlet', argv: rootletRun() },
+    // The same engine on runc (Podman's runtime here): how much of the gain is the runtime.
+    ...(rt === 'runc' ? [] : [{ tool: 'rootletRunc', argv: rootletRun('--runtime', 'runc') }]),
     { tool: 'podman', argv: sb.podmanArgv(['run', '--rm', '--net', 'none', sb.image.podman, ...CMD]) },
     { tool: 'podmanDefault', argv: sb.podmanArgv(['run', '--rm', '--net', 'none', sb.image.podman, ...CMD], sb.podmanDefaultFlags) },
-    { tool: 'runc', argv: floor },
-    // References for the notes: node's own start, which rootlet (a node
-    // program) cannot go below, and what spawning costs the harness itself.
+  ];
+  const floorFailures = [];
+  for (const name of ['crun', 'runc']) {
+    const why = tryOnce(sb, floors[name]);
+    if (why) floorFailures.push(`bare ${name} (the floor) was not measured: one run failed: ${why}`);
+    else commands.push({ tool: name, argv: floors[name] });
+  }
+  // References for the notes: node's own start, which rootlet (a node
+  // program) cannot go below, and what spawning costs the harness itself.
+  commands.push(
     { tool: 'node', argv: [process.execPath, '-e', '0'] },
     { tool: 'spawn', argv: ['/bin/true'] },
-  ];
+  );
   const samples = await timeInterleaved(commands, { env: sb.env, cwd: sb.root, runs, warmup, onRound: progress });
   const stats = Object.fromEntries(Object.entries(samples).map(([t, s]) => [t, summarize(s)]));
   const what = {
-    rootlet: 'rootlet',
+    rootlet: `rootlet (${rt})`,
+    rootletRunc: 'rootlet --runtime runc',
     podman: 'Podman (overlay, runc)',
     podmanDefault: 'Podman as installed (vfs, runc)',
-    runc: 'bare runc (the floor)',
+    crun: 'bare crun (the floor on crun)',
+    runc: 'bare runc (the floor on runc)',
   };
-  const rows = ['rootlet', 'podman', 'podmanDefault', 'runc']
-    .map((tool) => latencyRow(what[tool], stats[tool], samples[tool], commands.find((c) => c.tool === tool).argv));
-  const phases = traceRootlet(sb, commands[0].argv, Math.min(10, runs));
-  const ratio = stats.rootlet.median / stats.podman.median;
-  const ratioDefault = stats.rootlet.median / stats.podmanDefault.median;
-  const over = stats.rootlet.median - stats.runc.median;
+  const argvOf = (tool) => commands.find((c) => c.tool === tool).argv;
+  const rows = Object.keys(what).filter((tool) => stats[tool])
+    .map((tool) => latencyRow(what[tool], stats[tool], samples[tool], argvOf(tool)));
+  const phases = traceRootlet(sb, argvOf('rootlet'), Math.min(10, runs));
+  const phasesRunc = stats.rootletRunc ? traceRootlet(sb, argvOf('rootletRunc'), Math.min(10, runs)) : undefined;
+
+  const r = stats.rootlet.median;
+  const ratio = r / stats.podman.median;
+  const ratioDefault = r / stats.podmanDefault.median;
+  const summary = [
+    { label: `rootlet (${rt}) / Podman (medians)`, value: ratio, text: `${ratio.toFixed(2)}× (Podman takes ${(1 / ratio).toFixed(2)}× as long)` },
+    { label: `rootlet (${rt}) / Podman as installed`, value: ratioDefault, text: `${ratioDefault.toFixed(2)}×` },
+    { label: `rootlet's target (≤ ${TARGET_RATIO}× Podman as installed)`, value: ratioDefault, text: `${ratioDefault <= TARGET_RATIO ? 'met' : 'not met'}: ${ratioDefault.toFixed(3)}×` },
+  ];
+  if (stats.rootletRunc) {
+    const rr = stats.rootletRunc.median;
+    summary.push(
+      { label: 'rootlet --runtime runc / Podman (medians)', value: rr / stats.podman.median, text: `${(rr / stats.podman.median).toFixed(2)}× (as installed: ${(rr / stats.podmanDefault.median).toFixed(2)}×)` },
+      { label: `rootlet (${rt}) − rootlet --runtime runc (medians)`, value: r - rr, text: `${(r - rr).toFixed(1)} ms (${(r / rr).toFixed(2)}× the time on runc)` },
+    );
+  }
+  if (stats[rt]) summary.push({ label: `rootlet (${rt}) − bare ${rt} (medians)`, value: r - stats[rt].median, text: `${(r - stats[rt].median).toFixed(1)} ms of engine overhead` });
+  if (stats.rootletRunc && stats.runc) {
+    const over = stats.rootletRunc.median - stats.runc.median;
+    summary.push({ label: 'rootlet --runtime runc − bare runc (medians)', value: over, text: `${over.toFixed(1)} ms of engine overhead` });
+  }
+  if (stats.crun && stats.runc) {
+    const d = stats.runc.median - stats.crun.median;
+    summary.push({ label: 'bare runc − bare crun (medians)', value: d, text: `${d.toFixed(1)} ms` });
+  }
+  const trace = (p) => p.list.map((x) => `${x.phase} ${x.ms.toFixed(1)}`).join(' → ');
   return {
     id,
     title: `run --rm --net none busybox ${CMD.join(' ')}`,
     description:
       `Wall time of one foreground \`run --rm\` of a container that exits at once, from fork to exit: ` +
       `create, mount, start, wait, remove. ${runs} runs per tool after ${warmup} warm-up round${warmup === 1 ? '' : 's'}, ` +
-      `interleaved round-robin. The runc row is \`runc run\` of a prepared bundle in rootlet's user namespace: ` +
-      `what any engine on runc must pay at least.`,
+      `interleaved round-robin. rootlet runs its containers with ${rt} by default; the \`--runtime runc\` row is the same ` +
+      `engine on runc, the only runtime Podman can use on this host. The bare crun and runc rows are \`crun run\` and ` +
+      `\`runc run\` of a prepared bundle in rootlet's user and mount namespaces: what any engine on that runtime must pay at least.`,
     runs,
     warmup,
     columns: [
@@ -101,18 +161,17 @@ export async function run(sb, { runs, warmup, progress }) {
       { key: 'min_ms', label: 'min ms' },
     ],
     rows,
-    summary: [
-      { label: 'rootlet / Podman (medians)', value: ratio, text: `${ratio.toFixed(2)}× (Podman takes ${(1 / ratio).toFixed(2)}× as long)` },
-      { label: 'rootlet / Podman as installed', value: ratioDefault, text: `${ratioDefault.toFixed(2)}×` },
-      { label: 'rootlet − runc (medians)', value: over, text: `${over.toFixed(1)} ms of engine overhead` },
-    ],
+    summary,
     notes: [
       `Podman flags besides its private store: \`${PODMAN_TUNING.join(' ')}\`.`,
       `\`node -e 0\` takes ${stats.node.median.toFixed(1)} ms (median, same rounds): the part of rootlet's time that is node starting.`,
       `Each row includes the harness's own cost of spawning a process: ${stats.spawn.median.toFixed(1)} ms (median for /bin/true).`,
-      `Where rootlet's time goes (ROOTLET_TRACE, median of ${phases.runs} separate untimed runs, ms since node started): ` +
-        phases.list.map((p) => `${p.phase} ${p.ms.toFixed(1)}`).join(' → ') + '.',
+      `Where rootlet's time goes (ROOTLET_TRACE, median of ${phases.runs} separate untimed runs, ms since node started), on ${rt}: ` +
+        trace(phases) + '.',
+      ...(phasesRunc ? [`The same with \`--runtime runc\`: ${trace(phasesRunc)}.`] : []),
+      ...floorFailures,
     ],
     breakdown: phases,
+    ...(phasesRunc ? { breakdownRunc: phasesRunc } : {}),
   };
 }

@@ -99,19 +99,21 @@ function supportsHealth(sb) {
 export async function run(sb, { progress }) {
   const E = engines(sb);
   const marks = [sb.root, dirname(sb.bin)];
+  // Labels say the runtime: it starts the container and exits, so no row's idle processes include it.
+  const R = E.rootlet.label;
   const configs = [
     E.rootlet, E.podman, E.podmanSlirp,
     // Networking counted: rootlet's containers share one pasta per network (it shows here divided by N);
     // a published port adds one rootlet-portfwd per container, as Podman adds a rootlessport.
-    { ...E.rootlet, key: 'rootletNet', label: 'rootlet, default network', net: [] },
-    { ...E.rootlet, key: 'rootletSlirp', label: 'rootlet, default network, slirp4netns as its stack', net: [], config: '[network]\ndefault_rootless_network_cmd = "slirp4netns"\n' },
-    { ...E.rootlet, key: 'rootletPort', label: 'rootlet, default network, -p 80 (a free host port)', net: [], runFlags: ['-p', '80'] },
+    { ...E.rootlet, key: 'rootletNet', label: `${R}, default network`, net: [] },
+    { ...E.rootlet, key: 'rootletSlirp', label: `${R}, default network, slirp4netns as its stack`, net: [], config: '[network]\ndefault_rootless_network_cmd = "slirp4netns"\n' },
+    { ...E.rootlet, key: 'rootletPort', label: `${R}, default network, -p 80 (a free host port)`, net: [], runFlags: ['-p', '80'] },
     { ...E.podmanSlirp, key: 'podmanPort', label: 'Podman (overlay, runc), default network, -p 80', runFlags: ['-p', '80'] },
   ];
   // rootlet has no daemon for health checks: a shell loop per container runs
   // the probe. An hour's interval: the loop idles through the measurement.
   if (supportsHealth(sb)) {
-    configs.push({ ...E.rootlet, key: 'rootletHealth', label: 'rootlet with a health check (--health-cmd true --health-interval 1h)', runFlags: ['--health-cmd', 'true', '--health-interval', '1h'] });
+    configs.push({ ...E.rootlet, key: 'rootletHealth', label: `${R} with a health check (--health-cmd true --health-interval 1h)`, runFlags: ['--health-cmd', 'true', '--health-interval', '1h'] });
   }
   const rows = [];
   let holders = [];

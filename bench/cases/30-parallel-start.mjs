@@ -105,7 +105,9 @@ const fmt = (list) => list.map((p) => `${p.phase} ${p.ms.toFixed(0)}`).join(' �
 
 export async function run(sb, { warmup, progress }) {
   const E = engines(sb);
-  const configs = [E.rootlet, E.podman, E.podmanNoSeccomp, E.podmanVfs, E.podmanSlirp];
+  // rootlet on its default runtime (crun here) and on runc, Podman's only runtime on this host.
+  const configs = [E.rootlet, ...(E.rootletRunc ? [E.rootletRunc] : []), E.podman, E.podmanNoSeccomp, E.podmanVfs, E.podmanSlirp];
+  const R = E.rootlet.label;
   const rounds = ROUNDS;
   const warm = Math.min(warmup, 1);
   const samples = Object.fromEntries(configs.map((c) => [c.key, []]));
@@ -157,7 +159,12 @@ export async function run(sb, { warmup, progress }) {
     };
   });
   const by = Object.fromEntries(configs.map((c, i) => [c.key, rows[i]]));
-  const speedup = (k) => by[k].median_s / by.rootlet.median_s;
+  const speedup = (k, of = 'rootlet') => by[k].median_s / by[of].median_s;
+  const runcSummary = by.rootletRunc ? [
+    { label: 'rootlet --runtime runc / Podman (--net none), wall time', value: 1 / speedup('podman', 'rootletRunc'), text: `${(1 / speedup('podman', 'rootletRunc')).toFixed(2)}×: throughput ${speedup('podman', 'rootletRunc').toFixed(2)}× Podman's` },
+    { label: 'rootlet --runtime runc / Podman (--net none), CPU per container', value: by.rootletRunc.cpu_ms / by.podman.cpu_ms, text: `${(by.rootletRunc.cpu_ms / by.podman.cpu_ms).toFixed(2)}× (${by.rootletRunc.cpu_ms.toFixed(0)} vs ${by.podman.cpu_ms.toFixed(0)} ms)` },
+    { label: `${R} / rootlet --runtime runc, wall time`, value: 1 / speedup('rootletRunc'), text: `${(1 / speedup('rootletRunc')).toFixed(2)}× (CPU per container ${by.rootlet.cpu_ms.toFixed(0)} vs ${by.rootletRunc.cpu_ms.toFixed(0)} ms)` },
+  ] : [];
   return {
     id,
     title: `${N} detached containers started in parallel (run -d busybox ${CMD.join(' ')})`,
@@ -165,7 +172,8 @@ export async function run(sb, { warmup, progress }) {
       `${N} \`run -d\` processes started at once; the wall time from the first spawn until the last has returned ` +
       `(each returns once its container runs; after every round all ${N} are checked to be running, untimed, ` +
       `and removed). Median of ${rounds} rounds per configuration after ${warm} warm-up round${warm === 1 ? '' : 's'}, ` +
-      `configurations interleaved with the first rotated each round.`,
+      `configurations interleaved with the first rotated each round. rootlet runs its containers with ${sb.defaultRuntime()} by default` +
+      (E.rootletRunc ? `; the \`--runtime runc\` row is the same engine on runc, the only runtime Podman can use on this host.` : '.'),
     rounds,
     warmup: warm,
     columns: [
@@ -180,12 +188,13 @@ export async function run(sb, { warmup, progress }) {
     ],
     rows,
     summary: [
-      { label: 'rootlet / Podman (--net none), wall time', value: 1 / speedup('podman'), text: `${(1 / speedup('podman')).toFixed(2)}×: rootlet starts ${speedup('podman').toFixed(2)}× as many per second` },
-      { label: 'rootlet / Podman (--net none), CPU per container', value: by.rootlet.cpu_ms / by.podman.cpu_ms, text: `${(by.rootlet.cpu_ms / by.podman.cpu_ms).toFixed(2)}× (${by.rootlet.cpu_ms.toFixed(0)} vs ${by.podman.cpu_ms.toFixed(0)} ms)` },
+      { label: `${R} / Podman (--net none), wall time`, value: 1 / speedup('podman'), text: `${(1 / speedup('podman')).toFixed(2)}×: rootlet starts ${speedup('podman').toFixed(2)}× as many per second` },
+      { label: `${R} / Podman (--net none), CPU per container`, value: by.rootlet.cpu_ms / by.podman.cpu_ms, text: `${(by.rootlet.cpu_ms / by.podman.cpu_ms).toFixed(2)}× (${by.rootlet.cpu_ms.toFixed(0)} vs ${by.podman.cpu_ms.toFixed(0)} ms)` },
       { label: `rootlet's target (≥ ${TARGET_THROUGHPUT}× Podman's throughput)`, value: speedup('podman'), text: `${speedup('podman') >= TARGET_THROUGHPUT ? 'met' : 'not met'}: ${speedup('podman').toFixed(3)}×` },
-      { label: 'rootlet / Podman without seccomp filter (as rootlet)', value: 1 / speedup('podmanNoSeccomp'), text: `${(1 / speedup('podmanNoSeccomp')).toFixed(2)}× (throughput ${speedup('podmanNoSeccomp').toFixed(2)}×)` },
-      { label: 'rootlet / Podman as installed (vfs)', value: 1 / speedup('podmanVfs'), text: `${(1 / speedup('podmanVfs')).toFixed(2)}× (throughput ${speedup('podmanVfs').toFixed(2)}×)` },
-      { label: 'rootlet / Podman with its default network', value: 1 / speedup('podmanSlirp'), text: `${(1 / speedup('podmanSlirp')).toFixed(2)}× (throughput ${speedup('podmanSlirp').toFixed(2)}×)` },
+      ...runcSummary,
+      { label: `${R} / Podman without seccomp filter (as rootlet)`, value: 1 / speedup('podmanNoSeccomp'), text: `${(1 / speedup('podmanNoSeccomp')).toFixed(2)}× (throughput ${speedup('podmanNoSeccomp').toFixed(2)}×)` },
+      { label: `${R} / Podman as installed (vfs)`, value: 1 / speedup('podmanVfs'), text: `${(1 / speedup('podmanVfs')).toFixed(2)}× (throughput ${speedup('podmanVfs').toFixed(2)}×)` },
+      { label: `${R} / Podman with its default network`, value: 1 / speedup('podmanSlirp'), text: `${(1 / speedup('podmanSlirp')).toFixed(2)}× (throughput ${speedup('podmanSlirp').toFixed(2)}×)` },
     ],
     notes: [
       PODMAN_NOTE,
@@ -194,13 +203,13 @@ export async function run(sb, { warmup, progress }) {
       `"rm -f of all ${N}" (not in the wall time): the median time of the one \`rm -f\` call that removes a round's ` +
         `running containers (Podman with \`-t 0\`: a \`sleep\` as pid 1 ignores SIGTERM).`,
       `"CPU ms per container" (user + system, median of the rounds' totals / ${N}) counts the \`run -d\` processes and ` +
-        `everything they waited for, and what the processes they left running (conmon with the runtime calls it reaped, ` +
+        `everything they waited for, and what the processes they left running (conmon with the runtime calls it reaped: crun or runc, ` +
         `the container's first process, slirp4netns) had used when all had returned; from the processes' own ` +
         `accounting (10 ms ticks), so other tenants' load is not in it. On ${cpus().length} cores, ` +
         `${N} starts at once are bound by it: the wall time is at least ${N} × CPU / ${cpus().length}.`,
       `rootlet starts containers without a seccomp filter; Podman loads its default profile, which \`runc init\` ` +
         `compiles in every container: the "no seccomp filter" row (\`--security-opt seccomp=unconfined\`) is Podman doing what rootlet does.`,
-      `rootlet's phases (ROOTLET_TRACE, medians, ms since node started), one \`run -d\` alone: ${fmt(trace.alone)}.`,
+      `${R}'s phases (ROOTLET_TRACE, medians, ms since node started), one \`run -d\` alone: ${fmt(trace.alone)}.`,
       `The same, as one of ${N} at once: ${fmt(trace.parallel)}.`,
       ...leftovers.map((l) => `Still running 5 s after \`rm -f\` of a round's containers, and killed by the bench: ${l}.`),
     ],

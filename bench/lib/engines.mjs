@@ -15,14 +15,26 @@ import { PODMAN_DEFAULT, PODMAN_TUNING } from './sandbox.mjs';
  * @property {string[]} rmForce   `rm` flags that remove a running container at once
  */
 
-/** @returns {Record<string, Engine>} */
+/** @returns {Record<string, Engine>} rootletRunc only when rootlet's default runtime is not runc */
 export function engines(sb) {
   const rootlet = { argv: (a) => sb.rootletArgv(a), image: sb.image.rootlet, rmForce: ['rm', '-f'] };
   // -t 0: a shell-less `sleep` as pid 1 ignores SIGTERM; without it Podman waits 10 s before SIGKILL.
   const podman = { argv: (a) => sb.podmanArgv(a), image: sb.image.podman, rmForce: ['rm', '-f', '-t', '0'] };
   const podmanVfs = { ...podman, argv: (a) => sb.podmanArgv(a, sb.podmanDefaultFlags) };
+  // rootlet's default runtime (crun on this host since it hides the cgroup v2
+  // tree in its namespace); Podman can only use runc here. Every label says
+  // which runtime starts the containers.
+  const rt = sb.defaultRuntime();
+  const others = {};
+  if (rt !== 'runc') {
+    // The same engine on runc: how much of the difference to Podman is the runtime.
+    others.rootletRunc = {
+      key: 'rootletRunc', label: 'rootlet --runtime runc', net: ['--net', 'none'], runFlags: ['--runtime', 'runc'], ...rootlet,
+    };
+  }
   return {
-    rootlet: { key: 'rootlet', label: 'rootlet', net: ['--net', 'none'], ...rootlet },
+    rootlet: { key: 'rootlet', label: `rootlet (${rt})`, net: ['--net', 'none'], ...rootlet },
+    ...others,
     podman: { key: 'podman', label: 'Podman (overlay, runc), --net none', net: ['--net', 'none'], ...podman },
     podmanSlirp: { key: 'podmanSlirp', label: 'Podman (overlay, runc), default network', net: [], ...podman },
     // rootlet sets no seccomp filter (its config.json has no linux.seccomp);

@@ -7,10 +7,11 @@ import { join } from 'node:path';
 
 /**
  * Podman as close to rootlet as this host allows, and at its fastest:
- * runc because crun refuses hybrid cgroups; native overlay (Podman picks vfs
- * here by itself, which copies the image for every container); no events
- * log, which rootlet has no equivalent of; cgroupfs, as rootlet skips
- * systemd too.
+ * runc because crun refuses hybrid cgroups under Podman (rootlet hides the
+ * cgroup v2 tree in its namespace, Podman does not); native overlay
+ * (Podman picks vfs here by itself, which copies the image for every
+ * container); no events log, which rootlet has no equivalent of; cgroupfs,
+ * as rootlet skips systemd too.
  */
 export const PODMAN_TUNING = [
   '--storage-driver', 'overlay', '--runtime', 'runc',
@@ -86,6 +87,16 @@ export class Sandbox {
 
   rootletInfo() {
     return JSON.parse(this.rootlet('info', '--format', 'json'));
+  }
+
+  /** The OCI runtime rootlet gives a new container when none is asked for (`rootlet info`'s runtime.name). */
+  defaultRuntime() {
+    if (!this._runtime) {
+      const rt = this.rootletInfo().runtime;
+      if (!rt?.name) throw new Error(`rootlet has no usable OCI runtime: ${rt?.error ?? 'rootlet info names none'}`);
+      this._runtime = rt.name;
+    }
+    return this._runtime;
   }
 
   /** rootlet's user-namespace holder (started on first use). */
