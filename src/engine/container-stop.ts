@@ -2,7 +2,7 @@ import { cgroupLayout } from '../runtime/runtime.js';
 import { lastLine } from '../rootless/userns.js';
 import { runtimeCommand } from './container-bundle.js';
 import { parseSignal } from './container-spec.js';
-import { isRunning, readExitFile, refreshState } from './container-state.js';
+import { isRunning, refreshState } from './container-state.js';
 import { ContainerStore, type ContainerRecord } from './container-store.js';
 import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
@@ -62,15 +62,17 @@ export async function stopContainer(engine: Engine, rec: ContainerRecord, timeou
 /**
  * `wait`: blocks until the container ends and returns its exit code. Only
  * a settled record ('exited') answers: a running record whose exit file
- * appeared a moment ago is settled by the next look, not read as "no code".
+ * appeared a moment ago is settled by the next look, not read as "no code";
+ * a record removed meanwhile answers from removed_exits.
  */
 export async function waitContainer(engine: Engine, id: string): Promise<number> {
+  const store = new ContainerStore(engine.db);
   for (;;) {
-    // The exit file first: whoever settles an --rm container removes it with the record.
-    const exit = readExitFile(engine, id);
     const rec = current(engine, id);
     if (!rec) {
-      if (exit) return exit.code;
+      // Removed meanwhile (--rm): its exit code outlives the record for a while.
+      const code = store.removedExitCode(id);
+      if (code !== undefined) return code;
       throw new EngineError(`No such container: ${id}`);
     }
     if (rec.state === 'exited') return rec.exitCode ?? 255;

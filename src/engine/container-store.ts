@@ -112,6 +112,9 @@ function normalizeSpec(s: Partial<ContainerSpec>): ContainerSpec {
   } as ContainerSpec;
 }
 
+/** How long the exit code of a removed container is kept for `wait`. */
+const REMOVED_EXIT_KEPT_MS = 10 * 60_000;
+
 /** Container records in the state database; every change is one transaction. */
 export class ContainerStore {
   constructor(private readonly db: DB) {}
@@ -219,8 +222,24 @@ export class ContainerStore {
     }).immediate();
   }
 
+  /**
+   * Deletes the record. The exit code of a run that ended stays readable
+   * for a while (removedExitCode): `wait` on an --rm container must get it
+   * however fast the exit hook removes the container.
+   */
   delete(id: string): void {
-    this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+    this.db.transaction(() => {
+      const now = Date.now();
+      this.db.prepare('DELETE FROM removed_exits WHERE removed_at < ?').run(now - REMOVED_EXIT_KEPT_MS);
+      this.db.prepare(`INSERT OR REPLACE INTO removed_exits (id, exit_code, removed_at)
+        SELECT id, exit_code, ? FROM containers WHERE id = ? AND exit_code IS NOT NULL`).run(now, id);
+      this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+    }).immediate();
+  }
+
+  removedExitCode(id: string): number | undefined {
+    const r = this.db.prepare('SELECT exit_code FROM removed_exits WHERE id = ?').get(id) as { exit_code: number } | undefined;
+    return r?.exit_code;
   }
 
   get(id: string): ContainerRecord | undefined {

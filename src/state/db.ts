@@ -106,6 +106,12 @@ const MIGRATIONS: string[] = [
      owner_pid INTEGER,              -- the rootlet that set it up: if it died before the container ran, the next look removes it
      owner_start INTEGER
    );`,
+  // 6: the exit codes of removed containers, for a `wait` that was still looking when an --rm container went.
+  `CREATE TABLE removed_exits (
+     id TEXT PRIMARY KEY,
+     exit_code INTEGER NOT NULL,
+     removed_at INTEGER NOT NULL
+   );`,
 ];
 
 export function openDb(file: string): DB {
