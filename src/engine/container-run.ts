@@ -85,7 +85,9 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
     });
     trace('run: runtime exited');
     if (exitCode !== 0) {
-      const err = runtimeError(logFile);
+      // `rm -f` deleted the container under the runtime: what the runtime says about that is not the run's failure.
+      const now = store.get(rec.id);
+      const err = !now || now.state === 'removing' ? undefined : runtimeError(logFile);
       if (err) {
         exitCode = undefined;
         throw new EngineError(`the OCI runtime (${runtime.name}) failed: ${err}`, classifyRuntimeError(err));
