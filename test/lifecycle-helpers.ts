@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { BIN, mountsMentioning, type Result, type Sandbox } from './helpers.js';
 
 /** Helpers for the lifecycle tests (detached containers, restart policies, kill -9 rounds). */
@@ -201,7 +201,9 @@ export function markerFor(sb: Sandbox, what: string): string {
 export function destroyHard(sb: Sandbox, markers: string[] = []): void {
   const runcRoot = storeDirs(sb).runc;
   for (const id of list(runcRoot)) {
-    sb.run(['unshare', 'runc', '--root', runcRoot, 'delete', '--force', id]);
+    // Each runtime's own state: runc, given crun's, deletes the directory and leaves the container running.
+    const runtime = existsSync(join(runcRoot, id, 'state.json')) ? 'runc' : 'crun';
+    sb.run(['unshare', runtime, '--root', runcRoot, 'delete', '--force', id]);
   }
   try { sb.run(['rm', '-f', ...fullIds(sb)]); } catch { /* the reset below removes records anyway */ }
   for (const line of [sb.root, ...markers].flatMap(processesMentioning)) {

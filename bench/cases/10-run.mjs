@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { latencyRow, median, summarize, timeInterleaved, timeOnce } from '../lib/measure.mjs';
+import { latencyRow, median, summarize, timeInterleaved, tryOnce } from '../lib/measure.mjs';
 import { PODMAN_TUNING } from '../lib/sandbox.mjs';
 
 export const id = 'run';
@@ -53,16 +53,6 @@ function prepareFloor(sb) {
     runc: [...nsenter, 'runc', '--root', state('runc'), 'run', '--bundle', bundle, 'bench-floor'],
     crun: [...nsenter, 'crun', `--root=${state('crun')}`, 'run', '--bundle', bundle, 'bench-floor'],
   };
-}
-
-/** Why one run of argv fails (its last stderr line), or undefined when it works. */
-function tryOnce(sb, argv) {
-  try {
-    timeOnce(argv, sb.env, sb.root);
-    return undefined;
-  } catch (err) {
-    return err.message.split('\n').pop().slice(0, 300);
-  }
 }
 
 /** rootlet's own phase marks (src/util/trace.ts), from runs apart from the timed ones: tracing writes to stderr. */

@@ -2,7 +2,7 @@
 // the cost of every `docker exec`-style probe, script step or shell.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { latencyRow, summarize, timeInterleaved, timeOnce } from '../lib/measure.mjs';
+import { latencyRow, summarize, timeInterleaved, tryOnce } from '../lib/measure.mjs';
 import { engines, holders, PODMAN_NOTE, removeAll, runDetachedArgv } from '../lib/engines.mjs';
 import { describe, reapLeftovers, snapshot } from '../lib/procs.mjs';
 
@@ -47,15 +47,6 @@ function floorArgv(sb, runtime, name) {
   if (c.runtime && c.runtime !== runtime) throw new Error(`rootlet's container ${name} runs on ${c.runtime}, not ${runtime}`);
   return ['nsenter', '-U', '-m', '-t', String(sb.holderPid()), '--preserve-credentials', '--',
     runtime, ...(runtime === 'crun' ? [`--root=${state}`] : ['--root', state]), 'exec', c.id, ...EXEC];
-}
-
-function tryOnce(sb, argv) {
-  try {
-    timeOnce(argv, sb.env, sb.root);
-    return undefined;
-  } catch (err) {
-    return err.message.split('\n').pop().slice(0, 300);
-  }
 }
 
 export async function run(sb, { warmup, progress }) {

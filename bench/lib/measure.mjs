@@ -24,6 +24,16 @@ export function timeOnce(argv, env, cwd) {
   return ms;
 }
 
+/** Why one run of argv in the sandbox fails (its last stderr line), or undefined when it works. */
+export function tryOnce(sb, argv) {
+  try {
+    timeOnce(argv, sb.env, sb.root);
+    return undefined;
+  } catch (err) {
+    return err.message.split('\n').pop().slice(0, 300);
+  }
+}
+
 /**
  * Times each command `runs` times, round-robin. This machine is shared and
  * its load drifts over seconds; interleaving spreads that drift over all
