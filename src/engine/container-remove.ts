@@ -27,6 +27,19 @@ function removeTree(engine: Engine, paths: string[]): void {
 }
 
 /**
+ * The runtime's state can go while the container runs (its directory is
+ * under $XDG_RUNTIME_DIR, which logind deletes at logout): the runtime then
+ * knows nothing to kill. The container's first process is killed by its
+ * recorded pid, once its mounts show it is this container's (a pid may have
+ * been reused); its pid namespace ends with it. From inside the namespace,
+ * where a process of any of the user's ids can be read and signalled.
+ */
+function killWithoutRuntimeState(engine: Engine, rec: ContainerRecord, dir: string): void {
+  if (rec.state !== 'running' || !rec.pid || !isProcessAlive(rec.pid)) return;
+  engine.ns().run(['sh', '-c', 'grep -qF -- "$2" "/proc/$1/mountinfo" && kill -KILL "$1"', 'sh', String(rec.pid), `${dir}/`]);
+}
+
+/**
  * Removes a container: its processes (with force), mount, files, record,
  * and with `volumes` its anonymous volumes. `owner` is the foreground run
  * removing its own --rm container.
@@ -42,6 +55,8 @@ export function removeContainer(engine: Engine, rec: ContainerRecord, opts: { fo
   stopHealthTimer(engine, rec.id);
   if (existsSync(join(engine.paths.runcRoot, rec.id))) {
     engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', rec.id));
+  } else {
+    killWithoutRuntimeState(engine, rec, dir);
   }
   disconnectContainer(engine, rec.id);
   // The exit hook runs in conmon's mount namespace, where the root filesystem is still mounted.

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { BIN, Sandbox } from '../helpers.js';
-import { countLines, destroyHard, logs, psStatus, waitFor } from '../lifecycle-helpers.js';
+import { join } from 'node:path';
+import { countLines, destroyHard, logs, markerFor, processesMentioning, psStatus, storeDirs, waitFor } from '../lifecycle-helpers.js';
 
 // Both runtimes, side by side: crun is the default (also on this hybrid
 // cgroup host, where rootlet's namespace hides the v2 tree crun refuses),
@@ -52,6 +53,17 @@ describe('OCI runtimes: crun by default, runc on request, each container keeps i
       await waitFor(`${flaky} to run twice`, () => countLines(logs(sb, flaky), 'run') >= 2);
       await waitFor(`${flaky} to stay Exited (3)`, () => /^Exited \(3\) /.test(psStatus(sb, flaky) ?? ''));
       sb.ok(['rm', flaky]);
+    });
+  }
+
+  for (const runtime of ['crun', 'runc']) {
+    test(`${runtime}: rm -f kills a container whose runtime state is gone (logind deletes $XDG_RUNTIME_DIR at logout)`, async () => {
+      const marker = markerFor(sb, `stateless-${runtime}`);
+      const id = sb.ok(['run', '-d', '--runtime', runtime, 'busybox', 'sh', '-c', `while :; do sleep 0.1; done; : ${marker}`]).trim();
+      await waitFor('the container to run', () => processesMentioning(marker).length > 0);
+      sb.ok(['unshare', 'rm', '-rf', join(storeDirs(sb).runc, id)]);
+      assert.equal(sb.ok(['rm', '-f', id]).trim(), id);
+      await waitFor('its processes to end', () => processesMentioning(marker).length === 0, 15_000, 50);
     });
   }
 
