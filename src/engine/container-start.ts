@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { identityEnv } from '../rootless/identity.js';
 import { createWithConmon } from '../runtime/conmon.js';
-import { runtimeArgs } from '../runtime/runtime.js';
+import { runtimeArgs, startCreatedFast } from '../runtime/runtime.js';
 import { isProcessAlive, processStartTime, sleepSync } from '../util/proc.js';
 import { randomHex } from '../util/random.js';
 import { readFileSync } from 'node:fs';
@@ -87,7 +87,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
   store.markDetached(rec.id, conmonPid, conmonPid && isProcessAlive(conmonPid) ? processStartTime(conmonPid) : undefined, started.pid, runToken);
   // e.g. attach: connected before the container runs, its first output is not lost.
   if (opts.beforeStart) await opts.beforeStart();
-  const r = ns.run([rt.path, ...globalArgs, 'start', rec.id]);
+  const r = startCreatedFast(rt, engine.paths.runcRoot, rec.id) ? { code: 0, stderr: '' } : ns.run([rt.path, ...globalArgs, 'start', rec.id]);
   if (r.code !== 0) {
     ns.run([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
     store.markExited(rec.id, 125);

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { startCreatedFast } from '../../src/runtime/runtime.js';
+
+// crun's `start` protocol, done without crun: the created container's init
+// holds exec.fifo open for reading and waits for one byte.
+describe('startCreatedFast', () => {
+  const root = mkdtempSync(join(tmpdir(), 'rootlet-fifo-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+  const crun = { name: 'crun' as const, path: '/usr/bin/crun' };
+  const fifoFor = (id: string) => {
+    mkdirSync(join(root, id));
+    const fifo = join(root, id, 'exec.fifo');
+    assert.equal(spawnSync('mkfifo', ['-m', '0600', fifo]).status, 0);
+    return fifo;
+  };
+
+  test('writes one byte to a waiting reader and unlinks the fifo, as `crun start` does', () => {
+    const fifo = fifoFor('waiting');
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      assert.equal(startCreatedFast(crun, root, 'waiting'), true);
+      assert.equal(existsSync(fifo), false);
+      const buf = Buffer.alloc(4);
+      assert.equal(readSync(reader, buf, 0, 4, null), 1);
+    } finally {
+      closeSync(reader);
+    }
+  });
+
+  test('does not apply (the runtime\'s own start runs) without a reader, without a fifo, or for runc', () => {
+    const fifo = fifoFor('orphan');
+    assert.equal(startCreatedFast(crun, root, 'orphan'), false, 'no reader: the init died');
+    assert.equal(existsSync(fifo), true, 'left for the runtime to report on');
+    assert.equal(startCreatedFast(crun, root, 'missing'), false);
+    fifoFor('on-runc');
+    assert.equal(startCreatedFast({ name: 'runc', path: '/usr/sbin/runc' }, root, 'on-runc'), false);
+  });
+});
