@@ -2,13 +2,14 @@ import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { hexOf } from '../image/store.js';
 import { checkExecutable, resolveUser, RootfsView } from '../runtime/rootfs-lookup.js';
-import { chooseRuntime, cgroupLayout, runtimeArgs, type Runtime } from '../runtime/runtime.js';
+import { chooseRuntime, cgroupLayout, runtimeArgs, usesConsoleRelay, type Runtime } from '../runtime/runtime.js';
+import { randomHex } from '../util/random.js';
 import { buildRuntimeSpec } from '../runtime/spec.js';
 import { containerDirs, mountScript, shq, unmountScript } from '../storage/rootfs.js';
 import { findInPath } from '../util/proc.js';
 import { keepIdMap, type ContainerSpec } from './container-spec.js';
 import type { ContainerRecord } from './container-store.js';
-import type { Engine } from './engine.js';
+import { besideEntry, type Engine } from './engine.js';
 import { EngineError, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND } from './errors.js';
 import { ensureKeepIdLayers } from './keepid.js';
 import { resourcesSpec } from './resources.js';
@@ -45,6 +46,17 @@ export function runtimeFor(engine: Engine, spec: ContainerSpec): Runtime {
 export function runtimeCommand(engine: Engine, rec: Pick<ContainerRecord, 'id' | 'spec'>, ...args: string[]): string[] {
   const rt = runtimeFor(engine, rec.spec);
   return [rt.path, ...runtimeArgs(rt, engine.paths.runcRoot, join(containerDir(engine, rec.id), 'runtime.log')), ...args];
+}
+
+/**
+ * How a foreground run or exec with a terminal gets it: the runtime's flags
+ * and the relay its command runs through (rootlet-console, for runtimes
+ * that need it: runtime.ts usesConsoleRelay); nothing without one.
+ */
+export function foregroundConsole(engine: Engine, rt: Runtime, tty: boolean): { flags: string[]; relay: string[] } {
+  if (!tty || !usesConsoleRelay(rt)) return { flags: [], relay: [] };
+  const socket = join(engine.paths.sockets, `console-${randomHex(6)}`);
+  return { flags: ['--console-socket', socket], relay: [besideEntry('rootlet-console'), socket, '--'] };
 }
 
 /** The container's layer directory names, bottom first: the image's, or their --userns=keep-id copies. */

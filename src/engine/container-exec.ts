@@ -7,7 +7,7 @@ import { foregroundStdin, runtimeArgs } from '../runtime/runtime.js';
 import { randomHex } from '../util/random.js';
 import { forwardSignals } from '../util/signals.js';
 import { signalNumber } from '../util/proc.js';
-import { classifyRuntimeError, containerDir, runtimeError, runtimeFor } from './container-bundle.js';
+import { classifyRuntimeError, containerDir, foregroundConsole, runtimeError, runtimeFor } from './container-bundle.js';
 import { runningContainer } from './container-process.js';
 import { containerView } from './container-view.js';
 import { expandEnv, mergeEnv, readEnvFile } from './container-spec.js';
@@ -63,8 +63,9 @@ export async function execInContainer(engine: Engine, container: ContainerRecord
   const rt = runtimeFor(engine, spec);
   const stdin = o.detach ? 'ignore' : foregroundStdin(rt, o);
   engine.writeFileForNs(processFile, JSON.stringify(buildExecProcess({ args: o.command, env, cwd, user, terminal: o.tty })), 0o600);
-  const runtimeCmd = [rt.path, ...runtimeArgs(rt, engine.paths.runcRoot, logFile), 'exec', '--process', processFile, ...(o.detach ? ['--detach'] : []), rec.id];
-  const args = [...engine.ns().nsenterArgs(), '--', ...runtimeCmd];
+  const console = foregroundConsole(engine, rt, o.tty && !o.detach);
+  const runtimeCmd = [rt.path, ...runtimeArgs(rt, engine.paths.runcRoot, logFile), 'exec', '--process', processFile, ...console.flags, ...(o.detach ? ['--detach'] : []), rec.id];
+  const args = [...engine.ns().nsenterArgs(), '--', ...console.relay, ...runtimeCmd];
 
   let child: ReturnType<typeof spawn> | undefined;
   const signals = o.detach ? undefined : forwardSignals(() => child, { tty: o.tty });

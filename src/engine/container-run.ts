@@ -4,7 +4,7 @@ import { processStartTime, signalNumber } from '../util/proc.js';
 import { forwardSignals } from '../util/signals.js';
 import { trace } from '../util/trace.js';
 import {
-  classifyRuntimeError, containerDir, layerNames, prepareBundle, runtimeError, runtimeFor, startCommand, unmountContainer,
+  classifyRuntimeError, containerDir, foregroundConsole, layerNames, prepareBundle, runtimeError, runtimeFor, startCommand, unmountContainer,
 } from './container-bundle.js';
 import { createContainer } from './container-create.js';
 import { removeContainer } from './container-remove.js';
@@ -45,7 +45,8 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
     engine.mkdirForNs(dir);
     const names = layerNames(engine, rec);
     const writeBundle = prepareBundle(engine, rec, names);
-    const runtimeCmd = [runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), 'run', '--bundle', dir, rec.id];
+    const console = foregroundConsole(engine, runtime, opts.tty);
+    const runtimeCmd = [...console.relay, runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), 'run', ...console.flags, '--bundle', dir, rec.id];
     clearExitFile(engine, rec.id);
     const exitFile = join(engine.paths.exits, rec.id);
     const args = [...engine.ns().nsenterArgs(), '--', ...startCommand(engine, rec, names, runtimeCmd, { exitFile })];

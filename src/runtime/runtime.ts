@@ -86,18 +86,25 @@ export function runtimeArgs(rt: Runtime, stateRoot: string, logFile: string): st
 }
 
 /**
- * The stdin to give a runtime run in the foreground. A terminal the runtime
- * allocates itself (no console socket) needs one of ours: runc opens
- * /dev/tty, crun puts its own stdin in raw mode. Without -i a terminal on
- * stdout serves crun; keys typed then reach the process, which Docker's
- * `-t` alone would not pass on.
+ * Whether a foreground terminal goes through rootlet-console (src/runtime/
+ * console.c) with `--console-socket`: crun, left to allocate the terminal
+ * itself, can return before copying what the process wrote last.
  */
-export function foregroundStdin(rt: Runtime, o: { interactive: boolean; tty: boolean }): 'inherit' | 'ignore' | number {
+export function usesConsoleRelay(rt: Runtime): boolean {
+  return rt.name === 'crun';
+}
+
+/**
+ * The stdin to give a runtime run in the foreground. runc, allocating the
+ * terminal itself, opens /dev/tty: `-t` needs one of ours. With the console
+ * relay any stdin does, as with Docker.
+ */
+export function foregroundStdin(rt: Runtime, o: { interactive: boolean; tty: boolean }): 'inherit' | 'ignore' {
   if (o.interactive) return 'inherit';
-  if (!o.tty) return 'ignore';
-  if (!process.stdin.isTTY && !process.stdout.isTTY) throw new EngineError('-t needs a terminal on stdin or stdout: run from a terminal, or drop -t');
-  if (rt.name !== 'crun') return 'ignore';
-  return process.stdin.isTTY ? 'inherit' : 1;
+  if (o.tty && !usesConsoleRelay(rt) && !process.stdin.isTTY && !process.stdout.isTTY) {
+    throw new EngineError('-t needs a terminal on stdin or stdout with runc: run from a terminal, or drop -t');
+  }
+  return 'ignore';
 }
 
 /**

@@ -67,17 +67,26 @@ describe('OCI runtimes: crun by default, runc on request, each container keeps i
     });
   }
 
-  test('exec -t and run -t get a terminal when the caller has one; without any, one clear line (125)', () => {
+  test('exec -t and run -t get a terminal, with or without one on our side (crun, through the console relay); all the output arrives', () => {
     sb.ok(['run', '-d', '--name', 'tty-box', 'busybox', 'sleep', '1000']);
-    for (const args of [['exec', '-t', 'tty-box', 'tty'], ['run', '--rm', '-t', 'busybox', 'tty']]) {
+    const lines = 'seq 1 5000 | md5sum; tty; exit 3';
+    const sum = spawnSync('sh', ['-c', 'seq 1 5000 | md5sum'], { encoding: 'utf8' }).stdout.split(' ')[0]!;
+    for (const args of [['exec', '-t', 'tty-box', 'sh', '-c', lines], ['run', '--rm', '-t', 'busybox', 'sh', '-c', lines]]) {
       const cmd = [process.execPath, BIN, ...args].map(shq).join(' ');
-      const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { env: sb.env, encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
-      assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.match(r.stdout, /\/dev\/pts\/\d+/);
+      const inScript = spawnSync('script', ['-qec', cmd, '/dev/null'], { env: sb.env, encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
       const none = sb.run(args);
-      assert.equal(none.code, 125, none.stdout + none.stderr);
-      assert.match(none.stderr, /^Error: -t needs a terminal on stdin or stdout: run from a terminal, or drop -t\n$/);
+      for (const r of [{ code: inScript.status, stdout: inScript.stdout, stderr: inScript.stderr }, none]) {
+        assert.equal(r.code, 3, r.stdout + r.stderr);
+        assert.match(r.stdout, new RegExp(`^${sum}  -\\r\\n/dev/pts/\\d+\\r\\n$`), JSON.stringify(r.stdout));
+      }
     }
     sb.ok(['rm', '-f', 'tty-box']);
   });
+
+  test('runc, which opens /dev/tty for a terminal it allocates: -t without any terminal is one clear line (125)', () => {
+    const none = sb.run(['run', '--rm', '-t', '--runtime', 'runc', 'busybox', 'tty']);
+    assert.equal(none.code, 125, none.stdout + none.stderr);
+    assert.match(none.stderr, /^Error: -t needs a terminal on stdin or stdout with runc: run from a terminal, or drop -t\n$/);
+  });
+
 });

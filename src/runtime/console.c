@@ -1,0 +1,193 @@
+/*
+ * rootlet-console SOCKET -- RUNTIME ARGS...
+ *
+ * Runs a runtime command given `--console-socket SOCKET` (the caller puts it
+ * in ARGS), receives the container terminal's master over that socket, and
+ * relays: our stdin to the master, the master to our stdout, our window
+ * size to the master. Exits with the runtime's status once it has ended and
+ * everything the container wrote has been copied.
+ *
+ * Why: crun 1.8, when it allocates the terminal itself (no console socket),
+ * returns as soon as the process exits, and what was still in the terminal
+ * is lost (its wait loop handles SIGCHLD before the master's data). Holding
+ * the master here, the copy ends only when the master is drained.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+static struct termios saved;
+static int raw_fd = -1;
+
+static void restore_terminal(void) {
+  if (raw_fd >= 0) tcsetattr(raw_fd, TCSANOW, &saved);
+}
+
+static void die(const char *what) {
+  restore_terminal();
+  fprintf(stderr, "rootlet-console: %s: %s\n", what, strerror(errno));
+  exit(125);
+}
+
+static void copy_winsize(int master) {
+  struct winsize ws;
+  if (ioctl(0, TIOCGWINSZ, &ws) == 0 || ioctl(1, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+}
+
+static int write_all(int fd, const char *buf, ssize_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, buf, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        struct pollfd p = { fd, POLLOUT, 0 };
+        poll(&p, 1, -1);
+        continue;
+      }
+      return -1;
+    }
+    buf += w;
+    n -= w;
+  }
+  return 0;
+}
+
+/* The master fd a runtime sends over the console socket (SCM_RIGHTS). */
+static int receive_fd(int conn) {
+  char data[256];
+  char control[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = { data, sizeof(data) };
+  struct msghdr msg = { 0 };
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  if (recvmsg(conn, &msg, MSG_CMSG_CLOEXEC) < 0) return -1;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  if (!c || c->cmsg_type != SCM_RIGHTS) { errno = EPROTO; return -1; }
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  return fd;
+}
+
+static int exit_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 125;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 4 || strcmp(argv[2], "--") != 0) {
+    fprintf(stderr, "usage: rootlet-console SOCKET -- RUNTIME ARGS...\n");
+    return 125;
+  }
+  const char *path = argv[1];
+
+  int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) die("socket");
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  if (strlen(path) >= sizeof(addr.sun_path)) { errno = ENAMETOOLONG; die(path); }
+  strcpy(addr.sun_path, path);
+  unlink(path);
+  if (bind(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) die("bind");
+  if (listen(sock, 1) < 0) die("listen");
+
+  /* Signals arrive through a signalfd; those the caller forwards go on to the runtime. */
+  sigset_t mask;
+  sigemptyset(&mask);
+  int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+  for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++) sigaddset(&mask, forwarded[i]);
+  sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGWINCH);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+  if (sfd < 0) die("signalfd");
+
+  pid_t child = fork();
+  if (child < 0) die("fork");
+  if (child == 0) {
+    sigprocmask(SIG_UNBLOCK, &mask, NULL);
+    execvp(argv[3], argv + 3);
+    fprintf(stderr, "rootlet-console: cannot run %s: %s\n", argv[3], strerror(errno));
+    _exit(127);
+  }
+
+  int master = -1, status = 0, child_done = 0;
+  int in_open = 1;
+  /* Until the master arrives: the runtime may also fail before sending it. */
+  while (master < 0 && !child_done) {
+    struct pollfd p[2] = { { sock, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+    if (poll(p, 2, -1) < 0) { if (errno == EINTR) continue; die("poll"); }
+    if (p[1].revents) {
+      struct signalfd_siginfo si;
+      if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGCHLD) { if (waitpid(child, &status, WNOHANG) == child) child_done = 1; }
+        else if (si.ssi_signo != SIGWINCH) kill(child, si.ssi_signo);
+      }
+    }
+    if (p[0].revents) {
+      int conn = accept4(sock, NULL, NULL, SOCK_CLOEXEC);
+      if (conn >= 0) {
+        master = receive_fd(conn);
+        close(conn);
+        if (master < 0) die("receiving the terminal");
+      }
+    }
+  }
+  close(sock);
+  unlink(path);
+  if (master < 0) return exit_status(status);
+
+  copy_winsize(master);
+  /* Our terminal raw, as Docker's client makes it: the container's terminal does the line editing and
+     the newline translation (on stdout too when stdin is no terminal, else \r\n would become \r\r\n). */
+  int term = isatty(0) ? 0 : isatty(1) ? 1 : -1;
+  if (term >= 0 && tcgetattr(term, &saved) == 0) {
+    struct termios raw = saved;
+    cfmakeraw(&raw);
+    if (tcsetattr(term, TCSANOW, &raw) == 0) raw_fd = term;
+  }
+  fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+
+  char buf[65536];
+  for (;;) {
+    struct pollfd p[3] = { { master, POLLIN, 0 }, { sfd, POLLIN, 0 }, { in_open ? 0 : -1, POLLIN, 0 } };
+    /* Once the runtime has ended, what is left in the master is read without waiting. */
+    int n = poll(p, 3, child_done ? 0 : -1);
+    if (n < 0) { if (errno == EINTR) continue; die("poll"); }
+    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t r = read(master, buf, sizeof(buf));
+      if (r > 0) { if (write_all(1, buf, r) < 0) break; continue; }
+      if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) break; /* EIO: every slave end closed */
+    }
+    if (n == 0 && child_done) break;
+    if (p[1].revents) {
+      struct signalfd_siginfo si;
+      if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGCHLD) { if (waitpid(child, &status, WNOHANG) == child) child_done = 1; }
+        else if (si.ssi_signo == SIGWINCH) copy_winsize(master);
+        else kill(child, si.ssi_signo);
+      }
+    }
+    if (in_open && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t r = read(0, buf, sizeof(buf));
+      if (r > 0) write_all(master, buf, r);
+      else if (r == 0 || errno != EINTR) in_open = 0;
+    }
+  }
+  restore_terminal();
+  if (!child_done) waitpid(child, &status, 0);
+  return exit_status(status);
+}
