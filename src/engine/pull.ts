@@ -61,7 +61,10 @@ export async function pullImage(engine: Engine, input: string, opts: PullOptions
     }
     for (const ep of endpoints) {
       try {
-        return await pullFrom(engine, ref, ep, opts);
+        const pulled = await pullFrom(engine, ref, ep, opts);
+        // Again once done: the helper of a pull killed a moment ago may have still been finishing at the first sweep.
+        sweepStaleTemps(engine);
+        return pulled;
       } catch (err) {
         errors.push({ where: ep.host, err });
         // A failure that is not "not there" (a corrupt blob, an unsafe layer) stops here: another source is no excuse.

@@ -66,7 +66,7 @@ export function removeTemps(engine: Engine, paths: string[]): void {
   for (const p of paths) if (!layerTemps.includes(p)) rmSync(p, { recursive: true, force: true });
 }
 
-/** Called by pull before it writes: what a killed pull left is cleared. */
+/** Called by pull before it writes and when it is done: what a killed pull left is cleared. */
 export function sweepStaleTemps(engine: Engine): void {
   removeTemps(engine, staleTemps(engine));
 }

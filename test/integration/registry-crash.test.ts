@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { Sandbox } from '../helpers.js';
+import { BIN, Sandbox } from '../helpers.js';
 import { makeImage, pushRaw, runAsync, startRegistry, type RawImage, type Registry } from '../registry-helpers.js';
 import { makeTar } from '../tar-fixtures.js';
 
@@ -48,6 +49,28 @@ describe('crash safety and concurrent pulls', () => {
       checkClean(sb);
     }
     assert.equal(sb.run(['image', 'inspect', name]).code, 0);
+  });
+
+  test('leftovers whose helper was still finishing when a pull began are swept when it ends', async () => {
+    if (sb.run(['image', 'inspect', name]).code === 0) sb.ok(['rmi', name]);
+    // A killed pull's leftovers (its pid is dead), named on the command line of a process still running,
+    // as its extraction helper's are for a moment after rootlet was killed: the first sweep must leave them.
+    const dead = spawnSync('true').pid!;
+    const blob = sb.path(`data/rootlet/tmp/blob-${dead}-abcd1234`);
+    const layer = sb.path(`data/rootlet/layers/.tmp-${dead}-abcd1234`);
+    writeFileSync(blob, 'half a blob');
+    mkdirSync(layer);
+    const helper = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', layer, blob], { stdio: 'ignore' });
+    const pull = spawn(process.execPath, [BIN, 'pull', '--tls-verify=false', name], { env: { ...sb.env, ROOTLET_TRACE: '1' }, cwd: sb.root, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const done = new Promise<number>((r) => pull.on('close', (c) => r(c ?? 128)));
+    const swept = new Promise<void>((r) => pull.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; if (stderr.includes('pull: temps swept')) r(); }));
+    await Promise.race([swept, done]);
+    assert.ok(existsSync(blob) && existsSync(layer), 'the first sweep leaves what a live process names');
+    helper.kill('SIGKILL');
+    assert.equal(await done, 0, stderr);
+    assert.ok(!existsSync(blob) && !existsSync(layer), 'swept once the pull was done');
+    checkClean(sb);
   });
 
   test('two pulls of the same image at once both succeed and leave one consistent copy', async () => {
