@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Manifest } from '../image/oci.js';
 import type { Engine } from './engine.js';
+import { isProcessAlive } from '../util/proc.js';
+import { procFiles } from '../util/procfs.js';
 
 /**
  * The store check (`rootlet image check [--repair]`): re-hashes every
@@ -22,23 +24,9 @@ export interface Problem {
 /** Temporary names are PREFIX-PID-HEX (tmpName): the pid says whether the writer still lives. */
 const TEMP = /^\.?(?:tmp|blob|keepid)-(\d+)-[0-9a-f]+$/;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Paths that a running process names on its command line (an extraction helper whose parent was killed). */
 function pathsInUse(): string {
-  let text = '';
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try { text += readFileSync(`/proc/${p}/cmdline`, 'latin1'); } catch { /* gone */ }
-  }
-  return text;
+  return procFiles('cmdline').map((p) => p.data.toString('latin1')).join('\0');
 }
 
 /** Leftovers of writers that died (kill -9, a crash): temporary blobs and half-extracted layer directories. */
@@ -50,7 +38,7 @@ export function staleTemps(engine: Engine): string[] {
     try { names = readdirSync(dir); } catch { continue; }
     for (const n of names) {
       const m = TEMP.exec(n);
-      if (!m || alive(Number(m[1]))) continue;
+      if (!m || isProcessAlive(Number(m[1]))) continue;
       busy ??= pathsInUse();
       if (!busy.includes(n)) out.push(join(dir, n));
     }

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { EngineError } from '../engine/errors.js';
 import { getMeta, setMeta, type DB } from '../state/db.js';
 import { findInPath, isProcessAlive, processStartTime, runCapture, sleepSync } from '../util/proc.js';
+import { procFiles } from '../util/procfs.js';
 import { hideUnifiedCgroup } from '../runtime/runtime.js';
 import { ENV_HOLDER, type Identity } from './identity.js';
 import { type IdRange, type SubIds, totalIds } from './subid.js';
@@ -232,14 +233,8 @@ function killQuietly(pid: number): void {
 /** Live processes of ours marked as holders of this store (read from /proc: only when a holder is made). */
 export function markedHolders(store: string): number[] {
   const mark = Buffer.from(`${HOLDER_MARK}=${store}\0`);
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readFileSync(`/proc/${name}/environ`).includes(mark)) out.push(Number(name));
-    } catch { /* another user's, or gone */ }
-  }
-  return out.filter((pid) => pid !== process.pid && isProcessAlive(pid));
+  return procFiles('environ').filter((p) => p.data.includes(mark)).map((p) => p.pid)
+    .filter((pid) => pid !== process.pid && isProcessAlive(pid));
 }
 
 function spawnHolder(uidMap: MapEntry[], gidMap: MapEntry[], store: string): number {

@@ -82,6 +82,20 @@ static int receive_fd(int conn) {
   return fd;
 }
 
+/* One signal from the signalfd: the runtime's end is noted, a window change goes to the master (once there is
+   one), anything else is passed on to the runtime. */
+static void on_signal(int sfd, pid_t child, int *status, int *child_done, int master) {
+  struct signalfd_siginfo si;
+  if (read(sfd, &si, sizeof(si)) != sizeof(si)) return;
+  if (si.ssi_signo == SIGCHLD) {
+    if (waitpid(child, status, WNOHANG) == child) *child_done = 1;
+  } else if (si.ssi_signo == SIGWINCH) {
+    if (master >= 0) copy_winsize(master);
+  } else {
+    kill(child, si.ssi_signo);
+  }
+}
+
 static int exit_status(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -130,13 +144,7 @@ int main(int argc, char **argv) {
   while (master < 0 && !child_done) {
     struct pollfd p[2] = { { sock, POLLIN, 0 }, { sfd, POLLIN, 0 } };
     if (poll(p, 2, -1) < 0) { if (errno == EINTR) continue; die("poll"); }
-    if (p[1].revents) {
-      struct signalfd_siginfo si;
-      if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-        if (si.ssi_signo == SIGCHLD) { if (waitpid(child, &status, WNOHANG) == child) child_done = 1; }
-        else if (si.ssi_signo != SIGWINCH) kill(child, si.ssi_signo);
-      }
-    }
+    if (p[1].revents) on_signal(sfd, child, &status, &child_done, -1);
     if (p[0].revents) {
       int conn = accept4(sock, NULL, NULL, SOCK_CLOEXEC);
       if (conn >= 0) {
@@ -173,14 +181,7 @@ int main(int argc, char **argv) {
       if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) break; /* EIO: every slave end closed */
     }
     if (n == 0 && child_done) break;
-    if (p[1].revents) {
-      struct signalfd_siginfo si;
-      if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-        if (si.ssi_signo == SIGCHLD) { if (waitpid(child, &status, WNOHANG) == child) child_done = 1; }
-        else if (si.ssi_signo == SIGWINCH) copy_winsize(master);
-        else kill(child, si.ssi_signo);
-      }
-    }
+    if (p[1].revents) on_signal(sfd, child, &status, &child_done, master);
     if (in_open && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
       ssize_t r = read(0, buf, sizeof(buf));
       if (r > 0) write_all(master, buf, r);

@@ -76,13 +76,25 @@ export function pidNamespaceMembers(pid: number): number[] {
   let ns: string;
   try { ns = readlinkSync(`/proc/${pid}/ns/pid`); } catch { return []; }
   const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
+  for (const p of allPids()) {
     try {
-      if (readlinkSync(`/proc/${name}/ns/pid`) === ns) out.push(Number(name));
+      if (readlinkSync(`/proc/${p}/ns/pid`) === ns) out.push(p);
     } catch { /* gone, or not ours */ }
   }
   return out.sort((a, b) => a - b);
+}
+
+function allPids(): number[] {
+  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
+}
+
+/** One /proc file (e.g. cmdline, environ) of every process we may read: gone or foreign ones are skipped. */
+export function procFiles(file: string): Array<{ pid: number; data: Buffer }> {
+  const out: Array<{ pid: number; data: Buffer }> = [];
+  for (const pid of allPids()) {
+    try { out.push({ pid, data: readFileSync(`/proc/${pid}/${file}`) }); } catch { /* gone, or another user's */ }
+  }
+  return out;
 }
 
 /** When the machine booted, in ms since the epoch. */
