@@ -28,6 +28,15 @@ function newNetnsScript(): string {
  * A network's namespace: a bridge holding the gateway address; with a way
  * out, forwarding and masquerading of the subnet to the stack's interface
  * (nftables, which works in a namespace the user owns).
+ *
+ * Packets that connection tracking finds invalid are dropped. pasta (Debian
+ * 12's, at least) sends a window update to a connection to a remote host as a
+ * segment without the ACK flag. Conntrack calls that invalid, so it is not
+ * translated back to the container; the namespace's own stack, owning the
+ * stack's address, then answers with a reset, and pasta closes the
+ * connection: outbound TCP to anything more than a few microseconds away
+ * failed. The container's kernel would have ignored such a segment;
+ * dropping it here does the same.
  */
 export function networkUpScript(file: string, subnet: string, gateway: string, internal: boolean): string {
   const prefix = parseSubnet(subnet).prefix;
@@ -38,6 +47,14 @@ table ip rootlet {
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
     ip saddr ${subnet} oifname != "${BRIDGE}" masquerade
+  }
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ct state invalid drop
+  }
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    ct state invalid drop
   }
 }
 EOF`;
