@@ -39,10 +39,15 @@ if [ -n "${ROOTLET_TEST_FILTER:-}" ]; then
   done
 fi
 
+# A host beyond this one for the outbound network tests, in a network
+# namespace routed from the host's; removed when the tests end.
+remote=$(bash scripts/test-remote-host.sh up "$PWD/test/fixtures/remote-host-server.mjs")
+trap 'bash scripts/test-remote-host.sh down' EXIT
+
 uid=$(id -u rootlet-ci)
-exec runuser -u rootlet-ci -- env -i \
+runuser -u rootlet-ci -- env -i \
   HOME="/home/rootlet-ci" USER=rootlet-ci LOGNAME=rootlet-ci SHELL=/bin/bash \
   PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
   XDG_RUNTIME_DIR="/run/user/$uid" \
-  ROOTLET_BIN="$stage/dist/rootlet.cjs" ROOTLET_SCRIPTS="$stage/scripts" \
+  ROOTLET_BIN="$stage/dist/rootlet.cjs" ROOTLET_SCRIPTS="$stage/scripts" ROOTLET_REMOTE_HOST="$remote" \
   node --test --test-concurrency=2 --test-timeout=600000 "${targets[@]}"
