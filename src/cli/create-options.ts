@@ -6,6 +6,7 @@ import {
 } from '../engine/container-spec.js';
 import { parseAddHost } from '../network/hosts.js';
 import { checkAlias, parseNetworkFlags } from '../network/options.js';
+import { checkHostPorts, unprivilegedPortStart } from '../network/ports.js';
 import { RUNTIMES } from '../runtime/runtime.js';
 import {
   parseAbsolutePath, parseChoice, parseDuration, parseExpose, parseInteger, parseIp, parsePublish, parseSeconds, parseSignal, parseUserSpec,
@@ -65,6 +66,11 @@ function checkVolume(v: string): void {
   if (parsed.kind === 'bind') bindSourceExists(parsed.source);
 }
 
+/** -p: the form, and a host port this user may not bind (below net.ipv4.ip_unprivileged_port_start). */
+function checkPublish(v: string, flag: string): void {
+  checkHostPorts(parsePublish(v, flag), unprivilegedPortStart(), isRoot());
+}
+
 /** --network: the mode, names and container: form, as run parses them (whether a named network exists is checked later). */
 function checkNetwork(v: string): void {
   parseNetworkFlags({ network: v, publish: [], publishAll: false, expose: [], dns: [], dnsSearch: [], dnsOptions: [], addHosts: [], aliases: [] }, []);
@@ -88,7 +94,7 @@ export function addCreateOptions(cmd: Command): Command {
     .option('--read-only', 'mount the container\'s root filesystem read-only')
     .option('-h, --hostname <name>', 'container host name')
     .addOption(checkedOption('--net, --network <mode>', 'network: a rootlet network by name (default: rootlet), pasta or slirp4netns (a stack of its own), none, host, or container:NAME', checkNetwork))
-    .addOption(listOption('-p, --publish <[ip:][hostport:]port[/proto]>', 'publish a container port on the host (ranges: 8000-8001:80-81; no host port: a free one)', parsePublish))
+    .addOption(listOption('-p, --publish <[ip:][hostport:]port[/proto]>', 'publish a container port on the host (ranges: 8000-8001:80-81; no host port: a free one)', checkPublish))
     .option('-P, --publish-all', 'publish every exposed port on a free host port')
     .addOption(listOption('--expose <port[/proto]>', 'expose a port or range (for -P and ps)', parseExpose))
     .addOption(listOption('--network-alias <name>', 'another name the container is found by on its networks', checkAlias))
