@@ -31,7 +31,12 @@ async function main(argv: string[]): Promise<void> {
   setEntryPath(fileURLToPath(import.meta.url));
   const first = argv[2];
   // Errors raised outside the promise chain (an unhandled stream error) would otherwise print Node's trace.
-  process.on('uncaughtException', (err) => { fail(err, argv); process.exit(); });
+  process.on('uncaughtException', (err) => {
+    // A reader that went away (`rootlet ps | head -1`): end quietly, as a program killed by SIGPIPE does.
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') process.exit(141);
+    fail(err, argv);
+    process.exit();
+  });
   process.on('unhandledRejection', (err) => { fail(err, argv); process.exit(); });
   if (first === '__container-exited') {
     // conmon's exit hook for a detached container (src/engine/container-exit.ts).

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { bindSourceExists } from '../engine/container-create.js';
 import {
   expandEnv, healthInterval, parseCpus, parseLabels, parseMemory, parsePidsLimit, parseRestart, parseTmpfs, parseUserns, parseVolume,
-  readEnvFile, validateName, type CreateOptions,
+  validateName, type CreateOptions,
 } from '../engine/container-spec.js';
 import { parseAddHost } from '../network/hosts.js';
 import { checkAlias, parseNetworkFlags } from '../network/options.js';
@@ -12,6 +12,7 @@ import {
   parseAbsolutePath, parseChoice, parseDuration, parseExpose, parseInteger, parseIp, parsePublish, parseSeconds, parseSignal, parseUserSpec,
 } from '../util/values.js';
 import { collect } from './common.js';
+import { checkReadable } from './files.js';
 import { checkedOption, listOption, valueOption } from './flag-values.js';
 
 /** The flags `run` and `create` share, as Docker names them. */
@@ -85,7 +86,7 @@ export function addCreateOptions(cmd: Command): Command {
     .option('--rm', 'remove the container when it exits')
     .addOption(checkedOption('--name <name>', 'name the container', (v) => validateName(v)))
     .addOption(listOption('-e, --env <KEY=VALUE>', 'set an environment variable (KEY alone takes the host\'s value)', (v) => expandEnv(v, process.env)))
-    .addOption(listOption('--env-file <file>', 'read environment variables from a file', (v) => readEnvFile(v, process.env), { wrap: false }))
+    .addOption(listOption('--env-file <file>', 'read environment variables from a file', (v) => checkReadable(v), { wrap: false }))
     .addOption(checkedOption('-w, --workdir <dir>', 'working directory inside the container', parseAbsolutePath))
     .addOption(checkedOption('-u, --user <user[:group]>', 'user to run as: name or uid, optionally :group or :gid', parseUserSpec))
     .option('--entrypoint <cmd>', 'override the image\'s ENTRYPOINT ("" clears it)')

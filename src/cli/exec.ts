@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { containerStore } from '../engine/container-state.js';
 import { execInContainer } from '../engine/container-exec.js';
-import { expandEnv, readEnvFile } from '../engine/container-spec.js';
+import { expandEnv } from '../engine/container-spec.js';
 import { parseAbsolutePath, parseUserSpec } from '../util/values.js';
 import { openEngine } from './common.js';
+import { checkReadable } from './files.js';
 import { checkedOption, listOption } from './flag-values.js';
 
 interface ExecFlags {
@@ -31,7 +32,7 @@ export function register(program: Command): void {
     .addOption(checkedOption('-u, --user <user[:group]>', 'user to run as: name or uid, optionally :group or :gid (default: the container\'s)', parseUserSpec))
     .addOption(checkedOption('-w, --workdir <dir>', 'working directory inside the container (default: the container\'s)', parseAbsolutePath))
     .addOption(listOption('-e, --env <KEY=VALUE>', 'set an environment variable (KEY alone takes the host\'s value)', (v) => expandEnv(v, process.env)))
-    .addOption(listOption('--env-file <file>', 'read environment variables from a file', (v) => readEnvFile(v, process.env), { wrap: false }))
+    .addOption(listOption('--env-file <file>', 'read environment variables from a file', (v) => checkReadable(v), { wrap: false }))
     .action(async (name: string, command: string[], f: ExecFlags) => {
       const engine = await openEngine();
       const rec = containerStore(engine).resolve(name);

@@ -1,4 +1,5 @@
-import { closeSync, openSync } from 'node:fs';
+import { accessSync, constants, openSync, statSync } from 'node:fs';
+import { EngineError } from '../engine/errors.js';
 import { openError } from '../util/os-errors.js';
 
 /**
@@ -7,9 +8,18 @@ import { openError } from '../util/os-errors.js';
  * with one line (`open PATH: REASON`, exit 125) and nothing touched.
  */
 
-/** Throws `open PATH: REASON` unless the file can be opened for reading. */
+/**
+ * Throws `open PATH: REASON` unless the file could be opened for reading.
+ * Checked without opening it: the file may be a pipe (`--env-file <(...)`)
+ * that can be read only once, by whoever reads it for real later.
+ */
 export function checkReadable(path: string): void {
-  closeSync(openFile(path, 'r'));
+  try {
+    accessSync(path, constants.R_OK);
+  } catch (err) {
+    throw openError(path, err);
+  }
+  if (statSync(path).isDirectory()) throw new EngineError(`read ${path}: is a directory`);
 }
 
 /** Opens a file, or throws `open PATH: REASON` naming `shown` (the user's name for it). */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { Sandbox, type Result } from '../helpers.js';
@@ -175,6 +176,17 @@ describe('bad input: the cases as the user meets them', () => {
     const good = sb.path('good.env');
     writeFileSync(good, 'GREETING=hello from the file\n');
     assert.equal(sb.ok(['run', '--rm', '--env-file', good, 'busybox', 'sh', '-c', 'echo $GREETING']), 'hello from the file\n');
+    // Checked without being read: a pipe (`--env-file <(...)`) is read once, for real.
+    const fifo = sb.path('env.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    // The writer blocks until rootlet opens the pipe, and ends when rootlet has read it.
+    const writer = spawn('sh', ['-c', `printf 'GREETING=hello from a pipe\\n' > ${fifo}`], { stdio: 'ignore' });
+    try {
+      assert.equal(sb.ok(['run', '--rm', '--env-file', fifo, 'busybox', 'sh', '-c', 'echo $GREETING']), 'hello from a pipe\n');
+    } finally {
+      writer.kill();
+    }
+    refusedOneLine(sb.run(['run', '--rm', '--env-file', sb.root, 'busybox', 'true']), /^Error: read .*: is a directory$/, 'a directory');
   });
 
   test('save -o, export -o, load -i and import name the file and the reason; nothing is left behind', () => {
