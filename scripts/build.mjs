@@ -40,7 +40,8 @@ await build({ ...cli, banner: { js: cliBanner }, entryPoints: [join(root, 'src/m
 const buildId = createHash('sha256').update(readFileSync(join(root, 'dist/rootlet-main.cjs'))).digest('hex').slice(0, 16);
 await build({
   ...cli,
-  banner: { js: '#!/usr/bin/env node' },
+  // "--" ends node's own options: Node 20 otherwise takes a --env-file anywhere on the command line as its own.
+  banner: { js: '#!/usr/bin/env -S node --' },
   define: { ROOTLET_BUILD_ID: JSON.stringify(buildId) },
   entryPoints: [join(root, 'src/loader.ts')],
   outfile: join(root, 'dist/rootlet.cjs'),

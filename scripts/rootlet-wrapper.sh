@@ -7,4 +7,6 @@ if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
   export ROOTLET_EXTRA_CA_CERTS
   unset NODE_EXTRA_CA_CERTS
 fi
-exec node "@ENTRY@" "$@"
+# "--": Node 20 takes a --env-file anywhere on its command line as its own
+# (run --env-file FILE would load FILE into rootlet's environment).
+exec node -- "@ENTRY@" "$@"

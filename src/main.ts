@@ -2,13 +2,42 @@ import { fileURLToPath } from 'node:url';
 import { releaseEngine } from './cli/common.js';
 import { buildProgram, CommanderError } from './cli/program.js';
 import { setEntryPath } from './engine/engine.js';
-import { EngineError, errorMessage } from './engine/errors.js';
+import { errorMessage } from './engine/errors.js';
+import { describeError, setDebug } from './cli/report.js';
 import { trace } from './util/trace.js';
+
+/** The command's name and --log-level, from the global options before it (`rootlet --log-level debug ps`). */
+function leadingOptions(args: string[]): { command?: string; logLevel?: string } {
+  let logLevel: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--log-level') logLevel = args[++i];
+    else if (a.startsWith('--log-level=')) logLevel = a.slice('--log-level='.length);
+    else if (a.startsWith('-')) return { logLevel };
+    else return { command: a, logLevel };
+  }
+  return { logLevel };
+}
+
+/** Prints one line for an error and sets the exit code; the last word on every failure. */
+function fail(err: unknown, argv: string[]): void {
+  const { line, exitCode } = describeError(err, argv);
+  process.stderr.write(`${line}\n`);
+  process.exitCode = exitCode;
+}
 
 async function main(argv: string[]): Promise<void> {
   trace('bundle loaded');
   setEntryPath(fileURLToPath(import.meta.url));
   const first = argv[2];
+  // Errors raised outside the promise chain (an unhandled stream error) would otherwise print Node's trace.
+  process.on('uncaughtException', (err) => {
+    // A reader that went away (`rootlet ps | head -1`): end quietly, as a program killed by SIGPIPE does.
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') process.exit(141);
+    fail(err, argv);
+    process.exit();
+  });
+  process.on('unhandledRejection', (err) => { fail(err, argv); process.exit(); });
   if (first === '__container-exited') {
     // conmon's exit hook for a detached container (src/engine/container-exit.ts).
     const { openEngine } = await import('./cli/common.js');
@@ -24,7 +53,9 @@ async function main(argv: string[]): Promise<void> {
     }
     return;
   }
-  const program = await buildProgram(first);
+  const { command, logLevel } = leadingOptions(argv.slice(2));
+  if (logLevel === 'debug') setDebug(true);
+  const program = await buildProgram(command);
   trace('commands registered');
   if (argv.length <= 2) {
     program.outputHelp();
@@ -38,16 +69,11 @@ async function main(argv: string[]): Promise<void> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
         process.exitCode = 0;
       } else {
-        process.stderr.write(`See 'rootlet ${argv[2] ?? ''} --help'.\n`);
+        process.stderr.write(`See 'rootlet ${command ? `${command} ` : ''}--help'.\n`);
         process.exitCode = 125;
       }
-    } else if (err instanceof EngineError) {
-      process.stderr.write(`Error: ${err.message}\n`);
-      process.exitCode = err.exitCode;
     } else {
-      process.stderr.write(`Error: ${errorMessage(err)}\n`);
-      if (process.env.ROOTLET_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
-      process.exitCode = 125;
+      fail(err, argv);
     }
   } finally {
     // Not closed on purpose: closing checkpoints the WAL (~1 ms a run);

@@ -49,7 +49,7 @@ export class Sandbox {
 
   /** Runs rootlet to completion. */
   run(args: string[], opts: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Result {
-    return toResult(spawnSync(process.execPath, [BIN, ...args], {
+    return toResult(spawnSync(process.execPath, ['--', BIN, ...args], {
       env: { ...this.env, ...opts.env },
       input: opts.input,
       cwd: opts.cwd ?? this.root,
@@ -67,7 +67,7 @@ export class Sandbox {
 
   /** Starts rootlet in the background (for signal and concurrency tests). */
   spawn(args: string[], opts: { stdin?: 'pipe' | 'ignore' } = {}) {
-    return spawn(process.execPath, [BIN, ...args], { env: this.env, cwd: this.root, stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'] });
+    return spawn(process.execPath, ['--', BIN, ...args], { env: this.env, cwd: this.root, stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'] });
   }
 
   /** Imports the busybox test image as `name`. */

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { checkedOption } from './flag-values.js';
 import { attach, DEFAULT_DETACH_KEYS, parseDetachKeys, type Attachment } from '../engine/attach.js';
 import { startDetached } from '../engine/container-start.js';
 import { containerStore, isRunning } from '../engine/container-state.js';
@@ -37,7 +38,7 @@ export function register(program: Command): void {
     .description('Attach your terminal to a running detached container: its output, and your input when it was started with -i')
     .argument('<container>')
     .option('--no-stdin', 'do not pass your input to the container')
-    .option('--detach-keys <keys>', 'keys that detach and leave the container running', DEFAULT_DETACH_KEYS)
+    .addOption(checkedOption('--detach-keys <keys>', 'keys that detach and leave the container running', (v) => parseDetachKeys(v)).default(DEFAULT_DETACH_KEYS))
     .action(async (name: string, flags: { stdin: boolean; detachKeys: string }) => {
       const engine = await openEngine();
       const rec = containerStore(engine).resolve(name);

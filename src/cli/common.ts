@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Engine } from '../engine/engine.js';
-import { errorMessage } from '../engine/errors.js';
+import { describeError } from './report.js';
 import { trace } from '../util/trace.js';
 
 const require = createRequire(import.meta.url);
@@ -34,7 +34,7 @@ export async function eachName(names: string[], fn: (engine: Engine, name: strin
       const out = await fn(engine, name);
       if (out !== undefined) process.stdout.write(`${out}\n`);
     } catch (err) {
-      process.stderr.write(`Error: ${errorMessage(err)}\n`);
+      process.stderr.write(`${describeError(err).line}\n`);
       failed = true;
     }
   }

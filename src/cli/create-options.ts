@@ -1,6 +1,19 @@
-import { Option, type Command } from 'commander';
-import type { CreateOptions } from '../engine/container-spec.js';
+import type { Command } from 'commander';
+import { bindSourceExists } from '../engine/container-create.js';
+import {
+  expandEnv, healthInterval, parseCpus, parseLabels, parseMemory, parsePidsLimit, parseRestart, parseTmpfs, parseUserns, parseVolume,
+  validateName, type CreateOptions,
+} from '../engine/container-spec.js';
+import { parseAddHost } from '../network/hosts.js';
+import { checkAlias, parseNetworkFlags } from '../network/options.js';
+import { checkHostPorts, unprivilegedPortStart } from '../network/ports.js';
+import { RUNTIMES } from '../runtime/runtime.js';
+import {
+  parseAbsolutePath, parseChoice, parseDuration, parseExpose, parseInteger, parseIp, parsePublish, parseSeconds, parseSignal, parseUserSpec,
+} from '../util/values.js';
 import { collect } from './common.js';
+import { checkReadable } from './files.js';
+import { checkedOption, listOption, valueOption } from './flag-values.js';
 
 /** The flags `run` and `create` share, as Docker names them. */
 export interface CreateFlags {
@@ -32,7 +45,7 @@ export interface CreateFlags {
   runtime?: string;
   restart?: string;
   stopSignal?: string;
-  stopTimeout?: string;
+  stopTimeout?: number;
   label?: string[];
   memory?: string;
   cpus?: string;
@@ -46,48 +59,72 @@ export interface CreateFlags {
   pull?: string;
 }
 
+const isRoot = () => process.getuid?.() === 0;
+
+/** -v: the spec, and a bind source that exists but cannot be looked at (a missing one is created later, as Docker). */
+function checkVolume(v: string): void {
+  const parsed = parseVolume(v, process.cwd());
+  if (parsed.kind === 'bind') bindSourceExists(parsed.source);
+}
+
+/** -p: the form, and a host port this user may not bind (below net.ipv4.ip_unprivileged_port_start). */
+function checkPublish(v: string, flag: string): void {
+  checkHostPorts(parsePublish(v, flag), unprivilegedPortStart(), isRoot());
+}
+
+/** --network: the mode, names and container: form, as run parses them (whether a named network exists is checked later). */
+function checkNetwork(v: string): void {
+  parseNetworkFlags({ network: v, publish: [], publishAll: false, expose: [], dns: [], dnsSearch: [], dnsOptions: [], addHosts: [], aliases: [] }, []);
+}
+
+/**
+ * Every value is checked as the command line is parsed (src/cli/flag-values.ts),
+ * so a bad one is refused before an image is pulled or anything is created.
+ */
 export function addCreateOptions(cmd: Command): Command {
   return cmd
     .option('--rm', 'remove the container when it exits')
-    .option('--name <name>', 'name the container')
-    .option('-e, --env <KEY=VALUE>', 'set an environment variable (KEY alone takes the host\'s value)', collect)
-    .option('--env-file <file>', 'read environment variables from a file', collect)
-    .option('-w, --workdir <dir>', 'working directory inside the container')
-    .option('-u, --user <user[:group]>', 'user to run as: name or uid, optionally :group or :gid')
+    .addOption(checkedOption('--name <name>', 'name the container', (v) => validateName(v)))
+    .addOption(listOption('-e, --env <KEY=VALUE>', 'set an environment variable (KEY alone takes the host\'s value)', (v) => expandEnv(v, process.env)))
+    .addOption(listOption('--env-file <file>', 'read environment variables from a file', (v) => checkReadable(v), { wrap: false }))
+    .addOption(checkedOption('-w, --workdir <dir>', 'working directory inside the container', parseAbsolutePath))
+    .addOption(checkedOption('-u, --user <user[:group]>', 'user to run as: name or uid, optionally :group or :gid', parseUserSpec))
     .option('--entrypoint <cmd>', 'override the image\'s ENTRYPOINT ("" clears it)')
-    .option('-v, --volume <src:dst[:ro]>', 'bind mount a host path, or mount a named volume', collect)
-    .option('--tmpfs <dst[:opts]>', 'mount a tmpfs', collect)
+    .addOption(listOption('-v, --volume <src:dst[:ro]>', 'bind mount a host path, or mount a named volume', checkVolume))
+    .addOption(listOption('--tmpfs <dst[:opts]>', 'mount a tmpfs', (v) => parseTmpfs(v)))
     .option('--read-only', 'mount the container\'s root filesystem read-only')
     .option('-h, --hostname <name>', 'container host name')
-    .option('--net, --network <mode>', 'network: a rootlet network by name (default: rootlet), pasta or slirp4netns (a stack of its own), none, host, or container:NAME')
-    .option('-p, --publish <[ip:][hostport:]port[/proto]>', 'publish a container port on the host (ranges: 8000-8001:80-81; no host port: a free one)', collect)
+    .addOption(checkedOption('--net, --network <mode>', 'network: a rootlet network by name (default: rootlet), pasta or slirp4netns (a stack of its own), none, host, or container:NAME', checkNetwork))
+    .addOption(listOption('-p, --publish <[ip:][hostport:]port[/proto]>', 'publish a container port on the host (ranges: 8000-8001:80-81; no host port: a free one)', checkPublish))
     .option('-P, --publish-all', 'publish every exposed port on a free host port')
-    .option('--expose <port[/proto]>', 'expose a port or range (for -P and ps)', collect)
-    .option('--network-alias <name>', 'another name the container is found by on its networks', collect)
-    .option('--dns <ip>', 'name server for the container (replaces the default)', collect)
+    .addOption(listOption('--expose <port[/proto]>', 'expose a port or range (for -P and ps)', parseExpose))
+    .addOption(listOption('--network-alias <name>', 'another name the container is found by on its networks', checkAlias))
+    .addOption(listOption('--dns <ip>', 'name server for the container (replaces the default)', parseIp))
     .option('--dns-search <domain>', 'DNS search domain ("." for none)', collect)
     .option('--dns-option <option>', 'resolv.conf option (e.g. ndots:2)', collect)
-    .option('--add-host <name:ip>', 'add a line to /etc/hosts (ip may be host-gateway)', collect)
+    .addOption(listOption('--add-host <name:ip>', 'add a line to /etc/hosts (ip may be host-gateway)', (v) => parseAddHost(v)))
     .option('-i, --interactive', 'keep stdin open and pass it to the container')
     .option('-t, --tty', 'allocate a pseudo-TTY')
     .option('--init', 'run an init (catatonit) as PID 1 that forwards signals and reaps zombies')
-    .option('--userns <mode>', 'keep-id: run as your own uid and gid inside')
-    .option('--runtime <name>', 'OCI runtime: runc or crun (default: the fastest that works here)')
-    .option('--restart <policy>', 'no, on-failure[:max-retries], always or unless-stopped (detached containers)')
-    .option('--stop-signal <signal>', 'signal that stops the container (default: the image\'s, else SIGTERM)')
-    .option('--stop-timeout <seconds>', 'seconds to wait after the stop signal before SIGKILL (default 10)')
-    .option('-l, --label <KEY=VALUE>', 'set a label', collect)
-    .option('-m, --memory <bytes>', 'memory limit, e.g. 64m (needs cgroup v2 delegation)')
-    .option('--cpus <number>', 'CPU limit, e.g. 1.5 (needs cgroup v2 delegation)')
-    .option('--pids-limit <n>', 'process limit (needs cgroup v2 delegation)')
+    .addOption(checkedOption('--userns <mode>', 'keep-id: run as your own uid and gid inside', (v) => parseUserns(v, isRoot())))
+    .addOption(checkedOption('--runtime <name>', 'OCI runtime: runc or crun (default: the fastest that works here)', (v, flag) => parseChoice(v, flag, RUNTIMES, 'an OCI runtime')))
+    .addOption(checkedOption('--restart <policy>', 'no, on-failure[:max-retries], always or unless-stopped (detached containers)', (v) => parseRestart(v)))
+    .addOption(checkedOption('--stop-signal <signal>', 'signal that stops the container (default: the image\'s, else SIGTERM)', parseSignal))
+    .addOption(valueOption('--stop-timeout <seconds>', 'seconds to wait after the stop signal before SIGKILL (default 10)', parseSeconds))
+    .addOption(listOption('-l, --label <KEY=VALUE>', 'set a label', (v) => parseLabels([v])))
+    .addOption(checkedOption('-m, --memory <bytes>', 'memory limit, e.g. 64m (needs cgroup v2 delegation)', (v) => parseMemory(v)))
+    .addOption(checkedOption('--cpus <number>', 'CPU limit, e.g. 1.5 (needs cgroup v2 delegation)', (v) => parseCpus(v)))
+    .addOption(checkedOption('--pids-limit <n>', 'process limit, -1 for none (needs cgroup v2 delegation)', (v) => parsePidsLimit(v)))
     .option('--health-cmd <command>', 'command (run with sh -c in the container) that says whether it is healthy')
-    .option('--health-interval <duration>', 'time between health checks (default 30s)')
-    .option('--health-timeout <duration>', 'time a health check may take (default 30s)')
-    .option('--health-retries <n>', 'failures in a row that make it unhealthy (default 3)')
-    .option('--health-start-period <duration>', 'failures in this first period do not count (default 0s)')
+    .addOption(checkedOption('--health-interval <duration>', 'time between health checks (default 30s)', (v) => healthInterval(v)))
+    .addOption(checkedOption('--health-timeout <duration>', 'time a health check may take (default 30s)', parseDuration))
+    .addOption(checkedOption('--health-retries <n>', 'failures in a row that make it unhealthy (default 3)', (v, flag) => parseInteger(v, flag, 1)))
+    .addOption(checkedOption('--health-start-period <duration>', 'failures in this first period do not count (default 0s)', parseDuration))
     .option('--no-healthcheck', 'disable the image\'s health check')
-    .addOption(new Option('--pull <policy>', 'pull the image: missing (when not here), always, or never').choices(['missing', 'always', 'never']).default('missing'));
+    .addOption(valueOption('--pull <policy>', 'pull the image: missing (when not here), always, or never', (v, flag) => parseChoice(v, flag, PULL_POLICIES, 'a pull policy')).default('missing'));
 }
+
+const PULL_POLICIES = ['missing', 'always', 'never'] as const;
 
 export function toCreateOptions(image: string, command: string[], f: CreateFlags, detach: boolean): CreateOptions {
   return {
@@ -121,7 +158,7 @@ export function toCreateOptions(image: string, command: string[], f: CreateFlags
     detach,
     restart: f.restart,
     stopSignal: f.stopSignal,
-    stopTimeout: f.stopTimeout !== undefined ? Number(f.stopTimeout) : undefined,
+    stopTimeout: f.stopTimeout,
     labels: f.label ?? [],
     memory: f.memory,
     cpus: f.cpus,

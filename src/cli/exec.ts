@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
 import { containerStore } from '../engine/container-state.js';
 import { execInContainer } from '../engine/container-exec.js';
-import { collect, openEngine } from './common.js';
+import { expandEnv } from '../engine/container-spec.js';
+import { parseAbsolutePath, parseUserSpec } from '../util/values.js';
+import { openEngine } from './common.js';
+import { checkReadable } from './files.js';
+import { checkedOption, listOption } from './flag-values.js';
 
 interface ExecFlags {
   interactive?: boolean;
@@ -25,10 +29,10 @@ export function register(program: Command): void {
     .option('-i, --interactive', 'keep stdin open and pass it to the command')
     .option('-t, --tty', 'allocate a pseudo-TTY')
     .option('-d, --detach', 'run the command in the background; print nothing')
-    .option('-u, --user <user[:group]>', 'user to run as: name or uid, optionally :group or :gid (default: the container\'s)')
-    .option('-w, --workdir <dir>', 'working directory inside the container (default: the container\'s)')
-    .option('-e, --env <KEY=VALUE>', 'set an environment variable (KEY alone takes the host\'s value)', collect)
-    .option('--env-file <file>', 'read environment variables from a file', collect)
+    .addOption(checkedOption('-u, --user <user[:group]>', 'user to run as: name or uid, optionally :group or :gid (default: the container\'s)', parseUserSpec))
+    .addOption(checkedOption('-w, --workdir <dir>', 'working directory inside the container (default: the container\'s)', parseAbsolutePath))
+    .addOption(listOption('-e, --env <KEY=VALUE>', 'set an environment variable (KEY alone takes the host\'s value)', (v) => expandEnv(v, process.env)))
+    .addOption(listOption('--env-file <file>', 'read environment variables from a file', (v) => checkReadable(v), { wrap: false }))
     .action(async (name: string, command: string[], f: ExecFlags) => {
       const engine = await openEngine();
       const rec = containerStore(engine).resolve(name);

@@ -1,10 +1,11 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { exportContainer } from '../engine/container-export.js';
 import { containerStore } from '../engine/container-state.js';
 import { EngineError } from '../engine/errors.js';
 import { openEngine } from './common.js';
 import { dockerStatus } from './daemon-errors.js';
+import { openFile } from './files.js';
 
 export function register(program: Command): void {
   program
@@ -12,15 +13,22 @@ export function register(program: Command): void {
     .description('Export a container\'s filesystem as a tar archive (to stdout, or -o FILE)')
     .argument('<container>', 'container name or id')
     .option('-o, --output <file>', 'write to a file instead of stdout')
-    .action((name: string, flags: { output?: string }) => dockerStatus(async () => {
+    .action(async (name: string, flags: { output?: string }) => {
       if (!flags.output && process.stdout.isTTY) throw new EngineError('cowardly refusing to save to a terminal: use the -o flag or redirect', 1);
-      const engine = await openEngine();
-      const rec = containerStore(engine).resolve(name);
-      const fd = flags.output ? openSync(flags.output, 'w', 0o644) : 1;
+      // Opened before anything else: a path that cannot be written is refused (125) with nothing done.
+      const created = !!flags.output && !existsSync(flags.output);
+      const fd = flags.output ? openFile(flags.output, 'w') : 1;
       try {
-        await exportContainer(engine, rec, fd);
+        await dockerStatus(async () => {
+          const engine = await openEngine();
+          await exportContainer(engine, containerStore(engine).resolve(name), fd);
+        });
+      } catch (err) {
+        // A file made for an export that failed (no such container) is not left behind.
+        if (created) rmSync(flags.output!, { force: true });
+        throw err;
       } finally {
         if (fd !== 1) closeSync(fd);
       }
-    }));
+    });
 }

@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import { applyChanges } from '../image/changes.js';
+import { checkReadable } from './files.js';
+import { listOption } from './flag-values.js';
 import { importImage, listImages, removeImage } from '../engine/images.js';
 import { collect, eachName, openEngine } from './common.js';
 import { imageRows, imagesTableFormat, IMAGES_KIND, shortId } from './images-format.js';
@@ -71,10 +74,12 @@ export function defineImport(parent: Command, name: string): Command {
     .usage('[OPTIONS] FILE|- [REPOSITORY[:TAG]]')
     .argument('<file>')
     .argument('[reference]')
-    .option('-c, --change <instruction>', 'apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)', collect)
+    .addOption(listOption('-c, --change <instruction>', 'apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)', (v) => applyChanges({}, [v])))
     .option('-m, --message <text>', 'commit message for the history')
     .option('--remap-outside-ids', 'give files owned by ids outside your subordinate range to root instead of failing')
     .action(async (file: string, reference: string | undefined, flags: { change?: string[]; message?: string; remapOutsideIds?: boolean }) => {
+      // The file is opened before the store is: a wrong path is refused with nothing touched.
+      if (file !== '-') checkReadable(file);
       const engine = await openEngine();
       const r = await importImage(engine, { source: file, reference, changes: flags.change ?? [], message: flags.message, remapOutsideIds: flags.remapOutsideIds });
       if (r.remapped) process.stderr.write(`${r.remapped} file owner(s) outside your subordinate range were given to root\n`);

@@ -1,4 +1,6 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
+import { parseChoice } from '../util/values.js';
+import { valueOption } from './flag-values.js';
 import { errorMessage } from '../engine/errors.js';
 import { inspectObject, type InspectType } from '../engine/inspect.js';
 import { openEngine } from './common.js';
@@ -36,7 +38,7 @@ export function inspectCommand(cmd: Command, type: InspectType | undefined): Com
     .argument('<name...>')
     .option('-f, --format <template>', 'format each result with a Go template, e.g. \'{{.State.Status}}\' or \'{{json .Config}}\'');
   if (type !== 'image') cmd.option('-s, --size', 'add SizeRw and SizeRootFs for containers (what each wrote, and with its image)');
-  if (!type) cmd.addOption(new Option('--type <type>', 'only look for this kind of object').choices(['container', 'image']));
+  if (!type) cmd.addOption(valueOption('--type <type>', 'only look for this kind of object: container or image', (v, flag) => parseChoice(v, flag, ['container', 'image'], 'a kind of object')));
   return cmd.action(async (names: string[], flags: InspectFlags) => inspect(names, flags, type ?? flags.type));
 }
 

@@ -5,7 +5,9 @@ import { startDetached } from '../engine/container-start.js';
 import { containerStore, isRunning } from '../engine/container-state.js';
 import { killContainer, pauseContainer, stopContainer, waitContainer } from '../engine/container-stop.js';
 import { validateName } from '../engine/container-spec.js';
-import { DEFAULT_DETACH_KEYS } from '../engine/attach.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../engine/attach.js';
+import { parseSeconds, parseSignal } from '../util/values.js';
+import { checkedOption, valueOption } from './flag-values.js';
 import { eachName, openEngine } from './common.js';
 import { ensureImage } from './ensure-image.js';
 import { addCreateOptions, toCreateOptions, type CreateFlags } from './create-options.js';
@@ -31,7 +33,7 @@ export function register(program: Command): void {
     .argument('<container...>')
     .option('-a, --attach', 'attach to its output and wait for it; exit with its code')
     .option('-i, --interactive', 'with -a: pass your input to the container (it must have been created with -i)')
-    .option('--detach-keys <keys>', 'with -a: keys that detach and leave it running', DEFAULT_DETACH_KEYS)
+    .addOption(checkedOption('--detach-keys <keys>', 'with -a: keys that detach and leave it running', (v) => parseDetachKeys(v)).default(DEFAULT_DETACH_KEYS))
     .action(async (names: string[], flags: { attach?: boolean; interactive?: boolean; detachKeys: string }) => {
       if (flags.attach) {
         const { startAttached } = await import('./attach.js');
@@ -49,10 +51,10 @@ export function register(program: Command): void {
     .command('stop')
     .description('Stop one or more running containers: the stop signal, then SIGKILL after a timeout')
     .argument('<container...>')
-    .option('-t, --time <seconds>', 'seconds to wait before killing (default: the container\'s stop timeout, 10)')
-    .action(async (names: string[], flags: { time?: string }) => {
+    .addOption(valueOption('-t, --time <seconds>', 'seconds to wait before killing (default: the container\'s stop timeout, 10)', parseSeconds))
+    .action(async (names: string[], flags: { time?: number }) => {
       await eachName(names, async (engine, name) => {
-        await stopContainer(engine, containerStore(engine).resolve(name), flags.time !== undefined ? Number(flags.time) : undefined);
+        await stopContainer(engine, containerStore(engine).resolve(name), flags.time);
         return name;
       });
     });
@@ -61,11 +63,11 @@ export function register(program: Command): void {
     .command('restart')
     .description('Stop and start one or more containers')
     .argument('<container...>')
-    .option('-t, --time <seconds>', 'seconds to wait before killing')
-    .action(async (names: string[], flags: { time?: string }) => {
+    .addOption(valueOption('-t, --time <seconds>', 'seconds to wait before killing', parseSeconds))
+    .action(async (names: string[], flags: { time?: number }) => {
       await eachName(names, async (engine, name) => {
         const store = containerStore(engine);
-        await stopContainer(engine, store.resolve(name), flags.time !== undefined ? Number(flags.time) : undefined);
+        await stopContainer(engine, store.resolve(name), flags.time);
         await startDetached(engine, store.resolve(name));
         return name;
       });
@@ -75,7 +77,7 @@ export function register(program: Command): void {
     .command('kill')
     .description('Send a signal (default SIGKILL) to one or more running containers')
     .argument('<container...>')
-    .option('-s, --signal <signal>', 'signal to send', 'SIGKILL')
+    .addOption(valueOption('-s, --signal <signal>', 'signal to send', parseSignal).default('SIGKILL'))
     .action(async (names: string[], flags: { signal: string }) => {
       await eachName(names, async (engine, name) => {
         killContainer(engine, containerStore(engine).resolve(name), flags.signal);

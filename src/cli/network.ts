@@ -6,6 +6,10 @@ import {
   connectNetwork, createNetwork, disconnectNetwork, inspectNetwork, labelMatches, listNetworks, pruneNetworks, removeNetwork,
 } from '../network/networks.js';
 import { DEFAULT_NETWORK, NetworkStore, type NetworkRecord } from '../network/store.js';
+import { checkAlias } from '../network/options.js';
+import { parseSubnet } from '../network/subnet.js';
+import { parseChoice, parseIp } from '../util/values.js';
+import { checkedOption, listOption } from './flag-values.js';
 import { collect, confirm, eachName, openEngine } from './common.js';
 import { formatEach, formatList, type ListKind } from './list-format.js';
 import { goTimeString } from './ps-format.js';
@@ -56,11 +60,11 @@ export function register(program: Command): void {
     .description('Create a network')
     .usage('[OPTIONS] NETWORK')
     .argument('<name>')
-    .option('-d, --driver <driver>', 'driver (bridge)', 'bridge')
-    .option('--subnet <cidr>', 'IPv4 subnet, e.g. 10.90.0.0/24 (default: the next free 10.89.N.0/24)')
-    .option('--gateway <ip>', 'the bridge\'s address in the subnet (default: its first)')
+    .addOption(checkedOption('-d, --driver <driver>', 'driver (bridge)', (v, flag) => parseChoice(v, flag, ['bridge'], 'a supported network driver')).default('bridge'))
+    .addOption(checkedOption('--subnet <cidr>', 'IPv4 subnet, e.g. 10.90.0.0/24 (default: the next free 10.89.N.0/24)', (v) => parseSubnet(v)))
+    .addOption(checkedOption('--gateway <ip>', 'the bridge\'s address in the subnet (default: its first)', parseIp))
     .option('--internal', 'no way out: containers reach only each other')
-    .option('--label <KEY=VALUE>', 'set a label', collect)
+    .addOption(listOption('--label <KEY=VALUE>', 'set a label', (v) => parseLabels([v])))
     .action(async (name: string, f: { driver: string; subnet?: string; gateway?: string; internal?: boolean; label?: string[] }) => {
       const engine = await openEngine();
       const n = createNetwork(engine, { name, driver: f.driver, subnet: f.subnet, gateway: f.gateway, internal: !!f.internal, labels: parseLabels(f.label ?? []) });
@@ -136,7 +140,7 @@ export function register(program: Command): void {
     .usage('[OPTIONS] NETWORK CONTAINER')
     .argument('<network>')
     .argument('<container>')
-    .option('--alias <name>', 'another name the container is found by on this network', collect)
+    .addOption(listOption('--alias <name>', 'another name the container is found by on this network', checkAlias))
     .action(async (network: string, container: string, f: { alias?: string[] }) => {
       const engine = await openEngine();
       connectNetwork(engine, new NetworkStore(engine.db).resolve(network), containerStore(engine).resolve(container), f.alias ?? []);

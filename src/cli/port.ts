@@ -3,6 +3,7 @@ import { refreshState, containerStore } from '../engine/container-state.js';
 import { EngineError } from '../engine/errors.js';
 import { boundPorts } from '../network/attach.js';
 import { displayIp } from '../network/ports.js';
+import { parsePort } from '../util/values.js';
 import { openEngine } from './common.js';
 
 export function register(program: Command): void {
@@ -26,7 +27,8 @@ export function register(program: Command): void {
       const m = /^(\d+)(?:\/(tcp|udp))?$/.exec(port);
       if (!m) throw new EngineError(`invalid port "${port}": use PORT or PORT/PROTO (tcp or udp)`);
       const proto = m[2] ?? 'tcp';
-      const hits = bound.filter((b) => b.containerPort === Number(m[1]) && b.protocol === proto);
+      const ctrPort = parsePort(m[1]!, 'the container port');
+      const hits = bound.filter((b) => b.containerPort === ctrPort && b.protocol === proto);
       if (!hits.length) throw new EngineError(`No public port '${m[1]}/${proto}' published for ${rec.name}`, 1);
       process.stdout.write(hits.map((b) => `${displayIp(b.hostIp)}:${b.hostPort}\n`).join(''));
     });

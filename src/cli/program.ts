@@ -1,5 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../engine/info-version.js';
+import { parseChoice } from '../util/values.js';
+import { valueOption } from './flag-values.js';
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
 
 type Register = (program: Command) => void;
 
@@ -39,6 +43,9 @@ function base(): Command {
     .description('A rootless, daemonless container engine.\nRun `rootlet system check` first on a new machine.')
     .usage('COMMAND [OPTIONS]')
     .version(VERSION, '-v, --version', 'print the version')
+    // Docker's global flag; read early by main.ts (debug: the trace of an internal error is printed too).
+    .addOption(valueOption('--log-level <level>', 'debug, info, warn, error or fatal (debug: print the trace of an internal error)',
+      (v, flag) => parseChoice(v, flag, LOG_LEVELS, 'a log level')).default('info'))
     .enablePositionalOptions()
     .showSuggestionAfterError(true)
     .exitOverride();

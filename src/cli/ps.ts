@@ -1,4 +1,6 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { parseInteger } from '../util/values.js';
+import { valueOption } from './flag-values.js';
 import { listContainers } from '../engine/container-list.js';
 import { collect, openEngine } from './common.js';
 import { formatList } from './list-format.js';
@@ -15,10 +17,6 @@ interface PsFlags {
   format?: string;
 }
 
-function count(v: string): number {
-  if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError('expected a whole number.');
-  return Number(v);
-}
 
 export function register(program: Command): void {
   program
@@ -27,7 +25,7 @@ export function register(program: Command): void {
     .option('-a, --all', 'show all containers (default: running only)')
     .option('-f, --filter <KEY=VALUE>', 'filter by id, name, label, status, exited, ancestor, before, since, volume or network (repeatable: one key ORs, several keys AND)', collect)
     .option('--format <template>', 'format with a Go template (e.g. \'table {{.ID}}\\t{{.Names}}\'), or json')
-    .option('-n, --last <n>', 'show the n last created containers, whatever their state', count)
+    .addOption(valueOption('-n, --last <n>', 'show the n last created containers, whatever their state (-1: all)', (v, flag) => parseInteger(v, flag, -1)))
     .option('-l, --latest', 'show the latest created container, whatever its state')
     .option('--no-trunc', 'do not truncate output')
     .option('-q, --quiet', 'only print container ids')

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { parsePlatform } from '../image/registry/manifest.js';
 import { openEngine } from './common.js';
+import { checkedOption } from './flag-values.js';
 import { addRegistryOptions, registryOptions, type RegistryFlags } from './registry-options.js';
 
 interface PullFlags extends RegistryFlags {
@@ -17,7 +19,7 @@ export function register(program: Command): void {
     .argument('<name>')
     .option('-q, --quiet', 'print only the image name')
     .option('-a, --all-tags', 'download every tag of the repository')
-    .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this host\'s)')
+    .addOption(checkedOption('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this host\'s)', (v) => parsePlatform(v)))
     .option('--remap-outside-ids', 'give files owned by ids outside your subordinate range to root instead of failing'))
     .action(async (name: string, flags: PullFlags) => {
       const engine = await openEngine();

@@ -1,12 +1,16 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { EngineError } from '../engine/errors.js';
 import { loadedLines, loadImages } from '../engine/image-load.js';
 import { ARCHIVE_FORMATS, saveImages, type ArchiveFormat } from '../engine/image-save.js';
 import { tmpName } from '../image/store.js';
+import { osReason } from '../util/os-errors.js';
 import { openEngine } from './common.js';
+import { openFile } from './files.js';
+import { valueOption } from './flag-values.js';
+import { parseChoice } from '../util/values.js';
 
 /** `save` / `image save`. */
 export function defineSave(parent: Command, name: string): Command {
@@ -16,7 +20,7 @@ export function defineSave(parent: Command, name: string): Command {
     .usage('[OPTIONS] IMAGE [IMAGE...]')
     .argument('<image...>')
     .option('-o, --output <file>', 'write to a file instead of standard output')
-    .addOption(new Option('--format <format>', 'the archive format').choices(ARCHIVE_FORMATS).default('docker-archive'))
+    .addOption(valueOption('--format <format>', `the archive format: ${ARCHIVE_FORMATS.join(' or ')}`, (v, flag) => parseChoice(v, flag, ARCHIVE_FORMATS, 'an archive format')).default('docker-archive'))
     .addHelpText('after', `
 An image given by id is saved without names; NAME:TAG saves that name, a
 bare NAME every tag of that repository. \`rootlet load\`, \`docker load\` and
@@ -25,24 +29,23 @@ bare NAME every tag of that repository. \`rootlet load\`, \`docker load\` and
       if (!flags.output && process.stdout.isTTY) {
         throw new EngineError('cowardly refusing to save to a terminal: use the -o flag or redirect standard output');
       }
-      const engine = await openEngine();
       if (!flags.output) {
-        await saveImages(engine, refs, flags.format, process.stdout);
+        await saveImages(await openEngine(), refs, flags.format, process.stdout);
         return;
       }
       // A temporary name beside the file: a failed save leaves no partial archive behind.
+      // Opened first, before the store: a path that cannot be written is refused with nothing done.
       const tmp = join(dirname(flags.output), `.${basename(flags.output)}.${tmpName('save')}`);
-      const out = createWriteStream(tmp, { mode: 0o644 });
+      const out = createWriteStream('', { fd: openFile(tmp, 'wx', 0o644, flags.output) });
       try {
-        await saveImages(engine, refs, flags.format, out);
+        await saveImages(await openEngine(), refs, flags.format, out);
         renameSync(tmp, flags.output);
       } catch (err) {
-        // The file may still be opening: close it before it is deleted.
         out.destroy();
         if (!out.closed) await once(out, 'close');
         rmSync(tmp, { force: true });
-        const e = err as NodeJS.ErrnoException;
-        if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') throw new EngineError(`cannot write ${flags.output}: ${e.message}`);
+        // A write that fails (a full disk) is one line naming the file, not an internal error.
+        if ((err as NodeJS.ErrnoException).syscall) throw new EngineError(`write ${flags.output}: ${osReason(err)}`);
         throw err;
       }
     });
@@ -61,16 +64,10 @@ export function defineLoad(parent: Command, name: string): Command {
       if (!flags.input && process.stdin.isTTY) {
         throw new EngineError('requested load from stdin, but stdin is a terminal: use -i FILE or redirect standard input');
       }
-      const engine = await openEngine();
-      const input = flags.input ? createReadStream(flags.input) : process.stdin;
+      // Opened before the store: a wrong path is refused with nothing touched.
+      const input = flags.input ? createReadStream('', { fd: openFile(flags.input, 'r') }) : process.stdin;
       const what = flags.input ?? 'standard input';
-      const opened = new Promise<void>((resolve, reject) => {
-        if (!flags.input) return resolve();
-        input.once('open', () => resolve()).once('error', (e: NodeJS.ErrnoException) => {
-          reject(new EngineError(e.code === 'ENOENT' ? `${what}: no such file` : `cannot read ${what}: ${e.message}`));
-        });
-      });
-      await opened;
+      const engine = await openEngine();
       const images = await loadImages(engine, input, { what, outsideIds: flags.remapOutsideIds ? 'root' : 'fail' });
       if (!flags.quiet) process.stdout.write(loadedLines(images).map((l) => `${l}\n`).join(''));
     });

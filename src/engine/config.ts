@@ -1,4 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { STACKS } from '../network/stack.js';
+import { RUNTIMES } from '../runtime/runtime.js';
+import { DRIVERS } from '../storage/rootfs.js';
+import { parseChoice } from '../util/values.js';
 import { EngineError, errorMessage } from './errors.js';
 
 /** The user's rootlet.toml (see docs/configuration.md). Every key is optional. */
@@ -21,13 +26,52 @@ export interface RootletConfig {
   };
 }
 
+type Section = keyof RootletConfig;
+
+/** How a key's value is checked; `name` is "FILE: section.key", for the one-line refusal. */
+type Check = (v: unknown, name: string) => unknown;
+
+const string: Check = (v, name) => {
+  if (typeof v !== 'string') throw new EngineError(`${name} must be a string`);
+  return v;
+};
+
+const boolean: Check = (v, name) => {
+  if (typeof v !== 'boolean') throw new EngineError(`${name} must be true or false`);
+  return v;
+};
+
+const absolutePath: Check = (v, name) => {
+  const s = string(v, name) as string;
+  if (!isAbsolute(s)) throw new EngineError(`${name}: "${s}" is not an absolute path`);
+  return s;
+};
+
+/** One of a fixed set: a value rootlet does not know is refused when the file is read, not when it is used. */
+function oneOf(choices: readonly string[], what: string): Check {
+  return (v, name) => parseChoice(string(v, name) as string, name, choices, what);
+}
+
+/**
+ * Every key: its section, its name in the file, the field it sets, and its
+ * check. A new key is one line here (and its field in RootletConfig).
+ * Keys not listed are ignored, as they always were.
+ */
+const KEYS: Array<{ section: Section; key: string; field: string; check: Check }> = [
+  { section: 'storage', key: 'root', field: 'root', check: absolutePath },
+  { section: 'storage', key: 'driver', field: 'driver', check: oneOf(DRIVERS, 'a storage driver') },
+  { section: 'engine', key: 'runtime', field: 'runtime', check: oneOf(RUNTIMES, 'an OCI runtime') },
+  { section: 'images', key: 'remap_outside_ids', field: 'remapOutsideIds', check: boolean },
+  { section: 'network', key: 'default_rootless_network_cmd', field: 'defaultRootlessNetworkCmd', check: oneOf(STACKS, 'a network stack') },
+];
+
 export async function loadConfig(file: string): Promise<RootletConfig> {
-  const empty: RootletConfig = { storage: {}, engine: {}, images: {}, network: {} };
+  const config: RootletConfig = { storage: {}, engine: {}, images: {}, network: {} };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    return empty;
+    return config;
   }
   let parsed: Record<string, unknown>;
   try {
@@ -43,26 +87,10 @@ export async function loadConfig(file: string): Promise<RootletConfig> {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new EngineError(`${file}: [${name}] must be a table`);
     return v as Record<string, unknown>;
   };
-  const str = (table: Record<string, unknown>, key: string, where: string): string | undefined => {
-    const v = table[key];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string') throw new EngineError(`${file}: ${where}.${key} must be a string`);
-    return v;
-  };
-  const bool = (table: Record<string, unknown>, key: string, where: string): boolean | undefined => {
-    const v = table[key];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'boolean') throw new EngineError(`${file}: ${where}.${key} must be true or false`);
-    return v;
-  };
-  const storage = section('storage');
-  const engine = section('engine');
-  const images = section('images');
-  const network = section('network');
-  return {
-    storage: { root: str(storage, 'root', 'storage'), driver: str(storage, 'driver', 'storage') },
-    engine: { runtime: str(engine, 'runtime', 'engine') },
-    images: { remapOutsideIds: bool(images, 'remap_outside_ids', 'images') },
-    network: { defaultRootlessNetworkCmd: str(network, 'default_rootless_network_cmd', 'network') },
-  };
+  for (const k of KEYS) {
+    const v = section(k.section)[k.key];
+    if (v === undefined) continue;
+    (config[k.section] as Record<string, unknown>)[k.field] = k.check(v, `${file}: ${k.section}.${k.key}`);
+  }
+  return config;
 }

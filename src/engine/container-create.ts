@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { lockedFlags } from '../storage/mountinfo.js';
 import { findInPath } from '../util/proc.js';
+import { osReason } from '../util/os-errors.js';
 import { newContainerRuntime } from './container-bundle.js';
 import {
   buildSpec, newContainerId, randomName, validateName,
@@ -14,17 +15,32 @@ import { EngineError } from './errors.js';
 import { checkResources } from './resources.js';
 import { checkNetworkRefs } from '../network/attach.js';
 
+/**
+ * Whether a bind source exists (a missing one is created, as Docker does).
+ * One that exists but cannot be looked at (a directory on its path the
+ * user may not search) is refused with the reason, not taken for missing.
+ */
+export function bindSourceExists(source: string): boolean {
+  try {
+    statSync(source);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new EngineError(`bind mount source ${source}: ${osReason(err)}`);
+  }
+}
+
 /** Turns parsed -v entries into mounts: bind sources are created if missing (as Docker), volumes live in the store. */
 function resolveVolumes(engine: Engine, parsed: ParsedVolume[], spec: ContainerSpec): void {
   for (const v of parsed) {
     const propagation = v.propagation ? [v.propagation] : [];
     if (v.kind === 'bind') {
-      if (!existsSync(v.source)) {
+      if (!bindSourceExists(v.source)) {
         try {
           // Made for the container: its root owns it (for host root, a subordinate id).
           engine.mkdirForNs(v.source, 0o755);
         } catch (err) {
-          throw new EngineError(`bind mount source ${v.source} does not exist and cannot be created: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+          throw new EngineError(`bind mount source ${v.source} does not exist and cannot be created: mkdir ${v.source}: ${osReason(err)}`);
         }
       }
       const options = ['rbind', ...propagation];

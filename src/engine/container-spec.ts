@@ -8,6 +8,11 @@ import { legacyNetworkSpec, parseNetworkFlags, type NetworkMode, type NetworkSpe
 import { EngineError } from './errors.js';
 import { randomName } from './names.js';
 import { randomHex } from '../util/random.js';
+import { openError } from '../util/os-errors.js';
+import { invalid, parseBytes, parseDuration, parseInteger, parsePositiveNumber, parseSignal } from '../util/values.js';
+
+// Parsed in src/util/values.ts with every other typed value; re-exported for the modules that import them from here.
+export { parseDuration, parseSignal };
 
 /** What a front door (CLI, compose, API) asks for when it creates a container. */
 export interface CreateOptions {
@@ -139,7 +144,7 @@ export function readEnvFile(file: string, hostEnv: NodeJS.ProcessEnv): string[] 
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new EngineError(`cannot read env file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw openError(file, err);
   }
   const out: string[] = [];
   text.split('\n').forEach((raw, i) => {
@@ -238,13 +243,6 @@ export function parseTmpfs(t: string): MountRequest {
   return { type: 'tmpfs', source: 'tmpfs', destination, options: [...base, ...opts] };
 }
 
-/** Docker's durations: 30s, 1m30s, 500ms, 2h. */
-export function parseDuration(v: string, flag: string): number {
-  const m = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$/.exec(v.trim());
-  if (!m || !v.trim()) throw new EngineError(`invalid ${flag} "${v}": use a duration such as 30s, 1m or 500ms`);
-  return ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000 + Number(m[4] ?? 0);
-}
-
 interface ImageHealthcheck { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number }
 
 /** The health check from the flags, else the image's; none with --no-healthcheck or a NONE test. */
@@ -253,10 +251,8 @@ function parseHealth(opts: CreateOptions, image: ImageHealthcheck | undefined): 
   const ns = (n: number | undefined) => (n ? n / 1e6 : undefined);
   const test = opts.healthCmd !== undefined ? ['CMD-SHELL', opts.healthCmd] : image?.Test;
   if (!test || !test.length || test[0] === 'NONE') return undefined;
-  const interval = opts.healthInterval ? parseDuration(opts.healthInterval, '--health-interval') : ns(image?.Interval) ?? 30_000;
-  if (interval < 100) throw new EngineError('--health-interval must be at least 100ms');
-  const retries = opts.healthRetries !== undefined ? Number(opts.healthRetries) : image?.Retries ?? 3;
-  if (!Number.isInteger(retries) || retries < 1) throw new EngineError(`invalid --health-retries "${opts.healthRetries}": use a whole number of at least 1`);
+  const interval = opts.healthInterval ? healthInterval(opts.healthInterval) : ns(image?.Interval) ?? 30_000;
+  const retries = opts.healthRetries !== undefined ? parseInteger(opts.healthRetries, '--health-retries', 1) : image?.Retries ?? 3;
   return {
     test: test[0] === 'CMD' || test[0] === 'CMD-SHELL' ? test : ['CMD', ...test],
     intervalMs: interval,
@@ -264,6 +260,13 @@ function parseHealth(opts: CreateOptions, image: ImageHealthcheck | undefined): 
     retries,
     startPeriodMs: opts.healthStartPeriod ? parseDuration(opts.healthStartPeriod, '--health-start-period') : ns(image?.StartPeriod) ?? 0,
   };
+}
+
+/** --health-interval: a duration of at least 100ms (a probe more often than that would be the container's main load). */
+export function healthInterval(v: string): number {
+  const ms = parseDuration(v, '--health-interval');
+  if (ms < 100) return invalid('--health-interval', v, 'too short: use at least 100ms');
+  return ms;
 }
 
 function restartPolicy(opts: CreateOptions): RestartPolicy {
@@ -296,7 +299,7 @@ export function parseUserns(u: string | undefined, isRoot: boolean): UsernsMode 
     if (isRoot) throw new EngineError('--userns=keep-id keeps your own uid inside the container, and yours is root: rootlet never maps host root into a container');
     return 'keep-id';
   }
-  throw new EngineError(`unsupported --userns "${u}": use keep-id, or leave it out for the default mapping`);
+  return invalid('--userns', u, 'not a supported user namespace mode: use keep-id, or leave it out for the default mapping');
 }
 
 /**
@@ -329,9 +332,9 @@ export function keepIdShift(id: number, hostId: number, size: number): number {
 export function parseRestart(r: string | undefined): RestartPolicy {
   if (!r || r === 'no') return { name: 'no', maxRetries: 0 };
   const m = /^(always|unless-stopped|on-failure)(?::(\d+))?$/.exec(r);
-  if (!m) throw new EngineError(`invalid restart policy "${r}": use no, on-failure[:max-retries], always or unless-stopped`);
-  if (m[2] !== undefined && m[1] !== 'on-failure') throw new EngineError(`invalid restart policy "${r}": only on-failure takes a retry count`);
-  return { name: m[1] as RestartPolicy['name'], maxRetries: m[2] !== undefined ? Number(m[2]) : 0 };
+  if (!m) return invalid('--restart', r, 'not a restart policy: use no, on-failure[:max-retries], always or unless-stopped');
+  if (m[2] !== undefined && m[1] !== 'on-failure') return invalid('--restart', r, 'not a restart policy: only on-failure takes a retry count');
+  return { name: m[1] as RestartPolicy['name'], maxRetries: m[2] !== undefined ? parseInteger(m[2], '--restart', 0) : 0 };
 }
 
 /** KEY=VALUE (or KEY, an empty value) labels. */
@@ -346,43 +349,37 @@ export function parseLabels(list: string[]): Record<string, string> {
   return out;
 }
 
-/** Docker's memory sizes: 64m, 1g, 512k, 1000000 (bytes). */
+/** --memory: a size (64m, 1g, 512k, bytes) of at least 6m, Docker's minimum. */
 export function parseMemory(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$/i.exec(v.trim());
-  if (!m) throw new EngineError(`invalid memory size "${v}": use a number with an optional unit b, k, m or g (e.g. 64m)`);
-  const mult = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'b' | 'k' | 'm' | 'g'];
-  const bytes = Math.floor(Number(m[1]) * mult);
-  if (bytes < 6 * 1024 * 1024) throw new EngineError(`--memory ${v} is below the minimum of 6m`);
+  const bytes = parseBytes(v, '-m, --memory');
+  if (bytes < 6 * 1024 * 1024) return invalid('-m, --memory', v, 'below the minimum memory limit of 6m');
   return bytes;
+}
+
+/** --cpus: a positive number of CPUs. */
+export function parseCpus(v: string): number {
+  return parsePositiveNumber(v, '--cpus');
+}
+
+/** --pids-limit: a positive number, or -1 (or 0, as Docker) for no limit. */
+export function parsePidsLimit(v: string): number {
+  const n = parseInteger(v, '--pids-limit', -1);
+  return n <= 0 ? -1 : n;
 }
 
 export function parseResources(opts: CreateOptions): Resources {
   const r: Resources = {};
   if (opts.memory !== undefined) r.memoryBytes = parseMemory(opts.memory);
   if (opts.cpus !== undefined) {
-    const n = Number(opts.cpus);
-    if (!Number.isFinite(n) || n <= 0) throw new EngineError(`invalid --cpus "${opts.cpus}": use a positive number such as 0.5 or 2`);
+    const n = parseCpus(opts.cpus);
     r.cpuPeriod = 100_000;
     r.cpuQuota = Math.round(n * 100_000);
   }
   if (opts.pidsLimit !== undefined) {
-    const n = Number(opts.pidsLimit);
-    if (!Number.isInteger(n) || n === 0 || n < -1) throw new EngineError(`invalid --pids-limit "${opts.pidsLimit}": use a positive whole number (or -1 for none)`);
+    const n = parsePidsLimit(opts.pidsLimit);
     if (n > 0) r.pidsLimit = n;
   }
   return r;
-}
-
-const SIGNAL_NAMES = ['HUP', 'INT', 'QUIT', 'ILL', 'TRAP', 'ABRT', 'BUS', 'FPE', 'KILL', 'USR1', 'SEGV', 'USR2', 'PIPE', 'ALRM', 'TERM',
-  'STKFLT', 'CHLD', 'CONT', 'STOP', 'TSTP', 'TTIN', 'TTOU', 'URG', 'XCPU', 'XFSZ', 'VTALRM', 'PROF', 'WINCH', 'IO', 'PWR', 'SYS'];
-
-/** A signal as runc takes it: SIGTERM, TERM or 15 become "SIGTERM"/"15". */
-export function parseSignal(s: string): string {
-  const v = s.trim().toUpperCase();
-  if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 64) return v;
-  const name = v.startsWith('SIG') ? v.slice(3) : v;
-  if (SIGNAL_NAMES.includes(name) || /^RTMIN(\+\d+)?$|^RTMAX(-\d+)?$/.test(name)) return `SIG${name}`;
-  throw new EngineError(`invalid signal "${s}": use a name such as SIGTERM or KILL, or a number`);
 }
 
 /** Builds the spec from the options and the image. Mounts of named volumes are completed by the caller. */
@@ -441,7 +438,7 @@ export function buildSpec(opts: CreateOptions, image: ImageRecord, ctx: {
       driver: ctx.driver,
       layers: image.layers,
       restart: restartPolicy(opts),
-      stopSignal: parseSignal(opts.stopSignal ?? cfg.StopSignal ?? 'SIGTERM'),
+      stopSignal: parseSignal(opts.stopSignal ?? cfg.StopSignal ?? 'SIGTERM', opts.stopSignal !== undefined ? '--stop-signal' : 'the image\'s StopSignal'),
       stopTimeout: opts.stopTimeout ?? 10,
       labels: { ...(cfg.Labels ?? {}), ...parseLabels(opts.labels ?? []) },
       resources: parseResources(opts),

@@ -1,6 +1,7 @@
 import { familiarName, familiarRepository, parseReference, repository } from '../image/reference.js';
 import type { ImageRecord } from '../image/store.js';
 import { invalidFilter, parseFilters } from './container-filter.js';
+import { parseTimestamp, ValueError } from '../util/values.js';
 
 const LIST_KEYS = ['dangling', 'reference', 'label', 'before', 'since', 'until'];
 const PRUNE_KEYS = ['until', 'label', 'label!'];
@@ -53,17 +54,12 @@ function hasLabel(img: ImageRecord, spec: string): boolean {
  * (seconds, with a fraction) or an RFC 3339 date.
  */
 export function parseUntil(value: string, now = Date.now()): number {
-  const v = value.trim();
-  if (/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(v)) {
-    const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-    let ms = 0;
-    for (const m of v.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(m[1]) * unit[m[2]!]!;
-    return now - ms;
+  try {
+    return parseTimestamp(value, 'until', now);
+  } catch (err) {
+    if (err instanceof ValueError) throw invalidFilter(`until=${value}`, 'give a duration (10m, 24h), a Unix time or an RFC 3339 date');
+    throw err;
   }
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw invalidFilter(`until=${value}`, 'give a duration (10m, 24h), a Unix time or an RFC 3339 date');
-  return t;
 }
 
 export interface ImageFilter {

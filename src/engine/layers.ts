@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { openError } from '../util/os-errors.js';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { hexOf, tmpName } from '../image/store.js';
@@ -40,8 +41,7 @@ export async function storeLayer(engine: Engine, source: string | Readable, opts
     try {
       input = openSync(source, 'r');
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new EngineError(e.code === 'ENOENT' ? `${source}: no such file` : `cannot read ${source}: ${e.message}`);
+      throw openError(source, err);
     }
   }
   const cmd = engine.helperCommand('__extract-layer', [tmpLayer, tmpBlob, String(ns.size), opts.outsideIds ?? 'fail']);

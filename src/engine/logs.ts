@@ -1,5 +1,4 @@
 import { closeSync, openSync, readSync, statSync, writeSync } from 'node:fs';
-import { EngineError } from './errors.js';
 
 /**
  * Container logs in conmon's k8s-file format, one record a line:
@@ -24,16 +23,6 @@ export function parseLogLine(line: string): LogRecord | undefined {
   const flag = c < 0 ? line.slice(b + 1) : line.slice(b + 1, c);
   const time = line.slice(0, a);
   return { time, ms: Date.parse(time), stream, partial: flag === 'P', text: c < 0 ? '' : line.slice(c + 1) };
-}
-
-/** Docker's --since/--until: an RFC 3339 time, a Unix timestamp, or a duration back from now (10m, 1h30m). */
-export function parseTimeArg(v: string, now = Date.now()): number {
-  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const dur = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$/.exec(v);
-  if (dur && v) return now - ((Number(dur[1] ?? 0) * 60 + Number(dur[2] ?? 0)) * 60 + Number(dur[3] ?? 0)) * 1000 - Number(dur[4] ?? 0);
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new EngineError(`invalid time "${v}": use an RFC 3339 time, a Unix timestamp, or a duration such as 10m`);
-  return t;
 }
 
 export interface ReadOptions {

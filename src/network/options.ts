@@ -1,4 +1,5 @@
 import { EngineError } from '../engine/errors.js';
+import { invalid } from '../util/values.js';
 import { checkDnsServers, parseAddHost } from './hosts.js';
 import { checkDuplicates, checkHostPorts, parseExpose, parsePublish, type PortBinding } from './ports.js';
 import { isStack } from './stack.js';
@@ -46,6 +47,11 @@ export interface NetworkFlags {
   hostname?: string;
 }
 
+/** A --network-alias: a name others can resolve. */
+export function checkAlias(a: string): void {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(a)) invalid('--network-alias', a, 'not a valid name: use letters, digits, _ . - (starting with a letter or digit)');
+}
+
 /** Parses the network flags of run/create; every refusal happens here, before anything is created. */
 export function parseNetworkFlags(f: NetworkFlags, imageExposed: string[]): NetworkSpec {
   const n = f.network;
@@ -67,7 +73,7 @@ export function parseNetworkFlags(f: NetworkFlags, imageExposed: string[]): Netw
     if (names.some((s) => !s)) throw new EngineError(`invalid --network "${n}": give network names separated by commas`);
     networks = names.map((name) => ({ name, aliases: [] }));
   }
-  const ports = f.publish.flatMap(parsePublish);
+  const ports = f.publish.flatMap((p) => parsePublish(p));
   checkDuplicates(ports);
   const own = mode === 'bridge' || mode === 'pasta' || mode === 'slirp4netns';
   if (ports.length && !own) {
@@ -75,16 +81,14 @@ export function parseNetworkFlags(f: NetworkFlags, imageExposed: string[]): Netw
   }
   if (f.aliases.length) {
     if (mode !== 'bridge') throw new EngineError(`--network-alias needs a rootlet network (the default or a named one), not --network ${n}`);
-    for (const a of f.aliases) {
-      if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(a)) throw new EngineError(`invalid --network-alias "${a}": use letters, digits, _ . -`);
-    }
+    f.aliases.forEach(checkAlias);
     networks = networks.map((x) => ({ ...x, aliases: f.aliases }));
   }
   if (mode === 'container') {
     const what = f.dns.length || f.dnsSearch.length || f.dnsOptions.length ? '--dns' : f.addHosts.length ? '--add-host' : f.hostname ? '--hostname' : f.expose.length || f.publishAll ? '--expose/-P' : '';
     if (what) throw new EngineError(`conflicting options: ${what} and --network container:...: the container shares the other one's network and its files`);
   }
-  const exposed = [...new Set([...imageExposed.flatMap(parseExpose), ...f.expose.flatMap(parseExpose), ...ports.map((p) => `${p.containerPort}/${p.protocol}`)])];
+  const exposed = [...new Set([...imageExposed.flatMap((e) => parseExpose(e, 'the image\'s ExposedPorts')), ...f.expose.flatMap((e) => parseExpose(e)), ...ports.map((p) => `${p.containerPort}/${p.protocol}`)])];
   if (f.publishAll && own) {
     const published = new Set(ports.map((p) => `${p.containerPort}/${p.protocol}`));
     for (const e of exposed) {

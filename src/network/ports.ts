@@ -1,85 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { EngineError } from '../engine/errors.js';
+import type { PortBinding } from '../util/values.js';
 
-export type Protocol = 'tcp' | 'udp';
-
-/** One published port. hostPort 0: a free port the kernel picks when the container starts. */
-export interface PortBinding {
-  hostIp: string;
-  hostPort: number;
-  containerPort: number;
-  protocol: Protocol;
-}
-
-function portNumber(v: string, spec: string, what: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new EngineError(`invalid port specification "${spec}": ${what} "${v}" is not a port number (1-65535)`);
-  return n;
-}
-
-/** "8000" or "8000-8002" as a list of ports. */
-function portRange(v: string, spec: string, what: string): number[] {
-  const m = /^([^-]+)(?:-(.+))?$/.exec(v);
-  if (!m) throw new EngineError(`invalid port specification "${spec}": ${what} "${v}" is not a port or range`);
-  const lo = portNumber(m[1]!, spec, what);
-  const hi = m[2] === undefined ? lo : portNumber(m[2], spec, what);
-  if (hi < lo) throw new EngineError(`invalid port specification "${spec}": the range ${v} ends before it starts`);
-  return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
-}
-
-function protocolOf(v: string | undefined, spec: string): Protocol {
-  const p = (v ?? 'tcp').toLowerCase();
-  if (p !== 'tcp' && p !== 'udp') throw new EngineError(`invalid port specification "${spec}": protocol "${v}" is not tcp or udp (sctp is not supported)`);
-  return p;
-}
-
-/**
- * Parses -p [IP:][HOSTPORT:]CTRPORT[/PROTO] as Docker does: ranges on
- * either side (of equal length when both are given), an IPv6 address in
- * brackets, no host port for a free one.
- */
-export function parsePublish(spec: string): PortBinding[] {
-  const slash = spec.lastIndexOf('/');
-  const body = slash < 0 ? spec : spec.slice(0, slash);
-  const protocol = protocolOf(slash < 0 ? undefined : spec.slice(slash + 1), spec);
-  let hostIp = '';
-  let rest = body;
-  const v6 = /^\[([^\]]+)\]:(.*)$/.exec(body);
-  if (v6) {
-    hostIp = v6[1]!;
-    rest = v6[2]!;
-  } else {
-    const parts = body.split(':');
-    if (parts.length > 3) throw new EngineError(`invalid port specification "${spec}": use [IP:][HOSTPORT:]CONTAINERPORT[/PROTOCOL]`);
-    if (parts.length === 3) {
-      hostIp = parts[0]!;
-      rest = `${parts[1]}:${parts[2]}`;
-    }
-  }
-  if (hostIp && !isIP(hostIp)) throw new EngineError(`invalid port specification "${spec}": "${hostIp}" is not an IP address`);
-  const colon = rest.indexOf(':');
-  const hostPart = colon < 0 ? '' : rest.slice(0, colon);
-  const ctrPart = colon < 0 ? rest : rest.slice(colon + 1);
-  if (!ctrPart) throw new EngineError(`invalid port specification "${spec}": no container port`);
-  const ctr = portRange(ctrPart, spec, 'container port');
-  const host = hostPart ? portRange(hostPart, spec, 'host port') : ctr.map(() => 0);
-  if (host.length !== ctr.length) {
-    if (host.length > 1 && ctr.length === 1) {
-      // Docker: a host range for one container port means "any one of these"; rootlet takes the first free one at start.
-      throw new EngineError(`invalid port specification "${spec}": a host port range needs a container range of the same length`);
-    }
-    throw new EngineError(`invalid port specification "${spec}": the host range (${host.length} ports) and the container range (${ctr.length}) differ in length`);
-  }
-  return ctr.map((c, i) => ({ hostIp, hostPort: host[i]!, containerPort: c, protocol }));
-}
-
-/** --expose PORT[-PORT][/PROTO] (and the image's ExposedPorts keys) as "80/tcp" entries. */
-export function parseExpose(spec: string): string[] {
-  const [ports, proto] = spec.split('/');
-  const protocol = protocolOf(proto, spec);
-  return portRange(ports ?? '', spec, 'port').map((p) => `${p}/${protocol}`);
-}
+// -p and --expose are parsed in src/util/values.ts with every other typed value.
+export { parseExpose, parsePublish, type PortBinding, type Protocol } from '../util/values.js';
 
 export function unprivilegedPortStart(file = '/proc/sys/net/ipv4/ip_unprivileged_port_start'): number {
   try {

@@ -119,7 +119,8 @@ export class UserNamespace {
 
 /** The line of a tool's error output that says what went wrong (not mount's "dmesg(1) may have more"). */
 export function lastLine(text: string): string {
-  const lines = text.trim().split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('dmesg(1)'));
+  // Node's "Node.js v20..." after a crash says nothing about what failed.
+  const lines = text.trim().split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('dmesg(1)') && !/^Node\.js v\d/.test(l));
   return lines[lines.length - 1] ?? '';
 }
 

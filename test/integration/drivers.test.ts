@@ -41,7 +41,7 @@ describe('a malformed config file', () => {
       sb.run(['import', '/dev/null', 'x']);
       const bad = sb.run(['run', '--rm', 'x', 'true']);
       assert.equal(bad.code, 125);
-      assert.match(bad.stderr, /unknown storage driver "zfs"/);
+      assert.match(bad.stderr, /storage\.driver: "zfs" is not a storage driver/);
     } finally {
       sb.destroy();
     }

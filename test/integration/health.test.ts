@@ -38,6 +38,6 @@ describe('health checks', () => {
     assert.equal(sb.run(['healthcheck', 'run', 'nosuch']).code, 125);
     const bad = sb.run(['run', '-d', '--health-cmd', 'true', '--health-interval', 'soon', 'busybox', 'true']);
     assert.equal(bad.code, 125);
-    assert.match(bad.stderr, /invalid --health-interval "soon"/);
+    assert.match(bad.stderr, /invalid argument "soon" for "--health-interval" flag: not a duration/);
   });
 });

@@ -61,7 +61,7 @@ describe('the default network and published ports', () => {
     assert.match(out, /^\S+\thostgw$/m);
     const bad = sb.run(['run', '--rm', '--dns', 'not-an-ip', 'busybox', 'true']);
     assert.equal(bad.code, 125);
-    assert.match(bad.stderr, /invalid --dns "not-an-ip"/);
+    assert.match(bad.stderr, /invalid argument "not-an-ip" for "--dns" flag: not an IP address/);
   });
 
   test('host.containers.internal reaches a server on the host\'s loopback', async () => {

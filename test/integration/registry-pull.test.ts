@@ -60,9 +60,9 @@ describe('push to and pull from a plain-HTTP docker-registry', () => {
   test('bad names and flags: one line each, exit 125', () => {
     const cases: Array<[string[], RegExp]> = [
       [['pull', 'Bad/Name'], /invalid reference format "Bad\/Name"/],
-      [['pull', '--tls-verify=maybe', `${reg.host}/test/busybox:1`], /--tls-verify takes true or false, not "maybe"/],
-      [['pull', '--creds', 'nocolon', `${reg.host}/test/busybox:1`], /--creds wants user:password/],
-      [['pull', '--platform', 'amd64', '--tls-verify=false', `${reg.host}/test/busybox:1`], /--platform "amd64": want os\/arch/],
+      [['pull', '--tls-verify=maybe', `${reg.host}/test/busybox:1`], /invalid argument "maybe" for "--tls-verify" flag: not a boolean: use true or false/],
+      [['pull', '--creds', 'nocolon', `${reg.host}/test/busybox:1`], /for "--creds" flag: not USER:PASSWORD/],
+      [['pull', '--platform', 'amd64', '--tls-verify=false', `${reg.host}/test/busybox:1`], /invalid argument "amd64" for "--platform" flag: not a platform: use os\/arch/],
       [['push', '--tls-verify=false', `${reg.host}/test/busybox:1`, `${reg.host}/test/busybox@sha256:${'a'.repeat(64)}`], /a digest reference names content, not a place/],
       [['push', 'no-such-local-image', `${reg.host}/x:1`], /Unable to find image 'no-such-local-image' locally/],
       [['login', reg.host], /no user name: give -u NAME/],

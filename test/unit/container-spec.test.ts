@@ -116,7 +116,7 @@ describe('environment', () => {
     engineError(() => readEnvFile(f, {}), /bad\.list:2: variable "BAD NAME" contains whitespaces/);
     writeFileSync(f, '=nothing\n');
     engineError(() => readEnvFile(f, {}), /no name/);
-    engineError(() => readEnvFile(join(dir, 'missing.list'), {}), /cannot read env file .*missing\.list: no such file/);
+    engineError(() => readEnvFile(join(dir, 'missing.list'), {}), /open .*missing\.list: no such file or directory/);
   });
 });
 
@@ -218,7 +218,7 @@ describe('parseNetwork, parseUserns, validateName', () => {
     assert.equal(parseUserns('keep-id', false), 'keep-id');
     assert.equal(parseUserns(undefined, false), 'host');
     engineError(() => parseUserns('keep-id', true), /never maps host root/);
-    engineError(() => parseUserns('auto', false), /unsupported --userns/);
+    engineError(() => parseUserns('auto', false), /"auto" for "--userns" flag/);
   });
 
   test('container names', () => {

@@ -69,7 +69,7 @@ describe('platform selection', () => {
     assert.equal(selectPlatform(index, parsePlatform('linux/aarch64'), 'x').digest, 'sha256:b');
     assert.equal(selectPlatform(index, parsePlatform('linux/arm/v7'), 'x').digest, 'sha256:c');
     assert.throws(() => selectPlatform(index, parsePlatform('linux/arm/v6'), 'x'), /no image for linux\/arm\/v6 in the index \(it has linux\/amd64, linux\/arm64\/v8, linux\/arm\/v7\)/);
-    assert.throws(() => parsePlatform('amd64'), /want os\/arch/);
+    assert.throws(() => parsePlatform('amd64'), /use os\/arch/);
   });
 });
 

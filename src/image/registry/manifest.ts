@@ -1,5 +1,6 @@
 import { EngineError } from '../../engine/errors.js';
 import { hostArchitecture, type Descriptor, type Manifest } from '../oci.js';
+import { invalid } from '../../util/values.js';
 
 /**
  * The manifest formats rootlet pulls (Docker v2 schema 2 and OCI, image
@@ -63,7 +64,7 @@ export function hostPlatform(): Platform {
 /** Parses `os/arch[/variant]` as --platform takes it (Docker: `linux/arm64`, `linux/arm/v7`). */
 export function parsePlatform(s: string): Platform {
   const parts = s.split('/');
-  if (parts.length < 2 || parts.length > 3 || parts.some((p) => !p)) throw new EngineError(`--platform "${s}": want os/arch[/variant], e.g. linux/amd64 or linux/arm64`);
+  if (parts.length < 2 || parts.length > 3 || parts.some((p) => !p)) invalid('--platform', s, 'not a platform: use os/arch[/variant], e.g. linux/amd64 or linux/arm64');
   const aliases: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', armhf: 'arm', i386: '386' };
   const architecture = aliases[parts[1]!] ?? parts[1]!;
   return { os: parts[0]!, architecture, ...(parts[2] ? { variant: parts[2] } : {}) };
