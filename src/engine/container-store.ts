@@ -162,12 +162,13 @@ export class ContainerStore {
     const dir = this.containerDir(r.id);
     const file = join(dir, RECORD_FILE);
     const tmp = `${file}.tmp`;
+    const made = mkdirSync(dir, { recursive: true, mode: 0o700 });
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
       writeFileSync(tmp, JSON.stringify(r), { mode: 0o600 });
       renameSync(tmp, file);
     } catch (err) {
       rmSync(tmp, { force: true });
+      if (made) rmSync(dir, { recursive: true, force: true });
       throw asNoSpace(err, dirname(dir));
     }
   }
