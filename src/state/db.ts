@@ -130,8 +130,9 @@ export function openDb(file: string, opts: OpenOptions = {}): DB {
   const existed = existsSync(file);
   let db = openFile(file);
   try {
+    let version: number;
     try {
-      configure(db);
+      version = firstRead(db);
     } catch (err) {
       // Full disk: the first process to open a WAL database regrows its shared-memory file, which needs space.
       // Exclusive locking keeps that index in our memory instead, so reads still work; writes fail as "no space".
@@ -139,13 +140,18 @@ export function openDb(file: string, opts: OpenOptions = {}): DB {
       db.close();
       db = openFile(file);
       db.pragma('locking_mode = EXCLUSIVE');
-      configure(db);
+      version = firstRead(db);
     }
-    const version = db.pragma('user_version', { simple: true }) as number;
+    // Before anything is written: a refused database stays as it was found (a missing one is not created).
     if (version === 0 && opts.onFresh) {
-      if (!existed && statSync(file).size === 0) rmSync(file, { force: true });
-      opts.onFresh(existed ? 'empty' : 'missing');
+      try {
+        opts.onFresh(existed ? 'empty' : 'missing');
+      } catch (err) {
+        if (!existed && statSync(file).size === 0) rmSync(file, { force: true });
+        throw err;
+      }
     }
+    configure(db);
     migrate(db);
   } catch (err) {
     try { db.close(); } catch { /* already failing */ }
@@ -164,8 +170,13 @@ function openFile(file: string): DB {
   }
 }
 
-function configure(db: DB): void {
+/** The schema version: the first read, which writes nothing. */
+function firstRead(db: DB): number {
   db.pragma('busy_timeout = 10000');
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+function configure(db: DB): void {
   // WAL lets readers run beside one writer; NORMAL keeps commits atomic
   // across a crash of rootlet (not of the machine) without an fsync each.
   db.pragma('journal_mode = WAL');
