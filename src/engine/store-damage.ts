@@ -5,10 +5,12 @@ import type { Paths } from './paths.js';
 
 /**
  * What the store holds on disk that only a state database could have made:
- * blobs, extracted layers, container directories, and containers the
- * runtime knows. A database that is missing or empty beside any of these
- * was lost, not new, and must not be taken for an empty store (ps would
- * show nothing, run would pull again, rm would forget running containers).
+ * blobs, extracted layers and container directories. A database that is
+ * missing or empty beside any of these was lost, not new, and must not be
+ * taken for an empty store (ps would show nothing, run would pull again,
+ * rm would forget running containers). The runtime's containers alone do
+ * not count: its directory is per user, not per store, and a new store
+ * beside another store's running containers is new.
  */
 export function storeHoldings(paths: Paths): string | undefined {
   const count = (dir: string, keep: (n: string) => boolean): number => {
@@ -19,7 +21,6 @@ export function storeHoldings(paths: Paths): string | undefined {
     [count(paths.blobs, hex), 'blob', 'blobs'],
     [count(paths.layers, hex), 'layer', 'layers'],
     [count(paths.containers, hex), 'container directory', 'container directories'],
-    [count(paths.runcRoot, hex), 'container known to the runtime', 'containers known to the runtime'],
   ];
   const held = parts.filter(([n]) => n > 0).map(([n, one, many]) => `${n} ${n === 1 ? one : many}`);
   return held.length ? held.join(', ') : undefined;
