@@ -30,6 +30,15 @@ mkdir -p "$stage"
 cp -a dist build scripts package.json "$stage/"
 chmod -R a+rX "$stage"
 
+# A small filesystem of the tests' own, to fill to the last byte (the full-disk
+# tests in test/integration/store-damage.test.ts): a 64 MiB tmpfs that
+# rootlet-ci owns, made afresh each run beside the stage (tmpfs keeps user
+# xattrs, which rootless overlay needs). Empty when the tests are done.
+fullfs="$stage-fullfs"
+if mountpoint -q "$fullfs"; then umount "$fullfs"; fi
+mkdir -p "$fullfs"
+mount -t tmpfs -o "size=64m,mode=0700,uid=$(id -u rootlet-ci),gid=$(id -g rootlet-ci)" tmpfs "$fullfs"
+
 # ROOTLET_TEST_FILTER: space-separated paths or globs under build/test/ (e.g. 'integration/run.test.mjs unit/*').
 targets=("$stage/build/test/")
 if [ -n "${ROOTLET_TEST_FILTER:-}" ]; then
@@ -49,5 +58,5 @@ runuser -u rootlet-ci -- env -i \
   HOME="/home/rootlet-ci" USER=rootlet-ci LOGNAME=rootlet-ci SHELL=/bin/bash \
   PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
   XDG_RUNTIME_DIR="/run/user/$uid" \
-  ROOTLET_BIN="$stage/dist/rootlet.cjs" ROOTLET_SCRIPTS="$stage/scripts" ROOTLET_REMOTE_HOST="$remote" \
+  ROOTLET_BIN="$stage/dist/rootlet.cjs" ROOTLET_SCRIPTS="$stage/scripts" ROOTLET_REMOTE_HOST="$remote" ROOTLET_FULLFS="$fullfs" \
   node --test --test-concurrency=2 --test-timeout=600000 "${targets[@]}"

@@ -11,14 +11,17 @@ import { osReason } from './util/os-errors.js';
  * stderr, which would otherwise be Node's "Node.js v20..." after a trace.
  */
 const name = process.argv[2] ?? '';
-const crash = (err: unknown) => {
+function fatal(err: unknown): void {
   const e = err as NodeJS.ErrnoException;
-  const what = e?.syscall ? `${e.syscall}: ${osReason(e)}` : e instanceof Error ? e.message : String(err);
-  process.stderr.write(`${name}: ${what.split('\n')[0]}\n`);
+  const where = e?.path ?? process.argv[3] ?? 'the store';
+  const what = e?.code === 'ENOSPC' || e?.code === 'EDQUOT'
+    ? `no space left on device writing ${where}`
+    : `${name || 'helper'}: ${e?.syscall ? `${e.syscall}: ${osReason(e)}` : e instanceof Error ? e.message : String(err)}`;
+  process.stderr.write(`${what.replace(/\s*\n\s*/g, ' ')}\n`);
   process.exit(1);
-};
-process.on('uncaughtException', crash);
-process.on('unhandledRejection', crash);
+}
+process.on('uncaughtException', fatal);
+process.on('unhandledRejection', fatal);
 
 void runInternal(name, process.argv.slice(3)).then((code) => {
   process.exitCode = code;

@@ -12,10 +12,14 @@ export function collect(value: string, previous: string[] | undefined): string[]
 
 let engine: Engine | undefined;
 
-/** Opens the user's engine once per process. */
-export async function openEngine(): Promise<Engine> {
+/**
+ * Opens the user's engine once per process. A lost or damaged state
+ * database is refused (one line naming `system recover`), except for the
+ * commands that deal with exactly that (`fresh: 'allow'`).
+ */
+export async function openEngine(opts: { fresh?: 'refuse' | 'allow' } = {}): Promise<Engine> {
   if (!engine) {
-    engine = await Engine.open();
+    engine = await Engine.open(opts);
     trace('engine opened');
   }
   return engine;

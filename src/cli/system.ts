@@ -70,12 +70,34 @@ export function register(program: Command): void {
     .option('-f, --format <format>', 'json for machine-readable output')
     .action((flags: { format?: string }) => printInfo(flags.format));
   system
+    .command('recover')
+    .description('Rebuild a lost or damaged state database from the store: the old one is kept aside, images, names and containers (running ones too) are restored from disk')
+    .option('-f, --force', 'rebuild even when the database looks sound')
+    .action(async (flags: { force?: boolean }) => {
+      const { Engine } = await import('../engine/engine.js');
+      const { databaseVerdict, moveDatabaseAside, rebuildState } = await import('../engine/store-recover.js');
+      const { paths } = await Engine.locate();
+      const verdict = databaseVerdict(paths.db);
+      if (verdict.state === 'sound' && !flags.force) {
+        process.stdout.write(`the state database ${paths.db} is sound: nothing to recover (--force rebuilds it anyway)\n`);
+        return;
+      }
+      process.stdout.write(`state database ${paths.db}: ${verdict.state === 'damaged' ? `damaged (${verdict.why})` : verdict.state}\n`);
+      for (const f of moveDatabaseAside(paths.db)) process.stdout.write(`kept the old database as ${f}\n`);
+      const engine = await openEngine({ fresh: 'allow' });
+      const report = await rebuildState(engine);
+      for (const r of report.restored) process.stdout.write(`restored ${r}\n`);
+      for (const r of report.notRestored) process.stdout.write(`not restored: ${r}\n`);
+      process.stdout.write(`${report.restored.length} restored, ${report.notRestored.length} not restored\n`);
+    });
+  system
     .command('reset')
     .description('Remove all containers, images and state of your rootlet, and stop its namespace')
     .option('-f, --force', 'do not ask for confirmation')
     .action(async (flags: { force?: boolean }) => {
       if (!flags.force) throw new EngineError('system reset deletes every container and image you have: run it again with --force');
-      const engine = await openEngine();
+      // Also a store whose database was lost or damaged: reset deletes it all anyway.
+      const engine = await openEngine({ fresh: 'allow' });
       const where = engine.paths.dataDir;
       resetStore(engine);
       process.stdout.write(`removed ${where}\n`);

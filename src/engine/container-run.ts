@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { processStartTime, signalNumber } from '../util/proc.js';
 import { forwardSignals } from '../util/signals.js';
 import { trace } from '../util/trace.js';
 import {
-  classifyRuntimeError, containerDir, foregroundConsole, layerNames, prepareBundle, runtimeError, runtimeFor, startCommand, unmountContainer,
+  classifyRuntimeError, containerDir, foregroundConsole, layerNames, prepareBundle, runtimeCommand, runtimeError, runtimeFor, startCommand, unmountContainer,
 } from './container-bundle.js';
 import { createContainer } from './container-create.js';
 import { removeContainer } from './container-remove.js';
@@ -13,12 +14,36 @@ import { clearExitFile } from './container-state.js';
 import { ContainerStore } from './container-store.js';
 import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
+import { asNoSpace, isNoSpace } from './no-space.js';
 import { startHealthTimer, stopHealthTimer } from './healthcheck.js';
 import { LogWriter } from './logs.js';
 import { logPath } from './container-start.js';
 import { connectContainer, disconnectContainer, refreshPeers } from '../network/attach.js';
 import { PortError } from '../network/forwarder.js';
 import { foregroundStdin, runtimeArgs } from '../runtime/runtime.js';
+import type { ContainerRecord } from './container-store.js';
+
+/**
+ * --rm: the container goes now, also when the run failed because the disk
+ * is full. Removal records its progress in the database first, which a
+ * full disk refuses: then the container's files are deleted anyway (that
+ * frees space) and the removal is tried once more. A record that still
+ * cannot be deleted is settled by the next command; its files are gone.
+ */
+function removeAtOnce(engine: Engine, store: ContainerStore, rec: ContainerRecord): void {
+  try {
+    removeContainer(engine, store.get(rec.id) ?? rec, { force: true, volumes: true, owner: true });
+    return;
+  } catch (err) {
+    if (!isNoSpace(err)) throw err;
+  }
+  if (existsSync(join(engine.paths.runcRoot, rec.id))) engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', rec.id));
+  try { unmountContainer(engine, rec); } catch { /* not mounted */ }
+  engine.ns().run(['rm', '-rf', containerDir(engine, rec.id)]);
+  try {
+    removeContainer(engine, store.get(rec.id) ?? rec, { force: true, volumes: true, owner: true });
+  } catch { /* the record stays until space is freed; the run's own error is what the user must see */ }
+}
 
 /**
  * `run` in the foreground: the runtime runs the container as our child with
@@ -98,13 +123,19 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
   } catch (err) {
     // `run` leaves no container behind when a published port cannot be bound.
     if (err instanceof PortError) portFailed = true;
-    throw err;
+    // A file of ours that could not be written (the bundle, the log) on a full disk: say so, in one line.
+    throw err instanceof EngineError ? err : asNoSpace(err, engine.paths.dataDir);
   } finally {
     signals.release();
     if (rec.spec.health) stopHealthTimer(engine, rec.id);
-    disconnectContainer(engine, rec.id);
+    try {
+      disconnectContainer(engine, rec.id);
+    } catch (err) {
+      // A full disk must not keep --rm from deleting the container's files below.
+      if (!isNoSpace(err)) throw err;
+    }
     if (rec.spec.rm || portFailed) {
-      removeContainer(engine, store.get(rec.id) ?? rec, { force: true, volumes: true, owner: true });
+      removeAtOnce(engine, store, rec);
     } else {
       if (started) store.markExited(rec.id, exitCode);
       clearExitFile(engine, rec.id);

@@ -1,4 +1,7 @@
+import { mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { DB } from '../state/db.js';
+import { asNoSpace } from './no-space.js';
 import { legacyNetworkSpec, type ContainerSpec } from './container-spec.js';
 import { EngineError } from './errors.js';
 
@@ -96,7 +99,7 @@ function fromRow(r: Row): ContainerRecord {
 }
 
 /** Specs stored by earlier versions lack later fields: give them the defaults those versions ran with. */
-function normalizeSpec(s: Partial<ContainerSpec>): ContainerSpec {
+export function normalizeSpec(s: Partial<ContainerSpec>): ContainerSpec {
   return {
     ...s,
     args: s.args ?? [],
@@ -115,15 +118,75 @@ function normalizeSpec(s: Partial<ContainerSpec>): ContainerSpec {
 /** How long the exit code of a removed container is kept for `wait`. */
 const REMOVED_EXIT_KEPT_MS = 10 * 60_000;
 
+/**
+ * Each container's directory keeps a copy of what made it (id, name,
+ * image, creation time, spec) in this file, rewritten on rename and
+ * network changes: the state database can be rebuilt from it when lost
+ * (`system recover`, store-recover.ts). Run state is not kept here: the
+ * runtime and the exit files know it.
+ */
+export const RECORD_FILE = 'record.json';
+
+export interface RecordFile {
+  id: string;
+  name: string;
+  imageId: string;
+  imageName: string;
+  created: number;
+  spec: ContainerSpec;
+  /** The last run's end, when it was recorded (a foreground run leaves no exit file). */
+  exitCode?: number;
+  finishedAt?: number;
+}
+
+export function readRecordFile(dir: string): RecordFile | undefined {
+  try {
+    const r = JSON.parse(readFileSync(join(dir, RECORD_FILE), 'utf8')) as RecordFile;
+    return r && typeof r.id === 'string' && typeof r.name === 'string' && r.spec ? { ...r, spec: normalizeSpec(r.spec) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Container records in the state database; every change is one transaction. */
 export class ContainerStore {
   constructor(private readonly db: DB) {}
 
+  /** The container directories lie beside the database (paths.ts). */
+  private containerDir(id: string): string {
+    return join(dirname(this.db.name), 'containers', id);
+  }
+
+  /** Writes the record file atomically; a full disk refuses the change before the database sees it. */
+  private writeRecordFile(r: RecordFile): void {
+    const dir = this.containerDir(r.id);
+    const file = join(dir, RECORD_FILE);
+    const tmp = `${file}.tmp`;
+    const made = mkdirSync(dir, { recursive: true, mode: 0o700 });
+    try {
+      writeFileSync(tmp, JSON.stringify(r), { mode: 0o600 });
+      renameSync(tmp, file);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      if (made) rmSync(dir, { recursive: true, force: true });
+      throw asNoSpace(err, dirname(dir));
+    }
+  }
+
+  private rewriteRecordFile(id: string): void {
+    const c = this.get(id);
+    if (c) this.writeRecordFile({ id: c.id, name: c.name, imageId: c.imageId, imageName: c.imageName, created: c.created, spec: c.spec, exitCode: c.exitCode, finishedAt: c.finishedAt });
+  }
+
   insert(c: ContainerRecord): void {
+    this.writeRecordFile({ id: c.id, name: c.name, imageId: c.imageId, imageName: c.imageName, created: c.created, spec: c.spec });
     try {
       this.db.prepare(`INSERT INTO containers (id, name, image_id, image_name, created, state, spec)
         VALUES (?, ?, ?, ?, ?, ?, ?)`).run(c.id, c.name, c.imageId, c.imageName, c.created, c.state, JSON.stringify(c.spec));
     } catch (err) {
+      // Not recorded: its record file must not make recovery bring it back.
+      rmSync(join(this.containerDir(c.id), RECORD_FILE), { force: true });
+      try { rmdirSync(this.containerDir(c.id)); } catch { /* not empty or gone */ }
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
         const other = this.db.prepare('SELECT id FROM containers WHERE name = ?').get(c.name) as { id: string } | undefined;
         throw new EngineError(`the container name "/${c.name}" is already in use by container "${other?.id ?? '?'}": remove (or rename) that container to reuse the name`);
@@ -171,8 +234,21 @@ export class ContainerStore {
     // With a run token, only that run: a look that read the record before a restart must not end the next run.
     const sql = `UPDATE containers SET state = 'exited', exit_code = ?, finished_at = ?, owner_pid = NULL, owner_start = NULL,
       conmon_pid = NULL, conmon_start = NULL, pid = NULL WHERE id = ? AND state = 'running'`;
-    if (runToken === undefined) return this.db.prepare(sql).run(exitCode ?? null, finishedAt, id).changes > 0;
-    return this.db.prepare(`${sql} AND run_token IS ?`).run(exitCode ?? null, finishedAt, id, runToken).changes > 0;
+    const ended = runToken === undefined
+      ? this.db.prepare(sql).run(exitCode ?? null, finishedAt, id).changes > 0
+      : this.db.prepare(`${sql} AND run_token IS ?`).run(exitCode ?? null, finishedAt, id, runToken).changes > 0;
+    if (ended && exitCode !== undefined) {
+      // For recovery only: the database has the end recorded; a record file that cannot be written must not undo that.
+      try { this.rewriteRecordFile(id); } catch { /* full disk: recovery would show the exit code as unknown */ }
+    }
+    return ended;
+  }
+
+  /** The run state found on disk and in the runtime when the database is rebuilt (store-recover.ts). */
+  restoreRunState(id: string, s: { state: ContainerState; pid?: number; conmonPid?: number; conmonStart?: number; runToken?: string; exitCode?: number; startedAt?: number; finishedAt?: number }): void {
+    this.db.prepare(`UPDATE containers SET state = ?, pid = ?, conmon_pid = ?, conmon_start = ?, run_token = ?, exit_code = ?, started_at = ?, finished_at = ?
+      WHERE id = ?`).run(s.state, s.pid ?? null, s.conmonPid ?? null, s.conmonStart ?? null, s.runToken ?? null, s.exitCode ?? null, s.startedAt ?? null, s.finishedAt ?? null, id);
+    this.rewriteRecordFile(id);
   }
 
   /** A new run starts its health from scratch (only for containers that have a check). */
@@ -195,6 +271,7 @@ export class ContainerStore {
   /** Replaces the stored spec (network connect/disconnect change the networks joined). */
   updateSpec(id: string, spec: ContainerSpec): void {
     this.db.prepare('UPDATE containers SET spec = ? WHERE id = ?').run(JSON.stringify(spec), id);
+    this.rewriteRecordFile(id);
   }
 
   rename(id: string, name: string): void {
@@ -204,6 +281,7 @@ export class ContainerStore {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new EngineError(`the container name "/${name}" is already in use: choose another`);
       throw err;
     }
+    this.rewriteRecordFile(id);
   }
 
   /**

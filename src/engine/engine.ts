@@ -8,6 +8,7 @@ import { getMeta, openDb, setMeta, type DB } from '../state/db.js';
 import { parseDriver, probeDriver, type DriverName } from '../storage/rootfs.js';
 import { loadConfig, type RootletConfig } from './config.js';
 import { ensureDirs, resolvePaths, type Paths } from './paths.js';
+import { refuseLostDatabase } from './store-damage.js';
 
 let helperPath: string | undefined;
 let cliPath: string | undefined;
@@ -40,14 +41,24 @@ export class Engine {
     this.images = new ImageStore(db, paths);
   }
 
-  static async open(): Promise<Engine> {
+  /**
+   * `fresh: 'allow'` takes a new database even where the store shows state
+   * (system recover rebuilds into it; system reset deletes it all anyway).
+   */
+  static async open(opts: { fresh?: 'refuse' | 'allow' } = {}): Promise<Engine> {
+    const { id, config, paths } = await Engine.locate();
+    ensureDirs(paths, id);
+    const db = openDb(paths.db, opts.fresh === 'allow' ? {} : { onFresh: (how) => refuseLostDatabase(paths, how) });
+    return new Engine(id, paths, config, db);
+  }
+
+  /** Whose store, with which configuration, where: without opening anything. */
+  static async locate(): Promise<{ id: Identity; config: RootletConfig; paths: Paths }> {
     const id = currentIdentity();
     const bootstrap = resolvePaths(id);
     const config = await loadConfig(bootstrap.configFile);
     const paths = config.storage.root ? resolvePaths(id, process.env, config.storage.root) : bootstrap;
-    ensureDirs(paths, id);
-    const db = openDb(paths.db);
-    return new Engine(id, paths, config, db);
+    return { id, config, paths };
   }
 
   subIds(): SubIds {

@@ -8,7 +8,8 @@ import { digestOf } from '../image/store.js';
 import type { Engine } from './engine.js';
 import { EngineError, errorMessage } from './errors.js';
 import { commitImage } from './images.js';
-import { blobMismatch, storeLayer, type StoredLayer } from './layers.js';
+import { blobMismatch, removeLayerDirs, storeLayer, type StoredLayer } from './layers.js';
+import { asNoSpace, isNoSpace, noSpaceError } from './no-space.js';
 import { sweepStaleTemps } from './store-check.js';
 import { trace } from '../util/trace.js';
 
@@ -79,6 +80,16 @@ export async function pullImage(engine: Engine, input: string, opts: PullOptions
   throw new EngineError(`cannot pull ${input} from any of ${errors.map((e) => e.where).join(', ')}: ${errors.map((e) => `${e.where}: ${errorMessage(e.err)}`).join('; ')}`);
 }
 
+/** Deletes layers (and their blobs) stored by a pull that failed, unless an image uses them. */
+function dropFreshLayers(engine: Engine, layers: StoredLayer[]): void {
+  try {
+    const used = new Set(engine.images.list().flatMap((img) => img.layers));
+    const doomed = layers.filter((l) => !used.has(l.diffId));
+    removeLayerDirs(engine, doomed.map((l) => l.diffId));
+    for (const l of doomed) engine.images.removeBlob(l.digest);
+  } catch { /* the failure itself is what the user must see; what is left is whole and reusable */ }
+}
+
 function isNetwork(err: unknown): boolean {
   return /cannot (connect|resolve|talk)|connection to .* was reset|does not speak TLS/.test(errorMessage(err));
 }
@@ -112,7 +123,12 @@ async function pullFrom(engine: Engine, ref: Reference, ep: Endpoint, opts: Pull
     const layers = await fetchLayers(engine, client, ep.path, manifest, config, opts);
     trace('pull: layers stored');
     const before = engine.images.find(name)?.id;
-    const { id } = commitImage(engine, { config: configBytes, layers, manifest: manifestBytes }, [name]);
+    let id: string;
+    try {
+      ({ id } = commitImage(engine, { config: configBytes, layers, manifest: manifestBytes }, [name]));
+    } catch (err) {
+      throw asNoSpace(err, engine.paths.dataDir, 'the image could not be recorded; nothing was recorded');
+    }
     trace('pull: recorded');
     return { name, id, digest: top.digest, upToDate: before === id, remapped: layers.reduce((n, l) => n + l.remapped, 0) };
   } finally {
@@ -165,6 +181,7 @@ type LayerOut = StoredLayer & { mediaType: string };
  */
 async function fetchLayers(engine: Engine, client: RegistryClient, path: string, manifest: Manifest, config: ImageConfig, opts: PullOptions): Promise<LayerOut[]> {
   const out: LayerOut[] = new Array(manifest.layers.length);
+  const fresh: StoredLayer[] = [];
   const active = new Set<NodeJS.ReadableStream & { destroy(e?: Error): void }>();
   let failure: unknown;
   let next = 0;
@@ -199,8 +216,10 @@ async function fetchLayers(engine: Engine, client: RegistryClient, path: string,
         throw new EngineError(`layer ${d.digest} unpacks to ${stored.diffId} but the image config says ${diffIds[i]}: the image is corrupt; nothing was recorded`);
       }
       out[i] = { ...stored, mediaType: d.mediaType };
+      fresh.push(stored);
       opts.onEvent?.({ type: 'layer', digest: d.digest, state: 'complete' });
     } catch (err) {
+      if (isNoSpace(err)) throw noSpaceError(engine.paths.dataDir, `layer ${d.digest} could not be stored; nothing of it was kept`);
       throw err instanceof EngineError && !errorMessage(err).includes(d.digest.slice(7, 19)) ? new EngineError(`layer ${d.digest}: ${errorMessage(err)}`) : err;
     } finally {
       active.delete(res.body);
@@ -221,6 +240,10 @@ async function fetchLayers(engine: Engine, client: RegistryClient, path: string,
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_LAYERS, manifest.layers.length) }, worker));
-  if (failure !== undefined) throw failure;
+  if (failure !== undefined) {
+    // On a full disk the layers this pull stored are what used the space: give it back (a later pull fetches them again).
+    if (isNoSpace(failure)) dropFreshLayers(engine, fresh);
+    throw failure;
+  }
   return out;
 }

@@ -5,14 +5,17 @@ import type { Manifest } from '../image/oci.js';
 import type { Engine } from './engine.js';
 import { isProcessAlive } from '../util/proc.js';
 import { procFiles } from '../util/procfs.js';
+import { checkIntegrity, damagedMessage } from '../state/db.js';
 
 /**
  * The store check (`rootlet image check [--repair]`): re-hashes every
  * blob, checks that each image's config, manifest, layer blobs and
  * extracted layers are there, and finds what interrupted writes left
- * behind. Repair deletes broken blobs, the records of broken images (so the
- * next pull fetches them again) and leftovers; it never touches what a
- * live rootlet is writing.
+ * behind. SQLite's own check of the state database comes first. The
+ * temporaries of writers that died are reclaimed by every check (they are
+ * scratch, not damage); repair deletes broken blobs and the records of
+ * broken images (so the next pull fetches them again). Nothing a live
+ * rootlet is writing is touched.
  */
 
 export interface Problem {
@@ -65,13 +68,29 @@ async function hashFile(path: string): Promise<string> {
   return `sha256:${h.digest('hex')}`;
 }
 
-export async function checkStore(engine: Engine, repair: boolean): Promise<{ problems: Problem[]; images: number; blobs: number }> {
+export interface CheckResult {
+  problems: Problem[];
+  images: number;
+  blobs: number;
+  /** Scratch of writers that died (kill -9 of a pull): reclaimed by the check, not damage. */
+  reclaimed: string[];
+}
+
+export async function checkStore(engine: Engine, repair: boolean): Promise<CheckResult> {
   const problems: Problem[] = [];
   const store = engine.images;
 
-  const temps = staleTemps(engine);
-  for (const t of temps) problems.push({ message: `leftover of an interrupted write: ${t}`, repaired: repair });
-  if (repair) removeTemps(engine, temps);
+  // The database first: its records are what the rest is checked against. Only recovery fixes it.
+  const damage = checkIntegrity(engine.db);
+  if (damage) {
+    problems.push({ message: damagedMessage(engine.paths.db, damage), repaired: false });
+    return { problems, images: 0, blobs: 0, reclaimed: [] };
+  }
+
+  // A killed writer cannot clean up after itself; its temporaries are scratch under names that say whose
+  // they were, so the check reclaims them (as the next pull would) instead of reporting damage.
+  const reclaimed = staleTemps(engine);
+  removeTemps(engine, reclaimed);
 
   const blobNames = readdirSync(engine.paths.blobs).filter((n) => /^[0-9a-f]{64}$/.test(n));
   for (const hex of blobNames) {
@@ -107,5 +126,5 @@ export async function checkStore(engine: Engine, repair: boolean): Promise<{ pro
     problems.push({ message: `image ${name} (${img.id.slice(7, 19)}) lacks ${missing.join(', ')}${why}`, repaired: fixable });
     if (fixable) store.deleteImage(img.id, undefined);
   }
-  return { problems, images: images.length, blobs: blobNames.length };
+  return { problems, images: images.length, blobs: blobNames.length, reclaimed };
 }

@@ -7,6 +7,7 @@ import type { DB } from '../state/db.js';
 import type { ImageConfig, Manifest } from './oci.js';
 import { formatReference, looksLikeId, parseReference } from './reference.js';
 import { randomHex } from '../util/random.js';
+import { asNoSpace } from '../engine/no-space.js';
 
 // node:crypto is required where a digest is computed, not at start-up: `run` never hashes.
 const require = createRequire(import.meta.url);
@@ -43,9 +44,49 @@ export function tmpName(prefix: string): string {
   return `${prefix}-${process.pid}-${randomHex(4)}`;
 }
 
+/**
+ * The names of the store's images and the manifest each was recorded
+ * with, kept beside the database (as Docker keeps repositories.json): the
+ * blobs rebuild an image's record, but only this says what it was called
+ * (`system recover`, store-recover.ts). The database stays the truth.
+ */
+export const TAGS_FILE = 'repositories.json';
+
+export interface TagsFile {
+  tags: Record<string, string>;
+  manifests: Record<string, string>;
+}
+
+export function readTagsFile(paths: Paths): TagsFile {
+  try {
+    const t = JSON.parse(readFileSync(join(paths.dataDir, TAGS_FILE), 'utf8')) as Partial<TagsFile>;
+    return { tags: t.tags ?? {}, manifests: t.manifests ?? {} };
+  } catch {
+    return { tags: {}, manifests: {} };
+  }
+}
+
 /** Images, tags, blobs and extracted layers of one user's store. */
 export class ImageStore {
   constructor(private readonly db: DB, private readonly paths: Paths) {}
+
+  /** Rewrites the names file from the database after a change of names (atomically: a temporary renamed into place). */
+  private saveTags(): void {
+    const rows = this.db.prepare('SELECT t.name, t.image_id, i.manifest_digest FROM tags t JOIN images i ON i.id = t.image_id').all() as Array<{ name: string; image_id: string; manifest_digest: string }>;
+    const out: TagsFile = { tags: {}, manifests: {} };
+    for (const r of rows) {
+      out.tags[r.name] = r.image_id;
+      out.manifests[r.image_id] = r.manifest_digest;
+    }
+    const tmp = join(this.paths.tmp, tmpName('tmp'));
+    try {
+      writeFileSync(tmp, JSON.stringify(out), { mode: 0o600 });
+      renameSync(tmp, join(this.paths.dataDir, TAGS_FILE));
+    } catch {
+      // The change is recorded in the database, which is the truth; only a later recovery would miss it.
+      rmSync(tmp, { force: true });
+    }
+  }
 
   blobPath(digest: string): string {
     return join(this.paths.blobs, hexOf(digest));
@@ -65,8 +106,14 @@ export class ImageStore {
     const dest = this.blobPath(digest);
     if (existsSync(dest)) return digest;
     const tmp = join(this.paths.tmp, tmpName('blob'));
-    writeFileSync(tmp, data, { mode: 0o600 });
-    renameSync(tmp, dest);
+    try {
+      writeFileSync(tmp, data, { mode: 0o600 });
+      renameSync(tmp, dest);
+    } catch (err) {
+      // A full disk leaves a partial temporary: not ours to keep.
+      rmSync(tmp, { force: true });
+      throw asNoSpace(err, this.paths.dataDir);
+    }
     return digest;
   }
 
@@ -136,8 +183,8 @@ export class ImageStore {
   }
 
   /** Records an image whose blobs and layers are already in place, and points `names` at it. */
-  add(rec: { id: string; manifestDigest: string; config: ImageConfig; layers: Array<{ diffId: string; size: number }> }, names: string[]): void {
-    const now = Date.now();
+  add(rec: { id: string; manifestDigest: string; config: ImageConfig; layers: Array<{ diffId: string; size: number }>; created?: number }, names: string[]): void {
+    const now = rec.created ?? Date.now();
     const size = rec.layers.reduce((n, l) => n + l.size, 0);
     this.db.transaction(() => {
       for (const l of rec.layers) {
@@ -145,8 +192,9 @@ export class ImageStore {
       }
       this.db.prepare(`INSERT INTO images (id, manifest_digest, created, config, layers, size) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT(id) DO NOTHING`).run(rec.id, rec.manifestDigest, now, JSON.stringify(rec.config), JSON.stringify(rec.layers.map((l) => l.diffId)), size);
-      for (const n of names) this.setTag(n, rec.id);
+      for (const n of names) this.putTag(n, rec.id);
     }).immediate();
+    if (names.length) this.saveTags();
   }
 
   /** The uncompressed size of each layer (0 for one the store does not know). */
@@ -167,12 +215,19 @@ export class ImageStore {
     return { digest: row.digest, diffId: row.diff_id, blobSize: row.blob_size, tarSize: row.tar_size };
   }
 
-  setTag(name: string, imageId: string): void {
+  private putTag(name: string, imageId: string): void {
     this.db.prepare('INSERT INTO tags (name, image_id) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id').run(name, imageId);
   }
 
+  setTag(name: string, imageId: string): void {
+    this.putTag(name, imageId);
+    this.saveTags();
+  }
+
   removeTag(name: string): boolean {
-    return this.db.prepare('DELETE FROM tags WHERE name = ?').run(name).changes > 0;
+    const removed = this.db.prepare('DELETE FROM tags WHERE name = ?').run(name).changes > 0;
+    if (removed) this.saveTags();
+    return removed;
   }
 
   containersUsing(imageId: string): Array<{ id: string; name: string }> {
@@ -184,7 +239,7 @@ export class ImageStore {
    * image uses, which the caller deletes from disk (layers need the namespace).
    */
   deleteImage(id: string, manifest: Manifest | undefined): { layers: string[]; blobs: string[] } {
-    return this.db.transaction(() => {
+    const gone = this.db.transaction(() => {
       const img = this.get(id);
       if (!img) return { layers: [], blobs: [] };
       this.db.prepare('DELETE FROM tags WHERE image_id = ?').run(id);
@@ -197,6 +252,8 @@ export class ImageStore {
       const blobs = [img.id, img.manifestDigest, ...(manifest?.layers.map((l) => l.digest) ?? [])].filter((b) => !usedBlobs.has(b));
       return { layers, blobs };
     }).immediate();
+    this.saveTags();
+    return gone;
   }
 
   readManifest(img: ImageRecord): Manifest | undefined {

@@ -221,6 +221,20 @@ export function ensureUserNamespace(db: DB, id: Identity, subids: SubIds): UserN
 }
 
 /**
+ * After the state database was rebuilt (system recover): the holder that
+ * still runs for this store is recorded again, so running containers stay
+ * in the namespace they were started in instead of a new one being made.
+ */
+export function adoptHolder(db: DB): number | undefined {
+  const pid = markedHolders(db.name)[0];
+  if (!pid) return undefined;
+  const rec: HolderRecord = { pid, start: processStartTime(pid) ?? 0, boot: bootId(), mounts: MOUNTS_VERSION };
+  if (!holderUsable(rec)) return undefined;
+  setMeta(db, KEY, JSON.stringify(rec));
+  return pid;
+}
+
+/**
  * Each holder carries the store it serves in its environment, so that one
  * whose creator died before recording it (kill -9 in that instant) is found
  * and stopped when the next holder is made, instead of lingering.

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineError, errorMessage } from '../engine/errors.js';
@@ -114,22 +114,154 @@ const MIGRATIONS: string[] = [
    );`,
 ];
 
-export function openDb(file: string): DB {
-  let db: DB;
+/** The command that rebuilds a damaged state database from the store (src/engine/store-recover.ts). */
+export const RECOVER_COMMAND = 'rootlet system recover';
+
+export interface OpenOptions {
+  /**
+   * Called when the database is new (missing, or an empty file) before
+   * anything is written to it: throws to refuse a fresh database where the
+   * store says there was state (a lost database must not look like an empty store).
+   */
+  onFresh?: (how: 'missing' | 'empty') => void;
+}
+
+export function openDb(file: string, opts: OpenOptions = {}): DB {
+  const existed = existsSync(file);
+  let db = openFile(file);
+  try {
+    let version: number;
+    try {
+      version = firstRead(db);
+    } catch (err) {
+      // Full disk: the first process to open a WAL database regrows its shared-memory file, which needs space.
+      // Exclusive locking keeps that index in our memory instead, so reads still work; writes fail as "no space".
+      if (!isFull(err)) throw err;
+      db.close();
+      db = openFile(file);
+      db.pragma('locking_mode = EXCLUSIVE');
+      version = firstRead(db);
+    }
+    // Before anything is written: a refused database stays as it was found (a missing one is not created).
+    if (version === 0 && opts.onFresh) {
+      try {
+        opts.onFresh(existed ? 'empty' : 'missing');
+      } catch (err) {
+        if (!existed && statSync(file).size === 0) rmSync(file, { force: true });
+        throw err;
+      }
+    }
+    configure(db);
+    migrate(db);
+  } catch (err) {
+    try { db.close(); } catch { /* already failing */ }
+    throw translateSqliteError(err, file);
+  }
+  guard(db, file);
+  return db;
+}
+
+function openFile(file: string): DB {
   try {
     const binding = nativeBinding();
-    db = new Database(file, binding ? { nativeBinding: binding } : {});
+    return new Database(file, binding ? { nativeBinding: binding } : {});
   } catch (err) {
-    throw new EngineError(`cannot open the state database ${file}: ${errorMessage(err)}`);
+    throw translateSqliteError(err, file, `cannot open the state database ${file}: `);
   }
+}
+
+/** The schema version: the first read, which writes nothing. */
+function firstRead(db: DB): number {
+  db.pragma('busy_timeout = 10000');
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+function configure(db: DB): void {
   // WAL lets readers run beside one writer; NORMAL keeps commits atomic
   // across a crash of rootlet (not of the machine) without an fsync each.
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 10000');
   db.pragma('foreign_keys = ON');
-  migrate(db);
-  return db;
+}
+
+function sqliteCode(err: unknown): string {
+  return typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : '';
+}
+
+/** SQLite found the file damaged (a page overwritten, not a database at all). */
+export function isCorrupt(err: unknown): boolean {
+  const code = sqliteCode(err);
+  return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || /malformed|file is not a database/.test(errorMessage(err));
+}
+
+/** SQLite could not write for want of space (the WAL, its index or the database file). */
+export function isFull(err: unknown): boolean {
+  const code = sqliteCode(err);
+  return code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE' || code === 'ENOSPC';
+}
+
+export function damagedMessage(file: string, why: string): string {
+  return `the state database ${file} is damaged (${why}): run \`${RECOVER_COMMAND}\` to keep it aside and rebuild the state from the store`;
+}
+
+export function fullMessage(file: string): string {
+  return `no space left on ${dirname(file)}: the state database cannot be written; free some space and try again`;
+}
+
+/** The one line the user sees for a damaged database or a full disk; other errors pass unchanged. */
+export function translateSqliteError(err: unknown, file: string, prefix = ''): unknown {
+  if (err instanceof EngineError) return err;
+  const out = isCorrupt(err) ? new EngineError(damagedMessage(file, errorMessage(err)))
+    : isFull(err) ? new EngineError(fullMessage(file)) : undefined;
+  if (out) return Object.assign(out, { cause: err });
+  return prefix ? new EngineError(`${prefix}${errorMessage(err)}`) : err;
+}
+
+/**
+ * Every statement, pragma and transaction of this connection reports a
+ * damaged database or a full disk as one line naming the file: they can
+ * surface at any read (a damaged page) or commit (the WAL grows), not only at open.
+ */
+function guard(db: DB, file: string): void {
+  const wrap = <F extends (...a: never[]) => unknown>(f: F, self: unknown): F => (function (this: unknown, ...a: Parameters<F>) {
+    try {
+      return f.apply(self, a);
+    } catch (err) {
+      throw translateSqliteError(err, file);
+    }
+  }) as F;
+  const prepare = db.prepare;
+  db.prepare = function (this: DB, source: string) {
+    let stmt;
+    try {
+      stmt = prepare.call(db, source);
+    } catch (err) {
+      throw translateSqliteError(err, file);
+    }
+    const s = stmt as unknown as Record<string, unknown>;
+    for (const m of ['run', 'get', 'all', 'iterate']) s[m] = wrap(s[m] as (...a: never[]) => unknown, stmt);
+    return stmt;
+  } as DB['prepare'];
+  db.exec = wrap(db.exec, db);
+  db.pragma = wrap(db.pragma, db);
+  const transaction = db.transaction;
+  db.transaction = function (this: DB, fn: (...a: never[]) => unknown) {
+    const t = transaction.call(db, fn) as unknown as Record<string, unknown>;
+    const out = wrap(t as unknown as (...a: never[]) => unknown, t) as unknown as Record<string, unknown>;
+    for (const m of ['deferred', 'immediate', 'exclusive']) out[m] = wrap(t[m] as (...a: never[]) => unknown, t);
+    return out;
+  } as unknown as DB['transaction'];
+}
+
+/** SQLite's own verdict on the file (PRAGMA quick_check): undefined when sound, else its first finding. */
+export function checkIntegrity(db: DB): string | undefined {
+  try {
+    const rows = db.prepare('PRAGMA quick_check').all() as Array<{ quick_check: string }>;
+    const first = rows[0]?.quick_check;
+    return first === 'ok' ? undefined : rows.map((r) => r.quick_check).slice(0, 3).join('; ');
+  } catch (err) {
+    return errorMessage((err as { cause?: unknown }).cause ?? err);
+  }
 }
 
 function migrate(db: DB): void {
