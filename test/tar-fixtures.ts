@@ -1,6 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { lstatSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar-stream';
 
@@ -99,4 +100,68 @@ export function snapshot(dir: string, skip: string[] = []): string[] {
   };
   walk(dir);
   return out;
+}
+
+/** The ways GNU tar stores a sparse file: the old GNU format, and the three PAX ones. */
+export const SPARSE_FORMATS = {
+  gnu: ['--format=gnu', '--sparse'],
+  'pax-0.0': ['--format=posix', '--sparse', '--sparse-version=0.0'],
+  'pax-0.1': ['--format=posix', '--sparse', '--sparse-version=0.1'],
+  'pax-1.0': ['--format=posix', '--sparse', '--sparse-version=1.0'],
+} as const;
+export type SparseFormat = keyof typeof SPARSE_FORMATS;
+
+function run(cmd: string, args: string[], cwd?: string): Buffer {
+  const r = spawnSync(cmd, args, { cwd, maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr.toString().trim()}`);
+  return r.stdout;
+}
+
+/**
+ * A sparse file as a user makes one: `truncate` to its size, then random
+ * data written with `dd seek=` at each of `data` ([offset, length] in KiB);
+ * everything else is a hole (where the file system has holes).
+ */
+export function makeSparseFile(path: string, sizeKiB: number, data: Array<[number, number]>): void {
+  mkdirSync(dirname(path), { recursive: true });
+  run('truncate', ['-s', `${sizeKiB}K`, path]);
+  for (const [at, len] of data) {
+    run('dd', ['if=/dev/urandom', `of=${path}`, 'bs=1K', `seek=${at}`, `count=${len}`, 'conv=notrunc', 'status=none']);
+  }
+}
+
+/** A tar of `names` (relative to `cwd`) written by GNU tar in one of its sparse formats. */
+export function gnuTar(cwd: string, names: string[], format: SparseFormat, extra: string[] = []): Buffer {
+  return run('tar', [...SPARSE_FORMATS[format], ...extra, '-cf', '-', ...names], cwd);
+}
+
+/** Sets bytes of the 512-byte header at `off` and fixes its checksum, to make a malformed archive from a good one. */
+export function patchHeader(tarBuf: Buffer, off: number, at: number, bytes: Buffer | string): Buffer {
+  const out = Buffer.from(tarBuf);
+  const b = out.subarray(off, off + 512);
+  (typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes).copy(b, at);
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const x of b) sum += x;
+  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return out;
+}
+
+/** Offsets of the tar headers whose type flag is `flag`, in order. */
+export function headersOfType(tarBuf: Buffer, flag: string): number[] {
+  const found: number[] = [];
+  let off = 0;
+  while (off + 512 <= tarBuf.length) {
+    const block = tarBuf.subarray(off, off + 512);
+    if (block.every((x) => x === 0)) break;
+    const type = String.fromCharCode(block[156]!);
+    if (type === flag) found.push(off);
+    let next = off + 512;
+    // Old GNU sparse: extension blocks follow the header, outside its size.
+    if (type === 'S' && block[482]) {
+      do next += 512; while (tarBuf[next - 512 + 504]);
+    }
+    off = next + Math.ceil(octal(block, 124, 12) / 512) * 512;
+  }
+  return found;
 }

@@ -128,6 +128,13 @@ export class TarFramer extends Transform {
     }
   }
 
+  override _flush(cb: (err?: Error | null) => void): void {
+    // Ending inside the extension blocks is a truncated archive; a partial block is for tar-stream to refuse.
+    if (this.ext) { cb(new Error('Unexpected end of data')); return; }
+    if (this.partLen) this.send(this.part.subarray(0, this.partLen));
+    cb();
+  }
+
   private send(b: Buffer): void {
     this.out += b.length;
     this.push(b);
@@ -264,7 +271,7 @@ const decimal = (s: string | undefined): number => (s !== undefined && /^\d{1,16
  * entry) for a format version it does not know or a map it cannot read.
  */
 export function sparsePlanOf(name: string, note: FramedEntry | undefined, pax: Record<string, string>): SparsePlan | undefined {
-  const bad = (why: string) => new SparseError(`sparse file "${name}" ${why}: refusing the layer`);
+  const bad = (why: string) => new SparseError(`sparse file "${pax['GNU.sparse.name'] || name}" ${why}: refusing the layer`);
   if (note?.gnu) return { format: 'GNU', realSize: note.gnu.realSize, map: note.gnu.map };
   const major = pax['GNU.sparse.major'];
   const minor = pax['GNU.sparse.minor'];
