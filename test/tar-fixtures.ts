@@ -69,19 +69,29 @@ function octal(block: Buffer, off: number, len: number): number {
   return s ? parseInt(s, 8) : 0;
 }
 
+/** Calls fn with the offset of each header of a tar (until its end blocks); returns where the end blocks start. */
+function walkHeaders(buf: Buffer, fn: (off: number, block: Buffer) => void = () => {}): number {
+  let off = 0;
+  while (off + 512 <= buf.length) {
+    const block = buf.subarray(off, off + 512);
+    if (block.every((b) => b === 0)) break;
+    fn(off, block);
+    let next = off + 512;
+    // Old GNU sparse: extension blocks follow the header, outside its size.
+    if (block[156] === 0x53 && block[482]) {
+      do next += 512; while (buf[next - 512 + 504]);
+    }
+    off = next + Math.ceil(octal(block, 124, 12) / 512) * 512;
+  }
+  return off;
+}
+
 /**
  * The entries of a tar without its end-of-archive blocks, so more entries
  * can be appended (a tar is a concatenation of entries).
  */
 export function tarBody(buf: Buffer): Buffer {
-  let off = 0;
-  while (off + 512 <= buf.length) {
-    const block = buf.subarray(off, off + 512);
-    if (block.every((b) => b === 0)) break;
-    const size = octal(block, 124, 12);
-    off += 512 + Math.ceil(size / 512) * 512;
-  }
-  return buf.subarray(0, off);
+  return buf.subarray(0, walkHeaders(buf));
 }
 
 /** Every path under dir (relative, with type and size), to prove a directory was left untouched. */
@@ -150,18 +160,6 @@ export function patchHeader(tarBuf: Buffer, off: number, at: number, bytes: Buff
 /** Offsets of the tar headers whose type flag is `flag`, in order. */
 export function headersOfType(tarBuf: Buffer, flag: string): number[] {
   const found: number[] = [];
-  let off = 0;
-  while (off + 512 <= tarBuf.length) {
-    const block = tarBuf.subarray(off, off + 512);
-    if (block.every((x) => x === 0)) break;
-    const type = String.fromCharCode(block[156]!);
-    if (type === flag) found.push(off);
-    let next = off + 512;
-    // Old GNU sparse: extension blocks follow the header, outside its size.
-    if (type === 'S' && block[482]) {
-      do next += 512; while (tarBuf[next - 512 + 504]);
-    }
-    off = next + Math.ceil(octal(block, 124, 12) / 512) * 512;
-  }
+  walkHeaders(tarBuf, (off, block) => { if (String.fromCharCode(block[156]!) === flag) found.push(off); });
   return found;
 }

@@ -95,7 +95,8 @@ export function skippedDevicesWarning(count: number, digest: string): string {
   return `${count} device node${count === 1 ? '' : 's'} in layer ${digest} ${count === 1 ? 'was' : 'were'} skipped: a rootless user cannot create devices`;
 }
 
-function warnOnStderr(message: string): void {
+/** How a warning about a layer reaches the user when nothing else is said (import, load). */
+export function warnOnStderr(message: string): void {
   process.stderr.write(`WARNING: ${message}\n`);
 }
 
