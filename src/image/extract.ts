@@ -430,7 +430,11 @@ function streamError(err: unknown, gzipError: (Error & { code?: string }) | unde
   const msg = (err as Error).message || String(err);
   if (tarBytes < 512) return new LayerError(`layer is not a valid tar stream: ${tarBytes} bytes, less than one tar header`, 'corrupt');
   if (/unexpected end|premature|truncated/i.test(msg)) return new LayerError('layer is truncated: the stream ends in the middle of an entry', 'corrupt');
-  return new LayerError(`layer is not a valid tar stream: ${msg}`, 'corrupt');
+  // tar-stream's own words suggest gunzip, which was tried: say what is wrong instead.
+  const why = /^Invalid tar header\. Maybe/.test(msg) ? 'a header\'s checksum does not match (is it a tar archive?)'
+    : /unknown format/.test(msg) ? 'a header has neither the ustar nor the GNU magic (is it a tar archive?)'
+    : msg;
+  return new LayerError(`layer is not a valid tar stream: ${why}`, 'corrupt');
 }
 
 /** Whiteouts, opaque markers and xattrs need mknod(2) and setxattr(2), which Node lacks: batch them into two commands. */
