@@ -1,6 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { lstatSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar-stream';
 
@@ -68,19 +69,29 @@ function octal(block: Buffer, off: number, len: number): number {
   return s ? parseInt(s, 8) : 0;
 }
 
+/** Calls fn with the offset of each header of a tar (until its end blocks); returns where the end blocks start. */
+function walkHeaders(buf: Buffer, fn: (off: number, block: Buffer) => void = () => {}): number {
+  let off = 0;
+  while (off + 512 <= buf.length) {
+    const block = buf.subarray(off, off + 512);
+    if (block.every((b) => b === 0)) break;
+    fn(off, block);
+    let next = off + 512;
+    // Old GNU sparse: extension blocks follow the header, outside its size.
+    if (block[156] === 0x53 && block[482]) {
+      do next += 512; while (buf[next - 512 + 504]);
+    }
+    off = next + Math.ceil(octal(block, 124, 12) / 512) * 512;
+  }
+  return off;
+}
+
 /**
  * The entries of a tar without its end-of-archive blocks, so more entries
  * can be appended (a tar is a concatenation of entries).
  */
 export function tarBody(buf: Buffer): Buffer {
-  let off = 0;
-  while (off + 512 <= buf.length) {
-    const block = buf.subarray(off, off + 512);
-    if (block.every((b) => b === 0)) break;
-    const size = octal(block, 124, 12);
-    off += 512 + Math.ceil(size / 512) * 512;
-  }
-  return buf.subarray(0, off);
+  return buf.subarray(0, walkHeaders(buf));
 }
 
 /** Every path under dir (relative, with type and size), to prove a directory was left untouched. */
@@ -99,4 +110,56 @@ export function snapshot(dir: string, skip: string[] = []): string[] {
   };
   walk(dir);
   return out;
+}
+
+/** The ways GNU tar stores a sparse file: the old GNU format, and the three PAX ones. */
+export const SPARSE_FORMATS = {
+  gnu: ['--format=gnu', '--sparse'],
+  'pax-0.0': ['--format=posix', '--sparse', '--sparse-version=0.0'],
+  'pax-0.1': ['--format=posix', '--sparse', '--sparse-version=0.1'],
+  'pax-1.0': ['--format=posix', '--sparse', '--sparse-version=1.0'],
+} as const;
+export type SparseFormat = keyof typeof SPARSE_FORMATS;
+
+function run(cmd: string, args: string[], cwd?: string): Buffer {
+  const r = spawnSync(cmd, args, { cwd, maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr.toString().trim()}`);
+  return r.stdout;
+}
+
+/**
+ * A sparse file as a user makes one: `truncate` to its size, then random
+ * data written with `dd seek=` at each of `data` ([offset, length] in KiB);
+ * everything else is a hole (where the file system has holes).
+ */
+export function makeSparseFile(path: string, sizeKiB: number, data: Array<[number, number]>): void {
+  mkdirSync(dirname(path), { recursive: true });
+  run('truncate', ['-s', `${sizeKiB}K`, path]);
+  for (const [at, len] of data) {
+    run('dd', ['if=/dev/urandom', `of=${path}`, 'bs=1K', `seek=${at}`, `count=${len}`, 'conv=notrunc', 'status=none']);
+  }
+}
+
+/** A tar of `names` (relative to `cwd`) written by GNU tar in one of its sparse formats. */
+export function gnuTar(cwd: string, names: string[], format: SparseFormat, extra: string[] = []): Buffer {
+  return run('tar', [...SPARSE_FORMATS[format], ...extra, '-cf', '-', ...names], cwd);
+}
+
+/** Sets bytes of the 512-byte header at `off` and fixes its checksum, to make a malformed archive from a good one. */
+export function patchHeader(tarBuf: Buffer, off: number, at: number, bytes: Buffer | string): Buffer {
+  const out = Buffer.from(tarBuf);
+  const b = out.subarray(off, off + 512);
+  (typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes).copy(b, at);
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const x of b) sum += x;
+  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return out;
+}
+
+/** Offsets of the tar headers whose type flag is `flag`, in order. */
+export function headersOfType(tarBuf: Buffer, flag: string): number[] {
+  const found: number[] = [];
+  walkHeaders(tarBuf, (off, block) => { if (String.fromCharCode(block[156]!) === flag) found.push(off); });
+  return found;
 }

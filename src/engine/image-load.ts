@@ -13,7 +13,7 @@ import { digestOf } from '../image/store.js';
 import type { Engine } from './engine.js';
 import { EngineError } from './errors.js';
 import { commitImage, type ImageParts } from './images.js';
-import { blobMismatch, removeLayerDirs, storeLayer, type StoredLayer } from './layers.js';
+import { blobMismatch, removeLayerDirs, storeLayer, warnOnStderr, type StoredLayer } from './layers.js';
 
 export interface LoadedImage {
   id: string;
@@ -45,6 +45,8 @@ class ArchiveContents {
   readonly stored = new Map<string, StoredLayer>();
   /** Entry names known to be layers, with the digest the archive announces for them (OCI). */
   readonly layerNames = new Map<string, Descriptor | undefined>();
+  /** Said once the load succeeded: a failed load keeps none of its layers, so there is nothing to warn about. */
+  readonly warnings: string[] = [];
   private spool: string | undefined;
   private spooled = 0;
 
@@ -125,7 +127,11 @@ class ArchiveContents {
     const expect = this.layerNames.get(name);
     try {
       // An announced digest is checked before the layer is renamed into place.
-      const r = await storeLayer(this.engine, body, { outsideIds: this.opts.outsideIds ?? 'fail', ...(expect ? { expect } : {}) });
+      const r = await storeLayer(this.engine, body, {
+        outsideIds: this.opts.outsideIds ?? 'fail',
+        warn: (m) => this.warnings.push(m),
+        ...(expect ? { expect } : {}),
+      });
       this.stored.set(name, r);
       return r;
     } catch (err) {
@@ -259,7 +265,9 @@ export async function loadImages(engine: Engine, input: Readable, opts: LoadOpti
     if (contents.has('manifest.json')) pending = await dockerImages(contents);
     else if (contents.has('index.json')) pending = await ociImages(contents);
     else throw new ArchiveError(`${opts.what} is neither a docker-archive nor an oci-archive: it has no manifest.json or index.json; nothing was loaded`);
-    return pending.map((p) => ({ id: commitImage(engine, p.parts, p.names).id, names: p.names }));
+    const loaded = pending.map((p) => ({ id: commitImage(engine, p.parts, p.names).id, names: p.names }));
+    for (const w of contents.warnings) warnOnStderr(w);
+    return loaded;
   } catch (err) {
     contents.discardUnused();
     if (err instanceof EngineError) throw err;

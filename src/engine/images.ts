@@ -22,7 +22,10 @@ export async function importImage(engine: Engine, opts: ImportOptions): Promise<
   // Validate the name before reading anything: a bad name must not cost an extraction.
   const name = opts.reference ? formatReference(parseReference(opts.reference)) : undefined;
   const runtimeConfig = applyChanges({}, opts.changes);
-  const layer = await storeLayer(engine, opts.source, { outsideIds: opts.remapOutsideIds ? 'root' : 'fail' });
+  const layer = await storeLayer(engine, opts.source, {
+    outsideIds: opts.remapOutsideIds ? 'root' : 'fail',
+    emptyMessage: 'import: the archive holds no files (an empty tar): nothing was imported',
+  });
   const created = new Date().toISOString();
   const config: ImageConfig = {
     created,

@@ -14,10 +14,16 @@ export interface StoredLayer {
   blobSize: number;
   tarSize: number;
   remapped: number;
+  /** Device nodes left out (a user namespace cannot create them); absent for a layer stored before. */
+  skippedDevices?: number;
 }
 
 export interface StoreLayerOptions {
   outsideIds?: 'fail' | 'root';
+  /** Refuse a tar without a single entry, with this message (import: an empty file is no root file system). */
+  emptyMessage?: string;
+  /** Where a warning about the layer goes; by default a WARNING line on stderr. */
+  warn?: (message: string) => void;
   /** The digest (and size) the blob must have, e.g. from a manifest: anything else is refused and nothing is kept. */
   expect?: { digest: string; size?: number };
 }
@@ -68,7 +74,8 @@ export async function storeLayer(engine: Engine, source: string | Readable, opts
   };
   if (sourceError) discard(`${sourceError.message}; nothing was stored`);
   if (result.code !== 0) discard(lastLine(result.stderr) || `layer extraction failed (exit ${result.code})`);
-  const r = JSON.parse(result.stdout) as StoredLayer;
+  const r = JSON.parse(result.stdout) as StoredLayer & { entries: number };
+  if (opts.emptyMessage && r.entries === 0) discard(opts.emptyMessage);
   const mismatch = opts.expect && blobMismatch(opts.expect, r.digest, r.blobSize);
   if (mismatch) discard(`layer ${opts.expect!.digest} ${mismatch}: the source is corrupt or not what it claims; nothing was stored`);
   commitLayer(engine, tmpLayer, r.diffId);
@@ -79,7 +86,18 @@ export async function storeLayer(engine: Engine, source: string | Readable, opts
     rmSync(tmpBlob, { force: true });
   }
   engine.images.recordLayerBlob(r.digest, r.diffId, r.blobSize, r.tarSize);
+  if (r.skippedDevices) (opts.warn ?? warnOnStderr)(skippedDevicesWarning(r.skippedDevices, r.digest));
   return r;
+}
+
+/** One line for all the device nodes of a layer, as Podman says it: the layer is stored without them. */
+export function skippedDevicesWarning(count: number, digest: string): string {
+  return `${count} device node${count === 1 ? '' : 's'} in layer ${digest} ${count === 1 ? 'was' : 'were'} skipped: a rootless user cannot create devices`;
+}
+
+/** How a warning about a layer reaches the user when nothing else is said (import, load). */
+export function warnOnStderr(message: string): void {
+  process.stderr.write(`WARNING: ${message}\n`);
 }
 
 /** Why a blob is not the one expected (a digest or size that differs), or undefined when it is. */

@@ -211,7 +211,9 @@ async function fetchLayers(engine: Engine, client: RegistryClient, path: string,
       else opts.onEvent?.({ type: 'progress', digest: d.digest, bytes, total: d.size });
     });
     try {
-      const stored = await storeLayer(engine, res.body, { outsideIds, expect: { digest: d.digest, size: d.size } });
+      // A warning (device nodes left out) goes with the progress output when there is one.
+      const warn = opts.onEvent && ((message: string) => opts.onEvent!({ type: 'warning', message }));
+      const stored = await storeLayer(engine, res.body, { outsideIds, expect: { digest: d.digest, size: d.size }, ...(warn ? { warn } : {}) });
       if (stored.diffId !== diffIds[i]) {
         throw new EngineError(`layer ${d.digest} unpacks to ${stored.diffId} but the image config says ${diffIds[i]}: the image is corrupt; nothing was recorded`);
       }

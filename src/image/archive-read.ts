@@ -57,8 +57,12 @@ export async function readArchive(input: Readable, what: string, onEntry: (e: Ar
   const plain = gzip ? input.pipe(createGunzip()) : input.pipe(new PassThrough());
   const extract = tar.extract();
   const fail = (e: Error) => extract.destroy(e);
+  let gzipError: Error | undefined;
   input.on('error', fail);
-  plain.on('error', fail);
+  plain.on('error', (e: Error) => {
+    if (gzip) gzipError = e;
+    fail(e);
+  });
   plain.pipe(extract as unknown as NodeJS.WritableStream);
   try {
     for await (const entry of extract) {
@@ -72,6 +76,10 @@ export async function readArchive(input: Readable, what: string, onEntry: (e: Ar
   } catch (err) {
     input.unpipe();
     input.resume();
+    // zlib's reason, unless it is the end coming too soon (explain says truncated).
+    if (gzipError && err === gzipError && !/unexpected end of file/i.test(gzipError.message)) {
+      throw new ArchiveError(`${what} is a corrupt gzip stream: ${gzipError.message}; nothing was loaded`);
+    }
     throw explain(err as Error, what);
   }
 }

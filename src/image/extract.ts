@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { runCapture } from '../util/proc.js';
+import { SparseError, sparsePlanOf, SparseWriter, TarFramer } from './tar-sparse.js';
 
 /**
  * Extracts one image layer into an empty directory. It runs inside the
@@ -18,7 +19,8 @@ import { runCapture } from '../util/proc.js';
  * must be a real directory of this layer, never a symlink, so nothing is
  * written outside `dest` whatever the tar says. OCI whiteouts become
  * overlay's native ones (a 0/0 character device, the user.overlay.opaque
- * xattr), so the layer can be an overlay lower directory as it is.
+ * xattr), so the layer can be an overlay lower directory as it is. GNU
+ * sparse files (old GNU and PAX 0.0, 0.1, 1.0) get their holes back.
  */
 
 export interface ExtractOptions {
@@ -107,6 +109,13 @@ function decompressorFor(head: Buffer): Transform {
   if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
     throw new LayerError('zstd-compressed layers are not supported yet: recompress the layer with gzip', 'corrupt');
   }
+  // Not tars either: saying which compression it is points at the way out.
+  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) {
+    throw new LayerError('xz-compressed layers are not supported: give the tar uncompressed or gzip-compressed', 'corrupt');
+  }
+  if (head.length >= 10 && head.toString('latin1', 0, 3) === 'BZh' && head.subarray(4, 10).equals(Buffer.from([0x31, 0x41, 0x59, 0x26, 0x53, 0x59]))) {
+    throw new LayerError('bzip2-compressed layers are not supported: give the tar uncompressed or gzip-compressed', 'corrupt');
+  }
   // Large output chunks: each chunk is a round trip to zlib's thread; 16 KB (the default) made gunzip the bottleneck.
   if (head[0] === 0x1f && head[1] === 0x8b) return createGunzip({ chunkSize: 1 << 20 });
   return new PassThrough();
@@ -117,6 +126,7 @@ interface PendingDir { path: string; mode: number; mtime: Date }
 export async function extractLayer(input: Readable, dest: string, opts: ExtractOptions): Promise<ExtractResult> {
   const raw = new Hasher();
   const plain = new Hasher();
+  const framer = new TarFramer();
   const extract = tar.extract();
   // One item per directory (a later entry for the same path wins), in creation order.
   const dirs = new Map<string, PendingDir>();
@@ -188,11 +198,20 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
       // The extractor re-emits its error on this stream when it stops: without a listener that crashes the helper.
       stream.on('error', () => {});
       stream.resume();
-      next(err instanceof LayerError ? err : new LayerError(`cannot extract "${header.name}": ${(err as Error).message}`, 'io'));
+      next(err instanceof LayerError ? err
+        : err instanceof SparseError ? new LayerError(err.message, 'corrupt')
+        : new LayerError(`cannot extract "${header.name}": ${(err as Error).message}`, 'io'));
     };
     try {
-      const parts = entryComponents(header.name);
       const pax = (header.pax ?? {}) as Record<string, string>;
+      const note = framer.noteAt((header as { byteOffset?: number }).byteOffset ?? -1);
+      // tar-stream reports a type it does not know (old GNU sparse 'S' among them) as null.
+      const type = header.type as tar.Header['type'] | null;
+      const regular = type === 'file' || type === 'contiguous-file' || (type === null && !!note?.gnu);
+      const sparse = regular ? sparsePlanOf(header.name, note, pax) : undefined;
+      // PAX 0.1 and 1.0 store the entry as GNUSparseFile.PID/NAME and the real name in a record.
+      if (sparse?.name) header.name = sparse.name;
+      const parts = entryComponents(header.name);
       const uid = mapId(pax.uid !== undefined ? Number(pax.uid) : header.uid ?? 0, header.name);
       const gid = mapId(pax.gid !== undefined ? Number(pax.gid) : header.gid ?? 0, header.name);
       const mode = (header.mode ?? 0o644) & 0o7777;
@@ -235,7 +254,7 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
         if (k.startsWith('SCHILY.xattr.')) xattrs.push({ path, name: k.slice('SCHILY.xattr.'.length), value: Buffer.from(v, 'binary') });
       }
 
-      switch (header.type) {
+      switch ((regular ? 'file' : type) as string | null) {
         case 'directory': {
           if (!clearFor(path, true)) mkdirSync(path, { mode: 0o700 });
           if (needsChown(uid, gid)) lchownSync(path, uid, gid);
@@ -258,21 +277,36 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
             clearFor(path, false);
             fd = openSync(path, 'wx', mode & 0o777);
           }
+          let sparseOut: SparseWriter | undefined;
+          // A bad map is reported once the entry's data has passed (the extractor cannot stop mid-entry cleanly).
+          let sparseErr: unknown;
+          try {
+            if (sparse) sparseOut = new SparseWriter(fd, header.name, sparse, header.size ?? 0);
+          } catch (e) { sparseErr = e; }
           stream.on('data', (data: unknown) => {
             const chunk = data as Buffer;
+            if (sparse) {
+              if (sparseErr === undefined) {
+                try { sparseOut!.write(chunk); } catch (e) { sparseErr = e; }
+              }
+              return;
+            }
             let off = 0;
             while (off < chunk.length) off += writeSync(fd, chunk, off);
           });
           stream.on('error', (e: unknown) => { closeSync(fd); fail(e); });
           stream.on('end', () => {
-            let err: unknown;
-            try {
-              const chown = needsChown(uid, gid);
-              if (chown) fchownSync(fd, uid, gid);
-              // chmod after chown: chown clears setuid and setgid bits, which open cannot set anyway.
-              if (chown || mode & 0o7000) fchmodSync(fd, mode);
-              futimesSync(fd, mtime, mtime);
-            } catch (e) { err = e; }
+            let err: unknown = sparseErr;
+            if (err === undefined) {
+              try {
+                sparseOut?.finish();
+                const chown = needsChown(uid, gid);
+                if (chown) fchownSync(fd, uid, gid);
+                // chmod after chown: chown clears setuid and setgid bits, which open cannot set anyway.
+                if (chown || mode & 0o7000) fchmodSync(fd, mode);
+                futimesSync(fd, mtime, mtime);
+              } catch (e) { err = e; }
+            }
             try { closeSync(fd); } catch (e) { err ??= e; }
             if (err) fail(err);
             else next();
@@ -325,9 +359,14 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
           next();
           return;
         }
-        default:
+        default: {
+          // A volume label names the archive, not a file; any other type would be a file silently left out.
+          if (note?.typeflag !== 'V') {
+            throw new LayerError(`layer entry "${header.name}" has tar type '${note?.typeflag ?? '?'}', which rootlet cannot extract: refusing the layer`, 'corrupt');
+          }
           stream.resume();
           next();
+        }
       }
     } catch (err) {
       fail(err);
@@ -346,17 +385,15 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
 
   // Files are created with their own permission bits, not the helper's umask.
   const umask = process.umask(0);
+  let gzipError: (Error & { code?: string }) | undefined;
   try {
-    const peeked = await peek(input, 4);
-    await pipeline(peeked.stream, raw, tee, decompressorFor(peeked.head), plain, extract);
+    const peeked = await peek(input, 10);
+    const decompress = decompressorFor(peeked.head);
+    // Told apart from the tar's own errors (which pipeline also hands to this stream): zlib's have Z_ codes.
+    decompress.on('error', (e: Error & { code?: string }) => { if (e.code?.startsWith('Z_')) gzipError ??= e; });
+    await pipeline(peeked.stream, raw, tee, decompress, plain, framer, extract);
   } catch (err) {
-    if (err instanceof LayerError) throw err;
-    const msg = (err as Error).message || String(err);
-    const truncated = new LayerError('layer is truncated: the stream ends in the middle of an entry', 'corrupt');
-    if ((err as { code?: string }).code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(msg)) throw truncated;
-    if (plain.size < 512) throw new LayerError(`layer is not a valid tar stream (only ${plain.size} bytes)`, 'corrupt');
-    if (/unexpected end|premature|truncated/i.test(msg)) throw truncated;
-    throw new LayerError(`layer is not a valid tar stream: ${msg}`, 'corrupt');
+    throw streamError(err, gzipError, plain.size);
   } finally {
     process.umask(umask);
     if (blobFd !== undefined) closeSync(blobFd);
@@ -377,6 +414,27 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
     remapped,
     skippedDevices,
   };
+}
+
+/** One line for why the layer stream could not be read. */
+function streamError(err: unknown, gzipError: (Error & { code?: string }) | undefined, tarBytes: number): LayerError {
+  if (err instanceof LayerError) return err;
+  if (err instanceof SparseError) return new LayerError(err.message, 'corrupt');
+  if (gzipError) {
+    // zlib says "unexpected end of file" when the input stops before the gzip trailer.
+    if (gzipError.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(gzipError.message)) {
+      return new LayerError('truncated gzip stream: it ends before its compressed data does', 'corrupt');
+    }
+    return new LayerError(`corrupt gzip stream: ${gzipError.message}`, 'corrupt');
+  }
+  const msg = (err as Error).message || String(err);
+  if (tarBytes < 512) return new LayerError(`layer is not a valid tar stream: ${tarBytes} bytes, less than one tar header`, 'corrupt');
+  if (/unexpected end|premature|truncated/i.test(msg)) return new LayerError('layer is truncated: the stream ends in the middle of an entry', 'corrupt');
+  // tar-stream's own words suggest gunzip, which was tried: say what is wrong instead.
+  const why = /^Invalid tar header\. Maybe/.test(msg) ? 'a header\'s checksum does not match (is it a tar archive?)'
+    : /unknown format/.test(msg) ? 'a header has neither the ustar nor the GNU magic (is it a tar archive?)'
+    : msg;
+  return new LayerError(`layer is not a valid tar stream: ${why}`, 'corrupt');
 }
 
 /** Whiteouts, opaque markers and xattrs need mknod(2) and setxattr(2), which Node lacks: batch them into two commands. */

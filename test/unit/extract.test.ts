@@ -1,15 +1,19 @@
 import assert from 'node:assert/strict';
 import {
-  existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync,
+  existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync,
 } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
+import { readArchive } from '../../src/image/archive-read.js';
 import { extractLayer, LayerError, type ExtractOptions } from '../../src/image/extract.js';
+import { skippedDevicesWarning } from '../../src/engine/layers.js';
 import { HELPER } from '../helpers.js';
-import { gzip, makeTar, sha256, snapshot, type TarEntry } from '../tar-fixtures.js';
+import {
+  gnuTar, gzip, headersOfType, makeSparseFile, makeTar, patchHeader, sha256, snapshot, SPARSE_FORMATS, tarBody, type SparseFormat, type TarEntry,
+} from '../tar-fixtures.js';
 
 const uid = process.getuid!();
 const gid = process.getgid!();
@@ -297,7 +301,9 @@ describe('extractLayer: malformed input', () => {
   test('bytes that are not a tar are "corrupt" and say so', async () => {
     const s = scene();
     const text = Buffer.from('this is a text file, not a tar archive\n'.repeat(40));
-    await refused(extractLayer(streamOf(text), s.dest, OPTS), 'corrupt', /not a valid tar/);
+    const err = await refused(extractLayer(streamOf(text), s.dest, OPTS), 'corrupt', /not a valid tar stream: a header's checksum does not match/);
+    // Gzip was tried: tar-stream's hint to gunzip would mislead.
+    assert.doesNotMatch(err.message, /gunzip/);
     s.untouched();
   });
 
@@ -528,3 +534,220 @@ describe('__extract-layer (the helper the CLI runs in the namespace)', () => {
     assert.ok(readFileSync(blob).equals(tarBuf));
   });
 });
+
+/** Feeds the bytes `size` at a time: a sparse map split across chunks must still be read. */
+function trickle(buf: Buffer, size: number): Readable {
+  const s = new PassThrough();
+  for (let off = 0; off < buf.length; off += size) s.write(buf.subarray(off, off + size));
+  s.end();
+  return s;
+}
+
+describe('extractLayer: GNU sparse files', () => {
+  const src = mkdtempSync(join(tmpdir(), 'rootlet-sparse-src-'));
+  roots.push(src);
+  // A long directory name: GNU tar then puts a long-name entry before the sparse one.
+  const deep = `dir/${'d'.repeat(120)}/sparse`;
+  // Data at the start, at an offset that is not block-aligned, and in 30 more places (more than the
+  // old format's header holds: extension blocks follow), then a hole to the end.
+  makeSparseFile(join(src, deep), 8192, [[0, 4], [1001, 1], ...Array.from({ length: 30 }, (_, i): [number, number] => [2000 + i * 100, 4])]);
+  makeSparseFile(join(src, 'hole'), 1024, []);
+  writeFileSync(join(src, 'dense'), 'hello\n');
+  const names = [deep, 'hole', 'dense'];
+  // Where the file system has no holes GNU tar stores nothing as sparse; the bytes must still match.
+  const holesHere = statSync(join(src, deep)).blocks * 512 < statSync(join(src, deep)).size;
+
+  function sameFiles(dest: string): void {
+    for (const n of names) {
+      const a = statSync(join(src, n));
+      const b = statSync(join(dest, n));
+      assert.equal(b.size, a.size, n);
+      assert.equal(sha256(readFileSync(join(dest, n))), sha256(readFileSync(join(src, n))), n);
+      assert.equal(b.mode & 0o7777, a.mode & 0o7777, n);
+      assert.equal(Math.floor(b.mtimeMs / 1000), Math.floor(a.mtimeMs / 1000), n);
+      if (holesHere) assert.ok(b.blocks <= a.blocks + 8, `${n} takes ${b.blocks} blocks on disk; the source ${a.blocks}`);
+    }
+    // Just the files: no GNUSparseFile.N directory holding maps, no PaxHeaders.
+    assert.deepEqual(readdirSync(dest).sort(), ['dense', 'dir', 'hole']);
+  }
+
+  for (const format of Object.keys(SPARSE_FORMATS) as SparseFormat[]) {
+    test(`${format}: the files have the source's bytes, size, mode and time, and its holes`, async () => {
+      const s = scene();
+      const tarBuf = gnuTar(src, names, format);
+      if (format === 'gnu' && holesHere) assert.equal(headersOfType(tarBuf, 'S').length, 2, 'GNU tar wrote no old-format sparse entries');
+      const r = await extractLayer(streamOf(tarBuf), s.dest, OPTS);
+      assert.equal(r.diffId, sha256(tarBuf));
+      sameFiles(s.dest);
+      s.untouched();
+    });
+  }
+
+  test('gzip-compressed and fed a few bytes at a time: maps split across chunks are read', async () => {
+    for (const format of ['gnu', 'pax-0.0', 'pax-1.0'] as SparseFormat[]) {
+      const s = scene();
+      const tarBuf = gnuTar(src, names, format);
+      await extractLayer(trickle(gzip(tarBuf), 997), s.dest, OPTS);
+      sameFiles(s.dest);
+    }
+  });
+
+  test('a sparse file after others, and one replacing a symlink to a host file, stays inside the layer', async () => {
+    const s = scene();
+    const sparseTar = gnuTar(src, ['hole'], 'pax-1.0');
+    const first = await makeTar([{ name: 'hole', type: 'symlink', linkname: join(s.canary, 'file') }], me);
+    // Two tars in a row are one tar once the first's end blocks are gone.
+    await extractLayer(streamOf(Buffer.concat([tarBody(first), sparseTar])), s.dest, OPTS);
+    assert.equal(lstatSync(join(s.dest, 'hole')).isFile(), true);
+    assert.equal(statSync(join(s.dest, 'hole')).size, 1024 * 1024);
+    s.untouched();
+  });
+});
+
+describe('extractLayer: malformed sparse maps are one line naming the file', () => {
+  const pax01 = (map: string, body: string, extra: Record<string, string> = {}): TarEntry => ({
+    name: 'GNUSparseFile.1/x', body,
+    pax: { 'GNU.sparse.major': '0', 'GNU.sparse.minor': '1', 'GNU.sparse.name': 'x', 'GNU.sparse.size': '10', 'GNU.sparse.map': map, ...extra },
+  });
+  const pax10 = (text: string, data: string, realsize = '10'): TarEntry => {
+    const map = Buffer.alloc(Math.ceil(text.length / 512) * 512);
+    map.write(text, 'latin1');
+    return {
+      name: 'GNUSparseFile.1/x', body: Buffer.concat([map, Buffer.from(data)]),
+      pax: { 'GNU.sparse.major': '1', 'GNU.sparse.minor': '0', 'GNU.sparse.name': 'x', 'GNU.sparse.realsize': realsize },
+    };
+  };
+  const cases: Array<[string, TarEntry, RegExp]> = [
+    ['0.1: a segment beyond the real size', pax01('8,4', 'abcd'), /"x" has a sparse map that points beyond the file's real size \(12 > 10\)/],
+    ['0.1: a map covering less than the data', pax01('0,2', 'abcd'), /"x" has a sparse map that covers 2 bytes where the archive stores 4/],
+    ['0.1: segments out of order', pax01('4,2,0,2', 'abcd'), /"x" has a sparse map that is out of order or overlaps itself/],
+    ['0.1: overlapping segments', pax01('0,3,2,1', 'abcd'), /"x" has a sparse map that is out of order or overlaps itself/],
+    ['0.1: an odd number of fields', pax01('0', ''), /"x" has a sparse map with an odd number of fields/],
+    ['0.1: fields that are not numbers', pax01('a,b', ''), /"x" has a sparse map that holds a field that is not a number/],
+    ['0.1: a negative offset', pax01('-1,4', 'abcd'), /"x" has a sparse map that holds a field that is not a number/],
+    ['0.1: no real size', pax01('0,4', 'abcd', { 'GNU.sparse.size': 'big' }), /"x" has no readable real size/],
+    ['an unknown format version', pax01('0,4', 'abcd', { 'GNU.sparse.major': '2', 'GNU.sparse.minor': '0' }), /"x" uses GNU sparse format 2\.0, which rootlet does not know/],
+    ['0.0: records that do not alternate', {
+      name: 'x', body: 'abcd',
+      pax: { 'GNU.sparse.size': '10', 'GNU.sparse.numblocks': '1', 'GNU.sparse.numbytes': '4', 'GNU.sparse.offset': '0' },
+    }, /"x" has GNU.sparse.offset and GNU.sparse.numbytes records that do not alternate/],
+    ['1.0: an entry count that is not a number', pax10('many\n0\n4\n', 'abcd'), /"x" starts with a sparse map whose entry count is not a number/],
+    ['1.0: a map cut short by the end of the data', { ...pax10('', ''), body: '3\n0\n4\n' }, /"x" has no complete sparse map/],
+    ['1.0: a segment beyond the real size', pax10('1\n100\n4\n', 'abcd'), /"x" has a sparse map that points beyond the file's real size/],
+    ['1.0: a map covering more than the data', pax10('1\n0\n8\n', 'abcd'), /"x" has a sparse map that covers 8 bytes where the archive stores 4/],
+  ];
+  for (const [what, entry, why] of cases) {
+    test(what, async () => {
+      const s = scene();
+      await refused(extractLayer(streamOf(await makeTar([{ name: 'before', body: 'ok' }, entry], me)), s.dest, OPTS), 'corrupt', why);
+      s.untouched();
+    });
+  }
+
+  test('a real name with .. is refused as unsafe, whatever the map', async () => {
+    const s = scene();
+    await refused(extractEntries([pax01('0,4', 'abcd', { 'GNU.sparse.name': '../../../escape' })], s.dest), 'unsafe', /points outside the layer/);
+    s.untouched();
+  });
+
+  test('old GNU format: a real size the map overruns, and a map of more than 1 MiB, are refused', async () => {
+    const src = mkdtempSync(join(tmpdir(), 'rootlet-sparse-bad-'));
+    roots.push(src);
+    makeSparseFile(join(src, 'f'), 4096, [[100, 4], [2000, 4]]);
+    const good = gnuTar(src, ['f'], 'gnu');
+    const [at] = headersOfType(good, 'S');
+    if (at === undefined) return; // no holes on this file system: no 'S' entry to damage
+    const s = scene();
+    const shrunk = patchHeader(good, at, 483, '00000010000\0');
+    await refused(extractLayer(streamOf(shrunk), s.dest, OPTS), 'corrupt', /sparse file "f" has a sparse map that points beyond the file's real size/);
+    s.untouched();
+
+    // Extension blocks that never end (each says another follows).
+    const endless = patchHeader(good, at, 482, Buffer.from([1]));
+    const ext = Buffer.alloc(512);
+    ext[504] = 1;
+    const s2 = scene();
+    const bomb = Buffer.concat([endless.subarray(0, at + 512), ...Array.from({ length: 2100 }, () => ext)]);
+    await refused(extractLayer(streamOf(bomb), s2.dest, OPTS), 'corrupt', /sparse file "f" has more than 1048576 bytes of sparse map/);
+    s2.untouched();
+  });
+});
+
+describe('extractLayer: types, compression and empty input', () => {
+  test('an entry of a type it cannot extract is refused by name; a volume label is not a file and is skipped', async () => {
+    const t = await makeTar([{ name: 'dump', body: 'x' }, { name: 'after', body: 'y' }], me);
+    const s = scene();
+    await refused(extractLayer(streamOf(patchHeader(t, 0, 156, 'D')), s.dest, OPTS), 'corrupt', /"dump" has tar type 'D', which rootlet cannot extract/);
+    const s2 = scene();
+    const r = await extractLayer(streamOf(patchHeader(t, 0, 156, 'V')), s2.dest, OPTS);
+    assert.equal(r.entries, 2);
+    assert.deepEqual(readdirSync(s2.dest), ['after']);
+  });
+
+  test('xz and bzip2 input are named, not "not a valid tar"', async () => {
+    const s = scene();
+    const xz = Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), Buffer.alloc(600)]);
+    await refused(extractLayer(streamOf(xz), s.dest, OPTS), 'corrupt', /xz-compressed layers are not supported/);
+    const bz = Buffer.concat([Buffer.from('BZh9', 'latin1'), Buffer.from([0x31, 0x41, 0x59, 0x26, 0x53, 0x59]), Buffer.alloc(600)]);
+    await refused(extractLayer(streamOf(bz), s.dest, OPTS), 'corrupt', /bzip2-compressed layers are not supported/);
+  });
+
+  test('a corrupt gzip stream says so, with zlib\'s reason; a truncated one says truncated gzip stream', async () => {
+    const gz = gzip(await makeTar([{ name: 'a', body: randomish(200_000) }], me));
+    const bad = Buffer.from(gz);
+    for (let i = 200; i < 400; i++) bad[i] = bad[i]! ^ 0x5a;
+    const s = scene();
+    const err = await refused(extractLayer(streamOf(bad), s.dest, OPTS), 'corrupt', /^corrupt gzip stream: \S/);
+    assert.doesNotMatch(err.message, /only \d+ bytes/);
+    const badHeader = Buffer.from(gz);
+    badHeader[2] = 0x63; // compression method: not deflate
+    await refused(extractLayer(streamOf(badHeader), scene().dest, OPTS), 'corrupt', /^corrupt gzip stream: \S/);
+    const badCrc = Buffer.from(gz);
+    badCrc[gz.length - 8] = badCrc[gz.length - 8]! ^ 0xff; // the trailer's CRC32
+    await refused(extractLayer(streamOf(badCrc), scene().dest, OPTS), 'corrupt', /^corrupt gzip stream: incorrect data check/);
+    await refused(extractLayer(streamOf(gz.subarray(0, 1000)), scene().dest, OPTS), 'corrupt', /^truncated gzip stream/);
+  });
+
+  test('a corrupt gzip archive for load says so', async () => {
+    const gz = gzip(await makeTar([{ name: 'manifest.json', body: randomish(100_000) }], me));
+    for (let i = 200; i < 400; i++) gz[i] = gz[i]! ^ 0x5a;
+    const p = readArchive(streamOf(gz), 'x.tar.gz', async () => {});
+    await assert.rejects(p, /x\.tar\.gz is a corrupt gzip stream: \S.*nothing was loaded/);
+  });
+
+  test('an empty tar (end blocks only) has no entries: import refuses it, a pulled layer may be one', async () => {
+    const s = scene();
+    const r = await extractLayer(streamOf(Buffer.alloc(10240)), s.dest, OPTS);
+    assert.equal(r.entries, 0);
+    assert.deepEqual(readdirSync(s.dest), []);
+  });
+
+  test('fewer bytes than a tar header are "not a valid tar", with the count', async () => {
+    const s = scene();
+    await refused(extractLayer(streamOf(Buffer.from('hello\n')), s.dest, OPTS), 'corrupt', /not a valid tar stream: 6 bytes, less than one tar header/);
+  });
+
+  test('device nodes: counted (whiteouts are not), and said in one line', async () => {
+    const s = scene();
+    const r = await extractEntries([
+      { name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3 },
+      { name: 'dev/zero', type: 'character-device', devmajor: 1, devminor: 5 },
+      { name: 'dev/sda', type: 'block-device', devmajor: 8, devminor: 0 },
+      { name: 'wh', type: 'character-device', devmajor: 0, devminor: 0 },
+    ], s.dest);
+    assert.equal(r.skippedDevices, 3);
+    assert.equal(skippedDevicesWarning(3, 'sha256:abc'), '3 device nodes in layer sha256:abc were skipped: a rootless user cannot create devices');
+    assert.equal(skippedDevicesWarning(1, 'sha256:abc'), '1 device node in layer sha256:abc was skipped: a rootless user cannot create devices');
+  });
+});
+
+/** Bytes that gzip cannot shrink to nothing, but the same on every run. */
+function randomish(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  let x = 12345;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
