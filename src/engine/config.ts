@@ -19,10 +19,14 @@ export interface RootletConfig {
     /** pasta | slirp4netns: the user-mode stack of rootlet's networks (containers.conf's key). */
     defaultRootlessNetworkCmd?: string;
   };
+  containers: {
+    /** false: no session keyring of its own per container (the runtime's --no-new-keyring; containers.conf's key). */
+    keyring?: boolean;
+  };
 }
 
 export async function loadConfig(file: string): Promise<RootletConfig> {
-  const empty: RootletConfig = { storage: {}, engine: {}, images: {}, network: {} };
+  const empty: RootletConfig = { storage: {}, engine: {}, images: {}, network: {}, containers: {} };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -59,10 +63,12 @@ export async function loadConfig(file: string): Promise<RootletConfig> {
   const engine = section('engine');
   const images = section('images');
   const network = section('network');
+  const containers = section('containers');
   return {
     storage: { root: str(storage, 'root', 'storage'), driver: str(storage, 'driver', 'storage') },
     engine: { runtime: str(engine, 'runtime', 'engine') },
     images: { remapOutsideIds: bool(images, 'remap_outside_ids', 'images') },
     network: { defaultRootlessNetworkCmd: str(network, 'default_rootless_network_cmd', 'network') },
+    containers: { keyring: bool(containers, 'keyring', 'containers') },
   };
 }

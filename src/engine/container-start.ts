@@ -14,6 +14,7 @@ import { EngineError } from './errors.js';
 import { lastLine } from '../rootless/userns.js';
 import { startHealthTimer } from './healthcheck.js';
 import { connectContainer, disconnectContainer, refreshPeers } from '../network/attach.js';
+import { explainRuntimeFailure, keyringPerContainer } from './keyring-quota.js';
 import { PortError } from '../network/forwarder.js';
 
 /** conmon writes its pid file as it daemonizes: give it a moment. */
@@ -72,6 +73,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
       socketDir: engine.paths.sockets,
       tty: rec.spec.tty,
       stdin: rec.spec.interactive,
+      keyring: keyringPerContainer(engine),
       exitCommand: engine.cliCommand(['__container-exited', rec.id, runToken]),
       env,
     });
@@ -79,7 +81,10 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
     store.markExited(rec.id, undefined);
     disconnectContainer(engine, rec.id);
     if (err instanceof PortError) throw err;
-    if (err instanceof EngineError) throw new EngineError(err.message, classifyRuntimeError(err.message));
+    if (err instanceof EngineError) {
+      const message = explainRuntimeFailure(engine, err.message);
+      throw new EngineError(message, classifyRuntimeError(message));
+    }
     throw err;
   }
   const conmonPid = started.conmonPid || readConmonPid(dir);

@@ -86,6 +86,17 @@ export function runtimeArgs(rt: Runtime, stateRoot: string, logFile: string): st
 }
 
 /**
+ * Arguments of `create` and `run` (both runtimes spell them alike). Without
+ * a keyring of its own (`[containers] keyring = false`) a container shares
+ * the session keyring of the process that starts the runtime: the user's
+ * login session's, with whatever it holds (e.g. Kerberos tickets), which is
+ * why a keyring per container is the default, as in Docker and Podman.
+ */
+export function createArgs(o: { keyring: boolean }): string[] {
+  return o.keyring ? [] : ['--no-new-keyring'];
+}
+
+/**
  * Whether a foreground terminal goes through rootlet-console (src/runtime/
  * console.c) with `--console-socket`: crun, left to allocate the terminal
  * itself, can return before copying what the process wrote last.
