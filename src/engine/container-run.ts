@@ -20,6 +20,7 @@ import { connectContainer, disconnectContainer, refreshPeers } from '../network/
 import { PortError } from '../network/forwarder.js';
 import { createArgs, foregroundStdin, runtimeArgs } from '../runtime/runtime.js';
 import { explainRuntimeFailure, keyringPerContainer } from './keyring-quota.js';
+import { cgroupRuntimeArgs } from './resources.js';
 
 /**
  * `run` in the foreground: the runtime runs the container as our child with
@@ -47,7 +48,7 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
     const names = layerNames(engine, rec);
     const writeBundle = prepareBundle(engine, rec, names);
     const console = foregroundConsole(engine, runtime, opts.tty);
-    const runtimeCmd = [...console.relay, runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), 'run', ...createArgs({ keyring: keyringPerContainer(engine) }), ...console.flags, '--bundle', dir, rec.id];
+    const runtimeCmd = [...console.relay, runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid), 'run', ...createArgs({ keyring: keyringPerContainer(engine) }), ...console.flags, '--bundle', dir, rec.id];
     clearExitFile(engine, rec.id);
     const exitFile = join(engine.paths.exits, rec.id);
     const args = [...engine.ns().nsenterArgs(), '--', ...startCommand(engine, rec, names, runtimeCmd, { exitFile })];

@@ -15,6 +15,7 @@ import { lastLine } from '../rootless/userns.js';
 import { startHealthTimer } from './healthcheck.js';
 import { connectContainer, disconnectContainer, refreshPeers } from '../network/attach.js';
 import { explainRuntimeFailure, keyringPerContainer } from './keyring-quota.js';
+import { cgroupRuntimeArgs } from './resources.js';
 import { PortError } from '../network/forwarder.js';
 
 /** conmon writes its pid file as it daemonizes: give it a moment. */
@@ -64,7 +65,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
       // old conmon's): the new run's network namespace file is mounted there, and seen by slaves of it.
       launch: (argv) => [...ns.holderArgs(), '--', ...startCommand(engine, rec, names, argv)],
       runtime: rt,
-      runtimeGlobalArgs: globalArgs,
+      runtimeGlobalArgs: [...globalArgs, ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid)],
       id: rec.id,
       name: rec.name,
       bundle: dir,
