@@ -24,6 +24,10 @@ export interface RootletConfig {
     /** pasta | slirp4netns: the user-mode stack of rootlet's networks (containers.conf's key). */
     defaultRootlessNetworkCmd?: string;
   };
+  containers: {
+    /** false: no session keyring of its own per container (the runtime's --no-new-keyring; containers.conf's key). */
+    keyring?: boolean;
+  };
 }
 
 type Section = keyof RootletConfig;
@@ -63,10 +67,11 @@ const KEYS: Array<{ section: Section; key: string; field: string; check: Check }
   { section: 'engine', key: 'runtime', field: 'runtime', check: oneOf(RUNTIMES, 'an OCI runtime') },
   { section: 'images', key: 'remap_outside_ids', field: 'remapOutsideIds', check: boolean },
   { section: 'network', key: 'default_rootless_network_cmd', field: 'defaultRootlessNetworkCmd', check: oneOf(STACKS, 'a network stack') },
+  { section: 'containers', key: 'keyring', field: 'keyring', check: boolean },
 ];
 
 export async function loadConfig(file: string): Promise<RootletConfig> {
-  const config: RootletConfig = { storage: {}, engine: {}, images: {}, network: {} };
+  const config: RootletConfig = { storage: {}, engine: {}, images: {}, network: {}, containers: {} };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

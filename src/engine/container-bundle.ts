@@ -13,6 +13,7 @@ import { besideEntry, type Engine } from './engine.js';
 import { EngineError, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND } from './errors.js';
 import { ensureKeepIdLayers } from './keepid.js';
 import { resourcesSpec } from './resources.js';
+import { checkKeyQuota } from './keyring-quota.js';
 import { lastLine } from '../rootless/userns.js';
 import { hostsFor, resolvFor, type NetSetup } from '../network/attach.js';
 
@@ -130,6 +131,7 @@ export function prepareBundle(engine: Engine, rec: ContainerRecord, names: strin
   if (cwd && !cwd.isDirectory()) throw new EngineError(`the working directory ${spec.workdir} is not a directory in the container`);
   const verdict = checkExecutable(cmd, env, spec.workdir, view);
   if (verdict) throw new EngineError(verdict.message, verdict.code);
+  checkKeyQuota(engine);
   return (net) => writeBundle(engine, rec, { user, env }, net);
 }
 

@@ -20,7 +20,9 @@ import { LogWriter } from './logs.js';
 import { logPath } from './container-start.js';
 import { connectContainer, disconnectContainer, refreshPeers } from '../network/attach.js';
 import { PortError } from '../network/forwarder.js';
-import { foregroundStdin, runtimeArgs } from '../runtime/runtime.js';
+import { createArgs, foregroundStdin, runtimeArgs } from '../runtime/runtime.js';
+import { explainRuntimeFailure, keyringPerContainer } from './keyring-quota.js';
+import { cgroupRuntimeArgs } from './resources.js';
 import type { ContainerRecord } from './container-store.js';
 
 /**
@@ -71,7 +73,7 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
     const names = layerNames(engine, rec);
     const writeBundle = prepareBundle(engine, rec, names);
     const console = foregroundConsole(engine, runtime, opts.tty);
-    const runtimeCmd = [...console.relay, runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), 'run', ...console.flags, '--bundle', dir, rec.id];
+    const runtimeCmd = [...console.relay, runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid), 'run', ...createArgs({ keyring: keyringPerContainer(engine) }), ...console.flags, '--bundle', dir, rec.id];
     clearExitFile(engine, rec.id);
     const exitFile = join(engine.paths.exits, rec.id);
     const args = [...engine.ns().nsenterArgs(), '--', ...startCommand(engine, rec, names, runtimeCmd, { exitFile })];
@@ -116,7 +118,8 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
       const err = !now || now.state === 'removing' ? undefined : runtimeError(logFile);
       if (err) {
         exitCode = undefined;
-        throw new EngineError(`the OCI runtime (${runtime.name}) failed: ${err}`, classifyRuntimeError(err));
+        const why = explainRuntimeFailure(engine, err);
+        throw new EngineError(why === err ? `the OCI runtime (${runtime.name}) failed: ${err}` : why, classifyRuntimeError(err));
       }
     }
     return exitCode;

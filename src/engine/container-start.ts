@@ -14,6 +14,8 @@ import { EngineError } from './errors.js';
 import { lastLine } from '../rootless/userns.js';
 import { startHealthTimer } from './healthcheck.js';
 import { connectContainer, disconnectContainer, refreshPeers } from '../network/attach.js';
+import { explainRuntimeFailure, keyringPerContainer } from './keyring-quota.js';
+import { cgroupRuntimeArgs } from './resources.js';
 import { PortError } from '../network/forwarder.js';
 
 /** conmon writes its pid file as it daemonizes: give it a moment. */
@@ -63,7 +65,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
       // old conmon's): the new run's network namespace file is mounted there, and seen by slaves of it.
       launch: (argv) => [...ns.holderArgs(), '--', ...startCommand(engine, rec, names, argv)],
       runtime: rt,
-      runtimeGlobalArgs: globalArgs,
+      runtimeGlobalArgs: [...globalArgs, ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid)],
       id: rec.id,
       name: rec.name,
       bundle: dir,
@@ -72,6 +74,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
       socketDir: engine.paths.sockets,
       tty: rec.spec.tty,
       stdin: rec.spec.interactive,
+      keyring: keyringPerContainer(engine),
       exitCommand: engine.cliCommand(['__container-exited', rec.id, runToken]),
       env,
     });
@@ -79,7 +82,10 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
     store.markExited(rec.id, undefined);
     disconnectContainer(engine, rec.id);
     if (err instanceof PortError) throw err;
-    if (err instanceof EngineError) throw new EngineError(err.message, classifyRuntimeError(err.message));
+    if (err instanceof EngineError) {
+      const message = explainRuntimeFailure(engine, err.message);
+      throw new EngineError(message, classifyRuntimeError(message));
+    }
     throw err;
   }
   const conmonPid = started.conmonPid || readConmonPid(dir);

@@ -25,6 +25,8 @@ export interface ConmonOptions {
   socketDir: string;
   tty: boolean;
   stdin: boolean;
+  /** false: conmon's --no-new-keyring, passed on to the runtime's create (runtime.ts createArgs). */
+  keyring: boolean;
   exitCommand?: string[];
   env: NodeJS.ProcessEnv;
 }
@@ -49,6 +51,7 @@ export function createWithConmon(o: ConmonOptions): Promise<ConmonStarted> {
     ...o.runtimeGlobalArgs.flatMap((a) => ['--runtime-arg', a]),
   ];
   if (o.tty) args.push('-t');
+  if (!o.keyring) args.push('--no-new-keyring');
   // As Docker for detached containers: an attach session ending does not close the container's input.
   if (o.stdin) args.push('-i', '--leave-stdin-open');
   if (o.exitCommand?.length) {

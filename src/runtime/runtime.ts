@@ -1,29 +1,20 @@
-import { closeSync, constants, openSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { EngineError } from '../engine/errors.js';
 import { findInPath } from '../util/proc.js';
+import { layoutFromMountinfo, type CgroupLayout } from './cgroups.js';
 
-export type CgroupLayout = 'v2' | 'hybrid' | 'v1' | 'none';
-const CGROUP2_MAGIC = 0x63677270;
-const TMPFS_MAGIC = 0x01021994;
+export type { CgroupLayout };
 
 let layoutCache: CgroupLayout | undefined;
 
+/** This host's cgroup hierarchy (cgroups.ts layoutFromMountinfo), read once per process. */
 export function cgroupLayout(): CgroupLayout {
-  return (layoutCache ??= readCgroupLayout());
-}
-
-function readCgroupLayout(): CgroupLayout {
-  try {
-    if (statfsSync('/sys/fs/cgroup').type === CGROUP2_MAGIC) return 'v2';
-  } catch {
-    return 'none';
+  if (layoutCache === undefined) {
+    let mountinfo = '';
+    try { mountinfo = readFileSync('/proc/self/mountinfo', 'utf8'); } catch { /* none mounted, as far as we can tell */ }
+    layoutCache = layoutFromMountinfo(mountinfo);
   }
-  try {
-    // A tmpfs there is rootlet's own, hiding the tree inside the user's namespace (hideUnifiedCgroup).
-    const type = statfsSync('/sys/fs/cgroup/unified').type;
-    if (type === CGROUP2_MAGIC || type === TMPFS_MAGIC) return 'hybrid';
-  } catch { /* no unified tree */ }
-  return 'v1';
+  return layoutCache;
 }
 
 export type RuntimeName = 'runc' | 'crun';
@@ -83,6 +74,17 @@ export function chooseRuntime(requested: string | undefined, layout = cgroupLayo
 export function runtimeArgs(rt: Runtime, stateRoot: string, logFile: string): string[] {
   if (rt.name === 'crun') return [`--root=${stateRoot}`, `--log=file:${logFile}`, '--log-format=json'];
   return ['--root', stateRoot, '--log', logFile, '--log-format', 'json'];
+}
+
+/**
+ * Arguments of `create` and `run` (both runtimes spell them alike). Without
+ * a keyring of its own (`[containers] keyring = false`) a container shares
+ * the session keyring of the process that starts the runtime: the user's
+ * login session's, with whatever it holds (e.g. Kerberos tickets), which is
+ * why a keyring per container is the default, as in Docker and Podman.
+ */
+export function createArgs(o: { keyring: boolean }): string[] {
+  return o.keyring ? [] : ['--no-new-keyring'];
 }
 
 /**
