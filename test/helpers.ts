@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +73,17 @@ export class Sandbox {
   /** Imports the busybox test image as `name`. */
   importBusybox(name = 'busybox'): string {
     return this.ok(['import', busyboxTarball(), name]).trim();
+  }
+
+  /** Everything the store holds: a refused command must leave all of it as it was. */
+  storeState() {
+    const list = (p: string) => (existsSync(this.path(p)) ? readdirSync(this.path(p)).sort() : []);
+    return {
+      images: this.ok(['images', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']),
+      layers: list('data/rootlet/layers'),
+      blobs: list('data/rootlet/blobs/sha256'),
+      tmp: list('data/rootlet/tmp'),
+    };
   }
 
   /** Removes everything the sandbox made, holder included. */

@@ -17,16 +17,6 @@ function entries(archive: Buffer): string[] {
   return r.stdout.toString().trim().split('\n');
 }
 
-/** Everything the store holds: a refused load must leave all of it as it was. */
-function storeState(sb: Sandbox) {
-  const list = (p: string) => (existsSync(sb.path(p)) ? readdirSync(sb.path(p)).sort() : []);
-  return {
-    images: sb.ok(['images', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']),
-    layers: list('data/rootlet/layers'),
-    blobs: list('data/rootlet/blobs/sha256'),
-    tmp: list('data/rootlet/tmp'),
-  };
-}
 
 function configFor(layers: Buffer[], diffIds = layers.map(sha256)): string {
   return JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: diffIds } });
@@ -146,14 +136,14 @@ describe('save and load', () => {
       test(name, async () => {
         const file = sb.path('bad.tar');
         writeFileSync(file, await make());
-        const before = storeState(sb);
+        const before = sb.storeState();
         const r = sb.run(['load', '-i', file]);
         assert.equal(r.code, 125, r.stderr);
         assert.equal(r.stdout, '');
         assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
         assert.match(r.stderr, re);
         assert.match(r.stderr, /nothing was loaded/);
-        assert.deepEqual(storeState(sb), before);
+        assert.deepEqual(sb.storeState(), before);
       });
     }
 

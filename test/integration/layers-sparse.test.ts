@@ -26,16 +26,6 @@ const DEVICE_WARNING = /^WARNING: 3 device nodes in layer sha256:[0-9a-f]{64} we
 
 const sha256hex = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
-/** Everything the store holds: a refused command must leave all of it as it was. */
-function storeState(sb: Sandbox) {
-  const list = (p: string) => (existsSync(sb.path(p)) ? readdirSync(sb.path(p)).sort() : []);
-  return {
-    images: sb.ok(['images', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']),
-    layers: list('data/rootlet/layers'),
-    blobs: list('data/rootlet/blobs/sha256'),
-    tmp: list('data/rootlet/tmp'),
-  };
-}
 
 function oneLine(r: Result, code: number, want: RegExp): void {
   assert.equal(r.code, code, r.stderr);
@@ -140,9 +130,9 @@ describe('layers keep sparse files and say what they leave out', () => {
     ]);
     const path = sb.path('failing-archive.tar');
     writeFileSync(path, archive);
-    const state = storeState(sb);
+    const state = sb.storeState();
     oneLine(sb.run(['load', '-i', path]), 125, /^Error: layer top\/layer\.tar does not match the config's diff_id/);
-    assert.deepEqual(storeState(sb), state);
+    assert.deepEqual(sb.storeState(), state);
   });
 
   test('pull: sparse files whole, device nodes one WARNING line on stderr (with and without progress)', async () => {
@@ -171,11 +161,11 @@ describe('layers keep sparse files and say what they leave out', () => {
     const digest = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
     const manifest = Buffer.from(img.manifest.toString().replace(digest(img.layers[0]!.blob), digest(bad)));
     await pushRaw(reg.host, 'test/corrupt', '1', { ...img, manifest, layers: [{ blob: bad, diffId: img.layers[0]!.diffId }], digest: digest(manifest) });
-    const state = storeState(sb);
+    const state = sb.storeState();
     const r = await runAsync(sb, ['pull', '-q', '--tls-verify=false', `${reg.host}/test/corrupt:1`]);
     oneLine(r, 125, new RegExp(`layer ${digest(bad)}: corrupt gzip stream: incorrect data check`));
     assert.doesNotMatch(r.stderr, /only \d+ bytes/);
-    assert.deepEqual(storeState(sb), state);
+    assert.deepEqual(sb.storeState(), state);
   });
 
   const refusals: Array<[string, () => Buffer, RegExp]> = [
@@ -198,9 +188,9 @@ describe('layers keep sparse files and say what they leave out', () => {
     test(`import of ${what}: exit 125, one line, no image, store unchanged`, () => {
       const path = sb.path('refused.tar');
       writeFileSync(path, bytes());
-      const state = storeState(sb);
+      const state = sb.storeState();
       oneLine(sb.run(['import', path, 'refused:1']), 125, why);
-      assert.deepEqual(storeState(sb), state);
+      assert.deepEqual(sb.storeState(), state);
     });
   }
 });
