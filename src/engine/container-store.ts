@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DB } from '../state/db.js';
 import { asNoSpace } from './no-space.js';
@@ -157,11 +157,16 @@ export class ContainerStore {
     return join(dirname(this.db.name), 'containers', id);
   }
 
-  /** Writes the record file atomically; a full disk refuses the change before the database sees it. */
-  private writeRecordFile(r: RecordFile): void {
+  /**
+   * Writes the record file atomically. Only `insert` makes the directory:
+   * a rewrite that races with the container's removal must not bring its
+   * directory back.
+   */
+  private writeRecordFile(r: RecordFile, makeDir = false): void {
     const dir = this.containerDir(r.id);
     const file = join(dir, RECORD_FILE);
     const tmp = `${file}.tmp`;
+    if (!makeDir && !existsSync(dir)) return;
     const made = mkdirSync(dir, { recursive: true, mode: 0o700 });
     try {
       writeFileSync(tmp, JSON.stringify(r), { mode: 0o600 });
@@ -178,19 +183,27 @@ export class ContainerStore {
     if (c) this.writeRecordFile({ id: c.id, name: c.name, imageId: c.imageId, imageName: c.imageName, created: c.created, spec: c.spec, exitCode: c.exitCode, finishedAt: c.finishedAt });
   }
 
+  /**
+   * The database row first, then the record file: rootlet killed between
+   * the two leaves a record that `rm` removes (with no file, recovery could
+   * not bring it back), never a directory that no record names. A record
+   * file that cannot be written (a full disk) takes the row back.
+   */
   insert(c: ContainerRecord): void {
-    this.writeRecordFile({ id: c.id, name: c.name, imageId: c.imageId, imageName: c.imageName, created: c.created, spec: c.spec });
     try {
       this.db.prepare(`INSERT INTO containers (id, name, image_id, image_name, created, state, spec)
         VALUES (?, ?, ?, ?, ?, ?, ?)`).run(c.id, c.name, c.imageId, c.imageName, c.created, c.state, JSON.stringify(c.spec));
     } catch (err) {
-      // Not recorded: its record file must not make recovery bring it back.
-      rmSync(join(this.containerDir(c.id), RECORD_FILE), { force: true });
-      try { rmdirSync(this.containerDir(c.id)); } catch { /* not empty or gone */ }
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
         const other = this.db.prepare('SELECT id FROM containers WHERE name = ?').get(c.name) as { id: string } | undefined;
         throw new EngineError(`the container name "/${c.name}" is already in use by container "${other?.id ?? '?'}": remove (or rename) that container to reuse the name`);
       }
+      throw err;
+    }
+    try {
+      this.writeRecordFile({ id: c.id, name: c.name, imageId: c.imageId, imageName: c.imageName, created: c.created, spec: c.spec }, true);
+    } catch (err) {
+      this.db.prepare('DELETE FROM containers WHERE id = ?').run(c.id);
       throw err;
     }
   }

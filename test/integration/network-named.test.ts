@@ -34,7 +34,7 @@ describe('named networks', () => {
       [['network', 'create', 'n1'], /network with name n1 already exists/],
       [['network', 'create', '--subnet', '10.99.0.0/25', 'clash'], /overlaps with network ni/],
       [['network', 'create', '--subnet', '10.99.0.1/24', 'x'], /host bits set/],
-      [['network', 'create', '-d', 'macvlan', 'x'], /driver "macvlan" is not supported/],
+      [['network', 'create', '-d', 'macvlan', 'x'], /"macvlan" for "-d, --driver" flag: not a supported network driver/],
       [['run', '--rm', '--network', 'nope', 'busybox', 'true'], /network nope not found/],
     ] as const) {
       const r = sb.run([...args]);

@@ -186,7 +186,7 @@ describe('config: every key is checked when the file is read', () => {
   };
   test('good values are taken; unknown keys are ignored as before', async () => {
     const c = await load('[storage]\nroot = "/srv/r"\ndriver = "vfs"\n[engine]\nruntime = "crun"\n[images]\nremap_outside_ids = true\n[network]\ndefault_rootless_network_cmd = "slirp4netns"\n[other]\nx = 1\n');
-    assert.deepEqual(c, { storage: { root: '/srv/r', driver: 'vfs' }, engine: { runtime: 'crun' }, images: { remapOutsideIds: true }, network: { defaultRootlessNetworkCmd: 'slirp4netns' } });
+    assert.deepEqual(c, { storage: { root: '/srv/r', driver: 'vfs' }, engine: { runtime: 'crun' }, images: { remapOutsideIds: true }, network: { defaultRootlessNetworkCmd: 'slirp4netns' }, containers: {} });
   });
   test('an unknown value of an enumerated key names the file and the key', async () => {
     await rejects('[network]\ndefault_rootless_network_cmd = "bogus"\n',
