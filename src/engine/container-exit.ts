@@ -40,10 +40,13 @@ export async function onContainerExit(engine: Engine, id: string, runToken: stri
   const now = store.get(id);
   if (now?.state === 'running' && now.runToken === runToken) disconnectContainer(engine, id);
   store.markExited(id, code, exit?.at, runToken);
+  // A hook that ran late (its process was slow to be scheduled) may find the next run begun:
+  // its health timer and its runtime state are not this hook's to remove (a forced delete killed it).
+  const latest = store.get(id);
+  if (!latest || latest.runToken !== runToken) return;
   stopHealthTimer(engine, id);
   engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', id));
-  const latest = store.get(id);
-  if (!latest || latest.state !== 'exited' || latest.runToken !== runToken) return;
+  if (latest.state !== 'exited') return;
   if (rec.spec.rm) {
     removeContainer(engine, latest, { force: true, volumes: true });
     return;
