@@ -1,4 +1,5 @@
 import { runInternal } from './cli/internal.js';
+import { isNoSpace } from './engine/no-space.js';
 import { osReason } from './util/os-errors.js';
 
 /**
@@ -14,7 +15,7 @@ const name = process.argv[2] ?? '';
 function fatal(err: unknown): void {
   const e = err as NodeJS.ErrnoException;
   const where = e?.path ?? process.argv[3] ?? 'the store';
-  const what = e?.code === 'ENOSPC' || e?.code === 'EDQUOT'
+  const what = isNoSpace(e)
     ? `no space left on device writing ${where}`
     : `${name || 'helper'}: ${e?.syscall ? `${e.syscall}: ${osReason(e)}` : e instanceof Error ? e.message : String(err)}`;
   process.stderr.write(`${what.replace(/\s*\n\s*/g, ' ')}\n`);

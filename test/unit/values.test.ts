@@ -200,6 +200,17 @@ describe('config: every key is checked when the file is read', () => {
   });
 });
 
+/** Runs fn with XDG_RUNTIME_DIR (where the debug log goes) set to dir, and puts it back. */
+function withRuntimeDir(dir: string, fn: () => void): void {
+  const saved = process.env.XDG_RUNTIME_DIR;
+  process.env.XDG_RUNTIME_DIR = dir;
+  try {
+    fn();
+  } finally {
+    process.env.XDG_RUNTIME_DIR = saved;
+  }
+}
+
 describe('the main error handler', () => {
   test('an engine error is its own line and code', () => {
     assert.deepEqual(describeError(new EngineError('No such container: x', 1)), { line: 'Error: No such container: x', exitCode: 1 });
@@ -207,9 +218,7 @@ describe('the main error handler', () => {
   test('an internal error is one line naming the debug log, which holds the trace', () => {
     const run = join(dir, 'run');
     mkdirSync(run, { mode: 0o700 });
-    const saved = process.env.XDG_RUNTIME_DIR;
-    process.env.XDG_RUNTIME_DIR = run;
-    try {
+    withRuntimeDir(run, () => {
       const err = new TypeError('Cannot read properties of undefined (reading \'spec\')');
       const { line, exitCode } = describeError(err, ['node', 'rootlet', 'ps']);
       assert.equal(exitCode, 125);
@@ -218,9 +227,7 @@ describe('the main error handler', () => {
       const text = readFileSync(log, 'utf8');
       assert.match(text, /rootlet ps\nTypeError: Cannot read properties/);
       assert.match(text, /\n {4}at /);
-    } finally {
-      process.env.XDG_RUNTIME_DIR = saved;
-    }
+    });
   });
   test('an OS error nobody caught names the call and the reason', () => {
     const err = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write', errno: -28 });
@@ -229,14 +236,13 @@ describe('the main error handler', () => {
   test('when the log cannot be written, the line says so', () => {
     const run = join(dir, 'ro');
     mkdirSync(run, { mode: 0o500 });
-    const saved = process.env.XDG_RUNTIME_DIR;
-    process.env.XDG_RUNTIME_DIR = run;
     try {
-      // Root writes anyway: the check holds only for the unprivileged user the tests run as.
-      if (process.getuid?.() === 0) return;
-      assert.match(describeError(new Error('boom')).line, /^Error: internal error: boom \(its trace could not be written to .*debug\.log: permission denied\)$/);
+      withRuntimeDir(run, () => {
+        // Root writes anyway: the check holds only for the unprivileged user the tests run as.
+        if (process.getuid?.() === 0) return;
+        assert.match(describeError(new Error('boom')).line, /^Error: internal error: boom \(its trace could not be written to .*debug\.log: permission denied\)$/);
+      });
     } finally {
-      process.env.XDG_RUNTIME_DIR = saved;
       chmodSync(run, 0o700);
     }
   });
