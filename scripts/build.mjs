@@ -50,7 +50,7 @@ await build({
 await build({ ...cli, banner: { js: cliBanner }, entryPoints: [join(root, 'src/helper.ts')], outfile: join(root, 'dist/rootlet-helper.cjs') });
 chmodSync(join(root, 'dist/rootlet.cjs'), 0o755);
 // Small C programs: the port forwarder (one per container that publishes ports) and the console relay (-t with crun).
-for (const [out, src] of [['rootlet-portfwd', 'src/network/portfwd.c'], ['rootlet-console', 'src/runtime/console.c']]) {
+for (const [out, src] of [['rootlet-portfwd', 'src/engine/networks/portfwd.c'], ['rootlet-console', 'src/runtime/console.c']]) {
   const r = spawnSync('cc', ['-O2', '-Wall', '-o', join(root, 'dist', out), join(root, src)], { stdio: 'inherit' });
   if (r.status !== 0) {
     console.error(`build: cannot compile ${src}: install a C compiler (apt-get install gcc libc6-dev)`);

@@ -7,7 +7,7 @@
 # to the internet does. Its replies are paced (HTB) so that its round trip
 # looks like a real network's, not a veth's few microseconds: pasta treats
 # near destinations differently, and the bug the tests guard against
-# (src/network/bridge.ts) showed only with far ones.
+# (src/engine/networks/bridge.ts) showed only with far ones.
 # Usage: test-remote-host.sh up SERVER.mjs | down     Prints the address on up.
 set -euo pipefail
 ns=rootlet-remote host_if=rl-remote host_ip=198.18.7.1 remote_ip=198.18.7.2

@@ -50,8 +50,13 @@ fi
 
 # A host beyond this one for the outbound network tests, in a network
 # namespace routed from the host's; removed when the tests end.
-remote=$(bash scripts/test-remote-host.sh up "$PWD/test/fixtures/remote-host-server.mjs")
-trap 'bash scripts/test-remote-host.sh down' EXIT
+# Only when the outbound tests run: the host is one per machine, so test runs
+# of other files (e.g. several worktrees) do not tear down each other's.
+remote=
+if [ -z "${ROOTLET_TEST_FILTER:-}" ] || [[ "$ROOTLET_TEST_FILTER" == *outbound* ]]; then
+  remote=$(bash scripts/test-remote-host.sh up "$PWD/test/fixtures/remote-host-server.mjs")
+  trap 'bash scripts/test-remote-host.sh down' EXIT
+fi
 
 uid=$(id -u rootlet-ci)
 runuser -u rootlet-ci -- env -i \

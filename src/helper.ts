@@ -1,5 +1,5 @@
 import { runInternal } from './cli/internal.js';
-import { isNoSpace } from './engine/no-space.js';
+import { isNoSpace } from './util/no-space.js';
 import { osReason } from './util/os-errors.js';
 
 /**

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { releaseEngine } from './cli/common.js';
 import { buildProgram, CommanderError } from './cli/program.js';
 import { setEntryPath } from './engine/engine.js';
-import { errorMessage } from './engine/errors.js';
+import { errorMessage } from './util/errors.js';
 import { describeError, setDebug } from './cli/report.js';
 import { trace } from './util/trace.js';
 
@@ -39,9 +39,9 @@ async function main(argv: string[]): Promise<void> {
   });
   process.on('unhandledRejection', (err) => { fail(err, argv); process.exit(); });
   if (first === '__container-exited') {
-    // conmon's exit hook for a detached container (src/engine/container-exit.ts).
+    // conmon's exit hook for a detached container (src/engine/containers/exit-hook.ts).
     const { openEngine } = await import('./cli/common.js');
-    const { onContainerExit, recordHookError } = await import('./engine/container-exit.js');
+    const { onContainerExit, recordHookError } = await import('./engine/containers/exit-hook.js');
     let engine;
     try {
       engine = await openEngine();

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { checkedOption } from './flag-values.js';
-import { attach, DEFAULT_DETACH_KEYS, parseDetachKeys, type Attachment } from '../engine/attach.js';
-import { startDetached } from '../engine/container-start.js';
-import { containerStore, isRunning } from '../engine/container-state.js';
-import { waitContainer } from '../engine/container-stop.js';
-import { EngineError } from '../engine/errors.js';
+import { attach, DEFAULT_DETACH_KEYS, parseDetachKeys, type Attachment } from '../engine/containers/attach.js';
+import { startDetached } from '../engine/containers/start.js';
+import { containerStore, isRunning } from '../engine/containers/state.js';
+import { waitContainer } from '../engine/containers/stop.js';
+import { EngineError } from '../util/errors.js';
 import { openEngine } from './common.js';
 
 /** Waits for an attachment; the container's exit code when it ended, 0 when the user detached. */

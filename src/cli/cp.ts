@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { copyFromContainer, copyToContainer } from '../engine/container-cp.js';
-import { containerStore } from '../engine/container-state.js';
-import { EngineError } from '../engine/errors.js';
+import { copyFromContainer, copyToContainer } from '../engine/containers/cp.js';
+import { containerStore } from '../engine/containers/state.js';
+import { EngineError } from '../util/errors.js';
 import { openEngine } from './common.js';
 import { dockerStatus } from './daemon-errors.js';
 

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { bindSourceExists } from '../engine/container-create.js';
+import { bindSourceExists } from '../engine/containers/create.js';
 import {
   expandEnv, healthInterval, parseCpus, parseLabels, parseMemory, parsePidsLimit, parseRestart, parseTmpfs, parseUserns, parseVolume,
   validateName, type CreateOptions,
-} from '../engine/container-spec.js';
-import { parseAddHost } from '../network/hosts.js';
-import { checkAlias, parseNetworkFlags } from '../network/options.js';
-import { checkHostPorts, unprivilegedPortStart } from '../network/ports.js';
+} from '../engine/containers/spec.js';
+import { parseAddHost } from '../engine/networks/hosts.js';
+import { checkAlias, parseNetworkFlags } from '../engine/networks/options.js';
+import { checkHostPorts, unprivilegedPortStart } from '../engine/networks/ports.js';
 import { RUNTIMES } from '../runtime/runtime.js';
 import {
   parseAbsolutePath, parseChoice, parseDuration, parseExpose, parseInteger, parseIp, parsePublish, parseSeconds, parseSignal, parseUserSpec,

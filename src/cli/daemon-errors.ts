@@ -1,4 +1,4 @@
-import { EngineError, errorMessage } from '../engine/errors.js';
+import { EngineError, errorMessage } from '../util/errors.js';
 
 /**
  * Runs a command's action with Docker's exit status for a refused request

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { containerDiff } from '../engine/container-diff.js';
-import { containerStore } from '../engine/container-state.js';
+import { containerDiff } from '../engine/containers/diff.js';
+import { containerStore } from '../engine/containers/state.js';
 import { openEngine } from './common.js';
 import { dockerStatus } from './daemon-errors.js';
 

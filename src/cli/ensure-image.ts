@@ -1,5 +1,5 @@
 import type { Engine } from '../engine/engine.js';
-import { EngineError } from '../engine/errors.js';
+import { EngineError } from '../util/errors.js';
 import { familiarName, looksLikeId, parseReference, formatReference } from '../image/reference.js';
 
 /**

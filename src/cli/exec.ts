@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { containerStore } from '../engine/container-state.js';
-import { execInContainer } from '../engine/container-exec.js';
-import { expandEnv } from '../engine/container-spec.js';
+import { containerStore } from '../engine/containers/state.js';
+import { execInContainer } from '../engine/containers/exec.js';
+import { expandEnv } from '../engine/containers/spec.js';
 import { parseAbsolutePath, parseUserSpec } from '../util/values.js';
 import { openEngine } from './common.js';
 import { checkReadable } from './files.js';

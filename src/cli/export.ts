@@ -1,8 +1,8 @@
 import { closeSync, existsSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
-import { exportContainer } from '../engine/container-export.js';
-import { containerStore } from '../engine/container-state.js';
-import { EngineError } from '../engine/errors.js';
+import { exportContainer } from '../engine/containers/export.js';
+import { containerStore } from '../engine/containers/state.js';
+import { EngineError } from '../util/errors.js';
 import { openEngine } from './common.js';
 import { dockerStatus } from './daemon-errors.js';
 import { openFile } from './files.js';

@@ -1,5 +1,5 @@
 import { accessSync, constants, openSync, statSync } from 'node:fs';
-import { EngineError } from '../engine/errors.js';
+import { EngineError } from '../util/errors.js';
 import { openError } from '../util/os-errors.js';
 
 /**

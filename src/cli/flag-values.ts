@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { EngineError } from '../engine/errors.js';
+import { EngineError } from '../util/errors.js';
 import { ValueError } from '../util/values.js';
 
 /**

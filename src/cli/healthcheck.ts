@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { containerStore } from '../engine/container-state.js';
-import { runHealthcheck } from '../engine/healthcheck.js';
+import { containerStore } from '../engine/containers/state.js';
+import { runHealthcheck } from '../engine/containers/healthcheck.js';
 import { openEngine } from './common.js';
 
 export function register(program: Command): void {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { imageHistory, type HistoryEntry } from '../engine/image-history.js';
+import { imageHistory, type HistoryEntry } from '../engine/images/history.js';
 import { openEngine } from './common.js';
 import { humanDuration, humanSize } from './format.js';
 import { shortId } from './images-format.js';

@@ -12,7 +12,7 @@ export function defineImageCheck(parent: Command, name: string): Command {
     .option('--repair', 'remove broken blobs, broken images\' records and leftovers, so that a later pull fetches them again')
     .action(async (flags: { repair?: boolean }) => {
       const engine = await openEngine();
-      const { checkStore } = await import('../engine/store-check.js');
+      const { checkStore } = await import('../engine/system/store-check.js');
       const r = await checkStore(engine, !!flags.repair);
       for (const t of r.reclaimed) process.stdout.write(`removed the leftover of an interrupted write: ${t}\n`);
       for (const p of r.problems) process.stdout.write(`${p.message}${flags.repair && p.repaired ? ': repaired' : ''}\n`);

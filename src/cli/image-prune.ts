@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { imagePruneFilter } from '../engine/image-filter.js';
-import { pruneImages } from '../engine/image-prune.js';
+import { imagePruneFilter } from '../engine/images/filter.js';
+import { pruneImages } from '../engine/images/prune.js';
 import { collect, confirm, openEngine } from './common.js';
 import { humanSize } from './format.js';
 

@@ -1,4 +1,4 @@
-import { imageCreated } from '../engine/image-filter.js';
+import { imageCreated } from '../engine/images/filter.js';
 import { sorted } from '../engine/inspect.js';
 import { familiarRepository, parseReference, repository } from '../image/reference.js';
 import type { ImageRecord } from '../image/store.js';

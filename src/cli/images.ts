@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { applyChanges } from '../image/changes.js';
 import { checkReadable } from './files.js';
 import { listOption } from './flag-values.js';
-import { importImage, listImages, removeImage } from '../engine/images.js';
+import { importImage, listImages, removeImage } from '../engine/images/lifecycle.js';
 import { collect, eachName, openEngine } from './common.js';
 import { imageRows, imagesTableFormat, IMAGES_KIND, shortId } from './images-format.js';
 import { formatList } from './list-format.js';

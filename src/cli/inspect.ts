@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseChoice } from '../util/values.js';
 import { valueOption } from './flag-values.js';
-import { errorMessage } from '../engine/errors.js';
+import { errorMessage } from '../util/errors.js';
 import { inspectObject, type InspectType } from '../engine/inspect.js';
 import { openEngine } from './common.js';
 import { formatEach } from './list-format.js';

@@ -1,5 +1,5 @@
 import { extractLayer, LayerError, openLayerInput } from '../image/extract.js';
-import { keepIdShift } from '../engine/container-spec.js';
+import { keepIdShift } from '../engine/containers/spec.js';
 import { shiftOwners } from '../storage/shift.js';
 import { mkdirSync, rmSync } from 'node:fs';
 import { statInRoot } from '../runtime/stat-in-root.js';

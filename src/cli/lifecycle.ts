@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { refreshPeers } from '../network/attach.js';
-import { createContainer } from '../engine/container-create.js';
-import { startDetached } from '../engine/container-start.js';
-import { containerStore, isRunning } from '../engine/container-state.js';
-import { killContainer, pauseContainer, stopContainer, waitContainer } from '../engine/container-stop.js';
-import { validateName } from '../engine/container-spec.js';
-import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../engine/attach.js';
+import { refreshPeers } from '../engine/networks/endpoints.js';
+import { createContainer } from '../engine/containers/create.js';
+import { startDetached } from '../engine/containers/start.js';
+import { containerStore, isRunning } from '../engine/containers/state.js';
+import { killContainer, pauseContainer, stopContainer, waitContainer } from '../engine/containers/stop.js';
+import { validateName } from '../engine/containers/spec.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../engine/containers/attach.js';
 import { parseSeconds, parseSignal } from '../util/values.js';
 import { checkedOption, valueOption } from './flag-values.js';
 import { eachName, openEngine } from './common.js';

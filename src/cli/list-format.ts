@@ -1,4 +1,4 @@
-import { EngineError } from '../engine/errors.js';
+import { EngineError } from '../util/errors.js';
 import { tabwrite } from './tabwriter.js';
 import { parseTemplate, TemplateError } from './template.js';
 

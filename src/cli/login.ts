@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .option('--password-stdin', 'read the password from standard input'))
     .action(async (registry: string, flags: RegistryFlags & { username?: string; password?: string; passwordStdin?: boolean }) => {
       await openEngine();
-      const { login } = await import('../engine/login.js');
+      const { login } = await import('../engine/images/login.js');
       await login(registry, { ...flags, tlsVerify: tlsVerifyFlag(flags.tlsVerify) });
       process.stdout.write('Login Succeeded!\n');
     });
@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .option('-a, --all', 'remove the credentials of every registry')
     .option('--authfile <file>', 'credentials file (default $XDG_RUNTIME_DIR/containers/auth.json)')
     .action(async (registry: string | undefined, flags: { all?: boolean; authfile?: string }) => {
-      const { logout } = await import('../engine/login.js');
+      const { logout } = await import('../engine/images/login.js');
       process.stdout.write(`${logout(registry, flags)}\n`);
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { logPath } from '../engine/container-start.js';
-import { containerStore, isRunning, refreshState } from '../engine/container-state.js';
-import { printRecord, readLog } from '../engine/logs.js';
+import { logPath } from '../engine/containers/start.js';
+import { containerStore, isRunning, refreshState } from '../engine/containers/state.js';
+import { printRecord, readLog } from '../engine/containers/logs.js';
 import { invalid, parseInteger, parseTimestamp } from '../util/values.js';
 import { openEngine } from './common.js';
 import { valueOption } from './flag-values.js';

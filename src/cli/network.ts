@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
-import { containerStore } from '../engine/container-state.js';
-import { EngineError } from '../engine/errors.js';
-import { parseLabels } from '../engine/container-spec.js';
+import { containerStore } from '../engine/containers/state.js';
+import { EngineError } from '../util/errors.js';
+import { parseLabels } from '../engine/containers/spec.js';
 import {
   connectNetwork, createNetwork, disconnectNetwork, inspectNetwork, labelMatches, listNetworks, pruneNetworks, removeNetwork,
-} from '../network/networks.js';
-import { DEFAULT_NETWORK, NetworkStore, type NetworkRecord } from '../network/store.js';
-import { checkAlias } from '../network/options.js';
-import { parseSubnet } from '../network/subnet.js';
+} from '../engine/networks/lifecycle.js';
+import { DEFAULT_NETWORK, NetworkStore, type NetworkRecord } from '../engine/networks/store.js';
+import { checkAlias } from '../engine/networks/options.js';
+import { parseSubnet } from '../engine/networks/subnet.js';
 import { parseChoice, parseIp } from '../util/values.js';
 import { checkedOption, listOption } from './flag-values.js';
 import { collect, confirm, eachName, openEngine } from './common.js';

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { refreshState, containerStore } from '../engine/container-state.js';
-import { EngineError } from '../engine/errors.js';
-import { boundPorts } from '../network/attach.js';
-import { displayIp } from '../network/ports.js';
+import { refreshState, containerStore } from '../engine/containers/state.js';
+import { EngineError } from '../util/errors.js';
+import { boundPorts } from '../engine/networks/endpoints.js';
+import { displayIp } from '../engine/networks/ports.js';
 import { parsePort } from '../util/values.js';
 import { openEngine } from './common.js';
 

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { VERSION } from '../engine/info-version.js';
+import { VERSION } from '../engine/system/version.js';
 import { parseChoice } from '../util/values.js';
 import { valueOption } from './flag-values.js';
 

@@ -1,4 +1,4 @@
-import type { ContainerSummary } from '../engine/container-list.js';
+import type { ContainerSummary } from '../engine/containers/list.js';
 import { humanDuration, humanSize } from './format.js';
 import type { ListKind } from './list-format.js';
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseInteger } from '../util/values.js';
 import { valueOption } from './flag-values.js';
-import { listContainers } from '../engine/container-list.js';
+import { listContainers } from '../engine/containers/list.js';
 import { collect, openEngine } from './common.js';
 import { formatList } from './list-format.js';
 import { psRow, psTableFormat, PS_KIND } from './ps-format.js';

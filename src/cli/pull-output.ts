@@ -1,6 +1,6 @@
 import type { Engine } from '../engine/engine.js';
-import { EngineError } from '../engine/errors.js';
-import { pullImage, type PullOptions } from '../engine/pull.js';
+import { EngineError } from '../util/errors.js';
+import { pullImage, type PullOptions } from '../engine/images/pull.js';
 import { clientFor } from '../image/registry/client.js';
 import { endpointsFor, loadRegistriesConf } from '../image/registry/registries-conf.js';
 import { familiarName, formatReference, parseReference } from '../image/reference.js';

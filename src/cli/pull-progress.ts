@@ -1,4 +1,4 @@
-import type { PullEvent } from '../engine/pull.js';
+import type { PullEvent } from '../engine/images/pull.js';
 import { humanSize } from './format.js';
 
 /**

@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'print nothing but errors'))
     .action(async (image: string, dest: string | undefined, flags: RegistryFlags & { quiet?: boolean }) => {
       const engine = await openEngine();
-      const { pushImage } = await import('../engine/push.js');
+      const { pushImage } = await import('../engine/images/push.js');
       const say = (s: string) => { if (!flags.quiet) process.stdout.write(`${s}\n`); };
       const r = await pushImage(engine, image, dest, {
         ...registryOptions(flags),

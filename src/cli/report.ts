@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { EngineError, errorMessage, EXIT_ENGINE } from '../engine/errors.js';
-import { resolvePaths } from '../engine/paths.js';
+import { EngineError, errorMessage, EXIT_ENGINE } from '../util/errors.js';
+import { resolvePaths } from '../state/paths.js';
 import { currentIdentity } from '../rootless/identity.js';
 import { osReason } from '../util/os-errors.js';
 

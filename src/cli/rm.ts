@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { removeContainer } from '../engine/container-remove.js';
-import { containerStore } from '../engine/container-state.js';
+import { removeContainer } from '../engine/containers/remove.js';
+import { containerStore } from '../engine/containers/state.js';
 import { eachName } from './common.js';
 
 export function register(program: Command): void {

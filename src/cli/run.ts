@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { createContainer } from '../engine/container-create.js';
-import { runForeground } from '../engine/container-run.js';
-import { removeContainer } from '../engine/container-remove.js';
-import { startDetached } from '../engine/container-start.js';
+import { createContainer } from '../engine/containers/create.js';
+import { runForeground } from '../engine/containers/run.js';
+import { removeContainer } from '../engine/containers/remove.js';
+import { startDetached } from '../engine/containers/start.js';
 import { openEngine } from './common.js';
 import { ensureImage } from './ensure-image.js';
-import { PortError } from '../network/forwarder.js';
+import { PortError } from '../engine/networks/forwarder.js';
 import { addCreateOptions, toCreateOptions, type CreateFlags } from './create-options.js';
 
 export function register(program: Command): void {

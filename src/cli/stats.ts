@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { sampleStats, type ContainerStats } from '../engine/container-stats.js';
-import { containerStore, isRunning, refreshStates } from '../engine/container-state.js';
+import { sampleStats, type ContainerStats } from '../engine/containers/stats.js';
+import { containerStore, isRunning, refreshStates } from '../engine/containers/state.js';
 import { delegatedControllers } from '../runtime/cgroups.js';
 import { openEngine } from './common.js';
 import { dockerStatus } from './daemon-errors.js';

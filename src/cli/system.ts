@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { engineInfo, VERSION } from '../engine/info.js';
-import { resetStore } from '../engine/reset.js';
-import { EngineError } from '../engine/errors.js';
-import { runChecks } from '../rootless/doctor.js';
+import { engineInfo, VERSION } from '../engine/system/info.js';
+import { resetStore } from '../engine/system/reset.js';
+import { EngineError } from '../util/errors.js';
+import { runChecks } from '../engine/system/doctor.js';
 import { openEngine } from './common.js';
 
 async function printInfo(format: string | undefined): Promise<void> {
@@ -75,7 +75,7 @@ export function register(program: Command): void {
     .option('-f, --force', 'rebuild even when the database looks sound')
     .action(async (flags: { force?: boolean }) => {
       const { Engine } = await import('../engine/engine.js');
-      const { databaseVerdict, moveDatabaseAside, rebuildState } = await import('../engine/store-recover.js');
+      const { databaseVerdict, moveDatabaseAside, rebuildState } = await import('../engine/system/store-recover.js');
       const { paths } = await Engine.locate();
       const verdict = databaseVerdict(paths.db);
       if (verdict.state === 'sound' && !flags.force) {

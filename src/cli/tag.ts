@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { tagImage } from '../engine/image-tag.js';
+import { tagImage } from '../engine/images/tag.js';
 import { openEngine } from './common.js';
 
 /** `tag` / `image tag`. */

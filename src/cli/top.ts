@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { containerStore } from '../engine/container-state.js';
-import { containerTop } from '../engine/container-top.js';
+import { containerStore } from '../engine/containers/state.js';
+import { containerTop } from '../engine/containers/top.js';
 import { openEngine } from './common.js';
 import { dockerStatus } from './daemon-errors.js';
 

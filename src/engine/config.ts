@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { STACKS } from '../network/stack.js';
+import { STACKS } from './networks/stack.js';
 import { RUNTIMES } from '../runtime/runtime.js';
 import { DRIVERS } from '../storage/rootfs.js';
 import { parseChoice } from '../util/values.js';
-import { EngineError, errorMessage } from './errors.js';
+import { EngineError, errorMessage } from '../util/errors.js';
 
 /** The user's rootlet.toml (see docs/configuration.md). Every key is optional. */
 export interface RootletConfig {

@@ -7,8 +7,8 @@ import { ensureUserNamespace, type UserNamespace } from '../rootless/userns.js';
 import { getMeta, openDb, setMeta, type DB } from '../state/db.js';
 import { parseDriver, probeDriver, type DriverName } from '../storage/rootfs.js';
 import { loadConfig, type RootletConfig } from './config.js';
-import { ensureDirs, resolvePaths, type Paths } from './paths.js';
-import { refuseLostDatabase } from './store-damage.js';
+import { ensureDirs, resolvePaths, type Paths } from '../state/paths.js';
+import { refuseLostDatabase } from './system/store-damage.js';
 
 let helperPath: string | undefined;
 let cliPath: string | undefined;

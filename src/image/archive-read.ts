@@ -2,7 +2,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
-import { EngineError } from '../engine/errors.js';
+import { EngineError } from '../util/errors.js';
 
 export interface ArchiveEntry {
   /** The entry's path, without a leading `./`. */

@@ -1,4 +1,4 @@
-import { EngineError } from '../engine/errors.js';
+import { EngineError } from '../util/errors.js';
 import type { ImageRuntimeConfig } from './oci.js';
 
 /** Parses a JSON array form (`["a","b"]`) or falls back to the shell form. */

@@ -1,4 +1,4 @@
-import { EngineError } from '../engine/errors.js';
+import { EngineError } from '../util/errors.js';
 
 /** A parsed image reference, normalized as Docker normalizes it. */
 export interface Reference {

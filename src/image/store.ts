@@ -1,13 +1,13 @@
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EngineError } from '../engine/errors.js';
-import type { Paths } from '../engine/paths.js';
+import { EngineError } from '../util/errors.js';
+import type { Paths } from '../state/paths.js';
 import type { DB } from '../state/db.js';
 import type { ImageConfig, Manifest } from './oci.js';
 import { formatReference, looksLikeId, parseReference } from './reference.js';
 import { randomHex } from '../util/random.js';
-import { asNoSpace } from '../engine/no-space.js';
+import { asNoSpace } from '../util/no-space.js';
 
 // node:crypto is required where a digest is computed, not at start-up: `run` never hashes.
 const require = createRequire(import.meta.url);

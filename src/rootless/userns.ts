@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
-import { EngineError } from '../engine/errors.js';
+import { EngineError } from '../util/errors.js';
 import { getMeta, setMeta, type DB } from '../state/db.js';
 import { findInPath, isProcessAlive, processStartTime, runCapture, sleepSync } from '../util/proc.js';
 import { procFiles } from '../util/procfs.js';

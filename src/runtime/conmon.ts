@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EngineError } from '../engine/errors.js';
+import { EngineError } from '../util/errors.js';
 import { findInPath } from '../util/proc.js';
 import type { Runtime } from './runtime.js';
 

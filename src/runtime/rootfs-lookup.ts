@@ -1,6 +1,6 @@
 import { lstatSync, readFileSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
-import { EngineError, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND } from '../engine/errors.js';
+import { EngineError, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND } from '../util/errors.js';
 import type { MountRequest, ProcessUser } from './spec.js';
 
 /**

@@ -1,5 +1,5 @@
 import { closeSync, constants, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { EngineError } from '../engine/errors.js';
+import { EngineError } from '../util/errors.js';
 import { findInPath } from '../util/proc.js';
 import { layoutFromMountinfo, type CgroupLayout } from './cgroups.js';
 

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EngineError, errorMessage } from '../engine/errors.js';
+import { EngineError, errorMessage } from '../util/errors.js';
 
 export type DB = Database.Database;
 
@@ -114,7 +114,7 @@ const MIGRATIONS: string[] = [
    );`,
 ];
 
-/** The command that rebuilds a damaged state database from the store (src/engine/store-recover.ts). */
+/** The command that rebuilds a damaged state database from the store (src/engine/system/store-recover.ts). */
 export const RECOVER_COMMAND = 'rootlet system recover';
 
 export interface OpenOptions {

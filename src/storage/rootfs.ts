@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { EngineError } from '../engine/errors.js';
+import { EngineError } from '../util/errors.js';
 import type { UserNamespace } from '../rootless/userns.js';
 import { findInPath } from '../util/proc.js';
 

@@ -1,4 +1,4 @@
-import { EngineError } from '../engine/errors.js';
+import { EngineError } from './errors.js';
 
 /**
  * The reason an OS call failed, in the words Go (hence Docker) prints:

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { EngineError } from '../engine/errors.js';
+import { EngineError } from './errors.js';
 
 /**
  * Every typed value a user gives rootlet (a flag's argument, a config key)

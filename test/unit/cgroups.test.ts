@@ -3,9 +3,9 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { parseResources, type CreateOptions } from '../../src/engine/container-spec.js';
-import { EngineError } from '../../src/engine/errors.js';
-import { cgroupRuntimeArgs, checkResources, resourcesSpec } from '../../src/engine/resources.js';
+import { parseResources, type CreateOptions } from '../../src/engine/containers/spec.js';
+import { EngineError } from '../../src/util/errors.js';
+import { cgroupRuntimeArgs, checkResources, resourcesSpec } from '../../src/engine/containers/resources.js';
 import { detectCgroups, layoutFromMountinfo, userBus, type CgroupHost } from '../../src/runtime/cgroups.js';
 import { buildRuntimeSpec } from '../../src/runtime/spec.js';
 

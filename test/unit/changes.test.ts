@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EngineError } from '../../src/engine/errors.js';
+import { EngineError } from '../../src/util/errors.js';
 import { applyChanges } from '../../src/image/changes.js';
 
 describe('applyChanges (import --change)', () => {

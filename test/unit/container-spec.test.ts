@@ -6,8 +6,8 @@ import { after, describe, test } from 'node:test';
 import {
   buildSpec, DEFAULT_PATH, keepIdMap, keepIdShift, mergeEnv, parseNetwork, parseTmpfs, parseUserns, parseVolume, readEnvFile,
   validateName, type CreateOptions,
-} from '../../src/engine/container-spec.js';
-import { EngineError } from '../../src/engine/errors.js';
+} from '../../src/engine/containers/spec.js';
+import { EngineError } from '../../src/util/errors.js';
 import type { ImageRuntimeConfig } from '../../src/image/oci.js';
 import type { ImageRecord } from '../../src/image/store.js';
 import type { MapEntry } from '../../src/rootless/userns.js';

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ContainerStore, type ContainerRecord } from '../../src/engine/container-store.js';
-import type { ContainerSpec } from '../../src/engine/container-spec.js';
+import { ContainerStore, type ContainerRecord } from '../../src/engine/containers/store.js';
+import type { ContainerSpec } from '../../src/engine/containers/spec.js';
 import { openDb } from '../../src/state/db.js';
 
 describe('ContainerStore', () => {

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { planCopy, renameTop, type CopyDest, type CopySource } from '../../src/engine/copy-plan.js';
+import { planCopy, renameTop, type CopyDest, type CopySource } from '../../src/engine/containers/copy-plan.js';
 
 const file = (name = 'f'): CopySource => ({ given: `/src/${name}`, type: 'file', contents: false, trailingSlash: false, name });
 const dir = (name = 'd', contents = false): CopySource => ({ given: `/src/${name}${contents ? '/.' : ''}`, type: 'dir', contents, trailingSlash: false, name });

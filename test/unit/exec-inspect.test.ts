@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { binarySize, decimalSize } from '../../src/cli/stats.js';
-import { cpuTimeColumn, startColumn } from '../../src/engine/container-top.js';
+import { cpuTimeColumn, startColumn } from '../../src/engine/containers/top.js';
 import { buildExecProcess } from '../../src/runtime/exec-process.js';
 import { DEFAULT_CAPS } from '../../src/runtime/spec.js';
 import { statInRoot } from '../../src/runtime/stat-in-root.js';

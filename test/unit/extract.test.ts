@@ -9,7 +9,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { readArchive } from '../../src/image/archive-read.js';
 import { extractLayer, LayerError, type ExtractOptions } from '../../src/image/extract.js';
-import { skippedDevicesWarning } from '../../src/engine/layers.js';
+import { skippedDevicesWarning } from '../../src/engine/images/layers.js';
 import { HELPER } from '../helpers.js';
 import {
   gnuTar, gzip, headersOfType, makeSparseFile, makeTar, patchHeader, sha256, snapshot, SPARSE_FORMATS, tarBody, type SparseFormat, type TarEntry,

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EngineError } from '../../src/engine/errors.js';
-import { globMatch, imageListFilter, imagePruneFilter, parseUntil, referenceMatches } from '../../src/engine/image-filter.js';
-import { imageHistory } from '../../src/engine/image-history.js';
-import { tagName } from '../../src/engine/image-tag.js';
+import { EngineError } from '../../src/util/errors.js';
+import { globMatch, imageListFilter, imagePruneFilter, parseUntil, referenceMatches } from '../../src/engine/images/filter.js';
+import { imageHistory } from '../../src/engine/images/history.js';
+import { tagName } from '../../src/engine/images/tag.js';
 import type { Engine } from '../../src/engine/engine.js';
 import type { ImageRecord } from '../../src/image/store.js';
 import { historyRow, HISTORY_KIND } from '../../src/cli/history.js';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EngineError } from '../../src/engine/errors.js';
-import { forwarderError, PortError } from '../../src/network/forwarder.js';
-import { containerResolv, hostsContent, parseAddHost, resolvContent } from '../../src/network/hosts.js';
-import { portMap } from '../../src/network/inspect.js';
-import { checkDuplicates, checkHostPorts, formatPorts, parseExpose, parsePublish } from '../../src/network/ports.js';
-import { hostAddresses, parseSubnet } from '../../src/network/subnet.js';
+import { EngineError } from '../../src/util/errors.js';
+import { forwarderError, PortError } from '../../src/engine/networks/forwarder.js';
+import { containerResolv, hostsContent, parseAddHost, resolvContent } from '../../src/engine/networks/hosts.js';
+import { portMap } from '../../src/engine/networks/inspect.js';
+import { checkDuplicates, checkHostPorts, formatPorts, parseExpose, parsePublish } from '../../src/engine/networks/ports.js';
+import { hostAddresses, parseSubnet } from '../../src/engine/networks/subnet.js';
 
 function refused(fn: () => unknown, msg: RegExp): void {
   assert.throws(fn, (e: unknown) => e instanceof EngineError && msg.test(e.message));

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ellipsis, goQuote, goTimeString, psRow, psTableFormat, statusText } from '../../src/cli/ps-format.js';
-import { commandString, type ContainerSummary } from '../../src/engine/container-list.js';
-import { containerFilter, parseFilters, type FilterLookups, type FilterSubject } from '../../src/engine/container-filter.js';
-import { anonymousVolumes, binds, mountPoints, tmpfsMounts } from '../../src/engine/container-mounts.js';
-import { legacyNetworkSpec, parseTmpfs, type ContainerSpec } from '../../src/engine/container-spec.js';
-import { sumFileSizes } from '../../src/engine/container-size.js';
-import type { ContainerRecord } from '../../src/engine/container-store.js';
-import { EngineError } from '../../src/engine/errors.js';
+import { commandString, type ContainerSummary } from '../../src/engine/containers/list.js';
+import { containerFilter, parseFilters, type FilterLookups, type FilterSubject } from '../../src/engine/containers/filter.js';
+import { anonymousVolumes, binds, mountPoints, tmpfsMounts } from '../../src/engine/containers/mounts.js';
+import { legacyNetworkSpec, parseTmpfs, type ContainerSpec } from '../../src/engine/containers/spec.js';
+import { sumFileSizes } from '../../src/engine/containers/size.js';
+import type { ContainerRecord } from '../../src/engine/containers/store.js';
+import { EngineError } from '../../src/util/errors.js';
 import { inspectImage, rfc3339Nano } from '../../src/engine/inspect.js';
 import type { ImageRecord } from '../../src/image/store.js';
 

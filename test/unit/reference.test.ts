@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EngineError } from '../../src/engine/errors.js';
+import { EngineError } from '../../src/util/errors.js';
 import { familiarName, formatReference, looksLikeId, parseReference } from '../../src/image/reference.js';
 
 const HEX = 'a'.repeat(64);

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { EngineError } from '../../src/engine/errors.js';
+import { EngineError } from '../../src/util/errors.js';
 import { checkExecutable, resolveUser, RootfsView } from '../../src/runtime/rootfs-lookup.js';
 
 const base = mkdtempSync(join(tmpdir(), 'rootlet-lookup-'));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EngineError } from '../../src/engine/errors.js';
+import { EngineError } from '../../src/util/errors.js';
 import { formatEach, formatList, type ListKind } from '../../src/cli/list-format.js';
 import { tabwrite } from '../../src/cli/tabwriter.js';
 import { parseTemplate, printValue, renderTemplate as render, TemplateError } from '../../src/cli/template.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadConfig } from '../../src/engine/config.js';
-import { EngineError } from '../../src/engine/errors.js';
+import { EngineError } from '../../src/util/errors.js';
 import { describeError } from '../../src/cli/report.js';
 import { lastLine } from '../../src/rootless/userns.js';
 import { openError, osReason } from '../../src/util/os-errors.js';

@@ -1,4 +1,4 @@
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../util/errors.js';
 import type { Credentials } from './credentials.js';
 import { readBody, type Transport } from './transport.js';
 

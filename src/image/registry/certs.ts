@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../util/errors.js';
 
 /** CA certificates and a client certificate for one registry host, from certs.d directories. */
 export interface TlsFiles {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../util/errors.js';
 import { digestOf } from '../store.js';
 import { basicHeader, fetchToken, parseChallenge, type Challenge } from './auth.js';
 import { loadTlsFiles } from './certs.js';
@@ -10,7 +10,7 @@ import { isPlainHttpServer, readBody, Transport, TransportError, type Response }
 /**
  * A client of one registry host (OCI distribution spec): ping, the 401
  * challenge flow, manifests, blobs, uploads. Knows nothing about the
- * store; src/engine/pull.ts and push.ts drive it.
+ * store; src/engine/images/pull.ts and push.ts drive it.
  */
 
 export interface ClientOptions {

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../util/errors.js';
 import { randomHex } from '../../util/random.js';
 
 /**

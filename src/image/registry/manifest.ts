@@ -1,4 +1,4 @@
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../util/errors.js';
 import { hostArchitecture, type Descriptor, type Manifest } from '../oci.js';
 import { invalid } from '../../util/values.js';
 

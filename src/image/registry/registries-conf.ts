@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { EngineError, errorMessage } from '../../engine/errors.js';
+import { EngineError, errorMessage } from '../../util/errors.js';
 import { DEFAULT_DOMAIN, parseReference, type Reference } from '../reference.js';
 
 /**

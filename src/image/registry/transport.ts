@@ -3,7 +3,7 @@ import * as https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
-import { EngineError } from '../../engine/errors.js';
+import { EngineError } from '../../util/errors.js';
 import type { TlsFiles } from './certs.js';
 
 /**

@@ -1,0 +1,127 @@
+import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { containerDir } from './bundle.js';
+import type { ContainerRecord } from './store.js';
+import type { Engine } from '../engine.js';
+import { EngineError } from '../../util/errors.js';
+
+// conmon's attach socket is SOCK_SEQPACKET, which node's net cannot open
+// (docs/decisions.md); loaded only by `attach` and `start -a`.
+const require = createRequire(import.meta.url);
+type Seqpacket = import('node-unix-socket').SeqpacketSocket;
+
+/* conmon's stream numbers (its stdpipe_t) */
+const PIPE_STDOUT = 2;
+const PIPE_STDERR = 3;
+
+/** Docker's default detach keys. */
+export const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q';
+
+/** Docker's detach keys: "ctrl-p,ctrl-q" → [0x10, 0x11]. */
+export function parseDetachKeys(keys: string): Buffer {
+  if (!keys) return Buffer.alloc(0);
+  return Buffer.from(keys.split(',').map((k) => {
+    const m = /^ctrl-([a-z@[\\\]^_])$/.exec(k.trim());
+    if (m) return m[1] === '@' ? 0 : m[1]!.charCodeAt(0) & 0x1f;
+    if (k.length === 1) return k.charCodeAt(0);
+    throw new EngineError(`invalid detach keys "${keys}": use a comma-separated list such as ctrl-p,ctrl-q`);
+  }));
+}
+
+export interface Attachment {
+  /** Resolves 'ended' when the container's output ended, 'detached' when the user typed the detach keys. */
+  done: Promise<'ended' | 'detached'>;
+}
+
+/**
+ * Connects to the attach socket conmon keeps for a detached container:
+ * its output (each packet tagged stdout or stderr) to ours, our stdin to
+ * the container's (when it was created with -i), window sizes through
+ * conmon's control FIFO. Resolves once connected, so a caller can start the
+ * container without losing its first output.
+ */
+export function attach(engine: Engine, rec: ContainerRecord, opts: { stdin: boolean; detachKeys: Buffer }): Promise<Attachment> {
+  const { SeqpacketSocket } = require('node-unix-socket') as typeof import('node-unix-socket');
+  const bundle = containerDir(engine, rec.id);
+  // The socket path is longer than sun_path allows; a directory descriptor shortens it.
+  const dirFd = openSync(bundle, 'r');
+  const sock: Seqpacket = new SeqpacketSocket();
+  return new Promise((resolveConnect, rejectConnect) => {
+    sock.once('error', (e: Error) => {
+      closeSync(dirFd);
+      rejectConnect(new EngineError(`cannot attach to ${rec.name}: ${e.message} (is it running, and detached?)`));
+    });
+    sock.connect(`/proc/self/fd/${dirFd}/attach`, () => {
+      closeSync(dirFd);
+      resolveConnect({ done: pump(sock, rec, bundle, opts) });
+    });
+  });
+}
+
+function pump(sock: Seqpacket, rec: ContainerRecord, bundle: string, opts: { stdin: boolean; detachKeys: Buffer }): Promise<'ended' | 'detached'> {
+  return new Promise((resolve) => {
+    let finished = false;
+    const tty = rec.spec.tty && process.stdin.isTTY;
+    const cleanup = () => {
+      process.stdin.off('data', onInput);
+      process.off('SIGWINCH', resize);
+      if (tty) process.stdin.setRawMode(false);
+      // An open input (the user detached) would keep rootlet alive.
+      if (opts.stdin && rec.spec.interactive) process.stdin.destroy();
+    };
+    const finish = (how: 'ended' | 'detached') => {
+      if (finished) return;
+      finished = true;
+      cleanup();
+      try { sock.destroy(); } catch { /* closed */ }
+      resolve(how);
+    };
+    sock.on('data', (buf: Buffer) => {
+      if (!buf.length) return;
+      const data = buf.subarray(1);
+      if (buf[0] === PIPE_STDERR) process.stderr.write(data);
+      else if (buf[0] === PIPE_STDOUT) process.stdout.write(data);
+    });
+    sock.on('end', () => finish('ended'));
+    sock.on('error', () => finish('ended'));
+    const resize = () => {
+      if (!process.stdout.isTTY) return;
+      try { writeFileSync(join(bundle, 'ctl'), `1 ${process.stdout.rows} ${process.stdout.columns}\n`); } catch { /* gone */ }
+    };
+    // Detach keys are matched across reads; bytes of a partial match are held back.
+    let held = Buffer.alloc(0);
+    const onInput = (chunk: Buffer) => {
+      let data = Buffer.concat([held, chunk]);
+      held = Buffer.alloc(0);
+      const keys = opts.detachKeys;
+      if (keys.length) {
+        const at = data.indexOf(keys);
+        if (at >= 0) {
+          if (at > 0) sock.write(data.subarray(0, at));
+          finish('detached');
+          return;
+        }
+        for (let n = Math.min(keys.length - 1, data.length); n > 0; n--) {
+          if (data.subarray(data.length - n).equals(keys.subarray(0, n))) {
+            held = data.subarray(data.length - n);
+            data = data.subarray(0, data.length - n);
+            break;
+          }
+        }
+      }
+      if (data.length) sock.write(data);
+    };
+    if (rec.spec.tty) {
+      resize();
+      process.on('SIGWINCH', resize);
+    }
+    if (opts.stdin && rec.spec.interactive) {
+      if (tty) process.stdin.setRawMode(true);
+      process.stdin.on('data', onInput);
+      // End of our input closes the container's (conmon shuts its stdin pipe).
+      process.stdin.on('end', () => { if (!finished) sock.end(); });
+      process.stdin.resume();
+    }
+  });
+}

@@ -1,0 +1,196 @@
+import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { hexOf } from '../../image/store.js';
+import { checkExecutable, resolveUser, RootfsView } from '../../runtime/rootfs-lookup.js';
+import { chooseRuntime, cgroupLayout, runtimeArgs, usesConsoleRelay, type Runtime } from '../../runtime/runtime.js';
+import { randomHex } from '../../util/random.js';
+import { buildRuntimeSpec } from '../../runtime/spec.js';
+import { containerDirs, mountScript, shq, unmountScript } from '../../storage/rootfs.js';
+import { findInPath } from '../../util/proc.js';
+import { keepIdMap, type ContainerSpec } from './spec.js';
+import type { ContainerRecord } from './store.js';
+import { besideEntry, type Engine } from '../engine.js';
+import { EngineError, EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND } from '../../util/errors.js';
+import { ensureKeepIdLayers } from './keepid.js';
+import { resourcesSpec } from './resources.js';
+import { checkKeyQuota } from './keyring-quota.js';
+import { lastLine } from '../../rootless/userns.js';
+import { hostsFor, resolvFor, type NetSetup } from '../networks/endpoints.js';
+
+export function containerDir(engine: Engine, id: string): string {
+  return join(engine.paths.containers, id);
+}
+
+const runtimes = new Map<string, Runtime>();
+
+function cachedRuntime(want: string): Runtime {
+  let rt = runtimes.get(want);
+  if (!rt) runtimes.set(want, (rt = chooseRuntime(want || undefined)));
+  return rt;
+}
+
+/** The runtime a new container gets (--runtime, the config's, or the fastest that works here): recorded in its spec. */
+export function newContainerRuntime(engine: Engine, requested: string | undefined): Runtime {
+  return cachedRuntime(requested || engine.config.engine.runtime || '');
+}
+
+/**
+ * The container's runtime: the one recorded when it was created. Records
+ * from before that was recorded ran under runc unless the host had cgroup
+ * v2 (the default then), and must stay with the runtime that holds their state.
+ */
+export function runtimeFor(engine: Engine, spec: ContainerSpec): Runtime {
+  return cachedRuntime(spec.runtime || engine.config.engine.runtime || (cgroupLayout() === 'v2' ? '' : 'runc'));
+}
+
+/** The runtime command line for one of the container's operations (`kill`, `delete`, `exec`, ...), logging into its bundle. */
+export function runtimeCommand(engine: Engine, rec: Pick<ContainerRecord, 'id' | 'spec'>, ...args: string[]): string[] {
+  const rt = runtimeFor(engine, rec.spec);
+  return [rt.path, ...runtimeArgs(rt, engine.paths.runcRoot, join(containerDir(engine, rec.id), 'runtime.log')), ...args];
+}
+
+/**
+ * How a foreground run or exec with a terminal gets it: the runtime's flags
+ * and the relay its command runs through (rootlet-console, for runtimes
+ * that need it: runtime.ts usesConsoleRelay); nothing without one.
+ */
+export function foregroundConsole(engine: Engine, rt: Runtime, tty: boolean): { flags: string[]; relay: string[] } {
+  if (!tty || !usesConsoleRelay(rt)) return { flags: [], relay: [] };
+  const socket = join(engine.paths.sockets, `console-${randomHex(6)}`);
+  return { flags: ['--console-socket', socket], relay: [besideEntry('rootlet-console'), socket, '--'] };
+}
+
+/** The container's layer directory names, bottom first: the image's, or their --userns=keep-id copies. */
+export function layerNames(engine: Engine, rec: ContainerRecord): string[] {
+  return rec.spec.userns === 'keep-id' ? ensureKeepIdLayers(engine, rec.spec.layers) : rec.spec.layers.map(hexOf);
+}
+
+/**
+ * The command (for nsenter) that mounts the root filesystem and execs the
+ * runtime. The mount is made in a mount namespace of its own that dies with
+ * the runtime process, so no mount outlives the container, even when
+ * rootlet is killed. fuse-overlayfs leaves a daemon behind, so it is mounted
+ * beforehand in the user's namespace and unmounted after.
+ *
+ * With `exitFile` (a foreground run, which has no monitor) the shell stays
+ * as the runtime's parent instead of exec-ing it, passes signals on, and
+ * writes the exit code where conmon would: a rootlet killed meanwhile no
+ * longer takes the container's exit code with it.
+ */
+export function startCommand(engine: Engine, rec: ContainerRecord, names: string[], runtimeCmd: string[], opts: { exitFile?: string } = {}): string[] {
+  const dirs = containerDirs(containerDir(engine, rec.id));
+  for (const d of [dirs.upper, dirs.work, dirs.merged]) engine.mkdirForNs(d);
+  // Overlay shows the upper directory's mode on /: it must be the image's, not our private 0700.
+  chmodSync(dirs.upper, statSync(join(engine.paths.layers, names[names.length - 1]!)).mode & 0o7777);
+  const mount = mountScript(rec.spec.driver, engine.paths.layers, names, dirs);
+  const run = opts.exitFile ? runRecordingExit(opts.exitFile) : 'exec "$@"';
+  if (rec.spec.driver === 'fuse-overlayfs') {
+    // In the holder's mount namespace, where the runtime is started from (containers/start.ts).
+    const r = engine.ns().runInHolder(['sh', '-c', `${unmountScript(rec.spec.driver, dirs)}; ${mount}`]);
+    if (r.code !== 0) throw new EngineError(`cannot mount the container's root filesystem (fuse-overlayfs): ${lastLine(r.stderr) || `exit status ${r.code}`}`);
+    return opts.exitFile ? ['sh', '-c', run, 'sh', ...runtimeCmd] : runtimeCmd;
+  }
+  // cd inside the namespace: lower layers are named relative to the layer directory.
+  const script = `cd ${shq(engine.paths.layers)} && ${mount} || { echo "rootlet: cannot mount the container's root filesystem (${rec.spec.driver})" >&2; exit 125; }; ${run}`;
+  // slave: a network namespace file unmounted in the holder is gone here too (src/engine/networks/bridge.ts).
+  return ['unshare', '--mount', '--propagation', 'slave', 'sh', '-c', script, 'sh', ...runtimeCmd];
+}
+
+/**
+ * Runs "$@" as a child that keeps our stdin (an asynchronous command would
+ * get /dev/null), forwards the signals rootlet forwards, and records the
+ * exit code atomically. A trapped signal interrupts `wait`; the loop waits
+ * again until the child is really gone.
+ */
+function runRecordingExit(exitFile: string): string {
+  const f = shq(exitFile);
+  const tmp = shq(`${exitFile}.tmp`);
+  const traps = ['INT', 'TERM', 'HUP', 'QUIT', 'USR1', 'USR2', 'WINCH'].map((s) => `trap 'kill -${s} $p 2>/dev/null' ${s}`).join('; ');
+  return `exec 3<&0; "$@" 0<&3 3<&- & p=$!; exec 3<&-; ${traps}; `
+    + 'while :; do wait $p; c=$?; kill -0 $p 2>/dev/null || break; done; '
+    + `printf %s "$c" > ${tmp} && mv -f ${tmp} ${f}; exit $c`;
+}
+
+/**
+ * Checks the container can start and returns what writes config.json and
+ * the /etc files (once its network is set up: the files name its
+ * addresses). The user and the command are looked up in the image's layers
+ * first, so that a missing command is Docker's exit 127 with one line
+ * rather than the runtime's error, before any network state is made.
+ */
+export function prepareBundle(engine: Engine, rec: ContainerRecord, names: string[]): (net: NetSetup) => void {
+  const ns = engine.ns();
+  const spec = rec.spec;
+  const view = new RootfsView([...names].reverse().map((n) => join(engine.paths.layers, n)), spec.mounts);
+  const keepId = spec.userns === 'keep-id';
+  const userSpec = spec.user || (keepId ? `${engine.id.uid}:${engine.id.gid}` : '');
+  const user = resolveUser(userSpec, view, ns.size);
+  const env = spec.env.some((e) => e.startsWith('HOME=')) ? spec.env : [...spec.env, `HOME=${user.home}`];
+  const cmd = spec.args[0]!;
+  const cwd = view.stat(spec.workdir);
+  if (cwd && !cwd.isDirectory()) throw new EngineError(`the working directory ${spec.workdir} is not a directory in the container`);
+  const verdict = checkExecutable(cmd, env, spec.workdir, view);
+  if (verdict) throw new EngineError(verdict.message, verdict.code);
+  checkKeyQuota(engine);
+  return (net) => writeBundle(engine, rec, { user, env }, net);
+}
+
+function writeBundle(engine: Engine, rec: ContainerRecord, proc: { user: ReturnType<typeof resolveUser>; env: string[] }, net: NetSetup): void {
+  const ns = engine.ns();
+  const dir = containerDir(engine, rec.id);
+  const spec = rec.spec;
+  const { user, env } = proc;
+  const keepId = spec.userns === 'keep-id';
+  const etc = [
+    { name: 'hosts', data: hostsFor(engine, rec) },
+    { name: 'hostname', data: `${spec.hostname}\n` },
+    { name: 'resolv.conf', data: resolvFor(engine, rec) },
+  ];
+  for (const f of etc) engine.writeFileForNs(join(dir, f.name), f.data);
+  const mounted = new Set(spec.mounts.map((m) => m.destination));
+  const config = buildRuntimeSpec({
+    rootfs: containerDirs(dir).merged,
+    readonlyRootfs: spec.readOnly,
+    args: spec.args,
+    env,
+    cwd: spec.workdir,
+    user,
+    terminal: spec.tty,
+    hostname: spec.hostname,
+    network: spec.net.mode === 'host' ? 'host' : 'own',
+    netnsPath: net.netnsPath,
+    mounts: spec.mounts,
+    etcFiles: etc.filter((f) => !mounted.has(`/etc/${f.name}`)).map((f) => ({ source: join(dir, f.name), destination: `/etc/${f.name}` })),
+    userns: keepId ? { uidMappings: keepIdMap(engine.id.uid, ns.size), gidMappings: keepIdMap(engine.id.gid, ns.size) } : undefined,
+    cgroupV2: cgroupLayout() === 'v2',
+    initPath: spec.init ? findInPath('catatonit') : undefined,
+    resources: resourcesSpec(spec.resources, rec.id, engine.id.uid),
+  });
+  engine.writeFileForNs(join(dir, 'config.json'), JSON.stringify(config));
+}
+
+/** The runtime's last error, from its JSON log. */
+export function runtimeError(logFile: string): string | undefined {
+  let text: string;
+  try { text = readFileSync(logFile, 'utf8'); } catch { return undefined; }
+  let msg: string | undefined;
+  for (const line of text.split('\n')) {
+    try {
+      const e = JSON.parse(line) as { level?: string; msg?: string };
+      if (e.level === 'error' || e.level === 'fatal') msg = e.msg;
+    } catch { /* not JSON */ }
+  }
+  return msg;
+}
+
+/** Docker's exit code for a runtime failure: 127 when the command is missing, 126 when it cannot run, else 125. */
+export function classifyRuntimeError(msg: string): number {
+  if (/exec: "[^"]*": (executable file not found|stat [^:]*: no such file or directory)/.test(msg)) return EXIT_NOT_FOUND;
+  if (/exec: "[^"]*": (permission denied|is a directory)|exec format error/.test(msg)) return EXIT_CANNOT_EXECUTE;
+  return 125;
+}
+
+export function unmountContainer(engine: Engine, rec: ContainerRecord): void {
+  engine.ns().run(['sh', '-c', unmountScript(rec.spec.driver, containerDirs(containerDir(engine, rec.id)))]);
+}
+

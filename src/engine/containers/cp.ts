@@ -1,0 +1,142 @@
+import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { posix, resolve as resolvePath } from 'node:path';
+import { lastLine } from '../../rootless/userns.js';
+import type { EntryType, RootEntry } from '../../runtime/stat-in-root.js';
+import { runCapture } from '../../util/proc.js';
+import { spawnCollecting } from '../../util/spawn-wait.js';
+import { openRootfs, type RootfsAccess } from './rootfs.js';
+import type { ContainerRecord } from './store.js';
+import type { Engine } from '../engine.js';
+import { EngineError } from '../../util/errors.js';
+import { planCopy, renameTop, type CopySource } from './copy-plan.js';
+import { tarFailure } from './tar-status.js';
+
+export interface CopyOptions {
+  /** -L: follow a symlink given as SRC. */
+  follow: boolean;
+  /** -a: keep numeric owners when copying into the container (else container root owns the copies). */
+  archive: boolean;
+}
+
+/** Where a path given as SRC or DEST points: "dir/." and "/" mean a directory's contents. */
+function parsePath(p: string): { path: string; contents: boolean; trailingSlash: boolean; name: string } {
+  const contents = p === '/' || p.endsWith('/.') || p === '.';
+  const trailingSlash = p.endsWith('/');
+  const path = posix.normalize(p);
+  return { path, contents, trailingSlash, name: posix.basename(path) };
+}
+
+function typeOf(st: Stats): EntryType {
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  return st.isFile() ? 'file' : 'other';
+}
+
+function hostType(path: string, follow: boolean): EntryType | undefined {
+  try { return typeOf(follow ? statSync(path) : lstatSync(path)); } catch { /* missing, or a dangling link */ }
+  try { return typeOf(lstatSync(path)); } catch { return undefined; }
+}
+
+function statInContainer(engine: Engine, access: RootfsAccess, path: string, follow: boolean): RootEntry {
+  const r = runCapture('nsenter', access.nsenter(engine.helperCommand('__stat-in-root', [access.root, path, follow ? '1' : '0'])), { env: engine.helperEnv() });
+  if (r.code !== 0) throw new EngineError(`cannot look up ${path} in the container: ${lastLine(r.stderr) || `exit status ${r.code}`}`, 1);
+  return JSON.parse(r.stdout) as RootEntry;
+}
+
+interface Cmd { cmd: string; args: string[] }
+
+/**
+ * Runs `first | second` (without `second`, first's stdout is ours; with
+ * `stdin`, first reads ours) and turns a failure of either into one line.
+ */
+async function pipeTar(first: Cmd & { stdin?: 'inherit' }, second: Cmd | undefined, what: string): Promise<void> {
+  const a = spawnCollecting(first.cmd, first.args, first.stdin ?? 'ignore', second ? 'pipe' : 'inherit');
+  const b = second && spawnCollecting(second.cmd, second.args, a.child.stdout!, 'ignore');
+  // The pipe is the children's now: our end would keep `first` from closing.
+  if (b) a.child.stdout!.destroy();
+  const [ra, rb] = await Promise.all([a.done, b?.done]);
+  // The reader's error says why; the writer then only saw a broken pipe.
+  const err = (rb && tarFailure(rb, what)) ?? tarFailure(ra, what);
+  if (err) throw err;
+}
+
+function tarCreate(dir: string, member: string, rename: string | undefined): string[] {
+  return ['tar', '-C', dir, '-cf', '-', '--numeric-owner', ...renameTop(member, rename), '--', member];
+}
+
+/**
+ * `cp CONTAINER:SRC DEST`: the host's tar reads the container's files from
+ * inside the user's namespace (so it may read every container user's files
+ * and records owners as the container knows them), and a tar of the user
+ * writes them on the host, owned by the user. DEST "-" writes the archive
+ * to stdout.
+ *
+ * SRC is resolved inside the container's root first (symlinks never lead
+ * to the host's files). A process of the container that swaps a directory
+ * for a symlink while the copy runs could still redirect tar: as with
+ * Docker's cp, copy from containers you trust to be idle.
+ */
+export async function copyFromContainer(engine: Engine, rec: ContainerRecord, src: string, dest: string, o: CopyOptions): Promise<void> {
+  const s = parsePath(src);
+  const access = openRootfs(engine, rec);
+  try {
+    const found = statInContainer(engine, access, s.path, o.follow);
+    if (!found.type) throw new EngineError(`Could not find the file ${src} in container ${rec.name}`, 1);
+    const member = s.contents ? '.' : posix.basename(found.path);
+    const sourceDir = s.contents ? found.path : posix.dirname(found.path);
+    const from = (rename?: string) => ({ cmd: 'nsenter', args: access.nsenter(tarCreate(`${access.root}${sourceDir}`, member, rename)) });
+    if (dest === '-') {
+      await pipeTar(from(s.contents ? undefined : s.name), undefined, `cannot copy ${src} from container ${rec.name}`);
+      return;
+    }
+    const d = parsePath(dest);
+    const abs = resolvePath(d.path);
+    const plan = planCopy({ given: src, type: found.type, contents: s.contents, trailingSlash: s.trailingSlash, name: s.name } satisfies CopySource, {
+      given: dest, path: abs, type: hostType(abs, true), parentExists: hostType(posix.dirname(abs), true) === 'dir', trailingSlash: d.trailingSlash,
+    });
+    // Modes as they were (-p); owners are the user's: the host side never chowns.
+    await pipeTar(from(plan.name), { cmd: 'tar', args: ['-x', '-f', '-', '-p', '--no-same-owner', '-C', plan.extractDir] }, `cannot copy ${src} from container ${rec.name}`);
+  } finally {
+    access.close();
+  }
+}
+
+/**
+ * `cp SRC CONTAINER:DEST`: the user's tar reads SRC, the host's tar writes
+ * it into the container from inside the user's namespace, as container
+ * root: the copies belong to root in the container (with `archive`, to the
+ * numeric owners SRC has). SRC "-" reads an archive from stdin into DEST,
+ * which must be a directory.
+ */
+export async function copyToContainer(engine: Engine, rec: ContainerRecord, src: string, dest: string, o: CopyOptions): Promise<void> {
+  const d = parsePath(dest);
+  const access = openRootfs(engine, rec);
+  try {
+    if (!access.running && rec.spec.readOnly) {
+      throw new EngineError(`container ${rec.name}'s root file system is read-only (--read-only): copy into a volume of the running container instead`, 1);
+    }
+    const target = statInContainer(engine, access, d.path, true);
+    const owners = o.archive ? ['--same-owner', '--numeric-owner'] : ['--no-same-owner'];
+    const to = (dir: string) => ({ cmd: 'nsenter', args: access.nsenter(['tar', '-x', '-f', '-', '-p', ...owners, '-C', `${access.root}${dir}`]) });
+    const what = `cannot copy ${src} into container ${rec.name}`;
+    if (src === '-') {
+      if (target.type !== 'dir') throw new EngineError(`${dest}: ${target.type ? 'not a directory' : 'no such directory'} (an archive from stdin is extracted into a directory)`, 1);
+      await pipeTar({ ...to(target.path), stdin: 'inherit' }, undefined, what);
+      return;
+    }
+    const s = parsePath(src);
+    const abs = resolvePath(s.path);
+    const type = hostType(abs, o.follow);
+    if (!type) throw new EngineError(`lstat ${src}: no such file or directory`, 1);
+    // -L copies what a symlink points to, under the link's name.
+    const real = o.follow && type !== 'symlink' ? realpathSync(abs) : abs;
+    const member = s.contents ? '.' : posix.basename(real);
+    const sourceDir = s.contents ? real : posix.dirname(real);
+    const plan = planCopy({ given: src, type, contents: s.contents, trailingSlash: s.trailingSlash, name: s.name }, {
+      given: dest, path: target.path, type: target.type, parentExists: target.parentExists, trailingSlash: d.trailingSlash,
+    });
+    await pipeTar({ cmd: 'tar', args: tarCreate(sourceDir, member, plan.name).slice(1) }, to(plan.extractDir), what);
+  } finally {
+    access.close();
+  }
+}

@@ -1,0 +1,102 @@
+import { existsSync, statSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import { lockedFlags } from '../../storage/mountinfo.js';
+import { findInPath } from '../../util/proc.js';
+import { osReason } from '../../util/os-errors.js';
+import { newContainerRuntime } from './bundle.js';
+import {
+  buildSpec, newContainerId, randomName, validateName,
+  type ContainerSpec, type CreateOptions, type ParsedVolume,
+} from './spec.js';
+import { ContainerStore, type ContainerRecord } from './store.js';
+import type { Engine } from '../engine.js';
+import { EngineError } from '../../util/errors.js';
+import { checkResources } from './resources.js';
+import { checkNetworkRefs } from '../networks/endpoints.js';
+
+/**
+ * Whether a bind source exists (a missing one is created, as Docker does).
+ * One that exists but cannot be looked at (a directory on its path the
+ * user may not search) is refused with the reason, not taken for missing.
+ */
+export function bindSourceExists(source: string): boolean {
+  try {
+    statSync(source);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new EngineError(`bind mount source ${source}: ${osReason(err)}`);
+  }
+}
+
+/** Turns parsed -v entries into mounts: bind sources are created if missing (as Docker), volumes live in the store. */
+function resolveVolumes(engine: Engine, parsed: ParsedVolume[], spec: ContainerSpec): void {
+  for (const v of parsed) {
+    const propagation = v.propagation ? [v.propagation] : [];
+    if (v.kind === 'bind') {
+      if (!bindSourceExists(v.source)) {
+        try {
+          // Made for the container: its root owns it (for host root, a subordinate id).
+          engine.mkdirForNs(v.source, 0o755);
+        } catch (err) {
+          throw new EngineError(`bind mount source ${v.source} does not exist and cannot be created: mkdir ${v.source}: ${osReason(err)}`);
+        }
+      }
+      const options = ['rbind', ...propagation];
+      if (v.readonly) options.push('ro', ...lockedFlags(v.source));
+      spec.mounts.push({ type: 'bind', source: v.source, destination: v.destination, options });
+      continue;
+    }
+    const name = v.kind === 'named' ? v.source : newContainerId();
+    const data = join(engine.paths.volumes, name, '_data');
+    if (!existsSync(data)) {
+      engine.mkdirForNs(join(engine.paths.volumes, name));
+      engine.mkdirForNs(data);
+    }
+    spec.volumes.push({ name, anonymous: v.kind === 'anonymous' });
+    spec.mounts.push({ type: 'bind', source: data, destination: v.destination, options: ['rbind', ...propagation, ...(v.readonly ? ['ro'] : [])] });
+  }
+}
+
+/** Creates the container's record and spec; nothing runs yet. */
+export function createContainer(engine: Engine, opts: CreateOptions): ContainerRecord {
+  const image = engine.images.resolve(opts.image);
+  const id = newContainerId();
+  const { spec, volumes } = buildSpec(opts, image, {
+    id,
+    hostEnv: process.env,
+    cwd: process.cwd(),
+    isRoot: engine.id.uid === 0,
+    driver: engine.storageDriver(),
+    hostHostname: osHostname(),
+  });
+  spec.runtime = newContainerRuntime(engine, spec.runtime).name;
+  checkNetworkRefs(engine, spec.net);
+  checkResources(spec.resources, engine.id.uid);
+  if (spec.init && !findInPath('catatonit')) throw new EngineError('--init needs catatonit: install the Debian package catatonit');
+  resolveVolumes(engine, volumes, spec);
+  const store = new ContainerStore(engine.db);
+  const rec: ContainerRecord = {
+    id,
+    name: opts.name ? validateName(opts.name) : randomName(),
+    imageId: image.id,
+    imageName: opts.image,
+    created: Date.now(),
+    state: 'created',
+    restartCount: 0,
+    stoppedByUser: false,
+    spec,
+  };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      store.insert(rec);
+      break;
+    } catch (err) {
+      if (opts.name || attempt > 20) throw err;
+      rec.name = `${randomName()}${attempt > 5 ? `_${attempt}` : ''}`;
+    }
+  }
+  return rec;
+}
+

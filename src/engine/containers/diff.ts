@@ -1,0 +1,47 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { containerDirs } from '../../storage/rootfs.js';
+import type { Change } from '../../storage/changes.js';
+import { containerDir, layerNames } from './bundle.js';
+import { refreshState } from './state.js';
+import type { ContainerRecord } from './store.js';
+import type { Engine } from '../engine.js';
+import { EngineError } from '../../util/errors.js';
+
+/** Where the runtime mounted something: it made those paths, the container did not change them. */
+function mountPoints(dir: string): string[] {
+  try {
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { mounts?: Array<{ destination: string }> };
+    return (config.mounts ?? []).map((m) => m.destination);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * `diff`: what the container changed in its file system against its image,
+ * read from its own layer (the overlay upper directory, or the vfs copy)
+ * by a helper inside the user's namespace, where files of every container
+ * user are readable. Works whether the container runs or not.
+ */
+export function containerDiff(engine: Engine, rec: ContainerRecord): Change[] {
+  const cur = refreshState(engine, rec);
+  if (!cur || cur.state === 'removing') throw new EngineError(`container ${rec.name} is being removed`);
+  const dir = containerDir(engine, cur.id);
+  const dirs = containerDirs(dir);
+  const copy = cur.spec.driver === 'vfs';
+  // Never started (or, with vfs, the copy of the image never finished): nothing changed yet.
+  if (!existsSync(dirs.upper) || (copy && !existsSync(join(dirs.upper, '.rootlet-complete')))) return [];
+  const layers = [...layerNames(engine, cur)].reverse().map((n) => join(engine.paths.layers, n));
+  const input = {
+    top: dirs.upper,
+    mode: copy ? 'copy' : 'overlay',
+    layers,
+    ignore: mountPoints(dir),
+    skipAtRoot: copy ? ['.rootlet-complete'] : [],
+    whiteoutFiles: cur.spec.driver === 'fuse-overlayfs',
+  };
+  const out = engine.ns().runChecked(engine.helperCommand('__container-changes', [JSON.stringify(input)]),
+    `cannot read the changes of container ${cur.name}`, { env: engine.helperEnv() });
+  return JSON.parse(out) as Change[];
+}

@@ -1,0 +1,69 @@
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { containerDir, runtimeCommand } from './bundle.js';
+import { removeContainer } from './remove.js';
+import type { RestartPolicy } from './spec.js';
+import { startDetached } from './start.js';
+import { readExitFile } from './state.js';
+import { ContainerStore, type ContainerRecord } from './store.js';
+import type { Engine } from '../engine.js';
+import { stopHealthTimer } from './healthcheck.js';
+import { disconnectContainer } from '../networks/endpoints.js';
+
+/** Docker's rule: does this exit bring the container back? */
+export function shouldRestart(policy: RestartPolicy, rec: Pick<ContainerRecord, 'restartCount' | 'stoppedByUser'>, exitCode: number): boolean {
+  if (rec.stoppedByUser) return false;
+  switch (policy.name) {
+    case 'no': return false;
+    case 'on-failure': return exitCode !== 0 && (policy.maxRetries === 0 || rec.restartCount < policy.maxRetries);
+    case 'always':
+    case 'unless-stopped': return true;
+  }
+}
+
+/**
+ * The exit hook conmon runs (inside the user's namespace) when a detached
+ * container ends: it records the exit, removes an --rm container, and
+ * restarts one whose policy says so, with Docker's doubling delay. It acts
+ * only for the run it belongs to (`runToken`): a hook that runs late must
+ * not touch the next run. Another rootlet may have recorded the exit
+ * first (any look settles it); the restart is the hook's alone.
+ */
+export async function onContainerExit(engine: Engine, id: string, runToken: string): Promise<void> {
+  const store = new ContainerStore(engine.db);
+  const rec = store.get(id);
+  if (!rec || rec.runToken !== runToken || (rec.state !== 'running' && rec.state !== 'exited')) return;
+  const exit = readExitFile(engine, id);
+  const code = exit?.code ?? rec.exitCode ?? 255;
+  // Before the exit is recorded: `wait` returns on it, and a `start` right after must not find this run's network
+  // being removed. Only while the run is still this one (another rootlet may have settled it meanwhile).
+  const now = store.get(id);
+  if (now?.state === 'running' && now.runToken === runToken) disconnectContainer(engine, id);
+  store.markExited(id, code, exit?.at, runToken);
+  // A hook that ran late (its process was slow to be scheduled) may find the next run begun:
+  // its health timer and its runtime state are not this hook's to remove (a forced delete killed it).
+  const latest = store.get(id);
+  if (!latest || latest.runToken !== runToken) return;
+  stopHealthTimer(engine, id);
+  engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', id));
+  if (latest.state !== 'exited') return;
+  if (rec.spec.rm) {
+    removeContainer(engine, latest, { force: true, volumes: true });
+    return;
+  }
+  if (!shouldRestart(rec.spec.restart, latest, code)) return;
+  await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** latest.restartCount, 10_000)));
+  const again = store.get(id);
+  // The user may have stopped, started or removed it meanwhile.
+  if (!again || again.state !== 'exited' || again.stoppedByUser || again.runToken !== runToken) return;
+  store.bumpRestartCount(id);
+  await startDetached(engine, again);
+}
+
+/** Keeps what stopped an exit hook where its user can read it (conmon gives the hook no output). */
+export function recordHookError(engine: Engine, id: string, message: string): void {
+  if (!/^[0-9a-f]{64}$/.test(id)) return;
+  try {
+    appendFileSync(join(containerDir(engine, id), 'exit-hook.log'), `${new Date().toISOString()} rootlet exit hook: ${message}\n`);
+  } catch { /* the container is gone */ }
+}

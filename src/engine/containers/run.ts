@@ -1,0 +1,150 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { processStartTime, signalNumber } from '../../util/proc.js';
+import { forwardSignals } from '../../util/signals.js';
+import { trace } from '../../util/trace.js';
+import {
+  classifyRuntimeError, containerDir, foregroundConsole, layerNames, prepareBundle, runtimeCommand, runtimeError, runtimeFor, startCommand, unmountContainer,
+} from './bundle.js';
+import { createContainer } from './create.js';
+import { removeContainer } from './remove.js';
+import type { CreateOptions } from './spec.js';
+import { clearExitFile } from './state.js';
+import { ContainerStore } from './store.js';
+import type { Engine } from '../engine.js';
+import { EngineError } from '../../util/errors.js';
+import { asNoSpace, isNoSpace } from '../../util/no-space.js';
+import { startHealthTimer, stopHealthTimer } from './healthcheck.js';
+import { LogWriter } from './logs.js';
+import { logPath } from './start.js';
+import { connectContainer, disconnectContainer, refreshPeers } from '../networks/endpoints.js';
+import { PortError } from '../networks/forwarder.js';
+import { createArgs, foregroundStdin, runtimeArgs } from '../../runtime/runtime.js';
+import { explainRuntimeFailure, keyringPerContainer } from './keyring-quota.js';
+import { cgroupRuntimeArgs } from './resources.js';
+import type { ContainerRecord } from './store.js';
+
+/**
+ * --rm: the container goes now, also when the run failed because the disk
+ * is full. Removal records its progress in the database first, which a
+ * full disk refuses: then the container's files are deleted anyway (that
+ * frees space) and the removal is tried once more. A record that still
+ * cannot be deleted is settled by the next command; its files are gone.
+ */
+function removeAtOnce(engine: Engine, store: ContainerStore, rec: ContainerRecord): void {
+  try {
+    removeContainer(engine, store.get(rec.id) ?? rec, { force: true, volumes: true, owner: true });
+    return;
+  } catch (err) {
+    if (!isNoSpace(err)) throw err;
+  }
+  if (existsSync(join(engine.paths.runcRoot, rec.id))) engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', rec.id));
+  try { unmountContainer(engine, rec); } catch { /* not mounted */ }
+  engine.ns().run(['rm', '-rf', containerDir(engine, rec.id)]);
+  try {
+    removeContainer(engine, store.get(rec.id) ?? rec, { force: true, volumes: true, owner: true });
+  } catch { /* the record stays until space is freed; the run's own error is what the user must see */ }
+}
+
+/**
+ * `run` in the foreground: the runtime runs the container as our child with
+ * our stdio; we forward signals and return its exit code. With --rm,
+ * everything of the container is gone when this returns, also on Ctrl-C.
+ */
+export async function runForeground(engine: Engine, opts: CreateOptions): Promise<number> {
+  if (opts.tty && opts.interactive && !process.stdin.isTTY) throw new EngineError('the input device is not a TTY: drop -t, or run from a terminal');
+  trace('run: start');
+  const rec = createContainer(engine, opts);
+  trace('run: record created');
+  const store = new ContainerStore(engine.db);
+  const dir = containerDir(engine, rec.id);
+  const runtime = runtimeFor(engine, rec.spec);
+  const logFile = join(dir, 'runtime.log');
+  let started = false;
+  let portFailed = false;
+  let exitCode: number | undefined;
+  let child: ReturnType<typeof spawn> | undefined;
+  // A signal that arrives before the container runs must still end the run cleanly.
+  const signals = forwardSignals(() => child, { tty: opts.tty });
+  try {
+    const stdin = foregroundStdin(runtime, opts);
+    engine.mkdirForNs(dir);
+    const names = layerNames(engine, rec);
+    const writeBundle = prepareBundle(engine, rec, names);
+    const console = foregroundConsole(engine, runtime, opts.tty);
+    const runtimeCmd = [...console.relay, runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid), 'run', ...createArgs({ keyring: keyringPerContainer(engine) }), ...console.flags, '--bundle', dir, rec.id];
+    clearExitFile(engine, rec.id);
+    const exitFile = join(engine.paths.exits, rec.id);
+    const args = [...engine.ns().nsenterArgs(), '--', ...startCommand(engine, rec, names, runtimeCmd, { exitFile })];
+    // Before markRunning, so that "running" means the runtime is starting it; a rootlet killed
+    // meanwhile leaves network state that the next look removes (its owner is dead).
+    writeBundle(await connectContainer(engine, rec));
+    trace('run: bundle written');
+    const early = signals.pending();
+    if (early) throw new EngineError(`interrupted by ${early} before the container started`, 130);
+    store.markRunning(rec.id, process.pid, processStartTime(process.pid));
+    started = true;
+    refreshPeers(engine, rec.id);
+    if (rec.spec.health) store.resetHealth(rec.id, true);
+    startHealthTimer(engine, rec, process.pid);
+    exitCode = await new Promise<number>((resolve, reject) => {
+      // Its own session: terminal signals reach only us, and we forward each once.
+      // With --rm nothing reads the log afterwards: the container writes to our stdio directly.
+      const capture = !rec.spec.rm;
+      child = spawn('nsenter', args, { stdio: [stdin, capture ? 'pipe' : 'inherit', capture ? 'pipe' : 'inherit'], detached: true });
+      // nsenter and unshare exec: this pid becomes the shell that records the exit code.
+      if (child.pid) store.setForegroundMonitor(rec.id, child.pid, processStartTime(child.pid));
+      if (capture) {
+        const log = new LogWriter(logPath(engine, rec.id));
+        let open = 2;
+        for (const [name, from, to] of [['stdout', child.stdout!, process.stdout], ['stderr', child.stderr!, process.stderr]] as const) {
+          from.on('data', (d: Buffer) => {
+            log.write(name, d);
+            // A closed stdout (e.g. `| head`) must not stop the container's logging.
+            if (to.writable) to.write(d, () => {});
+          });
+          from.on('end', () => { if (--open === 0) log.close(); });
+        }
+      }
+      child.on('error', (e) => reject(new EngineError(`cannot start nsenter: ${e.message}`)));
+      // 'close', not 'exit': captured output must be logged before the run ends.
+      child.on('close', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
+    });
+    trace('run: runtime exited');
+    if (exitCode !== 0) {
+      // `rm -f` deleted the container under the runtime: what the runtime says about that is not the run's failure.
+      const now = store.get(rec.id);
+      const err = !now || now.state === 'removing' ? undefined : runtimeError(logFile);
+      if (err) {
+        exitCode = undefined;
+        const why = explainRuntimeFailure(engine, err);
+        throw new EngineError(why === err ? `the OCI runtime (${runtime.name}) failed: ${err}` : why, classifyRuntimeError(err));
+      }
+    }
+    return exitCode;
+  } catch (err) {
+    // `run` leaves no container behind when a published port cannot be bound.
+    if (err instanceof PortError) portFailed = true;
+    // A file of ours that could not be written (the bundle, the log) on a full disk: say so, in one line.
+    throw err instanceof EngineError ? err : asNoSpace(err, engine.paths.dataDir);
+  } finally {
+    signals.release();
+    if (rec.spec.health) stopHealthTimer(engine, rec.id);
+    try {
+      disconnectContainer(engine, rec.id);
+    } catch (err) {
+      // A full disk must not keep --rm from deleting the container's files below.
+      if (!isNoSpace(err)) throw err;
+    }
+    if (rec.spec.rm || portFailed) {
+      removeAtOnce(engine, store, rec);
+    } else {
+      if (started) store.markExited(rec.id, exitCode);
+      clearExitFile(engine, rec.id);
+      if (rec.spec.driver === 'fuse-overlayfs') unmountContainer(engine, rec);
+    }
+    trace('run: cleaned up');
+  }
+}
+

@@ -1,0 +1,106 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { identityEnv } from '../../rootless/identity.js';
+import { createWithConmon } from '../../runtime/conmon.js';
+import { runtimeArgs, startCreatedFast } from '../../runtime/runtime.js';
+import { isProcessAlive, processStartTime, sleepSync } from '../../util/proc.js';
+import { randomHex } from '../../util/random.js';
+import { readFileSync } from 'node:fs';
+import { classifyRuntimeError, containerDir, layerNames, prepareBundle, runtimeFor, startCommand } from './bundle.js';
+import { clearExitFile } from './state.js';
+import { ContainerStore, type ContainerRecord } from './store.js';
+import type { Engine } from '../engine.js';
+import { EngineError } from '../../util/errors.js';
+import { lastLine } from '../../rootless/userns.js';
+import { startHealthTimer } from './healthcheck.js';
+import { connectContainer, disconnectContainer, refreshPeers } from '../networks/endpoints.js';
+import { explainRuntimeFailure, keyringPerContainer } from './keyring-quota.js';
+import { cgroupRuntimeArgs } from './resources.js';
+import { PortError } from '../networks/forwarder.js';
+
+/** conmon writes its pid file as it daemonizes: give it a moment. */
+function readConmonPid(bundle: string): number {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const pid = Number(readFileSync(join(bundle, 'conmon.pid'), 'utf8').trim());
+      if (pid > 0) return pid;
+    } catch { /* not yet */ }
+    sleepSync(2);
+  }
+  return 0;
+}
+
+export function logPath(engine: Engine, id: string): string {
+  return join(containerDir(engine, id), 'ctr.log');
+}
+
+/**
+ * Starts a container in the background under conmon: it creates the
+ * container inside a mount namespace of its own that holds the root
+ * filesystem (gone with conmon when the container ends), then we start it.
+ * When it ends, conmon records the exit code and runs rootlet's exit hook
+ * (`__container-exited`), which applies --rm and the restart policy.
+ */
+export async function startDetached(engine: Engine, rec: ContainerRecord, opts: { beforeStart?: () => Promise<void> } = {}): Promise<void> {
+  const ns = engine.ns();
+  const store = new ContainerStore(engine.db);
+  const dir = containerDir(engine, rec.id);
+  const rt = runtimeFor(engine, rec.spec);
+  const globalArgs = runtimeArgs(rt, engine.paths.runcRoot, join(dir, 'runtime.log'));
+  clearExitFile(engine, rec.id);
+  // The runtime's record of an earlier run must go before the id can be used again.
+  if (existsSync(join(engine.paths.runcRoot, rec.id))) ns.run([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
+  engine.mkdirForNs(dir);
+  const names = layerNames(engine, rec);
+  const writeBundle = prepareBundle(engine, rec, names);
+  const env: NodeJS.ProcessEnv = { ...engine.helperEnv(), ...identityEnv(engine.id, ns.holderPid) };
+  const runToken = randomHex(8);
+  store.markStarting(rec.id, runToken, process.pid, processStartTime(process.pid));
+  let started;
+  try {
+    // After markStarting: a rootlet killed from here on leaves a record whose network the next look removes.
+    writeBundle(await connectContainer(engine, rec));
+    started = await createWithConmon({
+      // From the holder's mount namespace also when the exit hook restarts the container (it runs in the
+      // old conmon's): the new run's network namespace file is mounted there, and seen by slaves of it.
+      launch: (argv) => [...ns.holderArgs(), '--', ...startCommand(engine, rec, names, argv)],
+      runtime: rt,
+      runtimeGlobalArgs: [...globalArgs, ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid)],
+      id: rec.id,
+      name: rec.name,
+      bundle: dir,
+      logPath: logPath(engine, rec.id),
+      exitDir: engine.paths.exits,
+      socketDir: engine.paths.sockets,
+      tty: rec.spec.tty,
+      stdin: rec.spec.interactive,
+      keyring: keyringPerContainer(engine),
+      exitCommand: engine.cliCommand(['__container-exited', rec.id, runToken]),
+      env,
+    });
+  } catch (err) {
+    store.markExited(rec.id, undefined);
+    disconnectContainer(engine, rec.id);
+    if (err instanceof PortError) throw err;
+    if (err instanceof EngineError) {
+      const message = explainRuntimeFailure(engine, err.message);
+      throw new EngineError(message, classifyRuntimeError(message));
+    }
+    throw err;
+  }
+  const conmonPid = started.conmonPid || readConmonPid(dir);
+  // Recorded before it starts: a rootlet killed right after `start` must leave a container ps shows and stop stops.
+  store.markDetached(rec.id, conmonPid, conmonPid && isProcessAlive(conmonPid) ? processStartTime(conmonPid) : undefined, started.pid, runToken);
+  // e.g. attach: connected before the container runs, its first output is not lost.
+  if (opts.beforeStart) await opts.beforeStart();
+  const r = startCreatedFast(rt, engine.paths.runcRoot, rec.id) ? { code: 0, stderr: '' } : ns.run([rt.path, ...globalArgs, 'start', rec.id]);
+  if (r.code !== 0) {
+    ns.run([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
+    store.markExited(rec.id, 125);
+    disconnectContainer(engine, rec.id);
+    throw new EngineError(`cannot start the container: ${lastLine(r.stderr) || `${rt.name} start failed`}`);
+  }
+  if (rec.spec.health) store.resetHealth(rec.id, true);
+  refreshPeers(engine, rec.id);
+  if (rec.spec.health && conmonPid) startHealthTimer(engine, rec, conmonPid);
+}

@@ -1,0 +1,90 @@
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { isProcessAlive } from '../../util/proc.js';
+import { runtimeCommand, unmountContainer } from './bundle.js';
+import { removeContainer } from './remove.js';
+import { ContainerStore, type ContainerRecord } from './store.js';
+import type { Engine } from '../engine.js';
+import { disconnectContainer, sweepNetwork } from '../networks/endpoints.js';
+
+export function containerStore(engine: Engine): ContainerStore {
+  return new ContainerStore(engine.db);
+}
+
+/** The exit code conmon wrote when the container ended, and when. */
+export function readExitFile(engine: Engine, id: string): { code: number; at: number } | undefined {
+  const file = join(engine.paths.exits, id);
+  try {
+    const code = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(code) ? { code, at: statSync(file).mtimeMs } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function clearExitFile(engine: Engine, id: string): void {
+  rmSync(join(engine.paths.exits, id), { force: true });
+}
+
+/** Whether a process that watches the container (its foreground rootlet and the shell that records its exit, or its conmon) is alive. */
+function watcherAlive(rec: ContainerRecord): boolean {
+  if (rec.ownerPid && isProcessAlive(rec.ownerPid, rec.ownerStart)) return true;
+  return !!rec.conmonPid && isProcessAlive(rec.conmonPid, rec.conmonStart);
+}
+
+/** True while the container's processes exist, whoever started it. */
+export function isRunning(engine: Engine, rec: ContainerRecord): boolean {
+  if (rec.state !== 'running') return false;
+  if (watcherAlive(rec)) return !(rec.runToken && readExitFile(engine, rec.id));
+  // Its watcher died (kill -9): ask the runtime.
+  return runtimeStatus(engine, rec) === 'running';
+}
+
+export function runtimeStatus(engine: Engine, rec: ContainerRecord): string | undefined {
+  if (!existsSync(join(engine.paths.runcRoot, rec.id))) return undefined;
+  const r = engine.ns().run(runtimeCommand(engine, rec, 'state', rec.id));
+  if (r.code !== 0) return undefined;
+  try { return (JSON.parse(r.stdout) as { status?: string }).status; } catch { return undefined; }
+}
+
+/**
+ * Settles a record that says "running" when nothing watches it any more:
+ * the container ended (exit file, or the runtime no longer knows it) or
+ * rootlet was killed. State left by a dead process is reconciled, not trusted.
+ * Returns the current record, or undefined when it is gone.
+ */
+export function refreshState(engine: Engine, rec: ContainerRecord): ContainerRecord | undefined {
+  if (rec.state === 'removing' && !(rec.ownerPid && isProcessAlive(rec.ownerPid, rec.ownerStart))) {
+    // A removal whose rootlet was killed: finish it.
+    removeContainer(engine, rec, { force: true, volumes: true });
+    return new ContainerStore(engine.db).get(rec.id);
+  }
+  if (rec.state !== 'running') {
+    sweepNetwork(engine, rec);
+    return rec;
+  }
+  const watched = watcherAlive(rec);
+  // Detached runs (they have a token) end in conmon's exit file, also when their starter died before the
+  // monitor was recorded; a foreground run's shell writes one too, which counts once its rootlet is gone.
+  const exit = rec.runToken || !watched ? readExitFile(engine, rec.id) : undefined;
+  if (!exit && watched) return rec;
+  if (!exit && runtimeStatus(engine, rec) === 'running') return rec;
+  const store = new ContainerStore(engine.db);
+  // The record may be older than the exit hook's restart: settle only the run it describes.
+  const now = store.get(rec.id);
+  if (!now || now.state !== 'running' || now.runToken !== rec.runToken) return now;
+  // Before the exit is recorded (see onContainerExit).
+  disconnectContainer(engine, rec.id);
+  store.markExited(rec.id, exit?.code ?? rec.exitCode, exit?.at, rec.runToken ?? null);
+  if (rec.spec.driver === 'fuse-overlayfs') unmountContainer(engine, rec);
+  // --rm holds whoever notices the end first; a restart stays the exit hook's (it knows its run).
+  if (rec.spec.rm) {
+    const ended = store.get(rec.id);
+    if (ended?.state === 'exited') removeContainer(engine, ended, { force: true, volumes: true });
+  }
+  return store.get(rec.id);
+}
+
+export function refreshStates(engine: Engine, recs: ContainerRecord[]): ContainerRecord[] {
+  return recs.map((r) => refreshState(engine, r)).filter((r): r is ContainerRecord => !!r);
+}

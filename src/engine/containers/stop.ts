@@ -1,0 +1,98 @@
+import { cgroupLayout } from '../../runtime/runtime.js';
+import { lastLine } from '../../rootless/userns.js';
+import { runtimeCommand } from './bundle.js';
+import { parseSignal } from './spec.js';
+import { isRunning, refreshState } from './state.js';
+import { ContainerStore, type ContainerRecord } from './store.js';
+import type { Engine } from '../engine.js';
+import { EngineError } from '../../util/errors.js';
+
+const POLL_MS = 50;
+
+function runtimeKill(engine: Engine, rec: ContainerRecord, signal: string): { code: number; stderr: string } {
+  return engine.ns().run(runtimeCommand(engine, rec, 'kill', rec.id, signal));
+}
+
+function current(engine: Engine, id: string): ContainerRecord | undefined {
+  const rec = new ContainerStore(engine.db).get(id);
+  return rec && refreshState(engine, rec);
+}
+
+/** Waits until the container is no longer running, or the deadline passes; returns whether it ended. */
+export async function waitUntilStopped(engine: Engine, id: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rec = current(engine, id);
+    if (!rec || !isRunning(engine, rec)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/** `kill`: sends a signal (default SIGKILL) to the container's main process. */
+export function killContainer(engine: Engine, rec: ContainerRecord, signal = 'SIGKILL'): void {
+  const sig = parseSignal(signal);
+  if (!isRunning(engine, rec)) throw new EngineError(`cannot kill container ${rec.name}: it is not running`);
+  if (sig === 'SIGKILL' || sig === '9') new ContainerStore(engine.db).setStoppedByUser(rec.id);
+  const r = runtimeKill(engine, rec, sig);
+  if (r.code !== 0 && isRunning(engine, current(engine, rec.id) ?? rec)) {
+    throw new EngineError(`cannot kill container ${rec.name}: ${lastLine(r.stderr)}`);
+  }
+}
+
+/**
+ * `stop`: the container's stop signal, then SIGKILL after `timeoutSec`.
+ * The restart policy does not bring back a container its user stopped.
+ */
+export async function stopContainer(engine: Engine, rec: ContainerRecord, timeoutSec?: number): Promise<void> {
+  // First, also when it is not running: a container between two restarts must not come back.
+  new ContainerStore(engine.db).setStoppedByUser(rec.id);
+  if (!isRunning(engine, rec)) return;
+  const timeout = (timeoutSec ?? rec.spec.stopTimeout) * 1000;
+  if (timeout > 0) {
+    runtimeKill(engine, rec, rec.spec.stopSignal);
+    if (await waitUntilStopped(engine, rec.id, timeout)) return;
+  }
+  runtimeKill(engine, rec, 'SIGKILL');
+  if (!(await waitUntilStopped(engine, rec.id, 10_000))) {
+    throw new EngineError(`container ${rec.name} did not stop after SIGKILL`);
+  }
+}
+
+/**
+ * `wait`: blocks until the container ends and returns its exit code. Only
+ * a settled record ('exited') answers: a running record whose exit file
+ * appeared a moment ago is settled by the next look, not read as "no code";
+ * a record removed meanwhile answers from removed_exits.
+ */
+export async function waitContainer(engine: Engine, id: string): Promise<number> {
+  const store = new ContainerStore(engine.db);
+  for (;;) {
+    const rec = current(engine, id);
+    if (!rec) {
+      // Removed meanwhile (--rm): its exit code outlives the record for a while.
+      const code = store.removedExitCode(id);
+      if (code !== undefined) return code;
+      throw new EngineError(`No such container: ${id}`);
+    }
+    if (rec.state === 'exited') return rec.exitCode ?? 255;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/**
+ * `pause`/`unpause` freeze the container through the cgroup freezer, which a
+ * rootless container only has with cgroup v2 delegation: elsewhere the
+ * runtime's refusal becomes one clear line.
+ */
+export function pauseContainer(engine: Engine, rec: ContainerRecord, pause: boolean): void {
+  if (!isRunning(engine, rec)) throw new EngineError(`container ${rec.name} is not running`);
+  const r = engine.ns().run(runtimeCommand(engine, rec, pause ? 'pause' : 'resume', rec.id));
+  if (r.code !== 0) {
+    const why = lastLine(r.stderr);
+    if (/cgroup|freez|permission|not supported|rootless/i.test(why) || cgroupLayout() !== 'v2') {
+      throw new EngineError(`cannot ${pause ? 'pause' : 'unpause'} ${rec.name}: it needs the cgroup freezer, and rootless containers here have no cgroup of their own (this host's cgroups are ${cgroupLayout()}; see \`rootlet system check\`)`);
+    }
+    throw new EngineError(`cannot ${pause ? 'pause' : 'unpause'} ${rec.name}: ${why}`);
+  }
+}

@@ -1,0 +1,26 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { RootfsView } from '../../runtime/rootfs-lookup.js';
+import { containerDirs } from '../../storage/rootfs.js';
+import { containerDir, layerNames } from './bundle.js';
+import type { ContainerRecord } from './store.js';
+import type { Engine } from '../engine.js';
+
+/**
+ * A running container's files as it sees them, read from the host side
+ * without a process in the namespace: through /proc/PID/root, its mounts
+ * included. A fuse-overlayfs root (mounted allow_other) refuses processes
+ * outside the user's namespace; then the container's own layer over the
+ * image's layers, with its bind mounts, stands in.
+ */
+export function containerView(engine: Engine, rec: ContainerRecord, pid: number): RootfsView {
+  const root = `/proc/${pid}/root`;
+  try {
+    statSync(`${root}/`);
+    return new RootfsView([root]);
+  } catch {
+    const upper = containerDirs(containerDir(engine, rec.id)).upper;
+    const layers = [...layerNames(engine, rec)].reverse().map((n) => join(engine.paths.layers, n));
+    return new RootfsView([upper, ...layers], rec.spec.mounts);
+  }
+}

@@ -1,0 +1,139 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { openError } from '../../util/os-errors.js';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { hexOf, tmpName } from '../../image/store.js';
+import { lastLine } from '../../rootless/userns.js';
+import type { Engine } from '../engine.js';
+import { EngineError } from '../../util/errors.js';
+
+export interface StoredLayer {
+  digest: string;
+  diffId: string;
+  blobSize: number;
+  tarSize: number;
+  remapped: number;
+  /** Device nodes left out (a user namespace cannot create them); absent for a layer stored before. */
+  skippedDevices?: number;
+}
+
+export interface StoreLayerOptions {
+  outsideIds?: 'fail' | 'root';
+  /** Refuse a tar without a single entry, with this message (import: an empty file is no root file system). */
+  emptyMessage?: string;
+  /** Where a warning about the layer goes; by default a WARNING line on stderr. */
+  warn?: (message: string) => void;
+  /** The digest (and size) the blob must have, e.g. from a manifest: anything else is refused and nothing is kept. */
+  expect?: { digest: string; size?: number };
+}
+
+/**
+ * Extracts a layer stream (a file path, '-' for our stdin, or a stream such
+ * as an HTTP body or an archive member) into the store inside the user's
+ * namespace, keeping the raw bytes as a blob. Both land
+ * under temporary names and are renamed into place only when extraction
+ * succeeded, so an interrupted or refused layer leaves the store unchanged.
+ */
+export async function storeLayer(engine: Engine, source: string | Readable, opts: StoreLayerOptions = {}): Promise<StoredLayer> {
+  const ns = engine.ns();
+  const tmpLayer = join(engine.paths.layers, `.${tmpName('tmp')}`);
+  const tmpBlob = join(engine.paths.tmp, tmpName('blob'));
+  let input: number | 'inherit' | 'pipe' = 'inherit';
+  let sourceError: Error | undefined;
+  if (typeof source !== 'string') {
+    input = 'pipe';
+  } else if (source !== '-') {
+    try {
+      input = openSync(source, 'r');
+    } catch (err) {
+      throw openError(source, err);
+    }
+  }
+  const cmd = engine.helperCommand('__extract-layer', [tmpLayer, tmpBlob, String(ns.size), opts.outsideIds ?? 'fail']);
+  const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn('nsenter', [...ns.nsenterArgs(), '--', ...cmd], { stdio: [input, 'pipe', 'pipe'], env: engine.helperEnv() });
+    if (typeof source !== 'string') {
+      // A source that fails mid-way (a connection cut) ends the helper's input: it then refuses a truncated layer.
+      source.once('error', (e) => { sourceError = e; child.stdin!.end(); });
+      // The helper stops reading when it refuses the layer: stop the source too.
+      child.stdin!.on('error', () => source.destroy());
+      source.pipe(child.stdin!);
+    }
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+  if (typeof input === 'number') closeSync(input);
+  const discard = (message: string): never => {
+    ns.run(['rm', '-rf', tmpLayer]);
+    rmSync(tmpBlob, { force: true });
+    throw new EngineError(message);
+  };
+  if (sourceError) discard(`${sourceError.message}; nothing was stored`);
+  if (result.code !== 0) discard(lastLine(result.stderr) || `layer extraction failed (exit ${result.code})`);
+  const r = JSON.parse(result.stdout) as StoredLayer & { entries: number };
+  if (opts.emptyMessage && r.entries === 0) discard(opts.emptyMessage);
+  const mismatch = opts.expect && blobMismatch(opts.expect, r.digest, r.blobSize);
+  if (mismatch) discard(`layer ${opts.expect!.digest} ${mismatch}: the source is corrupt or not what it claims; nothing was stored`);
+  commitLayer(engine, tmpLayer, r.diffId);
+  const blobDest = engine.images.blobPath(r.digest);
+  try {
+    renameSync(tmpBlob, blobDest);
+  } catch {
+    rmSync(tmpBlob, { force: true });
+  }
+  engine.images.recordLayerBlob(r.digest, r.diffId, r.blobSize, r.tarSize);
+  if (r.skippedDevices) (opts.warn ?? warnOnStderr)(skippedDevicesWarning(r.skippedDevices, r.digest));
+  return r;
+}
+
+/** One line for all the device nodes of a layer, as Podman says it: the layer is stored without them. */
+export function skippedDevicesWarning(count: number, digest: string): string {
+  return `${count} device node${count === 1 ? '' : 's'} in layer ${digest} ${count === 1 ? 'was' : 'were'} skipped: a rootless user cannot create devices`;
+}
+
+/** How a warning about a layer reaches the user when nothing else is said (import, load). */
+export function warnOnStderr(message: string): void {
+  process.stderr.write(`WARNING: ${message}\n`);
+}
+
+/** Why a blob is not the one expected (a digest or size that differs), or undefined when it is. */
+export function blobMismatch(expect: { digest: string; size?: number }, digest: string, size: number): string | undefined {
+  if (digest !== expect.digest) return `does not match its digest (the content hashes to ${digest})`;
+  if (expect.size !== undefined && size !== expect.size) return `has ${size} bytes where ${expect.size} were announced`;
+  return undefined;
+}
+
+/** Renames an extracted layer into place; if another process got there first, ours is dropped. */
+function commitLayer(engine: Engine, tmpLayer: string, diffId: string): void {
+  const dest = join(engine.paths.layers, hexOf(diffId));
+  try {
+    renameSync(tmpLayer, dest);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+    engine.ns().run(['rm', '-rf', tmpLayer]);
+  }
+}
+
+/** Deletes extracted layers (their files belong to subordinate ids: only the namespace can). */
+export function removeLayerDirs(engine: Engine, diffIds: string[]): void {
+  if (!diffIds.length) return;
+  const hexes = diffIds.map(hexOf);
+  // Each layer plus its --userns=keep-id copies (HEX-keepid-UID-GID).
+  const names = readdirSync(engine.paths.layers).filter((n) => hexes.some((h) => n === h || n.startsWith(`${h}-`)));
+  // Renamed away first, in one step each: a deletion cut short (kill -9) leaves a temporary name that
+  // the next pull sweeps, never a half-emptied layer under its real name that a pull would take as whole.
+  const doomed: string[] = [];
+  for (const n of names) {
+    const tmp = join(engine.paths.layers, `.${tmpName('tmp')}`);
+    try {
+      renameSync(join(engine.paths.layers, n), tmp);
+      doomed.push(tmp);
+    } catch { /* gone meanwhile */ }
+  }
+  if (doomed.length) engine.ns().run(['rm', '-rf', ...doomed]);
+}

@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { EngineError } from '../../util/errors.js';
+import type { PortBinding } from '../../util/values.js';
+
+// -p and --expose are parsed in src/util/values.ts with every other typed value.
+export { parseExpose, parsePublish, type PortBinding, type Protocol } from '../../util/values.js';
+
+export function unprivilegedPortStart(file = '/proc/sys/net/ipv4/ip_unprivileged_port_start'): number {
+  try {
+    return Number(readFileSync(file, 'utf8').trim());
+  } catch {
+    return 1024;
+  }
+}
+
+/** A user cannot bind a host port below the sysctl: refused before anything is created. */
+export function checkHostPorts(bindings: PortBinding[], start = unprivilegedPortStart(), isRoot = false): void {
+  if (isRoot) return;
+  const low = bindings.find((b) => b.hostPort !== 0 && b.hostPort < start);
+  if (!low) return;
+  throw new EngineError(
+    `cannot publish host port ${low.hostPort}: ports below net.ipv4.ip_unprivileged_port_start (${start} here) are reserved to root; ` +
+    `pick a host port >= ${start} (e.g. -p ${Math.max(start, 8000 + (low.hostPort % 1000))}:${low.containerPort}), ` +
+    `or have an admin lower it: sysctl -w net.ipv4.ip_unprivileged_port_start=${low.hostPort}`,
+  );
+}
+
+/** Two bindings of one host address, port and protocol cannot both exist. */
+export function checkDuplicates(bindings: PortBinding[]): void {
+  const seen = new Set<string>();
+  for (const b of bindings) {
+    if (b.hostPort === 0) continue;
+    const k = `${b.hostIp || '*'}:${b.hostPort}/${b.protocol}`;
+    if (seen.has(k)) throw new EngineError(`host port ${b.hostPort}/${b.protocol} is published twice: give each binding its own host port`);
+    seen.add(k);
+  }
+}
+
+/** "0.0.0.0:18080->80/tcp" items, as Docker's ps shows them (consecutive ports folded into ranges). */
+export function formatPorts(bound: PortBinding[], exposed: string[]): string {
+  const items: string[] = [];
+  const sorted = [...bound].sort((a, b) => a.protocol.localeCompare(b.protocol) || a.containerPort - b.containerPort);
+  let i = 0;
+  while (i < sorted.length) {
+    const first = sorted[i]!;
+    let j = i;
+    while (j + 1 < sorted.length) {
+      const n = sorted[j + 1]!;
+      const p = sorted[j]!;
+      if (n.protocol !== p.protocol || n.hostIp !== p.hostIp || n.containerPort !== p.containerPort + 1 || n.hostPort !== p.hostPort + 1) break;
+      j++;
+    }
+    const last = sorted[j]!;
+    const ip = displayIp(first.hostIp);
+    const hp = first.hostPort === last.hostPort ? `${first.hostPort}` : `${first.hostPort}-${last.hostPort}`;
+    const cp = first.containerPort === last.containerPort ? `${first.containerPort}` : `${first.containerPort}-${last.containerPort}`;
+    items.push(`${ip}:${hp}->${cp}/${first.protocol}`);
+    i = j + 1;
+  }
+  const published = new Set(bound.map((b) => `${b.containerPort}/${b.protocol}`));
+  const rest = exposed.filter((e) => !published.has(e)).sort((a, b) => parseInt(a, 10) - parseInt(b, 10) || a.localeCompare(b));
+  items.push(...rest);
+  return items.join(', ');
+}
+
+/** How a host address is shown: every address as Docker shows it, an IPv6 one in brackets. */
+export function displayIp(ip: string): string {
+  if (!ip) return '0.0.0.0';
+  return ip.includes(':') ? `[${ip}]` : ip;
+}
