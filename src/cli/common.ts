@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Engine } from '../engine/engine.js';
+import { Services } from '../engine/index.js';
 import { describeError } from './report.js';
 import { trace } from '../util/trace.js';
 
@@ -25,6 +26,13 @@ export async function openEngine(opts: { fresh?: 'refuse' | 'allow' } = {}): Pro
   return engine;
 }
 
+let opened: Services | undefined;
+
+/** The engine's services for this process (see openEngine for `fresh`). */
+export async function services(opts: { fresh?: 'refuse' | 'allow' } = {}): Promise<Services> {
+  return (opened ??= new Services(await openEngine(opts)));
+}
+
 /**
  * Docker's pattern for a command over several names: each is tried, a
  * failure is reported and the others go on, and the exit status is 1 at the
@@ -48,6 +56,7 @@ export async function eachName(names: string[], fn: (engine: Engine, name: strin
 /** Forgets the engine without closing its database (see main.ts). */
 export function releaseEngine(): void {
   engine = undefined;
+  opened = undefined;
 }
 
 /** Reads y/N from stdin (Docker's prompt, e.g. for prune); anything but y or yes is no. */

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { EngineError } from '../util/errors.js';
 import { getMeta, setMeta, type DB } from '../state/db.js';
-import { findInPath, isProcessAlive, processStartTime, runCapture, sleepSync } from '../util/proc.js';
+import { findInPath, isProcessAlive, processStartTime, runCapture, runCaptureAsync, sleepSync } from '../util/proc.js';
 import { procFiles } from '../util/procfs.js';
 import { hideUnifiedCgroup } from '../runtime/runtime.js';
 import { ENV_HOLDER, type Identity } from './identity.js';
@@ -82,6 +82,22 @@ export class UserNamespace {
   /** Runs a command inside the namespace to completion. */
   run(args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}) {
     return runCapture('nsenter', [...this.nsenterArgs(), '--', ...args], { input: opts.input, env: opts.env });
+  }
+
+  /**
+   * Like run, without blocking the event loop: what a long-lived caller (the
+   * API server, compose, a pod manager) uses, so one slow namespace command
+   * does not stall every other request.
+   */
+  runAsync(args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}) {
+    return runCaptureAsync('nsenter', [...this.nsenterArgs(), '--', ...args], { input: opts.input, env: opts.env });
+  }
+
+  /** runAsync, with a non-zero exit as an EngineError that quotes the command's own error. */
+  async runCheckedAsync(args: string[], what: string, opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+    const r = await this.runAsync(args, opts);
+    if (r.code !== 0) throw new EngineError(`${what}: ${lastLine(r.stderr) || `exit status ${r.code}`}`);
+    return r.stdout;
   }
 
   /**

@@ -1,0 +1,10 @@
+import type { Engine } from '../engine.js';
+
+/**
+ * The volumes operations every front door calls (the CLI, compose, the API
+ * server, pods): one method per operation, taking a name or id and a typed
+ * request, returning plain data. The CLI formats what they return.
+ */
+export class VolumeService {
+  constructor(private readonly engine: Engine) {}
+}
