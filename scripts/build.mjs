@@ -89,6 +89,8 @@ if (entries.length) {
     banner: { js: "import { createRequire as __rootletCreateRequire } from 'node:module';\nconst require = __rootletCreateRequire(import.meta.url);" },
   });
   copyFileSync(addon, join(root, 'build/better_sqlite3.node'));
+  // The contract tests attach in-process: the socket addon beside them too.
+  cpSync(join(root, 'dist/node_modules'), join(root, 'build/node_modules'), { recursive: true });
   // The network tests' UDP server, static: it runs in the busybox test image.
   mkdirSync(join(root, 'build/test/fixtures'), { recursive: true });
   const r = spawnSync('cc', ['-static', '-O2', '-o', join(root, 'build/test/fixtures/udp-echo'), join(testRoot, 'fixtures/udp-echo.c')], { stdio: 'inherit' });

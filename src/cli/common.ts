@@ -34,20 +34,19 @@ export async function services(opts: { fresh?: 'refuse' | 'allow' } = {}): Promi
 }
 
 /**
- * Docker's pattern for a command over several names: each is tried, a
- * failure is reported and the others go on, and the exit status is 1 at the
- * end. `fn` returns what to print for a name, if anything.
+ * A command over several names, as Docker runs it: each is tried, a failure
+ * is reported and the others go on, and the exit status is 1 at the end.
+ * `fn` returns what to print for a name, if anything.
  */
-export async function eachName(names: string[], fn: (engine: Engine, name: string) => Promise<string | undefined> | string | undefined): Promise<void> {
-  const engine = await openEngine();
+export async function eachName(names: string[], fn: (svc: Services, name: string) => Promise<string | undefined> | string | undefined): Promise<void> {
+  const svc = await services();
   let failed = false;
-  for (const name of names) {
-    try {
-      const out = await fn(engine, name);
-      if (out !== undefined) process.stdout.write(`${out}\n`);
-    } catch (err) {
-      process.stderr.write(`${describeError(err).line}\n`);
+  for (const r of await svc.each(names, (name) => fn(svc, name))) {
+    if (r.error !== undefined) {
+      process.stderr.write(`${describeError(r.error).line}\n`);
       failed = true;
+    } else if (r.value !== undefined) {
+      process.stdout.write(`${r.value}\n`);
     }
   }
   if (failed) process.exitCode = 1;

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { copyFromContainer, copyToContainer } from '../engine/containers/cp.js';
-import { containerStore } from '../engine/containers/state.js';
 import { EngineError } from '../util/errors.js';
-import { openEngine } from './common.js';
+import { services } from './common.js';
+import { processContext } from './process-context.js';
 import { dockerStatus } from './daemon-errors.js';
 
 /** CONTAINER:PATH, as Docker splits it: a local path containing ":" must start with "/" or "./". */
@@ -28,10 +27,9 @@ export function register(program: Command): void {
         throw new EngineError(src.container ? 'copying between containers is not supported: copy to the host first' : 'one of SRC and DEST must be CONTAINER:PATH', 1);
       }
       if (!(src.container ? src.path : dest.path)) throw new EngineError('the path in the container must not be empty', 1);
-      const engine = await openEngine();
-      const rec = containerStore(engine).resolve((src.container ?? dest.container)!);
+      const svc = await services();
       const opts = { follow: !!flags.followLink, archive: !!flags.archive };
-      if (src.container) await copyFromContainer(engine, rec, src.path, dest.path, opts);
-      else await copyToContainer(engine, rec, src.path, dest.path, opts);
+      if (src.container) await svc.containers.copyFrom(src.container, src.path, dest.path, opts, processContext());
+      else await svc.containers.copyTo(dest.container!, src.path, dest.path, opts, processContext());
     }));
 }

@@ -1,13 +1,10 @@
 import type { Command } from 'commander';
-import { bindSourceExists } from '../engine/containers/create.js';
 import {
-  expandEnv, healthInterval, parseCpus, parseLabels, parseMemory, parsePidsLimit, parseRestart, parseTmpfs, parseUserns, parseVolume,
-  validateName, type CreateOptions,
-} from '../engine/containers/spec.js';
-import { parseAddHost } from '../engine/networks/hosts.js';
-import { checkAlias, parseNetworkFlags } from '../engine/networks/options.js';
-import { checkHostPorts, unprivilegedPortStart } from '../engine/networks/ports.js';
-import { RUNTIMES } from '../runtime/runtime.js';
+  bindSourceExists, checkAlias, checkHostPorts, checkNetworkRequest, parseAddHost, RUNTIMES, unprivilegedPortStart, validateContainerName,
+} from '../engine/index.js';
+import {
+  expandEnv, healthInterval, parseCpus, parseLabels, parseMemory, parsePidsLimit, parseRestart, parseUserns, parseVolume, splitTmpfs,
+} from '../grammar/create-flags.js';
 import {
   parseAbsolutePath, parseChoice, parseDuration, parseExpose, parseInteger, parseIp, parsePublish, parseSeconds, parseSignal, parseUserSpec,
 } from '../util/values.js';
@@ -15,55 +12,11 @@ import { collect } from './common.js';
 import { checkReadable } from './files.js';
 import { checkedOption, listOption, valueOption } from './flag-values.js';
 
-/** The flags `run` and `create` share, as Docker names them. */
-export interface CreateFlags {
-  rm?: boolean;
-  name?: string;
-  env?: string[];
-  envFile?: string[];
-  workdir?: string;
-  user?: string;
-  entrypoint?: string;
-  volume?: string[];
-  tmpfs?: string[];
-  readOnly?: boolean;
-  hostname?: string;
-  net?: string;
-  network?: string;
-  publish?: string[];
-  publishAll?: boolean;
-  expose?: string[];
-  dns?: string[];
-  dnsSearch?: string[];
-  dnsOption?: string[];
-  addHost?: string[];
-  networkAlias?: string[];
-  interactive?: boolean;
-  tty?: boolean;
-  init?: boolean;
-  userns?: string;
-  runtime?: string;
-  restart?: string;
-  stopSignal?: string;
-  stopTimeout?: number;
-  label?: string[];
-  memory?: string;
-  cpus?: string;
-  pidsLimit?: string;
-  healthCmd?: string;
-  healthInterval?: string;
-  healthTimeout?: string;
-  healthRetries?: string;
-  healthStartPeriod?: string;
-  healthcheck?: boolean;
-  pull?: string;
-}
-
 const isRoot = () => process.getuid?.() === 0;
 
 /** -v: the spec, and a bind source that exists but cannot be looked at (a missing one is created later, as Docker). */
 function checkVolume(v: string): void {
-  const parsed = parseVolume(v, process.cwd());
+  const parsed = parseVolume(v, process.cwd(), process.env.HOME);
   if (parsed.kind === 'bind') bindSourceExists(parsed.source);
 }
 
@@ -74,7 +27,7 @@ function checkPublish(v: string, flag: string): void {
 
 /** --network: the mode, names and container: form, as run parses them (whether a named network exists is checked later). */
 function checkNetwork(v: string): void {
-  parseNetworkFlags({ network: v, publish: [], publishAll: false, expose: [], dns: [], dnsSearch: [], dnsOptions: [], addHosts: [], aliases: [] }, []);
+  checkNetworkRequest({ network: v, ports: [], publishAll: false, expose: [], dns: [], dnsSearch: [], dnsOptions: [], addHosts: [], aliases: [] }, []);
 }
 
 /**
@@ -84,14 +37,14 @@ function checkNetwork(v: string): void {
 export function addCreateOptions(cmd: Command): Command {
   return cmd
     .option('--rm', 'remove the container when it exits')
-    .addOption(checkedOption('--name <name>', 'name the container', (v) => validateName(v)))
+    .addOption(checkedOption('--name <name>', 'name the container', (v) => validateContainerName(v)))
     .addOption(listOption('-e, --env <KEY=VALUE>', 'set an environment variable (KEY alone takes the host\'s value)', (v) => expandEnv(v, process.env)))
     .addOption(listOption('--env-file <file>', 'read environment variables from a file', (v) => checkReadable(v), { wrap: false }))
     .addOption(checkedOption('-w, --workdir <dir>', 'working directory inside the container', parseAbsolutePath))
     .addOption(checkedOption('-u, --user <user[:group]>', 'user to run as: name or uid, optionally :group or :gid', parseUserSpec))
     .option('--entrypoint <cmd>', 'override the image\'s ENTRYPOINT ("" clears it)')
     .addOption(listOption('-v, --volume <src:dst[:ro]>', 'bind mount a host path, or mount a named volume', checkVolume))
-    .addOption(listOption('--tmpfs <dst[:opts]>', 'mount a tmpfs', (v) => parseTmpfs(v)))
+    .addOption(listOption('--tmpfs <dst[:opts]>', 'mount a tmpfs', (v) => splitTmpfs(v)))
     .option('--read-only', 'mount the container\'s root filesystem read-only')
     .option('-h, --hostname <name>', 'container host name')
     .addOption(checkedOption('--net, --network <mode>', 'network: a rootlet network by name (default: rootlet), pasta or slirp4netns (a stack of its own), none, host, or container:NAME', checkNetwork))
@@ -106,7 +59,7 @@ export function addCreateOptions(cmd: Command): Command {
     .option('-i, --interactive', 'keep stdin open and pass it to the container')
     .option('-t, --tty', 'allocate a pseudo-TTY')
     .option('--init', 'run an init (catatonit) as PID 1 that forwards signals and reaps zombies')
-    .addOption(checkedOption('--userns <mode>', 'keep-id: run as your own uid and gid inside', (v) => parseUserns(v, isRoot())))
+    .addOption(checkedOption('--userns <mode>', 'keep-id: run as your own uid and gid inside', (v) => parseUserns(v)))
     .addOption(checkedOption('--runtime <name>', 'OCI runtime: runc or crun (default: the fastest that works here)', (v, flag) => parseChoice(v, flag, RUNTIMES, 'an OCI runtime')))
     .addOption(checkedOption('--restart <policy>', 'no, on-failure[:max-retries], always or unless-stopped (detached containers)', (v) => parseRestart(v)))
     .addOption(checkedOption('--stop-signal <signal>', 'signal that stops the container (default: the image\'s, else SIGTERM)', parseSignal))
@@ -125,49 +78,4 @@ export function addCreateOptions(cmd: Command): Command {
 }
 
 const PULL_POLICIES = ['missing', 'always', 'never'] as const;
-
-export function toCreateOptions(image: string, command: string[], f: CreateFlags, detach: boolean): CreateOptions {
-  return {
-    image,
-    command,
-    name: f.name,
-    env: f.env ?? [],
-    envFiles: f.envFile ?? [],
-    workdir: f.workdir,
-    user: f.user,
-    entrypoint: f.entrypoint,
-    volumes: f.volume ?? [],
-    tmpfs: f.tmpfs ?? [],
-    readOnly: !!f.readOnly,
-    hostname: f.hostname,
-    network: f.network ?? f.net,
-    publish: f.publish ?? [],
-    publishAll: !!f.publishAll,
-    expose: f.expose ?? [],
-    dns: f.dns ?? [],
-    dnsSearch: f.dnsSearch ?? [],
-    dnsOptions: f.dnsOption ?? [],
-    addHosts: f.addHost ?? [],
-    networkAliases: f.networkAlias ?? [],
-    interactive: !!f.interactive,
-    tty: !!f.tty,
-    init: !!f.init,
-    userns: f.userns,
-    rm: !!f.rm,
-    runtime: f.runtime,
-    detach,
-    restart: f.restart,
-    stopSignal: f.stopSignal,
-    stopTimeout: f.stopTimeout,
-    labels: f.label ?? [],
-    memory: f.memory,
-    cpus: f.cpus,
-    pidsLimit: f.pidsLimit,
-    healthCmd: f.healthCmd,
-    healthInterval: f.healthInterval,
-    healthTimeout: f.healthTimeout,
-    healthRetries: f.healthRetries,
-    healthStartPeriod: f.healthStartPeriod,
-    noHealthcheck: f.healthcheck === false,
-  };
-}
+export type { CreateFlags } from '../grammar/create-flags.js';

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { containerDiff } from '../engine/containers/diff.js';
-import { containerStore } from '../engine/containers/state.js';
-import { openEngine } from './common.js';
+import { services } from './common.js';
 import { dockerStatus } from './daemon-errors.js';
 
 export function register(program: Command): void {
@@ -10,8 +8,7 @@ export function register(program: Command): void {
     .description('Inspect changes to files or directories on a container\'s filesystem: A added, C changed, D deleted')
     .argument('<container>', 'container name or id')
     .action((name: string) => dockerStatus(async () => {
-      const engine = await openEngine();
-      const changes = containerDiff(engine, containerStore(engine).resolve(name));
+      const changes = (await services()).containers.diff(name);
       process.stdout.write(changes.map((c) => `${c.kind} ${c.path}\n`).join(''));
     }));
 }

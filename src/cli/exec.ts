@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { containerStore } from '../engine/containers/state.js';
-import { execInContainer } from '../engine/containers/exec.js';
-import { expandEnv } from '../engine/containers/spec.js';
+import { expandEnv, toExecRequest } from '../grammar/create-flags.js';
 import { parseAbsolutePath, parseUserSpec } from '../util/values.js';
-import { openEngine } from './common.js';
+import { services } from './common.js';
+import { processContext } from './process-context.js';
 import { checkReadable } from './files.js';
 import { checkedOption, listOption } from './flag-values.js';
 
@@ -34,17 +33,8 @@ export function register(program: Command): void {
     .addOption(listOption('-e, --env <KEY=VALUE>', 'set an environment variable (KEY alone takes the host\'s value)', (v) => expandEnv(v, process.env)))
     .addOption(listOption('--env-file <file>', 'read environment variables from a file', (v) => checkReadable(v), { wrap: false }))
     .action(async (name: string, command: string[], f: ExecFlags) => {
-      const engine = await openEngine();
-      const rec = containerStore(engine).resolve(name);
-      process.exitCode = await execInContainer(engine, rec, {
-        command,
-        interactive: !!f.interactive,
-        tty: !!f.tty,
-        detach: !!f.detach,
-        user: f.user,
-        workdir: f.workdir,
-        env: f.env ?? [],
-        envFiles: f.envFile ?? [],
-      });
+      const ctx = processContext();
+      const req = toExecRequest(command, f, ctx);
+      process.exitCode = await (await services()).containers.exec(name, req, ctx);
     });
 }

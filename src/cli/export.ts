@@ -1,9 +1,7 @@
 import { closeSync, existsSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
-import { exportContainer } from '../engine/containers/export.js';
-import { containerStore } from '../engine/containers/state.js';
 import { EngineError } from '../util/errors.js';
-import { openEngine } from './common.js';
+import { services } from './common.js';
 import { dockerStatus } from './daemon-errors.js';
 import { openFile } from './files.js';
 
@@ -20,8 +18,7 @@ export function register(program: Command): void {
       const fd = flags.output ? openFile(flags.output, 'w') : 1;
       try {
         await dockerStatus(async () => {
-          const engine = await openEngine();
-          await exportContainer(engine, containerStore(engine).resolve(name), fd);
+          await (await services()).containers.export(name, fd);
         });
       } catch (err) {
         // A file made for an export that failed (no such container) is not left behind.

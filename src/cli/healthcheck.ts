@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { containerStore } from '../engine/containers/state.js';
-import { runHealthcheck } from '../engine/containers/healthcheck.js';
-import { openEngine } from './common.js';
+import { services } from './common.js';
 
 export function register(program: Command): void {
   const hc = program.command('healthcheck').description('Run a container\'s health check');
@@ -9,8 +7,7 @@ export function register(program: Command): void {
     .description('Run the health check of a container now; exit 0 when healthy, 1 when not')
     .argument('<container>')
     .action(async (name: string) => {
-      const engine = await openEngine();
-      const h = await runHealthcheck(engine, containerStore(engine).resolve(name));
+      const h = await (await services()).containers.healthcheck(name);
       const last = h.log[h.log.length - 1];
       if (last && last.exitCode !== 0) {
         process.stdout.write('unhealthy\n');

@@ -58,7 +58,7 @@ export function defineRmi(parent: Command, name: string): Command {
     .argument('<image...>')
     .option('-f, --force', 'untag an image that stopped containers use, or one with several names')
     .action(async (refs: string[], flags: { force?: boolean }) => {
-      await eachName(refs, (engine, ref) => {
+      await eachName(refs, ({ engine }, ref) => {
         const r = removeImage(engine, ref, !!flags.force);
         const lines = [...r.untagged.map((u) => `Untagged: ${u}`), ...r.deleted.map((d) => `Deleted: ${d}`)];
         return lines.length ? lines.join('\n') : undefined;

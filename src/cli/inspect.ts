@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { parseChoice } from '../util/values.js';
 import { valueOption } from './flag-values.js';
 import { errorMessage } from '../util/errors.js';
-import { inspectObject, type InspectType } from '../engine/inspect.js';
-import { openEngine } from './common.js';
+import type { InspectType } from '../engine/index.js';
+import { services } from './common.js';
 import { formatEach } from './list-format.js';
 
 interface InspectFlags {
@@ -18,12 +18,12 @@ interface InspectFlags {
  * the exit status 1.
  */
 async function inspect(names: string[], flags: InspectFlags, type: InspectType | undefined): Promise<void> {
-  const engine = await openEngine();
+  const svc = await services();
   const docs: unknown[] = [];
   const errors: string[] = [];
   for (const name of names) {
     try {
-      docs.push(inspectObject(engine, name, { type, size: flags.size }));
+      docs.push(svc.inspect(name, { type, size: flags.size }));
     } catch (err) {
       errors.push(`Error: ${errorMessage(err)}\n`);
     }

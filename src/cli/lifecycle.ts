@@ -1,16 +1,12 @@
 import type { Command } from 'commander';
-import { refreshPeers } from '../engine/networks/endpoints.js';
-import { createContainer } from '../engine/containers/create.js';
-import { startDetached } from '../engine/containers/start.js';
-import { containerStore, isRunning } from '../engine/containers/state.js';
-import { killContainer, pauseContainer, stopContainer, waitContainer } from '../engine/containers/stop.js';
-import { validateName } from '../engine/containers/spec.js';
-import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../engine/containers/attach.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../engine/index.js';
+import { toCreateRequest } from '../grammar/create-flags.js';
 import { parseSeconds, parseSignal } from '../util/values.js';
 import { checkedOption, valueOption } from './flag-values.js';
-import { eachName, openEngine } from './common.js';
+import { eachName, services } from './common.js';
 import { ensureImage } from './ensure-image.js';
-import { addCreateOptions, toCreateOptions, type CreateFlags } from './create-options.js';
+import { addCreateOptions, type CreateFlags } from './create-options.js';
+import { processContext } from './process-context.js';
 
 export function register(program: Command): void {
   addCreateOptions(program
@@ -22,9 +18,10 @@ export function register(program: Command): void {
     .argument('[command...]')
     .passThroughOptions())
     .action(async (image: string, command: string[], flags: CreateFlags) => {
-      const engine = await openEngine();
-      const rec = createContainer(engine, toCreateOptions(await ensureImage(engine, image, flags.pull), command, flags, true));
-      process.stdout.write(`${rec.id}\n`);
+      const req = toCreateRequest(image, command, flags, processContext());
+      const svc = await services();
+      req.image = await ensureImage(svc.engine, image, flags.pull);
+      process.stdout.write(`${svc.containers.create(req).id}\n`);
     });
 
   program
@@ -40,9 +37,8 @@ export function register(program: Command): void {
         process.exitCode = await startAttached(names, !!flags.interactive, flags.detachKeys);
         return;
       }
-      await eachName(names, async (engine, name) => {
-        const rec = containerStore(engine).resolve(name);
-        if (!isRunning(engine, rec)) await startDetached(engine, rec);
+      await eachName(names, async (svc, name) => {
+        await svc.containers.start(name);
         return name;
       });
     });
@@ -53,8 +49,8 @@ export function register(program: Command): void {
     .argument('<container...>')
     .addOption(valueOption('-t, --time <seconds>', 'seconds to wait before killing (default: the container\'s stop timeout, 10)', parseSeconds))
     .action(async (names: string[], flags: { time?: number }) => {
-      await eachName(names, async (engine, name) => {
-        await stopContainer(engine, containerStore(engine).resolve(name), flags.time);
+      await eachName(names, async (svc, name) => {
+        await svc.containers.stop(name, { timeoutSec: flags.time });
         return name;
       });
     });
@@ -65,10 +61,8 @@ export function register(program: Command): void {
     .argument('<container...>')
     .addOption(valueOption('-t, --time <seconds>', 'seconds to wait before killing', parseSeconds))
     .action(async (names: string[], flags: { time?: number }) => {
-      await eachName(names, async (engine, name) => {
-        const store = containerStore(engine);
-        await stopContainer(engine, store.resolve(name), flags.time);
-        await startDetached(engine, store.resolve(name));
+      await eachName(names, async (svc, name) => {
+        await svc.containers.restart(name, { timeoutSec: flags.time });
         return name;
       });
     });
@@ -79,8 +73,8 @@ export function register(program: Command): void {
     .argument('<container...>')
     .addOption(valueOption('-s, --signal <signal>', 'signal to send', parseSignal).default('SIGKILL'))
     .action(async (names: string[], flags: { signal: string }) => {
-      await eachName(names, async (engine, name) => {
-        killContainer(engine, containerStore(engine).resolve(name), flags.signal);
+      await eachName(names, (svc, name) => {
+        svc.containers.kill(name, { signal: flags.signal });
         return name;
       });
     });
@@ -90,7 +84,7 @@ export function register(program: Command): void {
     .description('Block until one or more containers stop, then print their exit codes')
     .argument('<container...>')
     .action(async (names: string[]) => {
-      await eachName(names, async (engine, name) => String(await waitContainer(engine, containerStore(engine).resolve(name).id)));
+      await eachName(names, async (svc, name) => String(await svc.containers.wait(name)));
     });
 
   for (const [verb, pause] of [['pause', true], ['unpause', false]] as const) {
@@ -99,8 +93,9 @@ export function register(program: Command): void {
       .description(pause ? 'Freeze the processes of one or more containers' : 'Thaw paused containers')
       .argument('<container...>')
       .action(async (names: string[]) => {
-        await eachName(names, async (engine, name) => {
-          pauseContainer(engine, containerStore(engine).resolve(name), pause);
+        await eachName(names, (svc, name) => {
+          if (pause) svc.containers.pause(name);
+          else svc.containers.unpause(name);
           return name;
         });
       });
@@ -112,11 +107,6 @@ export function register(program: Command): void {
     .argument('<container>')
     .argument('<new-name>')
     .action(async (name: string, newName: string) => {
-      const engine = await openEngine();
-      const store = containerStore(engine);
-      const rec = store.resolve(name);
-      store.rename(rec.id, validateName(newName));
-      // Its own /etc/hosts and those of the other containers of its networks name it anew.
-      refreshPeers(engine, rec.id);
+      (await services()).containers.rename(name, newName);
     });
 }

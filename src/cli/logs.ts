@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { logPath } from '../engine/containers/start.js';
-import { containerStore, isRunning, refreshState } from '../engine/containers/state.js';
-import { printRecord, readLog } from '../engine/containers/logs.js';
 import { invalid, parseInteger, parseTimestamp } from '../util/values.js';
-import { openEngine } from './common.js';
+import { services } from './common.js';
+import { processContext } from './process-context.js';
 import { valueOption } from './flag-values.js';
 
 /** --tail: a number of lines, or all. */
@@ -24,22 +22,12 @@ export function register(program: Command): void {
     .addOption(valueOption('--until <time>', 'only output before a time', (v, flag) => parseTimestamp(v, flag)))
     .option('-t, --timestamps', 'print the time of each line')
     .action(async (name: string, flags: { follow?: boolean; tail: number | 'all'; since?: number; until?: number; timestamps?: boolean }) => {
-      const engine = await openEngine();
-      const store = containerStore(engine);
-      const rec = store.resolve(name);
-      const tail = flags.tail === 'all' ? undefined : flags.tail;
-      const ended = () => {
-        const cur = store.get(rec.id);
-        return !cur || !isRunning(engine, refreshState(engine, cur) ?? cur);
-      };
-      for await (const r of readLog(logPath(engine, rec.id), {
+      await (await services()).containers.logs(name, {
         follow: !!flags.follow,
-        tail,
+        tail: flags.tail === 'all' ? undefined : flags.tail,
         since: flags.since,
         until: flags.until,
-        ended,
-      })) {
-        printRecord(r, !!flags.timestamps, process.stdout, process.stderr);
-      }
+        timestamps: !!flags.timestamps,
+      }, processContext());
     });
 }

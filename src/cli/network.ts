@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { containerStore } from '../engine/containers/state.js';
 import { EngineError } from '../util/errors.js';
-import { parseLabels } from '../engine/containers/spec.js';
+import { parseLabels } from '../grammar/create-flags.js';
 import {
   connectNetwork, createNetwork, disconnectNetwork, inspectNetwork, labelMatches, listNetworks, pruneNetworks, removeNetwork,
 } from '../engine/networks/lifecycle.js';
@@ -110,7 +110,7 @@ export function register(program: Command): void {
     .argument('<network...>')
     .option('-f, --force', 'do not fail when a network does not exist')
     .action(async (names: string[], f: { force?: boolean }) => {
-      await eachName(names, (engine, name) => {
+      await eachName(names, ({ engine }, name) => {
         const rec = new NetworkStore(engine.db).find(name);
         if (!rec) {
           if (f.force) return undefined;

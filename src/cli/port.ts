@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
-import { refreshState, containerStore } from '../engine/containers/state.js';
 import { EngineError } from '../util/errors.js';
-import { boundPorts } from '../engine/networks/endpoints.js';
-import { displayIp } from '../engine/networks/ports.js';
 import { parsePort } from '../util/values.js';
-import { openEngine } from './common.js';
+import { services } from './common.js';
+import { displayIp } from './ports-format.js';
 
 export function register(program: Command): void {
   program
@@ -14,11 +12,8 @@ export function register(program: Command): void {
     .argument('<container>')
     .argument('[port]', 'container port, e.g. 80 or 53/udp')
     .action(async (name: string, port: string | undefined) => {
-      const engine = await openEngine();
-      const rec = refreshState(engine, containerStore(engine).resolve(name));
-      if (!rec) throw new EngineError(`No such container: ${name}`);
       // Docker shows the ports of a running container; a stopped one has none bound.
-      const bound = rec.state === 'running' ? boundPorts(engine, rec.id) : [];
+      const { name: shown, ports: bound } = (await services()).containers.ports(name);
       if (port === undefined) {
         const sorted = [...bound].sort((a, b) => a.containerPort - b.containerPort || a.protocol.localeCompare(b.protocol));
         process.stdout.write(sorted.map((b) => `${b.containerPort}/${b.protocol} -> ${displayIp(b.hostIp)}:${b.hostPort}\n`).join(''));
@@ -29,7 +24,7 @@ export function register(program: Command): void {
       const proto = m[2] ?? 'tcp';
       const ctrPort = parsePort(m[1]!, 'the container port');
       const hits = bound.filter((b) => b.containerPort === ctrPort && b.protocol === proto);
-      if (!hits.length) throw new EngineError(`No public port '${m[1]}/${proto}' published for ${rec.name}`, 1);
+      if (!hits.length) throw new EngineError(`No public port '${m[1]}/${proto}' published for ${shown}`, 1);
       process.stdout.write(hits.map((b) => `${displayIp(b.hostIp)}:${b.hostPort}\n`).join(''));
     });
 }

@@ -19,7 +19,8 @@ export function processContext(): CallerContext {
       stdout: process.stdout,
       stderr: process.stderr,
       fds: { stdin: 0, stdout: 1, stderr: 2 },
-      terminal: process.stdin.isTTY ? {
+      terminal: process.stdin.isTTY || process.stdout.isTTY ? {
+        input: !!process.stdin.isTTY,
         size: () => (process.stdout.isTTY ? { rows: process.stdout.rows, columns: process.stdout.columns } : undefined),
         onResize: (cb) => {
           process.on('SIGWINCH', cb);

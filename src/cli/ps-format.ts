@@ -1,3 +1,4 @@
+import { formatPorts } from './ports-format.js';
 import type { ContainerSummary } from '../engine/containers/list.js';
 import { humanDuration, humanSize } from './format.js';
 import type { ListKind } from './list-format.js';
@@ -87,7 +88,7 @@ export function psRow(c: ContainerSummary, opts: { trunc: boolean; now: number }
     Mounts: c.mounts.map((m) => (trunc ? ellipsis(m.Name ?? m.Source, 15) : m.Name ?? m.Source)).join(','),
     Names: c.name,
     Networks: c.networks.join(','),
-    Ports: c.ports,
+    Ports: formatPorts(c.ports, c.exposed),
     RunningFor: `${humanDuration(opts.now - c.created)} ago`,
     Size: size,
     State: c.state,

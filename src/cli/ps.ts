@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { parseInteger } from '../util/values.js';
 import { valueOption } from './flag-values.js';
-import { listContainers } from '../engine/containers/list.js';
-import { collect, openEngine } from './common.js';
+import { collect, services } from './common.js';
 import { formatList } from './list-format.js';
 import { psRow, psTableFormat, PS_KIND } from './ps-format.js';
 
@@ -36,8 +35,7 @@ Template fields: .ID .Image .Command .CreatedAt .RunningFor .Ports .Status .Stat
     .action(async (flags: PsFlags) => {
       const format = flags.quiet ? '{{.ID}}' : flags.format;
       const size = !!flags.size || (!flags.quiet && /\.Size\b/.test(flags.format ?? ''));
-      const engine = await openEngine();
-      const rows = listContainers(engine, {
+      const rows = (await services()).containers.list({
         all: flags.all,
         last: flags.latest ? 1 : flags.last,
         filters: flags.filter,

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { removeContainer } from '../engine/containers/remove.js';
-import { containerStore } from '../engine/containers/state.js';
 import { eachName } from './common.js';
 
 export function register(program: Command): void {
@@ -12,8 +10,8 @@ export function register(program: Command): void {
     .option('-f, --force', 'kill and remove a running container')
     .option('-v, --volumes', 'remove the container\'s anonymous volumes too')
     .action(async (names: string[], flags: { force?: boolean; volumes?: boolean }) => {
-      await eachName(names, (engine, name) => {
-        removeContainer(engine, containerStore(engine).resolve(name), { force: !!flags.force, volumes: !!flags.volumes });
+      await eachName(names, (svc, name) => {
+        svc.containers.remove(name, { force: !!flags.force, volumes: !!flags.volumes });
         return name;
       });
     });

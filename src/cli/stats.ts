@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { sampleStats, type ContainerStats } from '../engine/containers/stats.js';
-import { containerStore, isRunning, refreshStates } from '../engine/containers/state.js';
-import { delegatedControllers } from '../runtime/cgroups.js';
-import { openEngine } from './common.js';
+import type { ContainerStats } from '../engine/index.js';
+import { services } from './common.js';
 import { dockerStatus } from './daemon-errors.js';
 import { table } from './format.js';
 
@@ -48,15 +46,12 @@ export function register(program: Command): void {
     .option('--no-stream', 'print one sample and exit')
     .option('--no-trunc', 'do not truncate ids')
     .action((names: string[], flags: { all?: boolean; stream: boolean; trunc: boolean }) => dockerStatus(async () => {
-      const engine = await openEngine();
-      const store = containerStore(engine);
-      const named = names.map((n) => store.resolve(n));
-      const pick = () => (named.length ? named : refreshStates(engine, store.list()).filter((r) => flags.all || isRunning(engine, r)));
-      const why = delegatedControllers(engine.id.uid).length ? '' : ' (this host gives you no cgroup v2 delegation)';
+      const svc = await services();
+      const why = svc.containers.cgroupsDelegated() ? '' : ' (this host gives you no cgroup v2 delegation)';
       process.stderr.write(`note: figures are summed from /proc over each container's processes, not read from a cgroup${why}; LIMIT is the host's memory unless --memory was set; NET I/O is "--" with the host's network\n`);
       for (;;) {
         const began = Date.now();
-        const stats = await sampleStats(engine, pick(), flags.stream ? 1000 : 500);
+        const stats = await svc.containers.stats(names, { all: flags.all, intervalMs: flags.stream ? 1000 : 500 });
         const out = table(TITLES, stats.map((s) => row(s, flags.trunc)));
         // Streaming redraws in place, as Docker does.
         process.stdout.write(flags.stream ? `\x1b[2J\x1b[H${out}` : out);

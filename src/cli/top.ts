@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { containerStore } from '../engine/containers/state.js';
-import { containerTop } from '../engine/containers/top.js';
-import { openEngine } from './common.js';
+import { services } from './common.js';
 import { dockerStatus } from './daemon-errors.js';
 
 /** Docker prints `top` through a tabwriter with cells of at least 20 columns. */
@@ -20,8 +18,7 @@ export function register(program: Command): void {
     .argument('[ps-options...]', 'options for the host\'s ps (default: ps -ef\'s columns)')
     .passThroughOptions()
     .action((name: string, psArgs: string[]) => dockerStatus(async () => {
-      const engine = await openEngine();
-      const t = containerTop(engine, containerStore(engine).resolve(name), psArgs);
+      const t = (await services()).containers.top(name, psArgs);
       process.stdout.write(wideTable(t.titles, t.processes));
     }));
 }

@@ -32,11 +32,13 @@ export interface CallerStreams {
    * with no relay through node. A server leaves this out.
    */
   fds?: { stdin: number; stdout: number; stderr: number };
-  /** The caller's terminal, when its input is one: raw mode, size and size changes. */
+  /** The caller's terminal, when its input or output is one: raw mode, size and size changes. */
   terminal?: Terminal;
 }
 
 export interface Terminal {
+  /** Whether the input is the terminal (raw mode and -it need it), not just the output. */
+  input: boolean;
   size(): { rows: number; columns: number } | undefined;
   /** Calls back on each change of size; returns the function that stops it. */
   onResize(cb: () => void): () => void;

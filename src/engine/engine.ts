@@ -9,6 +9,7 @@ import { parseDriver, probeDriver, type DriverName } from '../storage/rootfs.js'
 import { loadConfig, type RootletConfig } from './config.js';
 import { ensureDirs, resolvePaths, type Paths } from '../state/paths.js';
 import { refuseLostDatabase } from './system/store-damage.js';
+import { engineEnv } from './process-env.js';
 
 let helperPath: string | undefined;
 let cliPath: string | undefined;
@@ -57,7 +58,7 @@ export class Engine {
     const id = currentIdentity();
     const bootstrap = resolvePaths(id);
     const config = await loadConfig(bootstrap.configFile);
-    const paths = config.storage.root ? resolvePaths(id, process.env, config.storage.root) : bootstrap;
+    const paths = config.storage.root ? resolvePaths(id, engineEnv(), config.storage.root) : bootstrap;
     return { id, config, paths };
   }
 
@@ -121,7 +122,7 @@ export class Engine {
 
   /** Environment for helpers: nothing that slows node's start (an extra CA bundle is read at every start). */
   helperEnv(): NodeJS.ProcessEnv {
-    const env = { ...process.env };
+    const env = { ...engineEnv() };
     delete env.NODE_EXTRA_CA_CERTS;
     delete env.NODE_OPTIONS;
     return env;

@@ -5,6 +5,7 @@
  * return are re-exported here so a front door needs no other engine path.
  */
 import { Engine } from './engine.js';
+import { inspectObject, type InspectType } from './inspect.js';
 import { ContainerService } from './containers/service.js';
 import { EventService } from './events/service.js';
 import { ImageService } from './images/service.js';
@@ -13,6 +14,25 @@ import { SystemService } from './system/service.js';
 import { VolumeService } from './volumes/service.js';
 
 export type { CallerContext, CallerStreams, Terminal, SignalSource, ForwardedSignal } from './context.js';
+export type { CreateRequest, ExecRequest, HostRequest, MountSpec, ResourcesRequest, RestartPolicy, HealthRequest } from './containers/request.js';
+// Checks a front door runs while it parses, so a bad value is refused before anything is pulled or created.
+export { validateName as validateContainerName } from './containers/spec.js';
+export { bindSourceExists } from './containers/create.js';
+export { networkSpec as checkNetworkRequest, checkAlias } from './networks/options.js';
+export { checkHostPorts, unprivilegedPortStart } from './networks/ports.js';
+export { parseAddHost } from './networks/hosts.js';
+export { DEFAULT_DETACH_KEYS, parseDetachKeys } from './containers/attach.js';
+export { RUNTIMES } from '../runtime/runtime.js';
+export type { ContainerSummary, ListOptions as ContainerListRequest } from './containers/list.js';
+export type { ContainerStats } from './containers/stats.js';
+export type { TopTable } from './containers/top.js';
+export type { LogsRequest, AttachRequest, AttachResult } from './containers/service.js';
+export type { HealthState, ContainerState } from './containers/store.js';
+export type { CopyOptions } from './containers/cp.js';
+export type { MountPoint } from './containers/mounts.js';
+export type { ContainerSize } from './containers/size.js';
+export type { PortBinding } from '../util/values.js';
+export type { InspectType };
 export { ContainerService, EventService, ImageService, NetworkService, SystemService, VolumeService };
 
 export class Services {
@@ -30,6 +50,27 @@ export class Services {
     this.volumes = new VolumeService(engine);
     this.system = new SystemService(engine);
     this.events = new EventService(engine);
+  }
+
+  /** `inspect` of any object by name or id: a container or an image (the first found, or of `type`). */
+  inspect(ref: string, req: { type?: InspectType; size?: boolean } = {}): Record<string, unknown> {
+    return inspectObject(this.engine, ref, req);
+  }
+
+  /**
+   * Docker's pattern for a command over several names: each is tried in
+   * turn, a failure is kept and the others go on; the caller reports.
+   */
+  async each<T>(refs: string[], fn: (ref: string) => Promise<T> | T): Promise<Array<{ ref: string; value?: T; error?: unknown }>> {
+    const out: Array<{ ref: string; value?: T; error?: unknown }> = [];
+    for (const ref of refs) {
+      try {
+        out.push({ ref, value: await fn(ref) });
+      } catch (error) {
+        out.push({ ref, error });
+      }
+    }
+    return out;
   }
 
   close(): void {

@@ -97,19 +97,6 @@ export function usesConsoleRelay(rt: Runtime): boolean {
 }
 
 /**
- * The stdin to give a runtime run in the foreground. runc, allocating the
- * terminal itself, opens /dev/tty: `-t` needs one of ours. With the console
- * relay any stdin does, as with Docker.
- */
-export function foregroundStdin(rt: Runtime, o: { interactive: boolean; tty: boolean }): 'inherit' | 'ignore' {
-  if (o.interactive) return 'inherit';
-  if (o.tty && !usesConsoleRelay(rt) && !process.stdin.isTTY && !process.stdout.isTTY) {
-    throw new EngineError('-t needs a terminal on stdin or stdout with runc: run from a terminal, or drop -t');
-  }
-  return 'ignore';
-}
-
-/**
  * Starts a created container without running `crun start`, which is (crun's
  * status.c): open the state directory's exec.fifo for writing, unlink it,
  * write one byte; the container's init, blocked reading it, then execs.

@@ -21,3 +21,24 @@ export function spawnCollecting(cmd: string, args: string[], stdin: StdioEnd, st
   });
   return { child, done };
 }
+
+/**
+ * A caller's input or output as a child's stdin/stdout: a descriptor is
+ * handed over as is (no relay); a stream is joined through a pipe.
+ */
+export type CallerEnd = number | Readable | Writable;
+
+/** spawnCollecting with the caller's stream or descriptor as stdin or stdout. */
+export function spawnJoined(cmd: string, args: string[], stdin: CallerEnd | StdioNull, stdout: CallerEnd | StdioNull | StdioPipe, env?: NodeJS.ProcessEnv): Spawned {
+  const end = (e: CallerEnd | StdioNull | StdioPipe) => (typeof e === 'object' && e !== null ? 'pipe' : e);
+  const s = spawnCollecting(cmd, args, end(stdin) as StdioEnd, end(stdout) as StdioEnd, env);
+  if (typeof stdin === 'object' && stdin !== null) {
+    s.child.stdin!.on('error', () => { /* the child stopped reading */ });
+    (stdin as Readable).pipe(s.child.stdin!);
+  }
+  if (typeof stdout === 'object' && stdout !== null) {
+    const out = stdout as Writable;
+    s.child.stdout!.on('data', (d: Buffer) => { out.write(d); });
+  }
+  return s;
+}

@@ -3,7 +3,8 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { parseResources, type CreateOptions } from '../../src/engine/containers/spec.js';
+import { resourcesFrom } from '../../src/engine/containers/spec.js';
+import { parseCpus, parseMemory, parsePidsLimit } from '../../src/grammar/create-flags.js';
 import { EngineError } from '../../src/util/errors.js';
 import { cgroupRuntimeArgs, checkResources, resourcesSpec } from '../../src/engine/containers/resources.js';
 import { detectCgroups, layoutFromMountinfo, userBus, type CgroupHost } from '../../src/runtime/cgroups.js';
@@ -72,7 +73,11 @@ describe('cgroup detection from a filesystem root, and the limits it allows', ()
     return { root, host: detectCgroups(UID, { root, bus: { socket: `/run/user/${UID}/bus`, address: `unix:path=/run/user/${UID}/bus` } }) };
   };
   const v2 = (over: Partial<Fixture> = {}) => hostFrom({ mounts: [...OTHER_MOUNTS, V2_MOUNT], cgroup: FROM_TERMINAL, delegated: ['cpuset', 'cpu', 'io', 'memory', 'pids'], swap: true, bus: true, ...over });
-  const limits = (o: { memory?: string; cpus?: string; pidsLimit?: string }) => parseResources(o as CreateOptions);
+  const limits = (o: { memory?: string; cpus?: string; pidsLimit?: string }) => resourcesFrom({
+    ...(o.memory !== undefined ? { memoryBytes: parseMemory(o.memory) } : {}),
+    ...(o.cpus !== undefined ? { nanoCpus: Math.round(parseCpus(o.cpus) * 1e9) } : {}),
+    ...(o.pidsLimit !== undefined ? { pidsLimit: parsePidsLimit(o.pidsLimit) } : {}),
+  });
   const refusal = (fn: () => unknown): string => {
     try {
       fn();

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import {
-  buildSpec, DEFAULT_PATH, keepIdMap, keepIdShift, mergeEnv, parseNetwork, parseTmpfs, parseUserns, parseVolume, readEnvFile,
-  validateName, type CreateOptions,
+  buildSpec, DEFAULT_PATH, keepIdMap, keepIdShift, mergeEnv, networkFromRequest, tmpfsMount, validateName,
 } from '../../src/engine/containers/spec.js';
+import type { CreateRequest } from '../../src/engine/containers/request.js';
+import { parseUserns, parseVolume, readEnvFile, splitTmpfs, toCreateRequest, type CreateFlags } from '../../src/grammar/create-flags.js';
 import { EngineError } from '../../src/util/errors.js';
 import type { ImageRuntimeConfig } from '../../src/image/oci.js';
 import type { ImageRecord } from '../../src/image/store.js';
@@ -14,6 +15,12 @@ import type { MapEntry } from '../../src/rootless/userns.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rootlet-spec-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** --tmpfs as run takes it: the grammar's split, then the engine's defaults. */
+function parseTmpfs(t: string) {
+  const m = splitTmpfs(t) as { target: string; options: string[] };
+  return tmpfsMount(m.target, m.options);
+}
 
 function engineError(fn: () => unknown, message: RegExp): void {
   assert.throws(fn, (e: unknown) => {
@@ -30,7 +37,7 @@ describe('parseVolume', () => {
     assert.deepEqual(parseVolume('./rel:/ctr:ro', '/cwd'),
       { kind: 'bind', source: '/cwd/rel', destination: '/ctr', readonly: true, propagation: undefined });
     assert.equal(parseVolume('../up:/ctr', '/cwd/sub').source, '/cwd/up');
-    assert.equal(parseVolume('~/data:/ctr', '/cwd').source, join(process.env.HOME ?? '/', 'data'));
+    assert.equal(parseVolume('~/data:/ctr', '/cwd', '/home/u').source, '/home/u/data');
     const v = parseVolume('/h:/c:ro,rshared,z', '/');
     assert.equal(v.readonly, true);
     assert.equal(v.propagation, 'rshared');
@@ -191,34 +198,34 @@ describe('--userns=keep-id maps', () => {
   });
 });
 
-describe('parseNetwork, parseUserns, validateName', () => {
+describe('networkFromRequest, parseUserns, validateName', () => {
   test('network modes', () => {
-    const mode = (network?: string) => parseNetwork(opts({ command: ['x'], network })).mode;
+    const mode = (network?: string) => networkFromRequest(opts({ command: ['x'], network })).mode;
     assert.equal(mode(undefined), 'bridge');
-    assert.deepEqual(parseNetwork(opts({ command: ['x'] })).networks, [{ name: 'rootlet', aliases: [] }]);
+    assert.deepEqual(networkFromRequest(opts({ command: ['x'] })).networks, [{ name: 'rootlet', aliases: [] }]);
     assert.equal(mode('none'), 'none');
     assert.equal(mode('host'), 'host');
     assert.equal(mode('pasta'), 'pasta');
     assert.equal(mode('slirp4netns'), 'slirp4netns');
     assert.equal(mode('container:web'), 'container');
-    assert.deepEqual(parseNetwork(opts({ command: ['x'], network: 'n1,n2', networkAliases: ['a'] })).networks,
+    assert.deepEqual(networkFromRequest(opts({ command: ['x'], network: 'n1,n2', networkAliases: ['a'] })).networks,
       [{ name: 'n1', aliases: ['a'] }, { name: 'n2', aliases: ['a'] }]);
-    engineError(() => parseNetwork(opts({ command: ['x'], network: 'none', publish: ['8080:80'] })), /conflicting options: port publishing/);
-    engineError(() => parseNetwork(opts({ command: ['x'], network: 'host', networkAliases: ['a'] })), /--network-alias needs a rootlet network/);
-    engineError(() => parseNetwork(opts({ command: ['x'], network: 'container:web', dns: ['1.1.1.1'] })), /conflicting options: --dns/);
+    engineError(() => networkFromRequest(opts({ command: ['x'], network: 'none', publish: ['8080:80'] })), /conflicting options: port publishing/);
+    engineError(() => networkFromRequest(opts({ command: ['x'], network: 'host', networkAliases: ['a'] })), /--network-alias needs a rootlet network/);
+    engineError(() => networkFromRequest(opts({ command: ['x'], network: 'container:web', dns: ['1.1.1.1'] })), /conflicting options: --dns/);
   });
 
   test('-P publishes the image\'s and --expose\'d ports on free host ports', () => {
-    const n = parseNetwork(opts({ command: ['x'], publishAll: true, expose: ['9000-9001/udp'], publish: ['18080:80'] }), ['80/tcp', '443/tcp']);
+    const n = networkFromRequest(opts({ command: ['x'], publishAll: true, expose: ['9000-9001/udp'], publish: ['18080:80'] }), ['80/tcp', '443/tcp']);
     assert.deepEqual(n.exposed, ['80/tcp', '443/tcp', '9000/udp', '9001/udp']);
     assert.deepEqual(n.ports.map((p) => `${p.hostPort}:${p.containerPort}/${p.protocol}`), ['18080:80/tcp', '0:443/tcp', '0:9000/udp', '0:9001/udp']);
   });
 
-  test('keep-id is refused for root: rootlet never maps host root into a container', () => {
-    assert.equal(parseUserns('keep-id', false), 'keep-id');
-    assert.equal(parseUserns(undefined, false), 'host');
-    engineError(() => parseUserns('keep-id', true), /never maps host root/);
-    engineError(() => parseUserns('auto', false), /"auto" for "--userns" flag/);
+  test('--userns: keep-id or the default mapping (keep-id for root is refused by the engine, below)', () => {
+    assert.equal(parseUserns('keep-id'), 'keep-id');
+    assert.equal(parseUserns(undefined), undefined);
+    assert.equal(parseUserns('host'), 'host');
+    engineError(() => parseUserns('auto'), /"auto" for "--userns" flag/);
   });
 
   test('container names', () => {
@@ -241,20 +248,20 @@ function image(config: ImageRuntimeConfig): ImageRecord {
   };
 }
 
-function opts(o: Partial<CreateOptions>): CreateOptions {
-  return {
-    image: 'img', command: [], env: [], envFiles: [], volumes: [], tmpfs: [], readOnly: false,
-    interactive: false, tty: false, init: false, rm: false, ...o,
-  };
+/** run's flags as the CLI passes them, through the grammar, from /cwd with HOSTV in the environment. */
+type Opts = Omit<CreateFlags, 'env'> & { command?: string[]; env?: string[]; envFiles?: string[]; volumes?: string[]; networkAliases?: string[] };
+function opts(o: Opts): CreateRequest {
+  const { command = [], envFiles, volumes, networkAliases, ...flags } = o;
+  return toCreateRequest('img', command, { ...flags, envFile: envFiles, volume: volumes, networkAlias: networkAliases }, { cwd: '/cwd', env: { HOSTV: 'h' } });
 }
 
-const ctx = { id: 'abcdef0123456789'.repeat(4), hostEnv: { HOSTV: 'h' }, cwd: '/cwd', isRoot: false, driver: 'overlay' as const, hostHostname: 'hosty' };
+const ctx = { id: 'abcdef0123456789'.repeat(4), isRoot: false, driver: 'overlay' as const, hostHostname: 'hosty' };
 
 describe('buildSpec', () => {
   const img = image({ Entrypoint: ['/entry', '-x'], Cmd: ['default', 'args'], Env: ['PATH=/img/bin', 'IMG=1'], WorkingDir: '/app', User: 'app' });
 
   test('entrypoint and command combine as Docker does', () => {
-    const args = (o: Partial<CreateOptions>, i = img) => buildSpec(opts(o), i, ctx).spec.args;
+    const args = (o: Opts, i = img) => buildSpec(opts(o), i, ctx).spec.args;
     assert.deepEqual(args({}), ['/entry', '-x', 'default', 'args']);
     assert.deepEqual(args({ command: ['mine'] }), ['/entry', '-x', 'mine']);
     // --entrypoint replaces the image's and clears its CMD.

@@ -4,7 +4,8 @@ import { EngineError } from '../../src/util/errors.js';
 import { forwarderError, PortError } from '../../src/engine/networks/forwarder.js';
 import { containerResolv, hostsContent, parseAddHost, resolvContent } from '../../src/engine/networks/hosts.js';
 import { portMap } from '../../src/engine/networks/inspect.js';
-import { checkDuplicates, checkHostPorts, formatPorts, parseExpose, parsePublish } from '../../src/engine/networks/ports.js';
+import { checkDuplicates, checkHostPorts, parseExpose, parsePublish } from '../../src/engine/networks/ports.js';
+import { formatPorts } from '../../src/cli/ports-format.js';
 import { hostAddresses, parseSubnet } from '../../src/engine/networks/subnet.js';
 
 function refused(fn: () => unknown, msg: RegExp): void {

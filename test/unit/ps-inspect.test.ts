@@ -4,7 +4,7 @@ import { ellipsis, goQuote, goTimeString, psRow, psTableFormat, statusText } fro
 import { commandString, type ContainerSummary } from '../../src/engine/containers/list.js';
 import { containerFilter, parseFilters, type FilterLookups, type FilterSubject } from '../../src/engine/containers/filter.js';
 import { anonymousVolumes, binds, mountPoints, tmpfsMounts } from '../../src/engine/containers/mounts.js';
-import { legacyNetworkSpec, parseTmpfs, type ContainerSpec } from '../../src/engine/containers/spec.js';
+import { legacyNetworkSpec, tmpfsMount, type ContainerSpec } from '../../src/engine/containers/spec.js';
 import { sumFileSizes } from '../../src/engine/containers/size.js';
 import type { ContainerRecord } from '../../src/engine/containers/store.js';
 import { EngineError } from '../../src/util/errors.js';
@@ -153,8 +153,8 @@ describe('mounts as Docker shows them', () => {
       { type: 'bind', source: '/home/u/x', destination: '/x', options: ['rbind', 'rshared'] },
       { type: 'bind', source: `${VOLS}/named/_data`, destination: '/data', options: ['rbind'] },
       { type: 'bind', source: `${VOLS}/${'f'.repeat(64)}/_data`, destination: '/anon', options: ['rbind'] },
-      parseTmpfs('/run'),
-      parseTmpfs('/cache:size=64m,exec'),
+      tmpfsMount('/run'),
+      tmpfsMount('/cache', ['size=64m', 'exec']),
     ],
     volumes: [{ name: 'named', anonymous: false }, { name: 'f'.repeat(64), anonymous: true }],
   });
@@ -187,7 +187,8 @@ describe('ps rows', () => {
     created: 1_000_000, state: 'running', startedAt: 1_000_000 + 60_000, labels: { b: '2', a: '1' },
     mounts: mountPoints(VOLS, spec({ mounts: [{ type: 'bind', source: `${VOLS}/averylongvolumename/_data`, destination: '/d', options: ['rbind'] }], volumes: [{ name: 'averylongvolumename', anonymous: false }] })),
     networks: ['private'],
-    ports: '',
+    ports: [],
+    exposed: [],
   };
 
   test('Docker\'s command string quotes arguments with spaces, not the executable', () => {

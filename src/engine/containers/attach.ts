@@ -5,6 +5,7 @@ import { containerDir } from './bundle.js';
 import type { ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
+import type { CallerContext } from '../context.js';
 
 // conmon's attach socket is SOCK_SEQPACKET, which node's net cannot open
 // (docs/decisions.md); loaded only by `attach` and `start -a`.
@@ -36,12 +37,12 @@ export interface Attachment {
 
 /**
  * Connects to the attach socket conmon keeps for a detached container:
- * its output (each packet tagged stdout or stderr) to ours, our stdin to
- * the container's (when it was created with -i), window sizes through
- * conmon's control FIFO. Resolves once connected, so a caller can start the
+ * its output (each packet tagged stdout or stderr) to the caller's, the
+ * caller's input to the container's (when it was created with -i), window
+ * sizes through conmon's control FIFO. Resolves once connected, so a caller can start the
  * container without losing its first output.
  */
-export function attach(engine: Engine, rec: ContainerRecord, opts: { stdin: boolean; detachKeys: Buffer }): Promise<Attachment> {
+export function attach(engine: Engine, rec: ContainerRecord, opts: { stdin: boolean; detachKeys: Buffer }, ctx: CallerContext): Promise<Attachment> {
   const { SeqpacketSocket } = require('node-unix-socket') as typeof import('node-unix-socket');
   const bundle = containerDir(engine, rec.id);
   // The socket path is longer than sun_path allows; a directory descriptor shortens it.
@@ -54,21 +55,24 @@ export function attach(engine: Engine, rec: ContainerRecord, opts: { stdin: bool
     });
     sock.connect(`/proc/self/fd/${dirFd}/attach`, () => {
       closeSync(dirFd);
-      resolveConnect({ done: pump(sock, rec, bundle, opts) });
+      resolveConnect({ done: pump(sock, rec, bundle, opts, ctx) });
     });
   });
 }
 
-function pump(sock: Seqpacket, rec: ContainerRecord, bundle: string, opts: { stdin: boolean; detachKeys: Buffer }): Promise<'ended' | 'detached'> {
+function pump(sock: Seqpacket, rec: ContainerRecord, bundle: string, opts: { stdin: boolean; detachKeys: Buffer }, ctx: CallerContext): Promise<'ended' | 'detached'> {
+  const { stdout, stderr, terminal } = ctx.streams;
+  const input = opts.stdin && rec.spec.interactive ? ctx.streams.stdin : undefined;
   return new Promise((resolve) => {
     let finished = false;
-    const tty = rec.spec.tty && process.stdin.isTTY;
+    const raw = rec.spec.tty && !!terminal?.input && !!input;
+    let stopResize: (() => void) | undefined;
     const cleanup = () => {
-      process.stdin.off('data', onInput);
-      process.off('SIGWINCH', resize);
-      if (tty) process.stdin.setRawMode(false);
-      // An open input (the user detached) would keep rootlet alive.
-      if (opts.stdin && rec.spec.interactive) process.stdin.destroy();
+      input?.off('data', onInput);
+      stopResize?.();
+      if (raw) terminal!.setRaw(false);
+      // An open input (the user detached) would keep the caller alive.
+      input?.destroy();
     };
     const finish = (how: 'ended' | 'detached') => {
       if (finished) return;
@@ -80,14 +84,15 @@ function pump(sock: Seqpacket, rec: ContainerRecord, bundle: string, opts: { std
     sock.on('data', (buf: Buffer) => {
       if (!buf.length) return;
       const data = buf.subarray(1);
-      if (buf[0] === PIPE_STDERR) process.stderr.write(data);
-      else if (buf[0] === PIPE_STDOUT) process.stdout.write(data);
+      if (buf[0] === PIPE_STDERR) stderr.write(data);
+      else if (buf[0] === PIPE_STDOUT) stdout.write(data);
     });
     sock.on('end', () => finish('ended'));
     sock.on('error', () => finish('ended'));
     const resize = () => {
-      if (!process.stdout.isTTY) return;
-      try { writeFileSync(join(bundle, 'ctl'), `1 ${process.stdout.rows} ${process.stdout.columns}\n`); } catch { /* gone */ }
+      const size = terminal?.size();
+      if (!size) return;
+      try { writeFileSync(join(bundle, 'ctl'), `1 ${size.rows} ${size.columns}\n`); } catch { /* gone */ }
     };
     // Detach keys are matched across reads; bytes of a partial match are held back.
     let held = Buffer.alloc(0);
@@ -112,16 +117,16 @@ function pump(sock: Seqpacket, rec: ContainerRecord, bundle: string, opts: { std
       }
       if (data.length) sock.write(data);
     };
-    if (rec.spec.tty) {
+    if (rec.spec.tty && terminal) {
       resize();
-      process.on('SIGWINCH', resize);
+      stopResize = terminal.onResize(resize);
     }
-    if (opts.stdin && rec.spec.interactive) {
-      if (tty) process.stdin.setRawMode(true);
-      process.stdin.on('data', onInput);
-      // End of our input closes the container's (conmon shuts its stdin pipe).
-      process.stdin.on('end', () => { if (!finished) sock.end(); });
-      process.stdin.resume();
+    if (input) {
+      if (raw) terminal!.setRaw(true);
+      input.on('data', onInput);
+      // End of the caller's input closes the container's (conmon shuts its stdin pipe).
+      input.on('end', () => { if (!finished) sock.end(); });
+      input.resume();
     }
   });
 }

@@ -1,9 +1,10 @@
 import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { posix, resolve as resolvePath } from 'node:path';
+import { posix } from 'node:path';
 import { lastLine } from '../../rootless/userns.js';
 import type { EntryType, RootEntry } from '../../runtime/stat-in-root.js';
 import { runCapture } from '../../util/proc.js';
-import { spawnCollecting } from '../../util/spawn-wait.js';
+import { spawnCollecting, spawnJoined, type CallerEnd } from '../../util/spawn-wait.js';
+import type { CallerContext } from '../context.js';
 import { openRootfs, type RootfsAccess } from './rootfs.js';
 import type { ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
@@ -46,11 +47,12 @@ function statInContainer(engine: Engine, access: RootfsAccess, path: string, fol
 interface Cmd { cmd: string; args: string[] }
 
 /**
- * Runs `first | second` (without `second`, first's stdout is ours; with
- * `stdin`, first reads ours) and turns a failure of either into one line.
+ * Runs `first | second` (without `second`, first writes to `out`; with
+ * `stdin`, first reads it) and turns a failure of either into one line.
  */
-async function pipeTar(first: Cmd & { stdin?: 'inherit' }, second: Cmd | undefined, what: string): Promise<void> {
-  const a = spawnCollecting(first.cmd, first.args, first.stdin ?? 'ignore', second ? 'pipe' : 'inherit');
+async function pipeTar(first: Cmd & { stdin?: CallerEnd | 'ignore' }, second: Cmd | undefined, what: string, out?: CallerEnd): Promise<void> {
+  const a = spawnJoined(first.cmd, first.args, first.stdin ?? 'ignore', second ? 'pipe' : out ?? 'ignore');
+  // The pipe's own descriptor is handed to `second` as is.
   const b = second && spawnCollecting(second.cmd, second.args, a.child.stdout!, 'ignore');
   // The pipe is the children's now: our end would keep `first` from closing.
   if (b) a.child.stdout!.destroy();
@@ -58,6 +60,15 @@ async function pipeTar(first: Cmd & { stdin?: 'inherit' }, second: Cmd | undefin
   // The reader's error says why; the writer then only saw a broken pipe.
   const err = (rb && tarFailure(rb, what)) ?? tarFailure(ra, what);
   if (err) throw err;
+}
+
+/** The caller's output and input as a child's: its descriptor when it has one. */
+function callerOut(ctx: CallerContext): CallerEnd {
+  return ctx.streams.fds?.stdout ?? ctx.streams.stdout;
+}
+
+function callerIn(ctx: CallerContext): CallerEnd | 'ignore' {
+  return ctx.streams.fds?.stdin ?? ctx.streams.stdin ?? 'ignore';
 }
 
 function tarCreate(dir: string, member: string, rename: string | undefined): string[] {
@@ -69,14 +80,14 @@ function tarCreate(dir: string, member: string, rename: string | undefined): str
  * inside the user's namespace (so it may read every container user's files
  * and records owners as the container knows them), and a tar of the user
  * writes them on the host, owned by the user. DEST "-" writes the archive
- * to stdout.
+ * to the caller's output; a relative DEST is the caller's.
  *
  * SRC is resolved inside the container's root first (symlinks never lead
  * to the host's files). A process of the container that swaps a directory
  * for a symlink while the copy runs could still redirect tar: as with
  * Docker's cp, copy from containers you trust to be idle.
  */
-export async function copyFromContainer(engine: Engine, rec: ContainerRecord, src: string, dest: string, o: CopyOptions): Promise<void> {
+export async function copyFromContainer(engine: Engine, rec: ContainerRecord, src: string, dest: string, o: CopyOptions, ctx: CallerContext): Promise<void> {
   const s = parsePath(src);
   const access = openRootfs(engine, rec);
   try {
@@ -86,11 +97,11 @@ export async function copyFromContainer(engine: Engine, rec: ContainerRecord, sr
     const sourceDir = s.contents ? found.path : posix.dirname(found.path);
     const from = (rename?: string) => ({ cmd: 'nsenter', args: access.nsenter(tarCreate(`${access.root}${sourceDir}`, member, rename)) });
     if (dest === '-') {
-      await pipeTar(from(s.contents ? undefined : s.name), undefined, `cannot copy ${src} from container ${rec.name}`);
+      await pipeTar(from(s.contents ? undefined : s.name), undefined, `cannot copy ${src} from container ${rec.name}`, callerOut(ctx));
       return;
     }
     const d = parsePath(dest);
-    const abs = resolvePath(d.path);
+    const abs = posix.resolve(ctx.cwd, d.path);
     const plan = planCopy({ given: src, type: found.type, contents: s.contents, trailingSlash: s.trailingSlash, name: s.name } satisfies CopySource, {
       given: dest, path: abs, type: hostType(abs, true), parentExists: hostType(posix.dirname(abs), true) === 'dir', trailingSlash: d.trailingSlash,
     });
@@ -105,10 +116,10 @@ export async function copyFromContainer(engine: Engine, rec: ContainerRecord, sr
  * `cp SRC CONTAINER:DEST`: the user's tar reads SRC, the host's tar writes
  * it into the container from inside the user's namespace, as container
  * root: the copies belong to root in the container (with `archive`, to the
- * numeric owners SRC has). SRC "-" reads an archive from stdin into DEST,
- * which must be a directory.
+ * numeric owners SRC has). SRC "-" reads an archive from the caller's input
+ * into DEST, which must be a directory.
  */
-export async function copyToContainer(engine: Engine, rec: ContainerRecord, src: string, dest: string, o: CopyOptions): Promise<void> {
+export async function copyToContainer(engine: Engine, rec: ContainerRecord, src: string, dest: string, o: CopyOptions, ctx: CallerContext): Promise<void> {
   const d = parsePath(dest);
   const access = openRootfs(engine, rec);
   try {
@@ -121,11 +132,11 @@ export async function copyToContainer(engine: Engine, rec: ContainerRecord, src:
     const what = `cannot copy ${src} into container ${rec.name}`;
     if (src === '-') {
       if (target.type !== 'dir') throw new EngineError(`${dest}: ${target.type ? 'not a directory' : 'no such directory'} (an archive from stdin is extracted into a directory)`, 1);
-      await pipeTar({ ...to(target.path), stdin: 'inherit' }, undefined, what);
+      await pipeTar({ ...to(target.path), stdin: callerIn(ctx) }, undefined, what);
       return;
     }
     const s = parsePath(src);
-    const abs = resolvePath(s.path);
+    const abs = posix.resolve(ctx.cwd, s.path);
     const type = hostType(abs, o.follow);
     if (!type) throw new EngineError(`lstat ${src}: no such file or directory`, 1);
     // -L copies what a symlink points to, under the link's name.

@@ -7,8 +7,9 @@ import { osReason } from '../../util/os-errors.js';
 import { newContainerRuntime } from './bundle.js';
 import {
   buildSpec, newContainerId, randomName, validateName,
-  type ContainerSpec, type CreateOptions, type ParsedVolume,
+  type ContainerSpec, type VolumeMount,
 } from './spec.js';
+import type { CreateRequest } from './request.js';
 import { ContainerStore, type ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
@@ -31,7 +32,7 @@ export function bindSourceExists(source: string): boolean {
 }
 
 /** Turns parsed -v entries into mounts: bind sources are created if missing (as Docker), volumes live in the store. */
-function resolveVolumes(engine: Engine, parsed: ParsedVolume[], spec: ContainerSpec): void {
+function resolveVolumes(engine: Engine, parsed: VolumeMount[], spec: ContainerSpec): void {
   for (const v of parsed) {
     const propagation = v.propagation ? [v.propagation] : [];
     if (v.kind === 'bind') {
@@ -60,13 +61,11 @@ function resolveVolumes(engine: Engine, parsed: ParsedVolume[], spec: ContainerS
 }
 
 /** Creates the container's record and spec; nothing runs yet. */
-export function createContainer(engine: Engine, opts: CreateOptions): ContainerRecord {
+export function createContainer(engine: Engine, opts: CreateRequest): ContainerRecord {
   const image = engine.images.resolve(opts.image);
   const id = newContainerId();
   const { spec, volumes } = buildSpec(opts, image, {
     id,
-    hostEnv: process.env,
-    cwd: process.cwd(),
     isRoot: engine.id.uid === 0,
     driver: engine.storageDriver(),
     hostHostname: osHostname(),

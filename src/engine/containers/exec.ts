@@ -1,41 +1,33 @@
-import { spawn, type StdioOptions } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { buildExecProcess } from '../../runtime/exec-process.js';
 import { checkExecutable, resolveUser } from '../../runtime/rootfs-lookup.js';
-import { foregroundStdin, runtimeArgs } from '../../runtime/runtime.js';
+import { runtimeArgs } from '../../runtime/runtime.js';
 import { randomHex } from '../../util/random.js';
-import { forwardSignals } from '../../util/signals.js';
 import { signalNumber } from '../../util/proc.js';
 import { classifyRuntimeError, containerDir, foregroundConsole, runtimeError, runtimeFor } from './bundle.js';
 import { runningContainer } from './process.js';
 import { containerView } from './view.js';
-import { expandEnv, mergeEnv, readEnvFile } from './spec.js';
+import { mergeEnv } from './spec.js';
+import type { ExecRequest } from './request.js';
+import type { CallerContext } from '../context.js';
+import { checkTerminal, foreground, forwardSignals } from './foreground.js';
 import type { ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 import { EngineError, EXIT_CANNOT_EXECUTE } from '../../util/errors.js';
 
-/** What a front door asks for when it runs a command in a running container. */
-export interface ExecOptions {
-  command: string[];
-  interactive: boolean;
-  tty: boolean;
-  detach: boolean;
-  user?: string;
-  workdir?: string;
-  env: string[];
-  envFiles: string[];
-}
-
 /**
  * `exec`: runs a command in a running container with the runtime's `exec`, from the
  * user's namespace, whoever started the container (conmon, or another
- * rootlet in the foreground). In the foreground it is our child with our
- * stdio, as `run` does; returns its exit code. With `detach` it returns
+ * rootlet in the foreground). In the foreground it is our child with the
+ * caller's stdio, as `run` does; returns its exit code. With `detach` it returns
  * once the command started, and its exit code is not kept.
  */
-export async function execInContainer(engine: Engine, container: ContainerRecord, o: ExecOptions): Promise<number> {
-  if (o.tty && o.interactive && !o.detach && !process.stdin.isTTY) throw new EngineError('the input device is not a TTY: drop -t, or run from a terminal');
+export async function execInContainer(engine: Engine, container: ContainerRecord, o: ExecRequest, ctx: CallerContext): Promise<number> {
+  const tty = !!o.tty;
+  const interactive = !!o.interactive;
+  if (!o.detach) checkTerminal(ctx, { interactive, tty });
   if (o.detach && o.tty) throw new EngineError('exec -d with -t is not supported: a detached exec would need a terminal monitor, which rootlet does not start for exec; drop -t');
   if (!o.command.length) throw new EngineError('exec needs a command to run in the container');
   const { rec, pid } = runningContainer(engine, container);
@@ -45,12 +37,12 @@ export async function execInContainer(engine: Engine, container: ContainerRecord
   const keepId = spec.userns === 'keep-id';
   const userSpec = o.user ?? (spec.user || (keepId ? `${engine.id.uid}:${engine.id.gid}` : ''));
   const user = resolveUser(userSpec, view, engine.ns().size);
-  const cwd = o.workdir ? posix.normalize(o.workdir) : spec.workdir;
+  const cwd = o.workingDir ? posix.normalize(o.workingDir) : spec.workdir;
   if (!cwd.startsWith('/')) throw new EngineError(`the working directory "${cwd}" is invalid: it must be an absolute path`);
   // runc exec, unlike run, does not create the directory: say so in one line instead of the runtime's error.
   if (!view.stat(cwd)?.isDirectory()) throw new EngineError(`chdir to "${cwd}": no such directory in container ${rec.name}`, EXIT_CANNOT_EXECUTE);
-  const extra = mergeEnv(o.envFiles.flatMap((f) => readEnvFile(f, process.env)), o.env.map((e) => expandEnv(e, process.env)).filter((e): e is string => e !== null));
-  let env = mergeEnv(spec.env, o.tty ? ['TERM=xterm'] : [], extra);
+  for (const e of o.env ?? []) if (!e.includes('=') || e.startsWith('=')) throw new EngineError(`invalid environment variable "${e}": use KEY=VALUE`);
+  let env = mergeEnv(spec.env, tty ? ['TERM=xterm'] : [], o.env ?? []);
   if (!env.some((e) => e.startsWith('HOME='))) env = [...env, `HOME=${user.home}`];
   const verdict = checkExecutable(o.command[0]!, env, cwd, view);
   if (verdict) throw new EngineError(verdict.message, verdict.code);
@@ -61,21 +53,21 @@ export async function execInContainer(engine: Engine, container: ContainerRecord
   // A log of its own: the container's holds errors of earlier runs that are not this exec's.
   const logFile = join(dir, `exec-${tag}.log`);
   const rt = runtimeFor(engine, spec);
-  const stdin = o.detach ? 'ignore' : foregroundStdin(rt, o);
-  engine.writeFileForNs(processFile, JSON.stringify(buildExecProcess({ args: o.command, env, cwd, user, terminal: o.tty })), 0o600);
-  const console = foregroundConsole(engine, rt, o.tty && !o.detach);
+  const io = o.detach ? undefined : foreground(ctx, rt, { interactive, tty, capture: false });
+  engine.writeFileForNs(processFile, JSON.stringify(buildExecProcess({ args: o.command, env, cwd, user, terminal: tty })), 0o600);
+  const console = foregroundConsole(engine, rt, tty && !o.detach);
   const runtimeCmd = [rt.path, ...runtimeArgs(rt, engine.paths.runcRoot, logFile), 'exec', '--process', processFile, ...console.flags, ...(o.detach ? ['--detach'] : []), rec.id];
   const args = [...engine.ns().nsenterArgs(), '--', ...console.relay, ...runtimeCmd];
 
   let child: ReturnType<typeof spawn> | undefined;
-  const signals = o.detach ? undefined : forwardSignals(() => child, { tty: o.tty });
+  const signals = o.detach ? undefined : forwardSignals(ctx, () => child, { tty });
   try {
     const code = await new Promise<number>((resolve, reject) => {
-      const stdio: StdioOptions = o.detach ? 'ignore' : [stdin, 'inherit', 'inherit'];
       // Its own session, as `run` does: terminal signals reach only us, and we forward each once.
-      child = spawn('nsenter', args, { stdio, detached: true });
+      child = spawn('nsenter', args, { stdio: io ? io.stdio : 'ignore', detached: true });
+      io?.connect(child);
       child.on('error', (e) => reject(new EngineError(`cannot start nsenter: ${e.message}`)));
-      child.on('exit', (c, signal) => resolve(c ?? 128 + signalNumber(signal)));
+      child.on('close', (c, signal) => resolve(c ?? 128 + signalNumber(signal)));
     });
     if (code !== 0) {
       const err = runtimeError(logFile);

@@ -1,4 +1,4 @@
-import { spawnCollecting } from '../../util/spawn-wait.js';
+import { spawnJoined, type CallerEnd } from '../../util/spawn-wait.js';
 import { openRootfs } from './rootfs.js';
 import type { ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
@@ -11,14 +11,14 @@ import { tarFailure } from './tar-status.js';
  * kernel's file systems (/proc, /sys, /dev) are not in it: only their
  * mount points. Works whether the container runs or not.
  */
-export async function exportContainer(engine: Engine, rec: ContainerRecord, out: number): Promise<void> {
+export async function exportContainer(engine: Engine, rec: ContainerRecord, out: CallerEnd): Promise<void> {
   const access = openRootfs(engine, rec);
   try {
     // --one-file-system leaves out what is mounted on other file systems; a
     // volume on the store's own file system (the vfs driver) needs its own exclude.
     const excludes = rec.spec.mounts.map((m) => `--exclude=.${m.destination}/*`);
     const tar = ['tar', '-C', access.root, '-cf', '-', '--numeric-owner', '--one-file-system', '--anchored', ...excludes, '--transform=s,^\\./,,S', '.'];
-    const err = tarFailure(await spawnCollecting('nsenter', access.nsenter(tar), 'ignore', out).done, `cannot export container ${rec.name}`);
+    const err = tarFailure(await spawnJoined('nsenter', access.nsenter(tar), 'ignore', out).done, `cannot export container ${rec.name}`);
     if (err) throw err;
   } finally {
     access.close();

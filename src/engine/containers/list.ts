@@ -1,5 +1,5 @@
 import { boundPorts } from '../networks/endpoints.js';
-import { formatPorts } from '../networks/ports.js';
+import type { PortBinding } from '../../util/values.js';
 import { containerFilter } from './filter.js';
 import { mountPoints, type MountPoint } from './mounts.js';
 import { containerSize, type ContainerSize } from './size.js';
@@ -39,8 +39,10 @@ export interface ContainerSummary {
   labels: Record<string, string>;
   mounts: MountPoint[];
   networks: string[];
-  /** Docker's PORTS column: published ports as bound (while running) and exposed ones. */
-  ports: string;
+  /** Published ports as bound (while running). */
+  ports: PortBinding[];
+  /** "80/tcp": exposed ports (the image's, --expose, the published ones). */
+  exposed: string[];
   size?: ContainerSize;
 }
 
@@ -105,7 +107,8 @@ export function listContainers(engine: Engine, opts: ListOptions = {}): Containe
     labels: rec.spec.labels,
     mounts,
     networks,
-    ports: formatPorts(rec.state === 'running' ? boundPorts(engine, rec.id) : [], rec.spec.net.exposed),
+    ports: rec.state === 'running' ? boundPorts(engine, rec.id) : [],
+    exposed: rec.spec.net.exposed,
     size: opts.size ? containerSize(engine, rec) : undefined,
   }));
 }

@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import { closeSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 
 /**
@@ -103,7 +104,7 @@ function readAll(fd: number): Buffer {
 }
 
 /** Writes records as `logs` prints them. */
-export function printRecord(r: LogRecord, timestamps: boolean, out: NodeJS.WriteStream, err: NodeJS.WriteStream): void {
+export function printRecord(r: LogRecord, timestamps: boolean, out: Writable, err: Writable): void {
   const s = r.stream === 'stderr' ? err : out;
   s.write(`${timestamps ? `${r.time} ` : ''}${r.text}${r.partial ? '' : '\n'}`);
 }

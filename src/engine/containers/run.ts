@@ -2,14 +2,15 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { processStartTime, signalNumber } from '../../util/proc.js';
-import { forwardSignals } from '../../util/signals.js';
 import { trace } from '../../util/trace.js';
 import {
   classifyRuntimeError, containerDir, foregroundConsole, layerNames, prepareBundle, runtimeCommand, runtimeError, runtimeFor, startCommand, unmountContainer,
 } from './bundle.js';
 import { createContainer } from './create.js';
 import { removeContainer } from './remove.js';
-import type { CreateOptions } from './spec.js';
+import type { CreateRequest } from './request.js';
+import type { CallerContext } from '../context.js';
+import { checkTerminal, foreground, forwardSignals } from './foreground.js';
 import { clearExitFile } from './state.js';
 import { ContainerStore } from './store.js';
 import type { Engine } from '../engine.js';
@@ -20,7 +21,7 @@ import { LogWriter } from './logs.js';
 import { logPath } from './start.js';
 import { connectContainer, disconnectContainer, refreshPeers } from '../networks/endpoints.js';
 import { PortError } from '../networks/forwarder.js';
-import { createArgs, foregroundStdin, runtimeArgs } from '../../runtime/runtime.js';
+import { createArgs, runtimeArgs } from '../../runtime/runtime.js';
 import { explainRuntimeFailure, keyringPerContainer } from './keyring-quota.js';
 import { cgroupRuntimeArgs } from './resources.js';
 import type { ContainerRecord } from './store.js';
@@ -49,13 +50,14 @@ function removeAtOnce(engine: Engine, store: ContainerStore, rec: ContainerRecor
 
 /**
  * `run` in the foreground: the runtime runs the container as our child with
- * our stdio; we forward signals and return its exit code. With --rm,
- * everything of the container is gone when this returns, also on Ctrl-C.
+ * the caller's stdio; the caller's signals are forwarded and its exit code
+ * returned. With --rm, everything of the container is gone when this
+ * returns, also on Ctrl-C.
  */
-export async function runForeground(engine: Engine, opts: CreateOptions): Promise<number> {
-  if (opts.tty && opts.interactive && !process.stdin.isTTY) throw new EngineError('the input device is not a TTY: drop -t, or run from a terminal');
+export async function runForeground(engine: Engine, req: CreateRequest, ctx: CallerContext): Promise<number> {
+  checkTerminal(ctx, { interactive: !!req.openStdin, tty: !!req.tty });
   trace('run: start');
-  const rec = createContainer(engine, opts);
+  const rec = createContainer(engine, req);
   trace('run: record created');
   const store = new ContainerStore(engine.db);
   const dir = containerDir(engine, rec.id);
@@ -66,13 +68,14 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
   let exitCode: number | undefined;
   let child: ReturnType<typeof spawn> | undefined;
   // A signal that arrives before the container runs must still end the run cleanly.
-  const signals = forwardSignals(() => child, { tty: opts.tty });
+  const signals = forwardSignals(ctx, () => child, { tty: rec.spec.tty });
   try {
-    const stdin = foregroundStdin(runtime, opts);
+    // With --rm nothing reads the log afterwards: the container writes to the caller's stdio directly.
+    const io = foreground(ctx, runtime, { interactive: rec.spec.interactive, tty: rec.spec.tty, capture: !rec.spec.rm });
     engine.mkdirForNs(dir);
     const names = layerNames(engine, rec);
     const writeBundle = prepareBundle(engine, rec, names);
-    const console = foregroundConsole(engine, runtime, opts.tty);
+    const console = foregroundConsole(engine, runtime, rec.spec.tty);
     const runtimeCmd = [...console.relay, runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid), 'run', ...createArgs({ keyring: keyringPerContainer(engine) }), ...console.flags, '--bundle', dir, rec.id];
     clearExitFile(engine, rec.id);
     const exitFile = join(engine.paths.exits, rec.id);
@@ -90,23 +93,11 @@ export async function runForeground(engine: Engine, opts: CreateOptions): Promis
     startHealthTimer(engine, rec, process.pid);
     exitCode = await new Promise<number>((resolve, reject) => {
       // Its own session: terminal signals reach only us, and we forward each once.
-      // With --rm nothing reads the log afterwards: the container writes to our stdio directly.
-      const capture = !rec.spec.rm;
-      child = spawn('nsenter', args, { stdio: [stdin, capture ? 'pipe' : 'inherit', capture ? 'pipe' : 'inherit'], detached: true });
+      child = spawn('nsenter', args, { stdio: io.stdio, detached: true });
       // nsenter and unshare exec: this pid becomes the shell that records the exit code.
       if (child.pid) store.setForegroundMonitor(rec.id, child.pid, processStartTime(child.pid));
-      if (capture) {
-        const log = new LogWriter(logPath(engine, rec.id));
-        let open = 2;
-        for (const [name, from, to] of [['stdout', child.stdout!, process.stdout], ['stderr', child.stderr!, process.stderr]] as const) {
-          from.on('data', (d: Buffer) => {
-            log.write(name, d);
-            // A closed stdout (e.g. `| head`) must not stop the container's logging.
-            if (to.writable) to.write(d, () => {});
-          });
-          from.on('end', () => { if (--open === 0) log.close(); });
-        }
-      }
+      const log = rec.spec.rm ? undefined : new LogWriter(logPath(engine, rec.id));
+      io.connect(child, log && ((name, d) => log.write(name, d)), () => log?.close());
       child.on('error', (e) => reject(new EngineError(`cannot start nsenter: ${e.message}`)));
       // 'close', not 'exit': captured output must be logged before the run ends.
       child.on('close', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));

@@ -1,7 +1,7 @@
 import { EngineError } from '../../util/errors.js';
 import { invalid } from '../../util/values.js';
 import { checkDnsServers, parseAddHost } from './hosts.js';
-import { checkDuplicates, checkHostPorts, parseExpose, parsePublish, type PortBinding } from './ports.js';
+import { checkDuplicates, checkHostPorts, parseExpose, type PortBinding } from './ports.js';
 import { isStack } from './stack.js';
 import { DEFAULT_NETWORK } from './store.js';
 
@@ -34,9 +34,10 @@ export interface NetworkSpec {
   publishAll?: boolean;
 }
 
-export interface NetworkFlags {
+/** The network fields of a create request, as networkSpec checks them. */
+export interface NetworkRequest {
   network?: string;
-  publish: string[];
+  ports: PortBinding[];
   publishAll: boolean;
   expose: string[];
   dns: string[];
@@ -52,8 +53,8 @@ export function checkAlias(a: string): void {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(a)) invalid('--network-alias', a, 'not a valid name: use letters, digits, _ . - (starting with a letter or digit)');
 }
 
-/** Parses the network flags of run/create; every refusal happens here, before anything is created. */
-export function parseNetworkFlags(f: NetworkFlags, imageExposed: string[]): NetworkSpec {
+/** Checks the network part of a create request; every refusal happens here, before anything is created. */
+export function networkSpec(f: NetworkRequest, imageExposed: string[]): NetworkSpec {
   const n = f.network;
   let mode: NetworkMode = 'bridge';
   let networks: NetworkSpec['networks'] = [];
@@ -73,7 +74,7 @@ export function parseNetworkFlags(f: NetworkFlags, imageExposed: string[]): Netw
     if (names.some((s) => !s)) throw new EngineError(`invalid --network "${n}": give network names separated by commas`);
     networks = names.map((name) => ({ name, aliases: [] }));
   }
-  const ports = f.publish.flatMap((p) => parsePublish(p));
+  const ports = f.ports.map((p) => ({ ...p }));
   checkDuplicates(ports);
   const own = mode === 'bridge' || mode === 'pasta' || mode === 'slirp4netns';
   if (ports.length && !own) {

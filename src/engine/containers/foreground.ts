@@ -1,0 +1,89 @@
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+import type { Writable } from 'node:stream';
+import { usesConsoleRelay, type Runtime } from '../../runtime/runtime.js';
+import { EngineError } from '../../util/errors.js';
+import type { CallerContext, ForwardedSignal } from '../context.js';
+
+/**
+ * A process the caller runs in its foreground (`run` without -d, `exec`):
+ * its stdio joined to the caller's streams, the caller's signals and
+ * window changes passed on. With the CLI's own descriptors the child gets
+ * them directly (no relay through node); any other caller's streams are
+ * piped.
+ */
+export interface Foreground {
+  stdio: StdioOptions;
+  /** Joins the spawned child's pipes to the caller's streams; `tee` also sees each chunk of output (the log). */
+  connect(child: ChildProcess, tee?: (stream: 'stdout' | 'stderr', data: Buffer) => void, onEnd?: () => void): void;
+}
+
+/** -i/-t checks against the caller's terminal, before anything is created. */
+export function checkTerminal(ctx: CallerContext, o: { interactive: boolean; tty: boolean }): void {
+  if (o.tty && o.interactive && !ctx.streams.terminal?.input) throw new EngineError('the input device is not a TTY: drop -t, or run from a terminal');
+}
+
+export function foreground(ctx: CallerContext, rt: Runtime, o: { interactive: boolean; tty: boolean; capture: boolean }): Foreground {
+  const { fds, stdin } = ctx.streams;
+  if (!o.interactive && o.tty && !usesConsoleRelay(rt) && !ctx.streams.terminal) {
+    // runc, with no console relay, opens the caller's terminal itself.
+    throw new EngineError('-t needs a terminal on stdin or stdout with runc: run from a terminal, or drop -t');
+  }
+  const input = !o.interactive ? 'ignore' : fds ? fds.stdin : stdin ? 'pipe' : 'ignore';
+  const direct = !o.capture && fds;
+  const stdio: StdioOptions = [input, direct ? fds.stdout : 'pipe', direct ? fds.stderr : 'pipe'];
+  return {
+    stdio,
+    connect(child, tee, onEnd) {
+      if (input === 'pipe' && child.stdin) {
+        child.stdin.on('error', () => { /* the container closed its input */ });
+        stdin!.pipe(child.stdin);
+      }
+      let open = 0;
+      for (const [name, from, to] of [['stdout', child.stdout, ctx.streams.stdout], ['stderr', child.stderr, ctx.streams.stderr]] as const) {
+        if (!from) continue;
+        open++;
+        from.on('data', (d: Buffer) => {
+          tee?.(name, d);
+          // A closed output (e.g. `| head`) must not stop the container's logging.
+          if (writable(to)) to.write(d, () => {});
+        });
+        from.on('end', () => { if (--open === 0) onEnd?.(); });
+      }
+      if (!open) onEnd?.();
+    },
+  };
+}
+
+function writable(s: Writable): boolean {
+  return s.writable && !s.destroyed;
+}
+
+export interface SignalForwarding {
+  /** A signal that came before the child existed (the caller decides what it means). */
+  pending(): ForwardedSignal | undefined;
+  release(): void;
+}
+
+/**
+ * Passes the caller's signals to a child run in a session of its own
+ * (terminal signals reach only the caller, and each is passed on once);
+ * with a TTY, window changes too. `child` is read at each signal: it may
+ * be spawned later.
+ */
+export function forwardSignals(ctx: CallerContext, child: () => ChildProcess | undefined, o: { tty: boolean }): SignalForwarding {
+  let pending: ForwardedSignal | undefined;
+  const send = (sig: ForwardedSignal | 'SIGWINCH') => {
+    const c = child();
+    if (c?.pid) {
+      try { c.kill(sig); } catch { /* already gone */ }
+    } else if (sig !== 'SIGWINCH') {
+      pending = sig;
+    }
+  };
+  const stops = [ctx.signals?.on(send)];
+  if (o.tty && ctx.streams.terminal) stops.push(ctx.streams.terminal.onResize(() => send('SIGWINCH')));
+  return {
+    pending: () => pending,
+    release: () => { for (const stop of stops) stop?.(); },
+  };
+}

@@ -1,0 +1,104 @@
+import type { PortBinding } from '../../util/values.js';
+
+/**
+ * What a front door asks for when it creates a container: values, not
+ * flag text. Shaped after the Docker Engine API's `Config` + `HostConfig`
+ * so that the API server maps a request almost field by field; the CLI and
+ * compose get here through one parse step (src/grammar/create-flags.ts).
+ * Everything caller-relative is already resolved: bind sources are
+ * absolute, `-e KEY` and env files are complete KEY=VALUE entries.
+ */
+export interface CreateRequest {
+  /** An image reference or id; it must be in the store (ImageService.ensure pulls it first). */
+  image: string;
+  name?: string;
+  /** Config.Cmd: replaces the image's CMD when non-empty. */
+  cmd?: string[];
+  /** Config.Entrypoint: replaces the image's when given; [] clears it (and the image's CMD with it, as Docker). */
+  entrypoint?: string[];
+  /** Config.Env: KEY=VALUE entries, applied over the image's. */
+  env?: string[];
+  workingDir?: string;
+  /** user[:group], by name or id. */
+  user?: string;
+  hostname?: string;
+  labels?: Record<string, string>;
+  /** Config.Tty and Config.OpenStdin (-t, -i). */
+  tty?: boolean;
+  openStdin?: boolean;
+  stopSignal?: string;
+  stopTimeoutSec?: number;
+  /** Config.Healthcheck over the image's; test ['NONE'] disables the image's. Durations in ms. */
+  healthcheck?: HealthRequest;
+  /** Config.ExposedPorts: "80/tcp", ranges "9000-9001/udp". */
+  exposedPorts?: string[];
+  host?: HostRequest;
+}
+
+export interface HealthRequest {
+  /** ["CMD-SHELL", script] or ["CMD", argv...] or ["NONE"]; absent: the image's. */
+  test?: string[];
+  intervalMs?: number;
+  timeoutMs?: number;
+  retries?: number;
+  startPeriodMs?: number;
+}
+
+/** HostConfig's part of the request. */
+export interface HostRequest {
+  mounts?: MountSpec[];
+  readonlyRootfs?: boolean;
+  /**
+   * HostConfig.NetworkMode: absent or "default" for rootlet's default
+   * network, a network name or several separated by commas, "none", "host",
+   * "pasta", "slirp4netns", "container:NAME".
+   */
+  networkMode?: string;
+  networkAliases?: string[];
+  portBindings?: PortBinding[];
+  publishAllPorts?: boolean;
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  /** NAME:IP, IP may be host-gateway. */
+  extraHosts?: string[];
+  init?: boolean;
+  userns?: 'host' | 'keep-id';
+  runtime?: string;
+  /** --rm */
+  autoRemove?: boolean;
+  restartPolicy?: RestartPolicy;
+  resources?: ResourcesRequest;
+}
+
+export interface ResourcesRequest {
+  memoryBytes?: number;
+  /** CPUs × 10⁹, as Docker's NanoCpus. */
+  nanoCpus?: number;
+  /** -1 or 0: no limit. */
+  pidsLimit?: number;
+}
+
+/** A mount, as Docker's `Mounts` entries have them. */
+export type MountSpec =
+  | { type: 'bind'; source: string; target: string; readOnly?: boolean; propagation?: string }
+  /** source absent: an anonymous volume, removed with the container by rm -v. */
+  | { type: 'volume'; source?: string; target: string; readOnly?: boolean; propagation?: string }
+  /** options as tmpfs takes them (size=64m, mode=1777, exec ...); nosuid,nodev,noexec are the defaults. */
+  | { type: 'tmpfs'; target: string; options?: string[] };
+
+export interface RestartPolicy {
+  name: 'no' | 'on-failure' | 'always' | 'unless-stopped';
+  maxRetries: number;
+}
+
+/** `exec`'s request: values; env is complete KEY=VALUE entries. */
+export interface ExecRequest {
+  command: string[];
+  interactive?: boolean;
+  tty?: boolean;
+  detach?: boolean;
+  user?: string;
+  workingDir?: string;
+  env?: string[];
+}

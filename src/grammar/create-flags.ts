@@ -1,0 +1,285 @@
+import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
+import type { CreateRequest, ExecRequest, MountSpec, RestartPolicy } from '../engine/index.js';
+import { EngineError } from '../util/errors.js';
+import { openError } from '../util/os-errors.js';
+import { invalid, parseBytes, parseDuration, parseInteger, parsePositiveNumber, parsePublish } from '../util/values.js';
+
+/**
+ * Docker's text grammar for creating a container (`run`/`create` flags,
+ * and compose's strings, which are the same: "8080:80", "./data:/data:ro",
+ * "64m"), turned into the engine's typed CreateRequest in one step. Values
+ * that depend on the caller (relative paths, `-e KEY`, env files) are
+ * resolved here against the caller's cwd and environment, so the engine
+ * never looks at either.
+ */
+export interface CreateFlags {
+  rm?: boolean;
+  name?: string;
+  env?: string[];
+  envFile?: string[];
+  workdir?: string;
+  user?: string;
+  entrypoint?: string;
+  volume?: string[];
+  tmpfs?: string[];
+  readOnly?: boolean;
+  hostname?: string;
+  net?: string;
+  network?: string;
+  publish?: string[];
+  publishAll?: boolean;
+  expose?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
+  addHost?: string[];
+  networkAlias?: string[];
+  interactive?: boolean;
+  tty?: boolean;
+  init?: boolean;
+  userns?: string;
+  runtime?: string;
+  restart?: string;
+  stopSignal?: string;
+  stopTimeout?: number;
+  label?: string[];
+  memory?: string;
+  cpus?: string;
+  pidsLimit?: string;
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthRetries?: string;
+  healthStartPeriod?: string;
+  /** false: --no-healthcheck */
+  healthcheck?: boolean;
+  pull?: string;
+}
+
+/** Where relative paths and bare `-e KEY` come from. */
+export interface CallerPlace {
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export function toCreateRequest(image: string, command: string[], f: CreateFlags, at: CallerPlace): CreateRequest {
+  const health = f.healthcheck === false ? { test: ['NONE'] } : {
+    ...(f.healthCmd !== undefined ? { test: ['CMD-SHELL', f.healthCmd] } : {}),
+    ...(f.healthInterval ? { intervalMs: healthInterval(f.healthInterval) } : {}),
+    ...(f.healthTimeout ? { timeoutMs: parseDuration(f.healthTimeout, '--health-timeout') } : {}),
+    ...(f.healthRetries !== undefined ? { retries: parseInteger(f.healthRetries, '--health-retries', 1) } : {}),
+    ...(f.healthStartPeriod ? { startPeriodMs: parseDuration(f.healthStartPeriod, '--health-start-period') } : {}),
+  };
+  const mounts: MountSpec[] = [
+    ...(f.volume ?? []).map((v) => volumeMount(parseVolume(v, at.cwd, at.env.HOME))),
+    ...(f.tmpfs ?? []).map(splitTmpfs),
+  ];
+  return {
+    image,
+    name: f.name,
+    cmd: command,
+    entrypoint: f.entrypoint === undefined ? undefined : f.entrypoint === '' ? [] : [f.entrypoint],
+    env: [...readEnvFiles(f.envFile ?? [], at), ...resolveEnv(f.env ?? [], at.env)],
+    workingDir: f.workdir,
+    user: f.user,
+    hostname: f.hostname,
+    labels: parseLabels(f.label ?? []),
+    tty: !!f.tty,
+    openStdin: !!f.interactive,
+    stopSignal: f.stopSignal,
+    stopTimeoutSec: f.stopTimeout,
+    healthcheck: Object.keys(health).length ? health : undefined,
+    exposedPorts: f.expose ?? [],
+    host: {
+      mounts,
+      readonlyRootfs: !!f.readOnly,
+      networkMode: f.network ?? f.net,
+      networkAliases: f.networkAlias ?? [],
+      portBindings: (f.publish ?? []).flatMap((p) => parsePublish(p)),
+      publishAllPorts: !!f.publishAll,
+      dns: f.dns ?? [],
+      dnsSearch: f.dnsSearch ?? [],
+      dnsOptions: f.dnsOption ?? [],
+      extraHosts: f.addHost ?? [],
+      init: !!f.init,
+      userns: parseUserns(f.userns),
+      runtime: f.runtime,
+      autoRemove: !!f.rm,
+      restartPolicy: f.restart === undefined ? undefined : parseRestart(f.restart),
+      resources: {
+        ...(f.memory !== undefined ? { memoryBytes: parseMemory(f.memory) } : {}),
+        ...(f.cpus !== undefined ? { nanoCpus: Math.round(parseCpus(f.cpus) * 1e9) } : {}),
+        ...(f.pidsLimit !== undefined ? { pidsLimit: parsePidsLimit(f.pidsLimit) } : {}),
+      },
+    },
+  };
+}
+
+/** `exec`'s flags → its request (env resolved against the caller's). */
+export function toExecRequest(command: string[], f: { interactive?: boolean; tty?: boolean; detach?: boolean; user?: string; workdir?: string; env?: string[]; envFile?: string[] }, at: CallerPlace): ExecRequest {
+  return {
+    command,
+    interactive: !!f.interactive,
+    tty: !!f.tty,
+    detach: !!f.detach,
+    user: f.user,
+    workingDir: f.workdir,
+    env: [...readEnvFiles(f.envFile ?? [], at), ...resolveEnv(f.env ?? [], at.env)],
+  };
+}
+
+function resolveEnv(list: string[], env: CallerPlace['env']): string[] {
+  return list.map((e) => expandEnv(e, env)).filter((e): e is string => e !== null);
+}
+
+function readEnvFiles(files: string[], at: CallerPlace): string[] {
+  return files.flatMap((f) => readEnvFile(posix.resolve(at.cwd, f), at.env));
+}
+
+/** Parses --env-file: KEY=VALUE lines, # comments; a bare KEY takes the caller's value. */
+export function readEnvFile(file: string, env: CallerPlace['env']): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw openError(file, err);
+  }
+  const out: string[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/\r$/, '');
+    if (!line.trim() || line.trimStart().startsWith('#')) return;
+    const entry = expandEnv(line.trimStart(), env);
+    if (entry === null) return;
+    if (/\s/.test(entry.split('=')[0]!)) throw new EngineError(`${file}:${i + 1}: variable "${entry.split('=')[0]}" contains whitespaces`);
+    out.push(entry);
+  });
+  return out;
+}
+
+/** KEY=VALUE as is; a bare KEY takes the caller's value, or is dropped when the caller has none (Docker). */
+export function expandEnv(e: string, env: CallerPlace['env']): string | null {
+  if (e.includes('=')) {
+    if (e.startsWith('=')) throw new EngineError(`invalid environment variable "${e}": no name`);
+    return e;
+  }
+  const v = env[e];
+  return v === undefined ? null : `${e}=${v}`;
+}
+
+const BIND_OPTIONS = new Set(['ro', 'rw', 'z', 'Z', 'nocopy', 'shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate', 'bind', 'rbind']);
+
+export interface ParsedVolume {
+  kind: 'bind' | 'named' | 'anonymous';
+  source: string;
+  destination: string;
+  readonly: boolean;
+  propagation?: string;
+}
+
+function volumeMount(v: ParsedVolume): MountSpec {
+  const common = { target: v.destination, readOnly: v.readonly, ...(v.propagation ? { propagation: v.propagation } : {}) };
+  if (v.kind === 'bind') return { type: 'bind', source: v.source, ...common };
+  return { type: 'volume', ...(v.kind === 'named' ? { source: v.source } : {}), ...common };
+}
+
+/** Parses -v SRC:DST[:OPTS] (SRC a path: bind mount, relative to cwd, ~ is home; a name: named volume) or -v DST (anonymous volume). */
+export function parseVolume(v: string, cwd: string, home = '/'): ParsedVolume {
+  const parts = v.split(':');
+  if (parts.length > 3 || parts.some((p) => p === '')) throw new EngineError(`invalid volume specification "${v}": use SRC:DST[:ro]`);
+  if (parts.length === 1) {
+    return { kind: 'anonymous', source: '', destination: checkDest(parts[0]!, v), readonly: false };
+  }
+  let [src, dst, opts] = parts as [string, string, string | undefined];
+  if (parts.length === 2 && src.startsWith('/') && !dst.startsWith('/')) {
+    // -v /dst:ro — an anonymous volume with options.
+    opts = dst;
+    dst = src;
+    src = '';
+  }
+  let readonly = false;
+  let propagation: string | undefined;
+  for (const o of (opts ?? '').split(',').filter(Boolean)) {
+    if (!BIND_OPTIONS.has(o)) throw new EngineError(`invalid volume specification "${v}": unknown option "${o}" (use ro, rw, z, Z, nocopy or a propagation mode)`);
+    if (o === 'ro') readonly = true;
+    if (o === 'rw') readonly = false;
+    if (/shared|slave|private/.test(o)) propagation = o;
+  }
+  const destination = checkDest(dst, v);
+  if (!src) return { kind: 'anonymous', source: '', destination, readonly, propagation };
+  if (src.startsWith('/') || src.startsWith('.') || src.startsWith('~')) {
+    const abs = src.startsWith('~') ? posix.join(home || '/', src.slice(1)) : posix.resolve(cwd, src);
+    return { kind: 'bind', source: abs, destination, readonly, propagation };
+  }
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(src)) throw new EngineError(`invalid volume name "${src}": use [a-zA-Z0-9][a-zA-Z0-9_.-], or an absolute path for a bind mount`);
+  return { kind: 'named', source: src, destination, readonly, propagation };
+}
+
+function checkDest(dst: string, spec: string): string {
+  if (!dst.startsWith('/')) throw new EngineError(`invalid volume specification "${spec}": the container path "${dst}" must be absolute`);
+  const clean = posix.normalize(dst).replace(/\/$/, '') || '/';
+  if (clean === '/') throw new EngineError(`invalid volume specification "${spec}": cannot mount over the container's root`);
+  return clean;
+}
+
+/** --tmpfs DST[:OPTIONS] → a tmpfs mount (the engine adds Docker's defaults). */
+export function splitTmpfs(t: string): MountSpec {
+  const i = t.indexOf(':');
+  const target = i < 0 ? t : t.slice(0, i);
+  if (!target.startsWith('/')) throw new EngineError(`invalid --tmpfs "${t}": the container path must be absolute`);
+  return { type: 'tmpfs', target, options: i < 0 ? [] : t.slice(i + 1).split(',').filter(Boolean) };
+}
+
+/** --health-interval: a duration of at least 100ms (a probe more often than that would be the container's main load). */
+export function healthInterval(v: string): number {
+  const ms = parseDuration(v, '--health-interval');
+  if (ms < 100) return invalid('--health-interval', v, 'too short: use at least 100ms');
+  return ms;
+}
+
+/** --userns: keep-id, or the default mapping (whether keep-id is allowed for this user is the engine's to say). */
+export function parseUserns(u: string | undefined): 'host' | 'keep-id' | undefined {
+  if (u === undefined) return undefined;
+  if (!u || u === 'host') return 'host';
+  if (u === 'keep-id') return 'keep-id';
+  return invalid('--userns', u, 'not a supported user namespace mode: use keep-id, or leave it out for the default mapping');
+}
+
+/** Parses --restart as Docker does. */
+export function parseRestart(r: string | undefined): RestartPolicy {
+  if (!r || r === 'no') return { name: 'no', maxRetries: 0 };
+  const m = /^(always|unless-stopped|on-failure)(?::(\d+))?$/.exec(r);
+  if (!m) return invalid('--restart', r, 'not a restart policy: use no, on-failure[:max-retries], always or unless-stopped');
+  if (m[2] !== undefined && m[1] !== 'on-failure') return invalid('--restart', r, 'not a restart policy: only on-failure takes a retry count');
+  return { name: m[1] as RestartPolicy['name'], maxRetries: m[2] !== undefined ? parseInteger(m[2], '--restart', 0) : 0 };
+}
+
+/** KEY=VALUE (or KEY, an empty value) labels. */
+export function parseLabels(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of list) {
+    const i = l.indexOf('=');
+    const k = i < 0 ? l : l.slice(0, i);
+    if (!k) throw new EngineError(`invalid label "${l}": use KEY=VALUE`);
+    out[k] = i < 0 ? '' : l.slice(i + 1);
+  }
+  return out;
+}
+
+/** --memory: a size (64m, 1g, 512k, bytes) of at least 6m, Docker's minimum. */
+export function parseMemory(v: string): number {
+  const bytes = parseBytes(v, '-m, --memory');
+  if (bytes < 6 * 1024 * 1024) return invalid('-m, --memory', v, 'below the minimum memory limit of 6m');
+  return bytes;
+}
+
+/** --cpus: a positive number of CPUs. */
+export function parseCpus(v: string): number {
+  return parsePositiveNumber(v, '--cpus');
+}
+
+/** --pids-limit: a positive number, or -1 (or 0, as Docker) for no limit. */
+export function parsePidsLimit(v: string): number {
+  const n = parseInteger(v, '--pids-limit', -1);
+  return n <= 0 ? -1 : n;
+}
