@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .description('Inspect changes to files or directories on a container\'s filesystem: A added, C changed, D deleted')
     .argument('<container>', 'container name or id')
     .action((name: string) => dockerStatus(async () => {
-      const changes = (await services()).containers.diff(name);
+      const changes = await (await services()).containers.diff(name);
       process.stdout.write(changes.map((c) => `${c.kind} ${c.path}\n`).join(''));
     }));
 }

@@ -23,7 +23,7 @@ async function inspect(names: string[], flags: InspectFlags, type: InspectType |
   const errors: string[] = [];
   for (const name of names) {
     try {
-      docs.push(svc.inspect(name, { type, size: flags.size }));
+      docs.push(await svc.inspect(name, { type, size: flags.size }));
     } catch (err) {
       errors.push(`Error: ${errorMessage(err)}\n`);
     }

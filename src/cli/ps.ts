@@ -35,7 +35,7 @@ Template fields: .ID .Image .Command .CreatedAt .RunningFor .Ports .Status .Stat
     .action(async (flags: PsFlags) => {
       const format = flags.quiet ? '{{.ID}}' : flags.format;
       const size = !!flags.size || (!flags.quiet && /\.Size\b/.test(flags.format ?? ''));
-      const rows = (await services()).containers.list({
+      const rows = await (await services()).containers.list({
         all: flags.all,
         last: flags.latest ? 1 : flags.last,
         filters: flags.filter,

@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .argument('[ps-options...]', 'options for the host\'s ps (default: ps -ef\'s columns)')
     .passThroughOptions()
     .action((name: string, psArgs: string[]) => dockerStatus(async () => {
-      const t = (await services()).containers.top(name, psArgs);
+      const t = await (await services()).containers.top(name, psArgs);
       process.stdout.write(wideTable(t.titles, t.processes));
     }));
 }

@@ -53,7 +53,7 @@ export class Services {
   }
 
   /** `inspect` of any object by name or id: a container or an image (the first found, or of `type`). */
-  inspect(ref: string, req: { type?: InspectType; size?: boolean } = {}): Record<string, unknown> {
+  async inspect(ref: string, req: { type?: InspectType; size?: boolean } = {}): Promise<Record<string, unknown>> {
     return inspectObject(this.engine, ref, req);
   }
 

@@ -31,9 +31,9 @@ export function sorted<T>(m: Record<string, T>): Record<string, T> {
 }
 
 /** What the runtime says of a running container: its pid (a foreground run does not record it) and whether it is paused. */
-function runtimeState(engine: Engine, rec: ContainerRecord): { pid: number; status: string } {
+async function runtimeState(engine: Engine, rec: ContainerRecord): Promise<{ pid: number; status: string }> {
   if (!existsSync(join(engine.paths.runcRoot, rec.id))) return { pid: 0, status: '' };
-  const r = engine.ns().run(runtimeCommand(engine, rec, 'state', rec.id));
+  const r = await engine.ns().runAsync(runtimeCommand(engine, rec, 'state', rec.id));
   try {
     const s = JSON.parse(r.stdout) as { pid?: number; status?: string };
     return { pid: s.pid ?? 0, status: s.status ?? '' };
@@ -79,13 +79,13 @@ function splitCommand(args: string[], imageEntrypoint: string[] | null | undefin
 }
 
 /** `docker inspect` of a container: the fields tools read, in Docker's shape and order. */
-export function inspectContainer(engine: Engine, recIn: ContainerRecord, opts: { size?: boolean } = {}): Record<string, unknown> {
+export async function inspectContainer(engine: Engine, recIn: ContainerRecord, opts: { size?: boolean } = {}): Promise<Record<string, unknown>> {
   const rec = refreshState(engine, recIn);
   // Settling it may have finished a removal that was cut short.
   if (!rec) throw new EngineError(`No such container: ${recIn.name}`, 1);
   const spec = rec.spec;
   const running = rec.state === 'running';
-  const rt = running ? runtimeState(engine, rec) : { pid: 0, status: '' };
+  const rt = running ? await runtimeState(engine, rec) : { pid: 0, status: '' };
   const image = engine.images.get(rec.imageId);
   const dir = containerDir(engine, rec.id);
   const dirs = containerDirs(dir);
@@ -198,7 +198,7 @@ export function inspectContainer(engine: Engine, recIn: ContainerRecord, opts: {
     NetworkSettings: networkSettings(engine, rec),
   };
   if (opts.size) {
-    const s = containerSize(engine, rec);
+    const s = await containerSize(engine, rec);
     out.SizeRw = s.rw;
     out.SizeRootFs = s.rootFs;
   }
@@ -304,7 +304,7 @@ export function findObject(engine: Engine, ref: string, type?: InspectType): Fou
 }
 
 /** The inspect document of what `ref` names. */
-export function inspectObject(engine: Engine, ref: string, opts: { type?: InspectType; size?: boolean } = {}): Record<string, unknown> {
+export async function inspectObject(engine: Engine, ref: string, opts: { type?: InspectType; size?: boolean } = {}): Promise<Record<string, unknown>> {
   const found = findObject(engine, ref, opts.type);
   return found.type === 'container' ? inspectContainer(engine, found.rec, { size: opts.size }) : inspectImage(found.img, { driver: engine.storageDriver(), layerDir: (d) => engine.images.layerPath(d) });
 }

@@ -97,14 +97,14 @@ describe('containers through the service', () => {
     await svc.containers.logs('kept', { tail: 1 }, last.ctx);
     assert.equal(last.out() + last.err(), 'c\n');
     svc.containers.remove('kept');
-    assert.ok(!svc.containers.list({ all: true }).some((s) => s.name === 'kept'));
+    assert.ok(!(await svc.containers.list({ all: true })).some((s) => s.name === 'kept'));
   });
 
   test('a detached container\'s life: run -d, list, exec, attach, logs, stop, wait, rm', async () => {
     const c = caller();
     const { id } = await svc.containers.run(request(['sh', '-c', 'echo started; while read -r l; do echo "got $l"; done'], { name: 'life', openStdin: true }), { detach: true }, c.ctx);
     assert.ok(id && /^[0-9a-f]{64}$/.test(id));
-    const row = svc.containers.list().find((s) => s.id === id);
+    const row = (await svc.containers.list()).find((s) => s.id === id);
     assert.ok(row, 'listed');
     assert.equal(row.state, 'running');
     assert.equal(typeof row.created, 'number');
@@ -123,7 +123,7 @@ describe('containers through the service', () => {
     await until(() => a.out().includes('got ping'), 'the echo of the attached input');
     input.write(Buffer.from([0x10, 0x11]));
     assert.deepEqual(await attached, { detached: true });
-    assert.equal(svc.containers.list().find((s) => s.id === id)?.state, 'running');
+    assert.equal((await svc.containers.list()).find((s) => s.id === id)?.state, 'running');
 
     const logs = caller();
     await svc.containers.logs('life', {}, logs.ctx);
@@ -138,11 +138,11 @@ describe('containers through the service', () => {
     const { id } = await svc.containers.run(request(['sleep', '600'], { name: 'sleeper' }), { detach: true }, caller().ctx);
     await svc.containers.stop('sleeper', { timeoutSec: 1 });
     assert.equal(await svc.containers.wait(id!), 137);
-    const doc = svc.containers.inspect('sleeper') as { State: { Running: boolean; ExitCode: number } };
+    const doc = await svc.containers.inspect('sleeper') as { State: { Running: boolean; ExitCode: number } };
     assert.equal(doc.State.Running, false);
     assert.equal(doc.State.ExitCode, 137);
     svc.containers.remove(id!);
-    assert.throws(() => svc.containers.inspect(id!), (e: unknown) => e instanceof EngineError && /No such container/.test(e.message));
+    await assert.rejects(svc.containers.inspect(id!), (e: unknown) => e instanceof EngineError && /No such container/.test(e.message));
   });
 
   test('published ports come back as objects', async () => {
@@ -150,7 +150,7 @@ describe('containers through the service', () => {
       image: 'busybox', cmd: ['sleep', '600'], name: 'published',
       host: { portBindings: [{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 80, protocol: 'tcp' }] },
     }, { detach: true }, caller().ctx);
-    const row = svc.containers.list().find((s) => s.id === id)!;
+    const row = (await svc.containers.list()).find((s) => s.id === id)!;
     assert.equal(row.ports.length, 1);
     assert.equal(row.ports[0]!.containerPort, 80);
     assert.equal(row.ports[0]!.hostIp, '127.0.0.1');
@@ -173,7 +173,7 @@ describe('containers through the service', () => {
   });
 
   test('a bad request is refused with an EngineError before anything is created', async () => {
-    const before = svc.containers.list({ all: true }).length;
+    const before = (await svc.containers.list({ all: true })).length;
     const refused = (req: CreateRequest, re: RegExp) => assert.throws(() => svc.containers.create(req), (e: unknown) => e instanceof EngineError && e.exitCode === 125 && re.test(e.message));
     refused(request(['x'], { host: { resources: { memoryBytes: 1024 } } }), /memory limit .* below the minimum/);
     refused(request(['x'], { host: { mounts: [{ type: 'bind', source: 'relative', target: '/x' }] } }), /must be an absolute path/);
@@ -181,6 +181,6 @@ describe('containers through the service', () => {
     refused(request(['x'], { env: ['NOVALUE'] }), /invalid environment variable/);
     refused(request(['x'], { host: { autoRemove: true, restartPolicy: { name: 'always', maxRetries: 0 } } }), /conflicting options/);
     refused({ image: 'nosuchimage', cmd: ['x'] }, /nosuchimage/);
-    assert.equal(svc.containers.list({ all: true }).length, before);
+    assert.equal((await svc.containers.list({ all: true })).length, before);
   });
 });

@@ -2,7 +2,7 @@ import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import { lastLine } from '../../rootless/userns.js';
 import type { EntryType, RootEntry } from '../../runtime/stat-in-root.js';
-import { runCapture } from '../../util/proc.js';
+import { runCaptureAsync } from '../../util/proc.js';
 import { spawnCollecting, spawnJoined, type CallerEnd } from '../../util/spawn-wait.js';
 import type { CallerContext } from '../context.js';
 import { openRootfs, type RootfsAccess } from './rootfs.js';
@@ -38,8 +38,8 @@ function hostType(path: string, follow: boolean): EntryType | undefined {
   try { return typeOf(lstatSync(path)); } catch { return undefined; }
 }
 
-function statInContainer(engine: Engine, access: RootfsAccess, path: string, follow: boolean): RootEntry {
-  const r = runCapture('nsenter', access.nsenter(engine.helperCommand('__stat-in-root', [access.root, path, follow ? '1' : '0'])), { env: engine.helperEnv() });
+async function statInContainer(engine: Engine, access: RootfsAccess, path: string, follow: boolean): Promise<RootEntry> {
+  const r = await runCaptureAsync('nsenter', access.nsenter(engine.helperCommand('__stat-in-root', [access.root, path, follow ? '1' : '0'])), { env: engine.helperEnv() });
   if (r.code !== 0) throw new EngineError(`cannot look up ${path} in the container: ${lastLine(r.stderr) || `exit status ${r.code}`}`, 1);
   return JSON.parse(r.stdout) as RootEntry;
 }
@@ -91,7 +91,7 @@ export async function copyFromContainer(engine: Engine, rec: ContainerRecord, sr
   const s = parsePath(src);
   const access = openRootfs(engine, rec);
   try {
-    const found = statInContainer(engine, access, s.path, o.follow);
+    const found = await statInContainer(engine, access, s.path, o.follow);
     if (!found.type) throw new EngineError(`Could not find the file ${src} in container ${rec.name}`, 1);
     const member = s.contents ? '.' : posix.basename(found.path);
     const sourceDir = s.contents ? found.path : posix.dirname(found.path);
@@ -126,7 +126,7 @@ export async function copyToContainer(engine: Engine, rec: ContainerRecord, src:
     if (!access.running && rec.spec.readOnly) {
       throw new EngineError(`container ${rec.name}'s root file system is read-only (--read-only): copy into a volume of the running container instead`, 1);
     }
-    const target = statInContainer(engine, access, d.path, true);
+    const target = await statInContainer(engine, access, d.path, true);
     const owners = o.archive ? ['--same-owner', '--numeric-owner'] : ['--no-same-owner'];
     const to = (dir: string) => ({ cmd: 'nsenter', args: access.nsenter(['tar', '-x', '-f', '-', '-p', ...owners, '-C', `${access.root}${dir}`]) });
     const what = `cannot copy ${src} into container ${rec.name}`;

@@ -24,7 +24,7 @@ function mountPoints(dir: string): string[] {
  * by a helper inside the user's namespace, where files of every container
  * user are readable. Works whether the container runs or not.
  */
-export function containerDiff(engine: Engine, rec: ContainerRecord): Change[] {
+export async function containerDiff(engine: Engine, rec: ContainerRecord): Promise<Change[]> {
   const cur = refreshState(engine, rec);
   if (!cur || cur.state === 'removing') throw new EngineError(`container ${rec.name} is being removed`);
   const dir = containerDir(engine, cur.id);
@@ -41,7 +41,7 @@ export function containerDiff(engine: Engine, rec: ContainerRecord): Change[] {
     skipAtRoot: copy ? ['.rootlet-complete'] : [],
     whiteoutFiles: cur.spec.driver === 'fuse-overlayfs',
   };
-  const out = engine.ns().runChecked(engine.helperCommand('__container-changes', [JSON.stringify(input)]),
+  const out = await engine.ns().runCheckedAsync(engine.helperCommand('__container-changes', [JSON.stringify(input)]),
     `cannot read the changes of container ${cur.name}`, { env: engine.helperEnv() });
   return JSON.parse(out) as Change[];
 }

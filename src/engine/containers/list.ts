@@ -74,7 +74,7 @@ function imageShown(engine: Engine, rec: ContainerRecord): string {
 }
 
 /** `ps`: containers newest first, settled (a dead watcher's container is recorded as exited), filtered as Docker filters. */
-export function listContainers(engine: Engine, opts: ListOptions = {}): ContainerSummary[] {
+export async function listContainers(engine: Engine, opts: ListOptions = {}): Promise<ContainerSummary[]> {
   const store = containerStore(engine);
   const filter = containerFilter(opts.filters ?? [], {
     imageId: (ref) => {
@@ -92,7 +92,7 @@ export function listContainers(engine: Engine, opts: ListOptions = {}): Containe
     }))
     .filter((s) => filter.test(s))
     .slice(0, limit);
-  return recs.map(({ rec, mounts, networks }) => ({
+  return Promise.all(recs.map(async ({ rec, mounts, networks }) => ({
     id: rec.id,
     name: rec.name,
     image: imageShown(engine, rec),
@@ -109,6 +109,6 @@ export function listContainers(engine: Engine, opts: ListOptions = {}): Containe
     networks,
     ports: rec.state === 'running' ? boundPorts(engine, rec.id) : [],
     exposed: rec.spec.net.exposed,
-    size: opts.size ? containerSize(engine, rec) : undefined,
-  }));
+    size: opts.size ? await containerSize(engine, rec) : undefined,
+  })));
 }

@@ -10,6 +10,7 @@ import { attach, type Attachment } from './attach.js';
 import { copyFromContainer, copyToContainer, type CopyOptions } from './cp.js';
 import { createContainer } from './create.js';
 import { containerDiff } from './diff.js';
+import type { Change } from '../../storage/changes.js';
 import { execInContainer } from './exec.js';
 import { exportContainer } from './export.js';
 import { runHealthcheck } from './healthcheck.js';
@@ -138,7 +139,7 @@ export class ContainerService {
   }
 
   /** `wait`: the exit code once it stopped. */
-  wait(ref: string): Promise<number> {
+  async wait(ref: string): Promise<number> {
     return waitContainer(this.engine, this.resolve(ref).id);
   }
 
@@ -156,7 +157,7 @@ export class ContainerService {
   }
 
   /** `exec`: the command's exit code (0 at once with detach). */
-  exec(ref: string, req: ExecRequest, ctx: CallerContext): Promise<number> {
+  async exec(ref: string, req: ExecRequest, ctx: CallerContext): Promise<number> {
     return execInContainer(this.engine, this.resolve(ref), req, ctx);
   }
 
@@ -179,12 +180,12 @@ export class ContainerService {
   }
 
   /** `ps`: newest first, settled, filtered as Docker filters. */
-  list(req: ListOptions = {}): ContainerSummary[] {
+  async list(req: ListOptions = {}): Promise<ContainerSummary[]> {
     return listContainers(this.engine, req);
   }
 
   /** `inspect`: Docker's container document. */
-  inspect(ref: string, req: { size?: boolean } = {}): Record<string, unknown> {
+  async inspect(ref: string, req: { size?: boolean } = {}): Promise<Record<string, unknown>> {
     return inspectContainer(this.engine, this.resolve(ref), req);
   }
 
@@ -195,12 +196,12 @@ export class ContainerService {
     return { name: rec.name, ports: rec.state === 'running' ? boundPorts(this.engine, rec.id) : [] };
   }
 
-  top(ref: string, psArgs: string[] = []): TopTable {
+  async top(ref: string, psArgs: string[] = []): Promise<TopTable> {
     return containerTop(this.engine, this.resolve(ref), psArgs);
   }
 
   /** `stats`: one sample of the named containers, or of all (running ones unless `all`). */
-  stats(refs: string[], req: { all?: boolean; intervalMs: number }): Promise<ContainerStats[]> {
+  async stats(refs: string[], req: { all?: boolean; intervalMs: number }): Promise<ContainerStats[]> {
     const store = containerStore(this.engine);
     const recs = refs.length ? refs.map((r) => store.resolve(r)) : refreshStates(this.engine, store.list()).filter((r) => req.all || isRunning(this.engine, r));
     return sampleStats(this.engine, recs, req.intervalMs);
@@ -211,27 +212,27 @@ export class ContainerService {
     return delegatedControllers(this.engine.id.uid).length > 0;
   }
 
-  diff(ref: string): ReturnType<typeof containerDiff> {
+  async diff(ref: string): Promise<Change[]> {
     return containerDiff(this.engine, this.resolve(ref));
   }
 
   /** `cp CONTAINER:SRC DEST`; DEST "-" is the caller's output, a relative DEST the caller's cwd's. */
-  copyFrom(ref: string, src: string, dest: string, opts: CopyOptions, ctx: CallerContext): Promise<void> {
+  async copyFrom(ref: string, src: string, dest: string, opts: CopyOptions, ctx: CallerContext): Promise<void> {
     return copyFromContainer(this.engine, this.resolve(ref), src, dest, opts, ctx);
   }
 
   /** `cp SRC CONTAINER:DEST`; SRC "-" is a tar on the caller's input. */
-  copyTo(ref: string, src: string, dest: string, opts: CopyOptions, ctx: CallerContext): Promise<void> {
+  async copyTo(ref: string, src: string, dest: string, opts: CopyOptions, ctx: CallerContext): Promise<void> {
     return copyToContainer(this.engine, this.resolve(ref), src, dest, opts, ctx);
   }
 
   /** `export`: a tar of its root file system to `out` (a descriptor or a stream). */
-  export(ref: string, out: number | Writable): Promise<void> {
+  async export(ref: string, out: number | Writable): Promise<void> {
     return exportContainer(this.engine, this.resolve(ref), out);
   }
 
   /** `healthcheck run`: runs the check once and records its result. */
-  healthcheck(ref: string): Promise<HealthState> {
+  async healthcheck(ref: string): Promise<HealthState> {
     return runHealthcheck(this.engine, this.resolve(ref));
   }
 }

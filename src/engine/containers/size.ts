@@ -29,11 +29,11 @@ export function sumFileSizes(findOutput: string): number {
  * than directories, counted once per inode. The walk runs in the user's
  * namespace, where directories of subordinate ids can be read.
  */
-export function containerSize(engine: Engine, rec: ContainerRecord): ContainerSize {
+export async function containerSize(engine: Engine, rec: ContainerRecord): Promise<ContainerSize> {
   const imageSize = engine.images.get(rec.imageId)?.size ?? 0;
   const upper = containerDirs(containerDir(engine, rec.id)).upper;
   if (!existsSync(upper)) return { rw: 0, rootFs: imageSize };
-  const r = engine.ns().run(['find', upper, '-xdev', '!', '-type', 'd', '!', '-name', '.rootlet-complete', '-printf', '%i %s\\n']);
+  const r = await engine.ns().runAsync(['find', upper, '-xdev', '!', '-type', 'd', '!', '-name', '.rootlet-complete', '-printf', '%i %s\\n']);
   let rw = sumFileSizes(r.stdout);
   // vfs copies the image into the upper directory: what the container wrote is the excess (deletions are not seen).
   if (rec.spec.driver === 'vfs') rw = Math.max(0, rw - imageSize);

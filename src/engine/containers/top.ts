@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import {
   bootTimeMs, CLK_TCK, pidNamespaceMembers, readProc, ttyName, uidInside, uptimeSeconds, type ProcInfo,
 } from '../../util/procfs.js';
-import { runCapture } from '../../util/proc.js';
+import { runCaptureAsync } from '../../util/proc.js';
 import { runningContainer } from './process.js';
 import { containerView } from './view.js';
 import type { ContainerRecord } from './store.js';
@@ -90,8 +90,8 @@ function defaultTable(engine: Engine, rec: ContainerRecord, pid: number, pids: n
 }
 
 /** With ps options, as Docker does: the host's ps with them, keeping the rows of the container's pids. */
-function psTable(psArgs: string[], pids: number[]): TopTable {
-  const r = runCapture('ps', psArgs);
+async function psTable(psArgs: string[], pids: number[]): Promise<TopTable> {
+  const r = await runCaptureAsync('ps', psArgs);
   if (r.code !== 0) throw new EngineError(`ps ${psArgs.join(' ')} failed: ${r.stderr.trim().split('\n').pop() || `exit status ${r.code}`}`);
   const lines = r.stdout.split('\n').filter(Boolean);
   const titles = (lines[0] ?? '').trim().split(/\s+/);
@@ -109,7 +109,7 @@ function psTable(psArgs: string[], pids: number[]): TopTable {
 }
 
 /** `top`: the processes running in a container. */
-export function containerTop(engine: Engine, rec: ContainerRecord, psArgs: string[] = []): TopTable {
+export async function containerTop(engine: Engine, rec: ContainerRecord, psArgs: string[] = []): Promise<TopTable> {
   const { rec: cur, pid, pids } = containerPids(engine, rec);
   return psArgs.length ? psTable(psArgs, pids) : defaultTable(engine, cur, pid, pids);
 }
