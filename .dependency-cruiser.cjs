@@ -3,11 +3,12 @@
 //   src/util                                         imports nothing else of src
 //   src/state, rootless, storage, runtime, image     import util and each other
 //   src/engine                                       imports the layers below
-//   front doors: src/cli (later compose, api, pods)  import the engine only
-//                                                    through engine/index.ts and
+//   front doors: src/cli (later compose, api, pods)  import src/util, and the
+//                                                    engine only through
+//                                                    engine/index.ts and
 //                                                    engine/context.ts
-// Type-only imports cost nothing at run time and cross layers freely, except
-// that no layer may name a layer above it even for types.
+// Type-only imports are exempt from the front-door rule alone (a front door may
+// name an engine type); an upward or circular import is refused even for types.
 
 /** Lower layers, by folder. */
 const lower = '^src/(state|rootless|storage|runtime|image)/';
@@ -106,8 +107,10 @@ module.exports = {
       },
     },
   ],
-  // The entry points (src/main.ts, src/helper.ts, src/loader.ts) sit above
-  // everything and wire it together: no rule constrains what they import.
+  // The entry points sit above everything and wire it together, so no rule
+  // constrains what they import: src/main.ts starts the CLI (and tells the
+  // engine where its bundle lies), src/loader.ts runs it through a code cache,
+  // src/helper.ts is what runs inside the user's namespace (layer extraction).
   options: {
     tsConfig: { fileName: 'tsconfig.json' },
     // Count `import type` too: type-only edges are real for cycles and for
