@@ -21,6 +21,8 @@ chmod 0440 /etc/sudoers.d/rootlet-tests
 # npm install, not npm ci: see quickstart.sh.
 [ -d node_modules ] || npm install --no-audit --no-fund --loglevel=error
 npm run --silent typecheck
+# The layers of src (.dependency-cruiser.cjs): no cycles, nothing imports upward.
+npm run --silent lint:deps
 npm run --silent build
 
 # The checkout may sit where rootlet-ci cannot read (e.g. /root): run a copy.

@@ -5,11 +5,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** The bundle under test (staged by scripts/test.sh), else this checkout's dist/. */
-export const BIN = process.env.ROOTLET_BIN ?? resolve(here, '../../dist/rootlet.cjs');
+/** The bundle under test (staged by scripts/test.sh), else this checkout's dist/ (tests run from build/test/<dir>/). */
+export const BIN = process.env.ROOTLET_BIN ?? resolve(here, '../../../dist/rootlet.cjs');
 /** The helper bundle the CLI runs inside the namespace. */
 export const HELPER = join(dirname(BIN), 'rootlet-helper.cjs');
-export const SCRIPTS = process.env.ROOTLET_SCRIPTS ?? resolve(here, '../../scripts');
+export const SCRIPTS = process.env.ROOTLET_SCRIPTS ?? resolve(here, '../../../scripts');
 
 export interface Result {
   code: number;

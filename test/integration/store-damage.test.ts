@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openDb } from '../../src/state/db.js';
-import { Sandbox, type Result } from '../helpers.js';
+import { Sandbox, until, type Result } from '../helpers.js';
 import { makeImage, pushRaw, runAsync, startRegistry, type Registry } from '../registry-helpers.js';
 import { makeTar } from '../tar-fixtures.js';
 
@@ -14,6 +14,37 @@ function oneLine(r: Result): string {
   assert.equal(lines.length, 1, `one line expected, got: ${r.stderr}`);
   assert.doesNotMatch(r.stderr, /\n\s+at |Node\.js v/);
   return lines[0]!;
+}
+
+/**
+ * Live processes of ours whose command line or environment names one of
+ * `paths`: network stacks and forwarders name their namespace files, the
+ * namespace holder its store's database (its environment).
+ */
+function runningUnder(paths: string[]): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      const env = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      if (paths.some((p) => cmd.includes(p) || env.includes(p))) out.push(`${pid} ${cmd}`);
+    } catch { /* gone, or another user's */ }
+  }
+  return out;
+}
+
+/** Asserts that nothing of the sandbox is left running (stacks exit on a signal: waited for). */
+async function assertNothingLeft(paths: string[]): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let left = runningUnder(paths);
+  while (left.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    left = runningUnder(paths);
+  }
+  assert.deepEqual(left, [], 'nothing of the sandbox is left running');
 }
 
 function names(sb: Sandbox): string[] {
@@ -27,7 +58,11 @@ describe('a lost or damaged state database', () => {
     sb.importBusybox();
     sb.ok(['tag', 'busybox', 'keep:1']);
   });
-  after(() => sb.destroy());
+  // The database is lost twice over: recover and reset must still stop the network stacks and the holder it named.
+  after(async () => {
+    sb.destroy();
+    await assertNothingLeft([sb.root]);
+  });
 
   test('emptied while a container runs: refused in one line naming the recovery; system recover brings back images, names and containers', () => {
     sb.ok(['run', '-d', '--name', 'runner', 'busybox', 'sleep', '1000']);
@@ -91,6 +126,26 @@ describe('a lost or damaged state database', () => {
     assert.equal(sb.run(['image', 'check']).code, 0);
   });
 
+  test('a container that ends while the database is lost: system recover stops the network stack nothing records any more', async () => {
+    const flag = sb.path('flag');
+    mkdirSync(flag);
+    const id = sb.ok(['run', '-d', '--name', 'ender', '-v', `${flag}:/flag`, 'busybox', 'sh', '-c', 'until [ -e /flag/go ]; do sleep 0.1; done']).trim();
+    const netns = sb.path('run/rootlet/netns');
+    assert.notDeepEqual(runningUnder([netns]), [], 'the network stack runs');
+    writeFileSync(db, '');
+    writeFileSync(join(flag, 'go'), '');
+    // conmon's exit hook cannot record the end in the lost database: the network stays up.
+    await until('the container and its monitor to end', () => runningUnder([id]).length === 0, 60_000);
+    assert.notDeepEqual(runningUnder([netns]), [], 'the network stack outlives the container');
+
+    const rec = sb.run(['system', 'recover']);
+    assert.equal(rec.code, 0, rec.stderr);
+    assert.match(rec.stdout, /restored container ender \([0-9a-f]{12}\): exited/);
+    await until('the network stack to stop', () => runningUnder([netns]).length === 0, 30_000);
+    assert.deepEqual(readdirSync(netns), [], 'its namespace files are gone');
+    sb.ok(['rm', 'ender']);
+  });
+
   test('system recover leaves a sound database alone', () => {
     const r = sb.run(['system', 'recover']);
     assert.equal(r.code, 0, r.stderr);
@@ -149,12 +204,13 @@ describe('a full disk', { skip: fullfs ? false : 'needs ROOTLET_FULLFS (a small 
     sb.importBusybox();
     sb.ok(['run', '-d', '--name', 'up', 'busybox', 'sleep', '1000']);
   });
-  after(() => {
+  after(async () => {
     for (const f of fillers) rmSync(f, { force: true });
     sb.run(['rm', '-f', 'up']);
     reg?.stop();
     sb.destroy();
     rmSync(root, { recursive: true, force: true });
+    await assertNothingLeft([sb.root, root]);
   });
 
   test('reads work, a pull fails in one line and leaves the store as it was, run --rm leaves nothing', async () => {

@@ -16,10 +16,10 @@ import { resourcesSpec } from './resources.js';
 import { checkKeyQuota } from './keyring-quota.js';
 import { lastLine } from '../../rootless/userns.js';
 import { hostsFor, resolvFor, type NetSetup } from '../networks/endpoints.js';
+import { containerDir } from './paths.js';
 
-export function containerDir(engine: Engine, id: string): string {
-  return join(engine.paths.containers, id);
-}
+// The directory helper moved to paths.ts (the endpoints need it too); its many importers still find it here.
+export { containerDir } from './paths.js';
 
 const runtimes = new Map<string, Runtime>();
 

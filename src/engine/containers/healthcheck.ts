@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { isProcessAlive, processStartTime } from '../../util/proc.js';
 import { containerDir, runtimeCommand } from './bundle.js';
 import type { HealthCheck } from './spec.js';
-import { isRunning } from './state.js';
+import { isRunning } from './running.js';
 import { ContainerStore, type ContainerRecord, type HealthResult, type HealthState } from './store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';

@@ -2,7 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive, processStartTime } from '../../util/proc.js';
 import { containerDir, runtimeCommand, unmountContainer } from './bundle.js';
-import { isRunning } from './state.js';
+import { isRunning } from './running.js';
 import { stopHealthTimer } from './healthcheck.js';
 import { ContainerStore, type ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';

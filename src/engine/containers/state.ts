@@ -1,50 +1,22 @@
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive } from '../../util/proc.js';
-import { runtimeCommand, unmountContainer } from './bundle.js';
+import { unmountContainer } from './bundle.js';
 import { removeContainer } from './remove.js';
+import { readExitFile, runtimeStatus, watcherAlive } from './running.js';
 import { ContainerStore, type ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 import { disconnectContainer, sweepNetwork } from '../networks/endpoints.js';
+
+// The read-only probe lives in running.ts (removal asks it, and this module removes); its importers still find it here.
+export { isRunning, readExitFile, runtimeStatus } from './running.js';
 
 export function containerStore(engine: Engine): ContainerStore {
   return new ContainerStore(engine.db);
 }
 
-/** The exit code conmon wrote when the container ended, and when. */
-export function readExitFile(engine: Engine, id: string): { code: number; at: number } | undefined {
-  const file = join(engine.paths.exits, id);
-  try {
-    const code = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(code) ? { code, at: statSync(file).mtimeMs } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export function clearExitFile(engine: Engine, id: string): void {
   rmSync(join(engine.paths.exits, id), { force: true });
-}
-
-/** Whether a process that watches the container (its foreground rootlet and the shell that records its exit, or its conmon) is alive. */
-function watcherAlive(rec: ContainerRecord): boolean {
-  if (rec.ownerPid && isProcessAlive(rec.ownerPid, rec.ownerStart)) return true;
-  return !!rec.conmonPid && isProcessAlive(rec.conmonPid, rec.conmonStart);
-}
-
-/** True while the container's processes exist, whoever started it. */
-export function isRunning(engine: Engine, rec: ContainerRecord): boolean {
-  if (rec.state !== 'running') return false;
-  if (watcherAlive(rec)) return !(rec.runToken && readExitFile(engine, rec.id));
-  // Its watcher died (kill -9): ask the runtime.
-  return runtimeStatus(engine, rec) === 'running';
-}
-
-export function runtimeStatus(engine: Engine, rec: ContainerRecord): string | undefined {
-  if (!existsSync(join(engine.paths.runcRoot, rec.id))) return undefined;
-  const r = engine.ns().run(runtimeCommand(engine, rec, 'state', rec.id));
-  if (r.code !== 0) return undefined;
-  try { return (JSON.parse(r.stdout) as { status?: string }).status; } catch { return undefined; }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { containerDir } from '../containers/bundle.js';
+import { containerDir } from '../containers/paths.js';
 import { ContainerStore, type ContainerRecord } from '../containers/store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';

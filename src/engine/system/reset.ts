@@ -5,6 +5,7 @@ import { removeContainer } from '../containers/remove.js';
 import { containerStore } from '../containers/state.js';
 import type { Engine } from '../engine.js';
 import { resetNetworking } from '../networks/endpoints.js';
+import { stopNetworkingByPath } from '../networks/strays.js';
 
 /** `system reset`: every container removed (killed if running), the store deleted, the namespace stopped. */
 export function resetStore(engine: Engine): void {
@@ -16,6 +17,8 @@ export function resetStore(engine: Engine): void {
     try { removeContainer(engine, c, { force: true, volumes: true }); } catch { /* the store goes below anyway */ }
   }
   try { resetNetworking(engine); } catch { /* the holder goes below, and its namespaces with it */ }
+  // Stacks the database does not name (lost or damaged, or rebuilt by recover) hold their namespaces themselves.
+  stopNetworkingByPath(engine);
   // Files owned by subordinate ids can only be deleted from inside the namespace.
   const { dataDir, runDir } = engine.paths;
   try {

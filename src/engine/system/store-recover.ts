@@ -14,6 +14,7 @@ import { ContainerStore, readRecordFile, type ContainerState } from '../containe
 import type { Engine } from '../engine.js';
 import { errorMessage } from '../../util/errors.js';
 import { listNetworks } from '../networks/lifecycle.js';
+import { stopStrayNetworking } from '../networks/strays.js';
 import { DEFAULT_ALIASES, DEFAULT_NETWORK } from '../networks/store.js';
 
 /**
@@ -28,6 +29,9 @@ import { DEFAULT_ALIASES, DEFAULT_NETWORK } from '../networks/store.js';
  * - the namespace holder that still runs, so running containers stay in
  *   their namespace.
  * Named networks live only in the database: they are reported, not guessed.
+ * The network stacks the old database named are found by their namespace
+ * files and stopped unless a restored running container still uses them
+ * (networks/strays.ts): nothing would ever stop them otherwise.
  */
 
 export type DatabaseVerdict = { state: 'sound' | 'missing' | 'empty' } | { state: 'damaged'; why: string };
@@ -78,6 +82,8 @@ export async function rebuildState(engine: Engine): Promise<RecoverReport> {
   if (holder) report.restored.push(`the user namespace (holder pid ${holder})`);
   await rebuildImages(engine, report);
   rebuildContainers(engine, report);
+  const running = new ContainerStore(engine.db).list().filter((c) => c.state === 'running').map((c) => c.id);
+  stopStrayNetworking(engine, running);
   return report;
 }
 
