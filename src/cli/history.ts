@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { imageHistory, type HistoryEntry } from '../engine/images/history.js';
-import { openEngine } from './common.js';
+import type { HistoryEntry } from '../engine/index.js';
+import { services } from './common.js';
 import { humanDuration, humanSize } from './format.js';
 import { shortId } from './images-format.js';
 import { formatList, type ListKind } from './list-format.js';
@@ -43,10 +43,9 @@ export function defineHistory(parent: Command, name: string): Command {
     .option('--no-trunc', 'do not truncate output')
     .option('-q, --quiet', 'only print image ids')
     .action(async (ref: string, flags: { format?: string; trunc: boolean; quiet?: boolean }) => {
-      const engine = await openEngine();
-      const img = engine.images.resolve(ref);
+      const history = await (await services()).images.history(ref);
       const now = Date.now();
-      const rows = imageHistory(engine, img).map((h) => historyRow(h, { trunc: flags.trunc, now }));
+      const rows = history.map((h) => historyRow(h, { trunc: flags.trunc, now }));
       process.stdout.write(formatList(flags.quiet ? '{{.ID}}' : flags.format, rows, HISTORY_KIND));
     });
 }

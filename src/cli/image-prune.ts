@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { imagePruneFilter } from '../engine/images/filter.js';
-import { pruneImages } from '../engine/images/prune.js';
-import { collect, confirm, openEngine } from './common.js';
+import { collect, confirm, services } from './common.js';
 import { humanSize } from './format.js';
 
 /** `image prune`. */
@@ -16,9 +14,13 @@ export function defineImagePrune(parent: Command, name: string): Command {
       const warning = flags.all
         ? 'WARNING! This will remove all images without at least one container associated to them.'
         : 'WARNING! This will remove all dangling images.';
-      imagePruneFilter(flags.filter ?? []); // a bad filter is refused before asking
-      if (!flags.force && !(await confirm(`${warning}\nAre you sure you want to continue? [y/N] `))) return;
-      const r = pruneImages(await openEngine(), { all: flags.all, filters: flags.filter });
+      // A bad filter is refused before asking.
+      const r = await (await services()).images.prune({
+        all: flags.all,
+        filters: flags.filter,
+        ...(flags.force ? {} : { confirm: () => confirm(`${warning}\nAre you sure you want to continue? [y/N] `) }),
+      });
+      if (!r) return;
       const lines = [...r.untagged.map((u) => `untagged: ${u}`), ...r.deleted.map((d) => `deleted: ${d}`)];
       const list = lines.length ? `Deleted Images:\n${lines.join('\n')}\n\n` : '';
       process.stdout.write(`${list}Total reclaimed space: ${humanSize(r.reclaimed)}\n`);

@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { applyChanges } from '../image/changes.js';
 import { checkReadable } from './files.js';
 import { listOption } from './flag-values.js';
-import { importImage, listImages, removeImage } from '../engine/images/lifecycle.js';
-import { collect, eachName, openEngine } from './common.js';
-import { imageRows, imagesTableFormat, IMAGES_KIND, shortId } from './images-format.js';
+import { collect, eachName, services } from './common.js';
+import { summaryRows, imagesTableFormat, IMAGES_KIND, shortId } from './images-format.js';
 import { formatList } from './list-format.js';
+import { processContext } from './process-context.js';
 
 interface ImagesFlags {
   all?: boolean;
@@ -33,18 +33,15 @@ export function defineImages(parent: Command, name: string): Command {
 Template fields: .Repository .Tag .ID .Digest .CreatedSince .CreatedAt .Size .Containers
 .VirtualSize .SharedSize .UniqueSize; {{json .}} prints them all.`)
     .action(async (reference: string | undefined, flags: ImagesFlags) => {
-      const engine = await openEngine();
       const filters = [...(flags.filter ?? []), ...(reference ? [`reference=${reference}`] : [])];
-      const images = listImages(engine, filters);
+      const images = await (await services()).images.list({ all: flags.all, filters, digests: flags.digests });
       if (flags.quiet) {
-        const ids = [...new Set(images.map((i) => shortId(i.image.id, flags.trunc)))];
+        const ids = [...new Set(images.map((i) => shortId(i.id, flags.trunc)))];
         process.stdout.write(ids.map((i) => `${i}\n`).join(''));
         return;
       }
       const now = Date.now();
-      const rows = images.flatMap(({ image, names }) => imageRows(image, names, {
-        trunc: flags.trunc, now, containers: engine.images.containersUsing(image.id).length,
-      }));
+      const rows = images.flatMap((image) => summaryRows(image, { trunc: flags.trunc, now }));
       process.stdout.write(formatList(flags.format, rows, { ...IMAGES_KIND, table: imagesTableFormat(!!flags.digests) }));
     });
 }
@@ -58,8 +55,8 @@ export function defineRmi(parent: Command, name: string): Command {
     .argument('<image...>')
     .option('-f, --force', 'untag an image that stopped containers use, or one with several names')
     .action(async (refs: string[], flags: { force?: boolean }) => {
-      await eachName(refs, ({ engine }, ref) => {
-        const r = removeImage(engine, ref, !!flags.force);
+      await eachName(refs, async ({ images }, ref) => {
+        const r = await images.remove(ref, { force: !!flags.force });
         const lines = [...r.untagged.map((u) => `Untagged: ${u}`), ...r.deleted.map((d) => `Deleted: ${d}`)];
         return lines.length ? lines.join('\n') : undefined;
       });
@@ -80,8 +77,7 @@ export function defineImport(parent: Command, name: string): Command {
     .action(async (file: string, reference: string | undefined, flags: { change?: string[]; message?: string; remapOutsideIds?: boolean }) => {
       // The file is opened before the store is: a wrong path is refused with nothing touched.
       if (file !== '-') checkReadable(file);
-      const engine = await openEngine();
-      const r = await importImage(engine, { source: file, reference, changes: flags.change ?? [], message: flags.message, remapOutsideIds: flags.remapOutsideIds });
+      const r = await (await services()).images.import(file, { reference, changes: flags.change ?? [], message: flags.message, remapOutsideIds: flags.remapOutsideIds }, processContext());
       if (r.remapped) process.stderr.write(`${r.remapped} file owner(s) outside your subordinate range were given to root\n`);
       process.stdout.write(`${r.id}\n`);
     });

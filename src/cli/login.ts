@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { openEngine } from './common.js';
+import { services } from './common.js';
+import { processContext } from './process-context.js';
 import { addRegistryOptions, tlsVerifyFlag, type RegistryFlags } from './registry-options.js';
 
 export function register(program: Command): void {
@@ -12,9 +13,11 @@ export function register(program: Command): void {
     .option('-p, --password <password>', 'password (visible in the process list: prefer --password-stdin)')
     .option('--password-stdin', 'read the password from standard input'))
     .action(async (registry: string, flags: RegistryFlags & { username?: string; password?: string; passwordStdin?: boolean }) => {
-      await openEngine();
-      const { login } = await import('../engine/images/login.js');
-      await login(registry, { ...flags, tlsVerify: tlsVerifyFlag(flags.tlsVerify) });
+      const { images } = await services();
+      await images.login(registry, {
+        username: flags.username, password: flags.password, passwordStdin: flags.passwordStdin,
+        tlsVerify: tlsVerifyFlag(flags.tlsVerify), certDir: flags.certDir, authfile: flags.authfile,
+      }, processContext());
       process.stdout.write('Login Succeeded!\n');
     });
 
@@ -26,7 +29,7 @@ export function register(program: Command): void {
     .option('-a, --all', 'remove the credentials of every registry')
     .option('--authfile <file>', 'credentials file (default $XDG_RUNTIME_DIR/containers/auth.json)')
     .action(async (registry: string | undefined, flags: { all?: boolean; authfile?: string }) => {
-      const { logout } = await import('../engine/images/login.js');
-      process.stdout.write(`${logout(registry, flags)}\n`);
+      const r = await (await services()).images.logout(registry, flags);
+      process.stdout.write(`Removed login credentials for ${r.registry ?? 'all registries'}\n`);
     });
 }

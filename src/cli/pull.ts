@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parsePlatform } from '../image/registry/manifest.js';
-import { openEngine } from './common.js';
+import { services } from './common.js';
 import { checkedOption } from './flag-values.js';
 import { addRegistryOptions, registryOptions, type RegistryFlags } from './registry-options.js';
 
@@ -22,8 +22,8 @@ export function register(program: Command): void {
     .addOption(checkedOption('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: this host\'s)', (v) => parsePlatform(v)))
     .option('--remap-outside-ids', 'give files owned by ids outside your subordinate range to root instead of failing'))
     .action(async (name: string, flags: PullFlags) => {
-      const engine = await openEngine();
-      const { pullWithOutput } = await import('./pull-output.js');
-      await pullWithOutput(engine, name, { ...registryOptions(flags), platform: flags.platform, remapOutsideIds: flags.remapOutsideIds }, { quiet: !!flags.quiet, allTags: !!flags.allTags, out: process.stdout });
+      const { images } = await services();
+      const { pullRenderer } = await import('./pull-output.js');
+      await images.pull(name, { ...registryOptions(flags), platform: flags.platform, remapOutsideIds: flags.remapOutsideIds, allTags: !!flags.allTags }, pullRenderer({ quiet: !!flags.quiet, out: process.stdout }));
     });
 }

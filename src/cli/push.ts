@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openEngine } from './common.js';
+import { services } from './common.js';
 import { addRegistryOptions, registryOptions, type RegistryFlags } from './registry-options.js';
 
 export function register(program: Command): void {
@@ -11,18 +11,14 @@ export function register(program: Command): void {
     .argument('[destination]', 'where to push (default: the image name)')
     .option('-q, --quiet', 'print nothing but errors'))
     .action(async (image: string, dest: string | undefined, flags: RegistryFlags & { quiet?: boolean }) => {
-      const engine = await openEngine();
-      const { pushImage } = await import('../engine/images/push.js');
+      const { images } = await services();
       const say = (s: string) => { if (!flags.quiet) process.stdout.write(`${s}\n`); };
-      const r = await pushImage(engine, image, dest, {
-        ...registryOptions(flags),
-        onEvent: (e) => {
-          if (e.type === 'start') say(`The push refers to repository [${e.host}/${e.path}]`);
-          if (e.type === 'blob') {
-            const id = e.digest.slice(7, 19);
-            say(e.state === 'exists' ? `${id}: Layer already exists` : e.state === 'mounted' ? `${id}: Mounted from ${e.from}` : `${id}: Pushed`);
-          }
-        },
+      const r = await images.push(image, dest, registryOptions(flags), (e) => {
+        if (e.type === 'start') say(`The push refers to repository [${e.host}/${e.path}]`);
+        if (e.type === 'blob') {
+          const id = e.digest.slice(7, 19);
+          say(e.state === 'exists' ? `${id}: Layer already exists` : e.state === 'mounted' ? `${id}: Mounted from ${e.from}` : `${id}: Pushed`);
+        }
       });
       say(`${r.name.slice(r.name.lastIndexOf(':') + 1)}: digest: ${r.digest} size: ${r.size}`);
     });

@@ -3,14 +3,20 @@ import { createReadStream, createWriteStream, renameSync, rmSync } from 'node:fs
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { EngineError } from '../util/errors.js';
-import { loadedLines, loadImages } from '../engine/images/load.js';
-import { ARCHIVE_FORMATS, saveImages, type ArchiveFormat } from '../engine/images/save.js';
+import { ARCHIVE_FORMATS, type ArchiveFormat, type LoadedImage } from '../engine/index.js';
+import { familiarName } from '../image/reference.js';
 import { tmpName } from '../image/store.js';
 import { osReason } from '../util/os-errors.js';
-import { openEngine } from './common.js';
+import { services } from './common.js';
 import { openFile } from './files.js';
 import { valueOption } from './flag-values.js';
 import { parseChoice } from '../util/values.js';
+import { processContext } from './process-context.js';
+
+/** What `load` prints for the images it loaded, as Docker does. */
+export function loadedLines(images: LoadedImage[]): string[] {
+  return images.flatMap((i) => (i.names.length ? i.names.map((n) => `Loaded image: ${familiarName(n)}`) : [`Loaded image ID: ${i.id}`]));
+}
 
 /** `save` / `image save`. */
 export function defineSave(parent: Command, name: string): Command {
@@ -30,7 +36,7 @@ bare NAME every tag of that repository. \`rootlet load\`, \`docker load\` and
         throw new EngineError('cowardly refusing to save to a terminal: use the -o flag or redirect standard output');
       }
       if (!flags.output) {
-        await saveImages(await openEngine(), refs, flags.format, process.stdout);
+        await (await services()).images.save(refs, { format: flags.format }, process.stdout);
         return;
       }
       // A temporary name beside the file: a failed save leaves no partial archive behind.
@@ -38,7 +44,7 @@ bare NAME every tag of that repository. \`rootlet load\`, \`docker load\` and
       const tmp = join(dirname(flags.output), `.${basename(flags.output)}.${tmpName('save')}`);
       const out = createWriteStream('', { fd: openFile(tmp, 'wx', 0o644, flags.output) });
       try {
-        await saveImages(await openEngine(), refs, flags.format, out);
+        await (await services()).images.save(refs, { format: flags.format }, out);
         renameSync(tmp, flags.output);
       } catch (err) {
         out.destroy();
@@ -67,8 +73,7 @@ export function defineLoad(parent: Command, name: string): Command {
       // Opened before the store: a wrong path is refused with nothing touched.
       const input = flags.input ? createReadStream('', { fd: openFile(flags.input, 'r') }) : process.stdin;
       const what = flags.input ?? 'standard input';
-      const engine = await openEngine();
-      const images = await loadImages(engine, input, { what, outsideIds: flags.remapOutsideIds ? 'root' : 'fail' });
+      const images = await (await services()).images.load(input, { what, remapOutsideIds: flags.remapOutsideIds }, processContext());
       if (!flags.quiet) process.stdout.write(loadedLines(images).map((l) => `${l}\n`).join(''));
     });
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { tagImage } from '../engine/images/tag.js';
-import { openEngine } from './common.js';
+import { services } from './common.js';
 
 /** `tag` / `image tag`. */
 export function defineTag(parent: Command, name: string): Command {
@@ -11,6 +10,6 @@ export function defineTag(parent: Command, name: string): Command {
     .argument('<source>')
     .argument('<target>')
     .action(async (source: string, target: string) => {
-      tagImage(await openEngine(), source, target);
+      await (await services()).images.tag(source, target);
     });
 }

@@ -9,6 +9,8 @@ import { inspectObject, type InspectType } from './inspect.js';
 import { ContainerService } from './containers/service.js';
 import { EventService } from './events/service.js';
 import { ImageService } from './images/service.js';
+/** The archive formats `save` writes (for a front door's choices). */
+export { ARCHIVE_FORMATS } from './images/save.js';
 import { NetworkService } from './networks/service.js';
 import { SystemService } from './system/service.js';
 import { VolumeService } from './volumes/service.js';
@@ -33,6 +35,10 @@ export type { MountPoint } from './containers/mounts.js';
 export type { ContainerSize } from './containers/size.js';
 export type { PortBinding } from '../util/values.js';
 export type { InspectType };
+export type {
+  ImageSummary, ImageListRequest, ImportRequest, ImportResult, LoadRequest, PullRequest, ImagePullEvent, EnsureResult, LoginRequest,
+  HistoryEntry, LoadedImage, PruneResult, PullEvent, PullResult, PushEvent, RemoveImageResult, ArchiveFormat, PullPolicy,
+} from './images/service.js';
 export { ContainerService, EventService, ImageService, NetworkService, SystemService, VolumeService };
 
 export class Services {

@@ -22,8 +22,8 @@ export interface StoreLayerOptions {
   outsideIds?: 'fail' | 'root';
   /** Refuse a tar without a single entry, with this message (import: an empty file is no root file system). */
   emptyMessage?: string;
-  /** Where a warning about the layer goes; by default a WARNING line on stderr. */
-  warn?: (message: string) => void;
+  /** Where a warning about the layer goes (the caller decides how the user sees it). */
+  warn: (message: string) => void;
   /** The digest (and size) the blob must have, e.g. from a manifest: anything else is refused and nothing is kept. */
   expect?: { digest: string; size?: number };
 }
@@ -35,7 +35,7 @@ export interface StoreLayerOptions {
  * under temporary names and are renamed into place only when extraction
  * succeeded, so an interrupted or refused layer leaves the store unchanged.
  */
-export async function storeLayer(engine: Engine, source: string | Readable, opts: StoreLayerOptions = {}): Promise<StoredLayer> {
+export async function storeLayer(engine: Engine, source: string | Readable, opts: StoreLayerOptions): Promise<StoredLayer> {
   const ns = engine.ns();
   const tmpLayer = join(engine.paths.layers, `.${tmpName('tmp')}`);
   const tmpBlob = join(engine.paths.tmp, tmpName('blob'));
@@ -67,18 +67,18 @@ export async function storeLayer(engine: Engine, source: string | Readable, opts
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
   if (typeof input === 'number') closeSync(input);
-  const discard = (message: string): never => {
-    ns.run(['rm', '-rf', tmpLayer]);
+  const discard = async (message: string): Promise<never> => {
+    await ns.runAsync(['rm', '-rf', tmpLayer]);
     rmSync(tmpBlob, { force: true });
     throw new EngineError(message);
   };
-  if (sourceError) discard(`${sourceError.message}; nothing was stored`);
-  if (result.code !== 0) discard(lastLine(result.stderr) || `layer extraction failed (exit ${result.code})`);
+  if (sourceError) await discard(`${sourceError.message}; nothing was stored`);
+  if (result.code !== 0) await discard(lastLine(result.stderr) || `layer extraction failed (exit ${result.code})`);
   const r = JSON.parse(result.stdout) as StoredLayer & { entries: number };
-  if (opts.emptyMessage && r.entries === 0) discard(opts.emptyMessage);
+  if (opts.emptyMessage && r.entries === 0) await discard(opts.emptyMessage);
   const mismatch = opts.expect && blobMismatch(opts.expect, r.digest, r.blobSize);
-  if (mismatch) discard(`layer ${opts.expect!.digest} ${mismatch}: the source is corrupt or not what it claims; nothing was stored`);
-  commitLayer(engine, tmpLayer, r.diffId);
+  if (mismatch) await discard(`layer ${opts.expect!.digest} ${mismatch}: the source is corrupt or not what it claims; nothing was stored`);
+  await commitLayer(engine, tmpLayer, r.diffId);
   const blobDest = engine.images.blobPath(r.digest);
   try {
     renameSync(tmpBlob, blobDest);
@@ -86,18 +86,13 @@ export async function storeLayer(engine: Engine, source: string | Readable, opts
     rmSync(tmpBlob, { force: true });
   }
   engine.images.recordLayerBlob(r.digest, r.diffId, r.blobSize, r.tarSize);
-  if (r.skippedDevices) (opts.warn ?? warnOnStderr)(skippedDevicesWarning(r.skippedDevices, r.digest));
+  if (r.skippedDevices) opts.warn(skippedDevicesWarning(r.skippedDevices, r.digest));
   return r;
 }
 
 /** One line for all the device nodes of a layer, as Podman says it: the layer is stored without them. */
 export function skippedDevicesWarning(count: number, digest: string): string {
   return `${count} device node${count === 1 ? '' : 's'} in layer ${digest} ${count === 1 ? 'was' : 'were'} skipped: a rootless user cannot create devices`;
-}
-
-/** How a warning about a layer reaches the user when nothing else is said (import, load). */
-export function warnOnStderr(message: string): void {
-  process.stderr.write(`WARNING: ${message}\n`);
 }
 
 /** Why a blob is not the one expected (a digest or size that differs), or undefined when it is. */
@@ -108,19 +103,19 @@ export function blobMismatch(expect: { digest: string; size?: number }, digest: 
 }
 
 /** Renames an extracted layer into place; if another process got there first, ours is dropped. */
-function commitLayer(engine: Engine, tmpLayer: string, diffId: string): void {
+async function commitLayer(engine: Engine, tmpLayer: string, diffId: string): Promise<void> {
   const dest = join(engine.paths.layers, hexOf(diffId));
   try {
     renameSync(tmpLayer, dest);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-    engine.ns().run(['rm', '-rf', tmpLayer]);
+    await engine.ns().runAsync(['rm', '-rf', tmpLayer]);
   }
 }
 
 /** Deletes extracted layers (their files belong to subordinate ids: only the namespace can). */
-export function removeLayerDirs(engine: Engine, diffIds: string[]): void {
+export async function removeLayerDirs(engine: Engine, diffIds: string[]): Promise<void> {
   if (!diffIds.length) return;
   const hexes = diffIds.map(hexOf);
   // Each layer plus its --userns=keep-id copies (HEX-keepid-UID-GID).
@@ -135,5 +130,5 @@ export function removeLayerDirs(engine: Engine, diffIds: string[]): void {
       doomed.push(tmp);
     } catch { /* gone meanwhile */ }
   }
-  if (doomed.length) engine.ns().run(['rm', '-rf', ...doomed]);
+  if (doomed.length) await engine.ns().runAsync(['rm', '-rf', ...doomed]);
 }

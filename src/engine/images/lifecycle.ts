@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { applyChanges } from '../../image/changes.js';
 import { hostArchitecture, MEDIA, type ImageConfig, type Manifest } from '../../image/oci.js';
 import { familiarName, formatReference, parseReference } from '../../image/reference.js';
@@ -9,12 +10,15 @@ import { imageCreated, imageListFilter } from './filter.js';
 import { removeLayerDirs, storeLayer, type StoredLayer } from './layers.js';
 
 export interface ImportOptions {
-  source: string;
+  /** A file path (absolute: the caller resolved it), '-' for this process's own stdin, or a stream. */
+  source: string | Readable;
   reference?: string;
   changes: string[];
   message?: string;
   /** Give files owned by ids outside the user's range to container root instead of failing. */
   remapOutsideIds?: boolean;
+  /** Told a warning about the layer (device nodes left out). */
+  warn: (message: string) => void;
 }
 
 /** `import`: a one-layer image from a root filesystem tarball, as `docker import`. */
@@ -25,6 +29,7 @@ export async function importImage(engine: Engine, opts: ImportOptions): Promise<
   const layer = await storeLayer(engine, opts.source, {
     outsideIds: opts.remapOutsideIds ? 'root' : 'fail',
     emptyMessage: 'import: the archive holds no files (an empty tar): nothing was imported',
+    warn: opts.warn,
   });
   const created = new Date().toISOString();
   const config: ImageConfig = {
@@ -93,11 +98,11 @@ export function imageUsers(engine: Engine, imageId: string): Array<{ id: string;
 }
 
 /** Deletes an image that has no name and no container left, with its layers and blobs no other image uses. */
-export function deleteUnusedImage(engine: Engine, img: ImageRecord): { reclaimed: number } {
+export async function deleteUnusedImage(engine: Engine, img: ImageRecord): Promise<{ reclaimed: number }> {
   const all = engine.images.layerSizes(img.layers);
   const sizes = new Map(img.layers.map((l, i) => [l, all[i] ?? 0]));
   const { layers, blobs } = engine.images.deleteImage(img.id, engine.images.readManifest(img));
-  removeLayerDirs(engine, layers);
+  await removeLayerDirs(engine, layers);
   for (const b of blobs) engine.images.removeBlob(b);
   return { reclaimed: layers.reduce((n, l) => n + (sizes.get(l) ?? 0), 0) };
 }
@@ -110,7 +115,7 @@ export function deleteUnusedImage(engine: Engine, img: ImageRecord): { reclaimed
  * record and layers, nameless, until they are gone (`image prune` then
  * removes it): their root file systems are made of its layers.
  */
-export function removeImage(engine: Engine, ref: string, force: boolean): RemoveImageResult {
+export async function removeImage(engine: Engine, ref: string, force: boolean): Promise<RemoveImageResult> {
   const img = engine.images.find(ref);
   if (!img) throw new EngineError(`No such image: ${ref}`);
   const users = imageUsers(engine, img.id);
@@ -134,7 +139,7 @@ export function removeImage(engine: Engine, ref: string, force: boolean): Remove
   }
   const left = engine.images.get(img.id);
   if (!left || left.tags.length || users.length) return { untagged, deleted: [] };
-  deleteUnusedImage(engine, left);
+  await deleteUnusedImage(engine, left);
   return { untagged, deleted: [img.id] };
 }
 

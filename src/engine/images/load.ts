@@ -8,12 +8,12 @@ import {
 } from '../../image/archive-formats.js';
 import { ArchiveError, readArchive } from '../../image/archive-read.js';
 import { hostArchitecture, type Descriptor, type ImageConfig } from '../../image/oci.js';
-import { familiarName, formatReference, parseReference } from '../../image/reference.js';
+import { formatReference, parseReference } from '../../image/reference.js';
 import { digestOf } from '../../image/store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
 import { commitImage, type ImageParts } from './lifecycle.js';
-import { blobMismatch, removeLayerDirs, storeLayer, warnOnStderr, type StoredLayer } from './layers.js';
+import { blobMismatch, removeLayerDirs, storeLayer, type StoredLayer } from './layers.js';
 
 export interface LoadedImage {
   id: string;
@@ -25,6 +25,8 @@ export interface LoadOptions {
   /** What the archive is called in messages ("archive.tar", "standard input"). */
   what: string;
   outsideIds?: 'fail' | 'root';
+  /** Told each warning (device nodes left out) once the load succeeded. */
+  warn: (message: string) => void;
 }
 
 /** Entries smaller than this are kept in memory until their role is known; larger ones go to a temporary file. */
@@ -141,10 +143,10 @@ class ArchiveContents {
   }
 
   /** Deletes the layers this load stored that no image uses (a failed load leaves the store as it was). */
-  discardUnused(): void {
+  async discardUnused(): Promise<void> {
     const diffIds = [...new Set([...this.stored.values()].map((l) => l.diffId))];
     const unused = diffIds.filter((d) => !this.engine.images.layerSizes([d])[0]);
-    removeLayerDirs(this.engine, unused);
+    await removeLayerDirs(this.engine, unused);
     for (const l of this.stored.values()) if (unused.includes(l.diffId)) this.engine.images.removeBlob(l.digest);
   }
 
@@ -266,18 +268,13 @@ export async function loadImages(engine: Engine, input: Readable, opts: LoadOpti
     else if (contents.has('index.json')) pending = await ociImages(contents);
     else throw new ArchiveError(`${opts.what} is neither a docker-archive nor an oci-archive: it has no manifest.json or index.json; nothing was loaded`);
     const loaded = pending.map((p) => ({ id: commitImage(engine, p.parts, p.names).id, names: p.names }));
-    for (const w of contents.warnings) warnOnStderr(w);
+    for (const w of contents.warnings) opts.warn(w);
     return loaded;
   } catch (err) {
-    contents.discardUnused();
+    await contents.discardUnused();
     if (err instanceof EngineError) throw err;
     throw new ArchiveError(`${opts.what}: ${(err as Error).message}; nothing was loaded`);
   } finally {
     contents.cleanup();
   }
-}
-
-/** What `load` prints for the images it loaded, as Docker does. */
-export function loadedLines(images: LoadedImage[]): string[] {
-  return images.flatMap((i) => (i.names.length ? i.names.map((n) => `Loaded image: ${familiarName(n)}`) : [`Loaded image ID: ${i.id}`]));
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { clientFor } from '../../image/registry/client.js';
 import { defaultAuthFile, removeCredentials, storeCredentials, type Credentials } from '../../image/registry/credentials.js';
 import { endpointsFor, loadRegistriesConf } from '../../image/registry/registries-conf.js';
@@ -19,11 +18,12 @@ export function registryKey(input: string): string {
   return s;
 }
 
-function readPassword(flags: { password?: string; passwordStdin?: boolean; username?: string }): string {
+/** The password the flags give: -p, or what `readStdin` reads (--password-stdin, its last newline dropped). */
+async function readPassword(flags: LoginOptions, readStdin: () => Promise<string>): Promise<string> {
   if (flags.passwordStdin) {
     if (flags.password) throw new EngineError('--password and --password-stdin are mutually exclusive');
     if (!flags.username) throw new EngineError('--password-stdin needs --username');
-    return readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+    return (await readStdin()).replace(/\r?\n$/, '');
   }
   if (flags.password !== undefined) return flags.password;
   throw new EngineError('no password: give --password-stdin (and pipe the password in) or -p');
@@ -38,10 +38,11 @@ export interface LoginOptions {
   authfile?: string;
 }
 
-export async function login(registry: string, flags: LoginOptions): Promise<void> {
+/** `readStdin` gives the caller's input (the password, with --password-stdin). */
+export async function login(registry: string, flags: LoginOptions, readStdin: () => Promise<string>): Promise<string> {
   const key = registryKey(registry);
   if (!flags.username) throw new EngineError('no user name: give -u NAME');
-  const creds: Credentials = { username: flags.username, password: readPassword(flags) };
+  const creds: Credentials = { username: flags.username, password: await readPassword(flags, readStdin) };
   const conf = await loadRegistriesConf();
   const ep = endpointsFor(conf, { domain: key, path: 'x' }, flags.tlsVerify).find((e) => !e.mirror)!;
   const client = clientFor(ep, { certDir: flags.certDir, credentials: creds });
@@ -51,16 +52,18 @@ export async function login(registry: string, flags: LoginOptions): Promise<void
     client.close();
   }
   storeCredentials(key, creds, flags.authfile ?? defaultAuthFile());
+  return key;
 }
 
-export function logout(registry: string | undefined, flags: { all?: boolean; authfile?: string }): string {
+/** Removes one registry's credentials, or with `all` every one; returns whose (no registry: all). */
+export function logout(registry: string | undefined, flags: { all?: boolean; authfile?: string }): { registry?: string } {
   const file = flags.authfile ?? defaultAuthFile();
   if (flags.all) {
     removeCredentials(undefined, file);
-    return 'Removed login credentials for all registries';
+    return {};
   }
   if (!registry) throw new EngineError('logout needs a registry, or --all');
   const key = registryKey(registry);
   if (!removeCredentials(key, file)) throw new EngineError(`not logged in to ${key} (no entry in ${file})`);
-  return `Removed login credentials for ${key}`;
+  return { registry: key };
 }

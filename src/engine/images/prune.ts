@@ -14,7 +14,7 @@ export interface PruneResult {
  * `image prune`: deletes the images no container uses, nameless ones only
  * unless `all`, that the filters (until=, label=, label!=) keep.
  */
-export function pruneImages(engine: Engine, opts: { all?: boolean; filters?: string[] } = {}): PruneResult {
+export async function pruneImages(engine: Engine, opts: { all?: boolean; filters?: string[] } = {}): Promise<PruneResult> {
   const keep = imagePruneFilter(opts.filters ?? []);
   const out: PruneResult = { untagged: [], deleted: [], reclaimed: 0 };
   for (const img of engine.images.list()) {
@@ -24,7 +24,7 @@ export function pruneImages(engine: Engine, opts: { all?: boolean; filters?: str
     const left = engine.images.get(img.id);
     // Another rootlet may have tagged it or made a container from it meanwhile.
     if (!left || left.tags.length || engine.images.containersUsing(img.id).length) continue;
-    out.reclaimed += deleteUnusedImage(engine, left).reclaimed;
+    out.reclaimed += (await deleteUnusedImage(engine, left)).reclaimed;
     out.deleted.push(img.id);
   }
   return out;

@@ -3,7 +3,7 @@ import { formatPlatform, hostPlatform, parseManifest, parsePlatform, selectPlatf
 import { candidatesFor, endpointsFor, loadRegistriesConf, type Endpoint } from '../../image/registry/registries-conf.js';
 import { readBody } from '../../image/registry/transport.js';
 import type { Descriptor, ImageConfig, Manifest } from '../../image/oci.js';
-import { formatReference, type Reference } from '../../image/reference.js';
+import { formatReference, parseReference, type Reference } from '../../image/reference.js';
 import { digestOf } from '../../image/store.js';
 import type { Engine } from '../engine.js';
 import { EngineError, errorMessage } from '../../util/errors.js';
@@ -32,7 +32,8 @@ export type PullEvent =
   | { type: 'resolved'; name: string; host: string; path: string; tag: string }
   | { type: 'layer'; digest: string; state: 'waiting' | 'exists' | 'complete' }
   | { type: 'progress'; digest: string; bytes: number; total: number }
-  | { type: 'warning'; message: string };
+  /** `platform`: the image is for another platform; `devices`: a layer's device nodes were left out. */
+  | { type: 'warning'; kind: 'platform' | 'devices'; message: string };
 
 export interface PullResult {
   name: string;
@@ -80,12 +81,28 @@ export async function pullImage(engine: Engine, input: string, opts: PullOptions
   throw new EngineError(`cannot pull ${input} from any of ${errors.map((e) => e.where).join(', ')}: ${errors.map((e) => `${e.where}: ${errorMessage(e.err)}`).join('; ')}`);
 }
 
+/** `pull --all-tags`: every tag the registry lists for a repository, as names to pull one by one. */
+export async function repositoryTags(name: string, opts: RegistryAccess): Promise<string[]> {
+  const ref = parseReference(name, null);
+  if (ref.tag || ref.digest) throw new EngineError(`--all-tags takes a repository without a tag or digest, not ${name}`);
+  const conf = await loadRegistriesConf();
+  const ep = endpointsFor(conf, ref, opts.tlsVerify).find((e) => !e.mirror)!;
+  const client = clientFor(ep, opts);
+  try {
+    const tags = await client.listTags(ep.path);
+    if (!tags.length) throw new EngineError(`${formatReference(ref)} has no tags`);
+    return tags.map((t) => formatReference({ ...ref, tag: t }));
+  } finally {
+    client.close();
+  }
+}
+
 /** Deletes layers (and their blobs) stored by a pull that failed, unless an image uses them. */
-function dropFreshLayers(engine: Engine, layers: StoredLayer[]): void {
+async function dropFreshLayers(engine: Engine, layers: StoredLayer[]): Promise<void> {
   try {
     const used = new Set(engine.images.list().flatMap((img) => img.layers));
     const doomed = layers.filter((l) => !used.has(l.diffId));
-    removeLayerDirs(engine, doomed.map((l) => l.diffId));
+    await removeLayerDirs(engine, doomed.map((l) => l.diffId));
     for (const l of doomed) engine.images.removeBlob(l.digest);
   } catch { /* the failure itself is what the user must see; what is left is whole and reusable */ }
 }
@@ -169,7 +186,7 @@ function checkPlatform(config: ImageConfig, want: Platform, explicit: boolean, w
   if (have.os === want.os && have.architecture === want.architecture) return;
   const msg = `the image ${where} is for ${formatPlatform(have)}, not ${formatPlatform(want)}`;
   if (explicit) throw new EngineError(`${msg}: it has no image for the --platform asked; nothing was stored`);
-  opts.onEvent?.({ type: 'warning', message: `${msg}: it may not run here` });
+  opts.onEvent?.({ type: 'warning', kind: 'platform', message: `${msg}: it may not run here` });
 }
 
 type LayerOut = StoredLayer & { mediaType: string };
@@ -211,9 +228,9 @@ async function fetchLayers(engine: Engine, client: RegistryClient, path: string,
       else opts.onEvent?.({ type: 'progress', digest: d.digest, bytes, total: d.size });
     });
     try {
-      // A warning (device nodes left out) goes with the progress output when there is one.
-      const warn = opts.onEvent && ((message: string) => opts.onEvent!({ type: 'warning', message }));
-      const stored = await storeLayer(engine, res.body, { outsideIds, expect: { digest: d.digest, size: d.size }, ...(warn ? { warn } : {}) });
+      // A warning (device nodes left out) goes with the progress output, which the caller renders.
+      const warn = (message: string) => opts.onEvent?.({ type: 'warning', kind: 'devices', message });
+      const stored = await storeLayer(engine, res.body, { outsideIds, expect: { digest: d.digest, size: d.size }, warn });
       if (stored.diffId !== diffIds[i]) {
         throw new EngineError(`layer ${d.digest} unpacks to ${stored.diffId} but the image config says ${diffIds[i]}: the image is corrupt; nothing was recorded`);
       }
@@ -244,7 +261,7 @@ async function fetchLayers(engine: Engine, client: RegistryClient, path: string,
   await Promise.all(Array.from({ length: Math.min(PARALLEL_LAYERS, manifest.layers.length) }, worker));
   if (failure !== undefined) {
     // On a full disk the layers this pull stored are what used the space: give it back (a later pull fetches them again).
-    if (isNoSpace(failure)) dropFreshLayers(engine, fresh);
+    if (isNoSpace(failure)) await dropFreshLayers(engine, fresh);
     throw failure;
   }
   return out;

@@ -1,4 +1,114 @@
+import { isAbsolute, resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { familiarName } from '../../image/reference.js';
+import type { RegistryAccess } from '../../image/registry/client.js';
+import { EngineError } from '../../util/errors.js';
+import type { CallerContext } from '../context.js';
 import type { Engine } from '../engine.js';
+import { inspectObject } from '../inspect.js';
+import { missingPullError, planEnsure, type PullPolicy } from './ensure.js';
+import { imageCreated, imagePruneFilter } from './filter.js';
+import { imageHistory, type HistoryEntry } from './history.js';
+import { importImage, listImages, removeImage, type RemoveImageResult } from './lifecycle.js';
+import type { LoadedImage } from './load.js';
+import { pruneImages, type PruneResult } from './prune.js';
+import type { PullEvent, PullResult } from './pull.js';
+import type { PushEvent } from './push.js';
+import type { ArchiveFormat } from './save.js';
+import { tagImage } from './tag.js';
+
+/** One image as `images` lists it: values, not column text. */
+export interface ImageSummary {
+  /** `sha256:<64 hex>`. */
+  id: string;
+  /**
+   * The names shown for it, familiar as Docker prints them (`busybox:latest`,
+   * `localhost/x:1`, `busybox@sha256:...` for one pulled by digest); with a
+   * reference filter, only the names it matched. Empty: a nameless image.
+   */
+  repoTags: string[];
+  /** Its manifest's digest (Podman shows one for every image, Docker only for pulled ones). */
+  digest: string;
+  /** ms since the epoch: the config's `created`, else when it entered the store. */
+  created: number;
+  /** Bytes of its layers, uncompressed. */
+  size: number;
+  /** How many containers were made from it. */
+  containers: number;
+}
+
+export interface ImageListRequest {
+  /** Docker's -a (intermediate images): there are none to hide, so it changes nothing. */
+  all?: boolean;
+  /** `KEY=VALUE`: dangling, reference, label, before, since, until. */
+  filters?: string[];
+  /** Docker's --digests: every summary carries its digest anyway. */
+  digests?: boolean;
+}
+
+export interface ImportRequest {
+  /** NAME[:TAG] to give the image. */
+  reference?: string;
+  /** Dockerfile instructions (CMD, ENV, ...) applied to the config. */
+  changes?: string[];
+  /** The history entry's comment. */
+  message?: string;
+  remapOutsideIds?: boolean;
+}
+
+export interface ImportResult {
+  id: string;
+  /** Files owned by ids outside the user's range that were given to root. */
+  remapped: number;
+}
+
+export interface LoadRequest {
+  /** What the archive is called in messages ("archive.tar"; default "standard input"). */
+  what?: string;
+  remapOutsideIds?: boolean;
+}
+
+export interface PullRequest extends RegistryAccess {
+  /** os/arch[/variant] of a multi-platform image (default: this host's). */
+  platform?: string;
+  /** Default: the config's images.remap_outside_ids. */
+  remapOutsideIds?: boolean;
+  /** Every tag of the repository (the name then has none). */
+  allTags?: boolean;
+}
+
+/**
+ * What a pull reports as it goes: `begin` before each name is pulled (with
+ * all tags, once per tag), the registry's progress, then `pulled` with the
+ * name's result. A front door renders them (the CLI as Docker's output).
+ */
+export type ImagePullEvent =
+  | {
+      type: 'begin';
+      name: string;
+      /** The name had no tag: this one was used. */
+      defaultTag?: string;
+      /** `ensure` found no image by this (familiar) name here: why it pulls. */
+      missingLocally?: string;
+    }
+  | PullEvent
+  | { type: 'pulled'; result: PullResult };
+
+export interface EnsureResult {
+  /** The name to make the container from (a search registry's full name, for a short name found under it). */
+  name: string;
+  /** Present when the image was pulled. */
+  pulled?: PullResult;
+}
+
+export interface LoginRequest extends Omit<RegistryAccess, 'credentials'> {
+  username?: string;
+  password?: string;
+  /** Read the password from the caller's input (ctx.streams.stdin). */
+  passwordStdin?: boolean;
+}
+
+export type { HistoryEntry, LoadedImage, PruneResult, PullEvent, PullResult, PushEvent, RemoveImageResult, ArchiveFormat, PullPolicy };
 
 /**
  * The images operations every front door calls (the CLI, compose, the API
@@ -7,4 +117,159 @@ import type { Engine } from '../engine.js';
  */
 export class ImageService {
   constructor(private readonly engine: Engine) {}
+
+  /** `images`: the images the filters keep, newest first. */
+  async list(req: ImageListRequest = {}): Promise<ImageSummary[]> {
+    return listImages(this.engine, req.filters ?? []).map(({ image, names }) => ({
+      id: image.id,
+      repoTags: names.map(familiarName),
+      digest: image.manifestDigest,
+      created: imageCreated(image),
+      size: image.size,
+      containers: this.engine.images.containersUsing(image.id).length,
+    }));
+  }
+
+  /** `image inspect`: the image's document in Docker's shape. */
+  async inspect(ref: string): Promise<Record<string, unknown>> {
+    return inspectObject(this.engine, ref, { type: 'image' });
+  }
+
+  /** `history`: the steps that made the image, newest first. */
+  async history(ref: string): Promise<HistoryEntry[]> {
+    return imageHistory(this.engine, this.engine.images.resolve(ref));
+  }
+
+  /** `tag`: points `target` at the image `source` names; returns the image and the normalized name. */
+  async tag(source: string, target: string): Promise<{ id: string; name: string }> {
+    return tagImage(this.engine, source, target);
+  }
+
+  /** `rmi`: names untagged (familiar) and image ids deleted; an image containers still use is only untagged. */
+  async remove(ref: string, req: { force?: boolean } = {}): Promise<RemoveImageResult> {
+    return removeImage(this.engine, ref, !!req.force);
+  }
+
+  /**
+   * `image prune`. The filters are checked first, then `confirm` (when
+   * given) is asked: undefined when it said no and nothing was done.
+   */
+  async prune(req: { all?: boolean; filters?: string[]; confirm?: () => Promise<boolean> } = {}): Promise<PruneResult | undefined> {
+    imagePruneFilter(req.filters ?? []);
+    if (req.confirm && !(await req.confirm())) return undefined;
+    return pruneImages(this.engine, { all: req.all, filters: req.filters });
+  }
+
+  /** `save`: the images as one tar archive written to `out`. */
+  async save(refs: string[], req: { format?: ArchiveFormat }, out: Writable): Promise<void> {
+    const { saveImages } = await import('./save.js');
+    await saveImages(this.engine, refs, req.format ?? 'docker-archive', out);
+  }
+
+  /** `load`: the images of a docker-archive or oci-archive read from `input`; warnings go to ctx.warn. */
+  async load(input: Readable, req: LoadRequest, ctx: Pick<CallerContext, 'warn'>): Promise<LoadedImage[]> {
+    const { loadImages } = await import('./load.js');
+    return loadImages(this.engine, input, {
+      what: req.what ?? 'standard input',
+      outsideIds: req.remapOutsideIds ? 'root' : 'fail',
+      warn: (m) => ctx.warn(`WARNING: ${m}`),
+    });
+  }
+
+  /**
+   * `import`: a one-layer image from a root file system tarball: a path
+   * (relative to ctx.cwd) or `-` for the caller's input.
+   */
+  async import(source: string, req: ImportRequest, ctx: CallerContext): Promise<ImportResult> {
+    return importImage(this.engine, {
+      source: importSource(source, ctx),
+      reference: req.reference,
+      changes: req.changes ?? [],
+      message: req.message,
+      remapOutsideIds: req.remapOutsideIds,
+      warn: (m) => ctx.warn(`WARNING: ${m}`),
+    });
+  }
+
+  /** `push`: sends the image `source` names to `dest` (default: its own name). */
+  async push(source: string, dest: string | undefined, req: RegistryAccess = {}, onProgress?: (e: PushEvent) => void): Promise<{ name: string; digest: string; size: number }> {
+    const { pushImage } = await import('./push.js');
+    return pushImage(this.engine, source, dest, { ...req, ...(onProgress ? { onEvent: onProgress } : {}) });
+  }
+
+  /** `pull`: one name, or with allTags every tag of a repository, one after the other. Returns each name's result. */
+  async pull(ref: string, req: PullRequest = {}, onProgress?: (e: ImagePullEvent) => void): Promise<PullResult[]> {
+    const { repositoryTags } = await import('./pull.js');
+    const names = req.allTags ? await repositoryTags(ref, req) : [ref];
+    const out: PullResult[] = [];
+    for (const n of names) out.push(await this.pullOne(n, req, onProgress));
+    return out;
+  }
+
+  /**
+   * `run`/`create --pull`: makes sure the image is here under `policy`
+   * (`missing` pulls it when not here, `always` every time, `never`
+   * refuses a missing one), resolving a short name as a pull would.
+   */
+  async ensure(ref: string, req: { policy?: PullPolicy } = {}, onProgress?: (e: ImagePullEvent) => void): Promise<EnsureResult> {
+    const plan = await planEnsure(this.engine, ref, req.policy ?? 'missing');
+    if (!plan.pull) return { name: plan.name };
+    let pulled: PullResult;
+    try {
+      pulled = await this.pullOne(ref, {}, onProgress, plan.missingLocally);
+    } catch (err) {
+      throw plan.missingLocally ? missingPullError(plan.missingLocally, err) : err;
+    }
+    return { name: this.engine.images.find(ref) ? ref : pulled.name, pulled };
+  }
+
+  /** `login`: checks the credentials against the registry, then keeps them; returns the registry's key (host[:port]). */
+  async login(registry: string, req: LoginRequest, ctx: CallerContext): Promise<{ registry: string }> {
+    const { login } = await import('./login.js');
+    const key = await login(registry, req, () => readAll(ctx.streams.stdin));
+    return { registry: key };
+  }
+
+  /** `logout`: forgets a registry's credentials, or every one with `all` (then no registry is returned). */
+  async logout(registry: string | undefined, req: { all?: boolean; authfile?: string } = {}): Promise<{ registry?: string }> {
+    const { logout } = await import('./login.js');
+    return logout(registry, req);
+  }
+
+  private async pullOne(name: string, req: PullRequest, onProgress: ((e: ImagePullEvent) => void) | undefined, missingLocally?: string): Promise<PullResult> {
+    const { pullImage } = await import('./pull.js');
+    const defaultTag = /[:@]/.test(name.split('/').pop()!) ? undefined : 'latest';
+    onProgress?.({ type: 'begin', name, ...(defaultTag ? { defaultTag } : {}), ...(missingLocally ? { missingLocally } : {}) });
+    const result = await pullImage(this.engine, name, {
+      tlsVerify: req.tlsVerify,
+      certDir: req.certDir,
+      authfile: req.authfile,
+      credentials: req.credentials,
+      platform: req.platform,
+      remapOutsideIds: req.remapOutsideIds ?? this.engine.config.images.remapOutsideIds,
+      ...(onProgress ? { onEvent: onProgress } : {}),
+    });
+    onProgress?.({ type: 'pulled', result });
+    return result;
+  }
+}
+
+/**
+ * An import's source for storeLayer: an absolute path, this process's own
+ * stdin (handed to the extraction helper as it is, with no relay), or the
+ * caller's input stream.
+ */
+function importSource(source: string, ctx: CallerContext): string | Readable {
+  if (source !== '-') return isAbsolute(source) ? source : resolve(ctx.cwd, source);
+  if (ctx.streams.fds?.stdin === 0) return '-';
+  const stdin = ctx.streams.stdin;
+  if (!stdin) throw new EngineError('import -: there is no input to read the tarball from');
+  return stdin;
+}
+
+async function readAll(input: Readable | undefined): Promise<string> {
+  if (!input) return '';
+  const chunks: Buffer[] = [];
+  for await (const c of input) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
 }

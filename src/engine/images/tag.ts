@@ -14,10 +14,10 @@ export function tagName(target: string): string {
 }
 
 /** `tag SOURCE TARGET`: points TARGET at the image SOURCE names (moving it if it named another). */
-export function tagImage(engine: Engine, source: string, target: string): string {
+export function tagImage(engine: Engine, source: string, target: string): { id: string; name: string } {
   const name = tagName(target);
   const img = engine.images.find(source);
   if (!img) throw new EngineError(`No such image: ${source}`);
   engine.images.setTag(name, img.id);
-  return img.id;
+  return { id: img.id, name };
 }
