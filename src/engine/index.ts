@@ -14,6 +14,10 @@ import { VolumeService } from './volumes/service.js';
 
 export type { CallerContext, CallerStreams, Terminal, SignalSource, ForwardedSignal } from './context.js';
 export { ContainerService, EventService, ImageService, NetworkService, SystemService, VolumeService };
+export type { EngineEvent, EventType } from './events/log.js';
+export type { EventQuery } from './events/service.js';
+export type { EventFilters } from './events/filter.js';
+export { dockerMessage, type DockerEventMessage } from './events/message.js';
 
 export class Services {
   readonly containers: ContainerService;

@@ -17,6 +17,7 @@ import { connectContainer, disconnectContainer, refreshPeers } from '../networks
 import { explainRuntimeFailure, keyringPerContainer } from './keyring-quota.js';
 import { cgroupRuntimeArgs } from './resources.js';
 import { PortError } from '../networks/forwarder.js';
+import { containerEvent, recordEvent } from '../events/log.js';
 
 /** conmon writes its pid file as it daemonizes: give it a moment. */
 function readConmonPid(bundle: string): number {
@@ -100,6 +101,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
     disconnectContainer(engine, rec.id);
     throw new EngineError(`cannot start the container: ${lastLine(r.stderr) || `${rt.name} start failed`}`);
   }
+  recordEvent(engine, containerEvent(rec, 'start'));
   if (rec.spec.health) store.resetHealth(rec.id, true);
   refreshPeers(engine, rec.id);
   if (rec.spec.health && conmonPid) startHealthTimer(engine, rec, conmonPid);

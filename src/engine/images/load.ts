@@ -13,6 +13,7 @@ import { digestOf } from '../../image/store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
 import { commitImage, type ImageParts } from './lifecycle.js';
+import { imageEvent, recordEvent } from '../events/log.js';
 import { blobMismatch, removeLayerDirs, storeLayer, warnOnStderr, type StoredLayer } from './layers.js';
 
 export interface LoadedImage {
@@ -266,6 +267,7 @@ export async function loadImages(engine: Engine, input: Readable, opts: LoadOpti
     else if (contents.has('index.json')) pending = await ociImages(contents);
     else throw new ArchiveError(`${opts.what} is neither a docker-archive nor an oci-archive: it has no manifest.json or index.json; nothing was loaded`);
     const loaded = pending.map((p) => ({ id: commitImage(engine, p.parts, p.names).id, names: p.names }));
+    for (const l of loaded) recordEvent(engine, imageEvent(l.id, 'load', l.names[0] ? familiarName(l.names[0]) : l.id));
     for (const w of contents.warnings) warnOnStderr(w);
     return loaded;
   } catch (err) {
