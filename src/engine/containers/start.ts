@@ -92,6 +92,8 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
   const conmonPid = started.conmonPid || readConmonPid(dir);
   // Recorded before it starts: a rootlet killed right after `start` must leave a container ps shows and stop stops.
   store.markDetached(rec.id, conmonPid, conmonPid && isProcessAlive(conmonPid) ? processStartTime(conmonPid) : undefined, started.pid, runToken);
+  // Before it runs: a container that ends at once has its exit hook record `die`, which must not come first (a failed start dies with 125).
+  recordEvent(engine, containerEvent(rec, 'start'));
   // e.g. attach: connected before the container runs, its first output is not lost.
   if (opts.beforeStart) await opts.beforeStart();
   const r = startCreatedFast(rt, engine.paths.runcRoot, rec.id) ? { code: 0, stderr: '' } : ns.run([rt.path, ...globalArgs, 'start', rec.id]);
@@ -101,7 +103,6 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
     disconnectContainer(engine, rec.id);
     throw new EngineError(`cannot start the container: ${lastLine(r.stderr) || `${rt.name} start failed`}`);
   }
-  recordEvent(engine, containerEvent(rec, 'start'));
   if (rec.spec.health) store.resetHealth(rec.id, true);
   refreshPeers(engine, rec.id);
   if (rec.spec.health && conmonPid) startHealthTimer(engine, rec, conmonPid);

@@ -10,11 +10,10 @@ import { containerEvent, recordEvent, signalAttr } from '../events/log.js';
 
 const POLL_MS = 50;
 
-/** Every signal sent (kill, and stop's) is a `kill` event, as Docker records them. */
+/** Every signal sent (kill, and stop's) is a `kill` event, as Docker records them: before it is sent, so that it comes before the `die` it may cause. */
 function runtimeKill(engine: Engine, rec: ContainerRecord, signal: string): { code: number; stderr: string } {
-  const r = engine.ns().run(runtimeCommand(engine, rec, 'kill', rec.id, signal));
-  if (r.code === 0) recordEvent(engine, containerEvent(rec, 'kill', { signal: signalAttr(signal) }));
-  return r;
+  recordEvent(engine, containerEvent(rec, 'kill', { signal: signalAttr(signal) }));
+  return engine.ns().run(runtimeCommand(engine, rec, 'kill', rec.id, signal));
 }
 
 function current(engine: Engine, id: string): ContainerRecord | undefined {
