@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Sandbox, until } from '../helpers.js';
+import { startRegistry } from '../registry-helpers.js';
 
 /** One `rootlet events` line, parsed back: Docker's `TIME TYPE ACTION ID (k=v, ...)`. */
 interface Line {
@@ -108,6 +109,27 @@ describe('events', () => {
     sb.ok(['rmi', 'mine:1']);
     const got = lines('--filter', 'image=mine');
     assert.deepEqual(got.map((l) => `${l.action} ${l.id} ${l.attrs.name}`), [`tag ${id} mine:1`, `untag ${id} mine:1`]);
+  });
+
+  test('push and pull are recorded by reference; load, and the delete of an image by its id', async () => {
+    const mark = unix();
+    const since = (...args: string[]) => parseLines(sb.ok(['events', '--since', mark, '--until', unix(), '--filter', 'type=image', ...args]));
+    const reg = await startRegistry();
+    try {
+      const name = `${reg.host}/ev/busybox:1`;
+      sb.ok(['push', '--tls-verify=false', 'busybox', name]);
+      sb.ok(['pull', '--tls-verify=false', name]);
+      assert.deepEqual(since().map((l) => `${l.action} ${l.id} ${l.attrs.name}`), [`push ${name} ${name}`, `pull ${name} ${name}`]);
+    } finally {
+      reg.stop();
+    }
+    sb.ok(['save', '-o', sb.path('ev.tar'), 'busybox']);
+    const solo = sb.importBusybox('solo');
+    sb.ok(['rmi', 'solo']);
+    sb.ok(['load', '-i', sb.path('ev.tar')]);
+    const got = since('--filter', 'event=untag', '--filter', 'event=delete', '--filter', 'event=load');
+    const busybox = sb.ok(['images', '--no-trunc', '--format', '{{.ID}}', 'busybox']).trim();
+    assert.deepEqual(got.map((l) => `${l.action} ${l.id} ${l.attrs.name}`), [`untag ${solo} solo:latest`, `delete ${solo} ${solo}`, `load ${busybox} busybox:latest`]);
   });
 
   test('network create, connect, disconnect and destroy name the network, its driver and the container', () => {
