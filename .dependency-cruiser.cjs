@@ -3,7 +3,8 @@
 //   src/util                                         imports nothing else of src
 //   src/state, rootless, storage, runtime, image     import util and each other
 //   src/engine                                       imports the layers below
-//   front doors: src/cli (later compose, api, pods)  import src/util, and the
+//   front doors: src/cli, src/grammar (their shared     import src/util, and the
+//   flag grammar; later compose, api, pods)
 //                                                    engine only through
 //                                                    engine/index.ts and
 //                                                    engine/context.ts
@@ -13,46 +14,21 @@
 /** Lower layers, by folder. */
 const lower = '^src/(state|rootless|storage|runtime|image)/';
 /** Front doors: what users and other programs talk to. */
-const frontDoors = '^src/(cli|compose|api|pods)/';
+const frontDoors = '^src/(cli|compose|api|pods|grammar)/';
 
 // Front-door files that still import engine modules (or the layers below the
 // engine) directly at run time: today's CLI, from before the services. They
 // are being converted to call the services (engine/index.ts); take a file off
 // this list once it is, so it stays converted. Never add a file.
 const unconverted = [
-  '^src/cli/attach\\.ts$',
-  '^src/cli/common\\.ts$',
-  '^src/cli/cp\\.ts$',
-  '^src/cli/create-options\\.ts$',
-  '^src/cli/diff\\.ts$',
-  '^src/cli/ensure-image\\.ts$',
-  '^src/cli/exec\\.ts$',
-  '^src/cli/export\\.ts$',
-  '^src/cli/healthcheck\\.ts$',
-  '^src/cli/history\\.ts$',
   '^src/cli/image-check\\.ts$',
-  '^src/cli/image-prune\\.ts$',
   '^src/cli/images-format\\.ts$',
   '^src/cli/images\\.ts$',
-  '^src/cli/inspect\\.ts$',
-  '^src/cli/lifecycle\\.ts$',
-  '^src/cli/login\\.ts$',
-  '^src/cli/logs\\.ts$',
   '^src/cli/network\\.ts$',
-  '^src/cli/port\\.ts$',
-  '^src/cli/program\\.ts$',
-  '^src/cli/ps\\.ts$',
   '^src/cli/pull-output\\.ts$',
   '^src/cli/pull\\.ts$',
-  '^src/cli/push\\.ts$',
-  '^src/cli/report\\.ts$',
-  '^src/cli/rm\\.ts$',
-  '^src/cli/run\\.ts$',
   '^src/cli/save-load\\.ts$',
-  '^src/cli/stats\\.ts$',
   '^src/cli/system\\.ts$',
-  '^src/cli/tag\\.ts$',
-  '^src/cli/top\\.ts$',
 ];
 
 module.exports = {
@@ -97,6 +73,10 @@ module.exports = {
           // Hidden commands conmon runs (the exit hook, the health timer): they are
           // the engine's own callbacks, not a front door of its users.
           '^src/cli/internal\\.ts$',
+          // The error reporter: it must work when the engine cannot even open
+          // (a damaged store), so it finds the runtime directory for the debug
+          // log itself, from the user's identity and the store's layout.
+          '^src/cli/report\\.ts$',
           ...unconverted,
         ],
       },

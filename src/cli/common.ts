@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { Engine } from '../engine/engine.js';
-import { Services } from '../engine/index.js';
+import type { Engine } from '../engine/engine.js';
+import { openServices, type Services } from '../engine/index.js';
 import { describeError } from './report.js';
 import { trace } from '../util/trace.js';
 
@@ -11,26 +11,24 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
-let engine: Engine | undefined;
+let opened: Services | undefined;
 
 /**
- * Opens the user's engine once per process. A lost or damaged state
+ * The engine's services, opened once per process. A lost or damaged state
  * database is refused (one line naming `system recover`), except for the
  * commands that deal with exactly that (`fresh: 'allow'`).
  */
-export async function openEngine(opts: { fresh?: 'refuse' | 'allow' } = {}): Promise<Engine> {
-  if (!engine) {
-    engine = await Engine.open(opts);
+export async function services(opts: { fresh?: 'refuse' | 'allow' } = {}): Promise<Services> {
+  if (!opened) {
+    opened = await openServices(opts);
     trace('engine opened');
   }
-  return engine;
+  return opened;
 }
 
-let opened: Services | undefined;
-
-/** The engine's services for this process (see openEngine for `fresh`). */
-export async function services(opts: { fresh?: 'refuse' | 'allow' } = {}): Promise<Services> {
-  return (opened ??= new Services(await openEngine(opts)));
+/** The engine beneath the services, for the commands not yet moved onto one (see .dependency-cruiser.cjs). */
+export async function openEngine(opts: { fresh?: 'refuse' | 'allow' } = {}): Promise<Engine> {
+  return (await services(opts)).engine;
 }
 
 /**
@@ -54,7 +52,6 @@ export async function eachName(names: string[], fn: (svc: Services, name: string
 
 /** Forgets the engine without closing its database (see main.ts). */
 export function releaseEngine(): void {
-  engine = undefined;
   opened = undefined;
 }
 

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { VERSION } from '../engine/system/version.js';
+import { VERSION } from '../util/version.js';
 import { parseChoice } from '../util/values.js';
 import { valueOption } from './flag-values.js';
 
@@ -34,6 +34,7 @@ const COMMANDS: Array<{ names: string[]; load: () => Promise<{ register: Registe
   { names: ['unshare'], load: () => import('./unshare.js') },
   { names: ['network'], load: () => import('./network.js') },
   { names: ['port'], load: () => import('./port.js') },
+  { names: ['events'], load: () => import('./events.js') },
   { names: ['info', 'version', 'system'], load: () => import('./system.js') },
 ];
 

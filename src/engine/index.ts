@@ -40,6 +40,10 @@ export type {
   HistoryEntry, LoadedImage, PruneResult, PullEvent, PullResult, PushEvent, RemoveImageResult, ArchiveFormat, PullPolicy,
 } from './images/service.js';
 export { ContainerService, EventService, ImageService, NetworkService, SystemService, VolumeService };
+export type { EngineEvent, EventType } from './events/log.js';
+export type { EventQuery } from './events/service.js';
+export type { EventFilters } from './events/filter.js';
+export { dockerMessage, type DockerEventMessage } from './events/message.js';
 
 export class Services {
   readonly containers: ContainerService;

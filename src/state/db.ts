@@ -112,6 +112,17 @@ const MIGRATIONS: string[] = [
      exit_code INTEGER NOT NULL,
      removed_at INTEGER NOT NULL
    );`,
+  // 7: the engine's event log (engine/events/log.ts), bounded at each insert. AUTOINCREMENT: a seq is never
+  // reused after old events are dropped, so a follower's "after seq N" cursor stays right.
+  `CREATE TABLE IF NOT EXISTS events (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     time INTEGER NOT NULL,          -- ms since epoch
+     type TEXT NOT NULL,             -- container | image | network | volume
+     action TEXT NOT NULL,
+     actor_id TEXT NOT NULL,
+     attributes TEXT NOT NULL        -- JSON object of strings
+   );
+   CREATE INDEX IF NOT EXISTS events_time ON events(time);`,
 ];
 
 /** The command that rebuilds a damaged state database from the store (src/engine/system/store-recover.ts). */

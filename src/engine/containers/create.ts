@@ -15,6 +15,7 @@ import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
 import { checkResources } from './resources.js';
 import { checkNetworkRefs } from '../networks/endpoints.js';
+import { containerEvent, recordEvent } from '../events/log.js';
 
 /**
  * Whether a bind source exists (a missing one is created, as Docker does).
@@ -96,6 +97,7 @@ export function createContainer(engine: Engine, opts: CreateRequest): ContainerR
       rec.name = `${randomName()}${attempt > 5 ? `_${attempt}` : ''}`;
     }
   }
+  recordEvent(engine, containerEvent(rec, 'create'));
   return rec;
 }
 

@@ -9,6 +9,7 @@ import { ContainerStore, type ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 import { stopHealthTimer } from './healthcheck.js';
 import { disconnectContainer } from '../networks/endpoints.js';
+import { containerEvent, recordEvent } from '../events/log.js';
 
 /** Docker's rule: does this exit bring the container back? */
 export function shouldRestart(policy: RestartPolicy, rec: Pick<ContainerRecord, 'restartCount' | 'stoppedByUser'>, exitCode: number): boolean {
@@ -57,6 +58,7 @@ export async function onContainerExit(engine: Engine, id: string, runToken: stri
   // The user may have stopped, started or removed it meanwhile.
   if (!again || again.state !== 'exited' || again.stoppedByUser || again.runToken !== runToken) return;
   store.bumpRestartCount(id);
+  recordEvent(engine, containerEvent(again, 'restart'));
   await startDetached(engine, again);
 }
 

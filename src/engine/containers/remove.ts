@@ -2,12 +2,13 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive, processStartTime } from '../../util/proc.js';
 import { containerDir, runtimeCommand, unmountContainer } from './bundle.js';
-import { isRunning } from './running.js';
+import { isRunning, readExitFile } from './running.js';
 import { stopHealthTimer } from './healthcheck.js';
 import { ContainerStore, type ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 import { disconnectContainer } from '../networks/endpoints.js';
 import { EngineError, errorMessage } from '../../util/errors.js';
+import { containerEvent, recordEvent } from '../events/log.js';
 
 /**
  * Deletes a tree of the store: from the host when we may (fast, no
@@ -67,8 +68,11 @@ export function removeContainer(engine: Engine, rec: ContainerRecord, opts: { fo
   } catch (err) {
     throw new EngineError(`cannot remove container ${rec.name}: ${errorMessage(err)}`);
   }
+  // A run whose end was never recorded (rm -f, a foreground --rm) dies here: its exit code is conmon's or the run's, else SIGKILL's.
+  if (rec.state === 'running') recordEvent(engine, containerEvent(rec, 'die', { exitCode: readExitFile(engine, rec.id)?.code ?? 137 }));
   rmSync(join(engine.paths.exits, rec.id), { force: true });
   rmSync(join(engine.paths.sockets, rec.id), { recursive: true, force: true });
   store.delete(rec.id);
+  recordEvent(engine, containerEvent(rec, 'destroy'));
 }
 

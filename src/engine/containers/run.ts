@@ -25,6 +25,7 @@ import { createArgs, runtimeArgs } from '../../runtime/runtime.js';
 import { explainRuntimeFailure, keyringPerContainer } from './keyring-quota.js';
 import { cgroupRuntimeArgs } from './resources.js';
 import type { ContainerRecord } from './store.js';
+import { containerEvent, recordEvent } from '../events/log.js';
 
 /**
  * --rm: the container goes now, also when the run failed because the disk
@@ -88,6 +89,7 @@ export async function runForeground(engine: Engine, req: CreateRequest, ctx: Cal
     if (early) throw new EngineError(`interrupted by ${early} before the container started`, 130);
     store.markRunning(rec.id, process.pid, processStartTime(process.pid));
     started = true;
+    recordEvent(engine, containerEvent(rec, 'start'));
     refreshPeers(engine, rec.id);
     if (rec.spec.health) store.resetHealth(rec.id, true);
     startHealthTimer(engine, rec, process.pid);

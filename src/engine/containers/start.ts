@@ -17,6 +17,7 @@ import { connectContainer, disconnectContainer, refreshPeers } from '../networks
 import { explainRuntimeFailure, keyringPerContainer } from './keyring-quota.js';
 import { cgroupRuntimeArgs } from './resources.js';
 import { PortError } from '../networks/forwarder.js';
+import { containerEvent, recordEvent } from '../events/log.js';
 
 /** conmon writes its pid file as it daemonizes: give it a moment. */
 function readConmonPid(bundle: string): number {
@@ -91,6 +92,8 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
   const conmonPid = started.conmonPid || readConmonPid(dir);
   // Recorded before it starts: a rootlet killed right after `start` must leave a container ps shows and stop stops.
   store.markDetached(rec.id, conmonPid, conmonPid && isProcessAlive(conmonPid) ? processStartTime(conmonPid) : undefined, started.pid, runToken);
+  // Before it runs: a container that ends at once has its exit hook record `die`, which must not come first (a failed start dies with 125).
+  recordEvent(engine, containerEvent(rec, 'start'));
   // e.g. attach: connected before the container runs, its first output is not lost.
   if (opts.beforeStart) await opts.beforeStart();
   const r = startCreatedFast(rt, engine.paths.runcRoot, rec.id) ? { code: 0, stderr: '' } : ns.run([rt.path, ...globalArgs, 'start', rec.id]);

@@ -6,10 +6,13 @@ import { isRunning, refreshState } from './state.js';
 import { ContainerStore, type ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
+import { containerEvent, recordEvent, signalAttr } from '../events/log.js';
 
 const POLL_MS = 50;
 
+/** Every signal sent (kill, and stop's) is a `kill` event, as Docker records them: before it is sent, so that it comes before the `die` it may cause. */
 function runtimeKill(engine: Engine, rec: ContainerRecord, signal: string): { code: number; stderr: string } {
+  recordEvent(engine, containerEvent(rec, 'kill', { signal: signalAttr(signal) }));
   return engine.ns().run(runtimeCommand(engine, rec, 'kill', rec.id, signal));
 }
 
@@ -51,12 +54,13 @@ export async function stopContainer(engine: Engine, rec: ContainerRecord, timeou
   const timeout = (timeoutSec ?? rec.spec.stopTimeout) * 1000;
   if (timeout > 0) {
     runtimeKill(engine, rec, rec.spec.stopSignal);
-    if (await waitUntilStopped(engine, rec.id, timeout)) return;
+    if (await waitUntilStopped(engine, rec.id, timeout)) return recordEvent(engine, containerEvent(rec, 'stop'));
   }
   runtimeKill(engine, rec, 'SIGKILL');
   if (!(await waitUntilStopped(engine, rec.id, 10_000))) {
     throw new EngineError(`container ${rec.name} did not stop after SIGKILL`);
   }
+  recordEvent(engine, containerEvent(rec, 'stop'));
 }
 
 /**
@@ -95,4 +99,5 @@ export function pauseContainer(engine: Engine, rec: ContainerRecord, pause: bool
     }
     throw new EngineError(`cannot ${pause ? 'pause' : 'unpause'} ${rec.name}: ${why}`);
   }
+  recordEvent(engine, containerEvent(rec, pause ? 'pause' : 'unpause'));
 }

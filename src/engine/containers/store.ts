@@ -4,6 +4,7 @@ import type { DB } from '../../state/db.js';
 import { asNoSpace } from '../../util/no-space.js';
 import { legacyNetworkSpec, type ContainerSpec } from './spec.js';
 import { EngineError } from '../../util/errors.js';
+import { recordContainerEvent } from '../events/log.js';
 
 export type ContainerState = 'created' | 'running' | 'exited' | 'removing';
 
@@ -250,6 +251,8 @@ export class ContainerStore {
     const ended = runToken === undefined
       ? this.db.prepare(sql).run(exitCode ?? null, finishedAt, id).changes > 0
       : this.db.prepare(`${sql} AND run_token IS ?`).run(exitCode ?? null, finishedAt, id, runToken).changes > 0;
+    // Once per run: only the look that ended it gets here (the update above is its own test).
+    if (ended) recordContainerEvent(this.db, this.get(id), 'die', { exitCode });
     if (ended && exitCode !== undefined) {
       // For recovery only: the database has the end recorded; a record file that cannot be written must not undo that.
       try { this.rewriteRecordFile(id); } catch { /* full disk: recovery would show the exit code as unknown */ }
@@ -288,12 +291,14 @@ export class ContainerStore {
   }
 
   rename(id: string, name: string): void {
+    const oldName = this.get(id)?.name;
     try {
       this.db.prepare('UPDATE containers SET name = ? WHERE id = ?').run(name, id);
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new EngineError(`the container name "/${name}" is already in use: choose another`);
       throw err;
     }
+    recordContainerEvent(this.db, this.get(id), 'rename', { oldName });
     this.rewriteRecordFile(id);
   }
 

@@ -8,6 +8,7 @@ import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
 import { imageCreated, imageListFilter } from './filter.js';
 import { removeLayerDirs, storeLayer, type StoredLayer } from './layers.js';
+import { imageEvent, recordEvent } from '../events/log.js';
 
 export interface ImportOptions {
   /** A file path (absolute: the caller resolved it), '-' for this process's own stdin, or a stream. */
@@ -41,6 +42,7 @@ export async function importImage(engine: Engine, opts: ImportOptions): Promise<
     history: [{ created, created_by: 'rootlet import', ...(opts.message ? { comment: opts.message } : {}) }],
   };
   const { id } = commitImage(engine, { config: Buffer.from(JSON.stringify(config)), layers: [layer] }, name ? [name] : []);
+  recordEvent(engine, imageEvent(id, 'import', name ? familiarName(name) : id));
   return { id, remapped: layer.remapped };
 }
 
@@ -104,6 +106,7 @@ export async function deleteUnusedImage(engine: Engine, img: ImageRecord): Promi
   const { layers, blobs } = engine.images.deleteImage(img.id, engine.images.readManifest(img));
   await removeLayerDirs(engine, layers);
   for (const b of blobs) engine.images.removeBlob(b);
+  recordEvent(engine, imageEvent(img.id, 'delete', img.id));
   return { reclaimed: layers.reduce((n, l) => n + (sizes.get(l) ?? 0), 0) };
 }
 
@@ -122,7 +125,11 @@ export async function removeImage(engine: Engine, ref: string, force: boolean): 
   const byId = img.id.startsWith(ref) || img.id.slice(7).startsWith(ref);
   const short = img.id.slice(7, 19);
   const untagged: string[] = [];
-  const untag = (t: string) => { if (engine.images.removeTag(t)) untagged.push(familiarName(t)); };
+  const untag = (t: string) => {
+    if (!engine.images.removeTag(t)) return;
+    untagged.push(familiarName(t));
+    recordEvent(engine, imageEvent(img.id, 'untag', familiarName(t)));
+  };
   if (byId) {
     const running = users.find((u) => u.running);
     if (running) throw new EngineError(`conflict: unable to delete ${short} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)} (${running.name}): stop and remove it first`);

@@ -8,11 +8,12 @@ import {
 } from '../../image/archive-formats.js';
 import { ArchiveError, readArchive } from '../../image/archive-read.js';
 import { hostArchitecture, type Descriptor, type ImageConfig } from '../../image/oci.js';
-import { formatReference, parseReference } from '../../image/reference.js';
+import { familiarName, formatReference, parseReference } from '../../image/reference.js';
 import { digestOf } from '../../image/store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
 import { commitImage, type ImageParts } from './lifecycle.js';
+import { imageEvent, recordEvent } from '../events/log.js';
 import { blobMismatch, removeLayerDirs, storeLayer, type StoredLayer } from './layers.js';
 
 export interface LoadedImage {
@@ -268,6 +269,7 @@ export async function loadImages(engine: Engine, input: Readable, opts: LoadOpti
     else if (contents.has('index.json')) pending = await ociImages(contents);
     else throw new ArchiveError(`${opts.what} is neither a docker-archive nor an oci-archive: it has no manifest.json or index.json; nothing was loaded`);
     const loaded = pending.map((p) => ({ id: commitImage(engine, p.parts, p.names).id, names: p.names }));
+    for (const l of loaded) recordEvent(engine, imageEvent(l.id, 'load', l.names[0] ? familiarName(l.names[0]) : l.id));
     for (const w of contents.warnings) opts.warn(w);
     return loaded;
   } catch (err) {

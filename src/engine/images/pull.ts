@@ -3,10 +3,11 @@ import { formatPlatform, hostPlatform, parseManifest, parsePlatform, selectPlatf
 import { candidatesFor, endpointsFor, loadRegistriesConf, type Endpoint } from '../../image/registry/registries-conf.js';
 import { readBody } from '../../image/registry/transport.js';
 import type { Descriptor, ImageConfig, Manifest } from '../../image/oci.js';
-import { formatReference, parseReference, type Reference } from '../../image/reference.js';
+import { familiarName, formatReference, parseReference, type Reference } from '../../image/reference.js';
 import { digestOf } from '../../image/store.js';
 import type { Engine } from '../engine.js';
 import { EngineError, errorMessage } from '../../util/errors.js';
+import { imageEvent, recordEvent } from '../events/log.js';
 import { commitImage } from './lifecycle.js';
 import { blobMismatch, removeLayerDirs, storeLayer, type StoredLayer } from './layers.js';
 import { asNoSpace, isNoSpace, noSpaceError } from '../../util/no-space.js';
@@ -66,6 +67,7 @@ export async function pullImage(engine: Engine, input: string, opts: PullOptions
         const pulled = await pullFrom(engine, ref, ep, opts);
         // Again once done: the helper of a pull killed a moment ago may have still been finishing at the first sweep.
         sweepStaleTemps(engine);
+        recordEvent(engine, imageEvent(familiarName(pulled.name), 'pull', familiarName(pulled.name)));
         return pulled;
       } catch (err) {
         errors.push({ where: ep.host, err });

@@ -2,9 +2,10 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { clientFor, pushScope, type RegistryAccess, type RegistryClient } from '../../image/registry/client.js';
 import { endpointsFor, loadRegistriesConf } from '../../image/registry/registries-conf.js';
 import type { Manifest } from '../../image/oci.js';
-import { formatReference, parseReference } from '../../image/reference.js';
+import { familiarName, formatReference, parseReference } from '../../image/reference.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
+import { imageEvent, recordEvent } from '../events/log.js';
 
 /**
  * `push IMAGE [DEST]`: sends each blob the registry lacks (a HEAD first;
@@ -49,6 +50,7 @@ export async function pushImage(engine: Engine, source: string, dest: string | u
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL_UPLOADS, blobs.length) }, worker));
     await client.putManifest(ep.path, ref.tag ?? 'latest', manifestBytes, manifest.mediaType);
+    recordEvent(engine, imageEvent(familiarName(name), 'push', familiarName(name)));
     return { name, digest: img.manifestDigest, size: manifestBytes.length };
   } finally {
     client.close();

@@ -1,6 +1,7 @@
-import { formatReference, parseReference } from '../../image/reference.js';
+import { familiarName, formatReference, parseReference } from '../../image/reference.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
+import { imageEvent, recordEvent } from '../events/log.js';
 
 /** The normalized name a new tag gets, refused as Docker refuses it. */
 export function tagName(target: string): string {
@@ -19,5 +20,6 @@ export function tagImage(engine: Engine, source: string, target: string): { id: 
   const img = engine.images.find(source);
   if (!img) throw new EngineError(`No such image: ${source}`);
   engine.images.setTag(name, img.id);
+  recordEvent(engine, imageEvent(img.id, 'tag', familiarName(name)));
   return { id: img.id, name };
 }

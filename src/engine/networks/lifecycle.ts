@@ -5,13 +5,16 @@ import { EngineError } from '../../util/errors.js';
 import { connectRunning, disconnectRunning } from './endpoints.js';
 import { DEFAULT_ALIASES, DEFAULT_NETWORK, NetworkStore, type NetworkRecord } from './store.js';
 import { parseSubnet } from './subnet.js';
+import { networkEvent, recordEvent } from '../events/log.js';
 
 /** The operations behind `rootlet network ...`. */
 
 export function createNetwork(engine: Engine, o: { name: string; subnet?: string; gateway?: string; internal: boolean; labels: Record<string, string>; driver?: string }): NetworkRecord {
   const store = new NetworkStore(engine.db);
   store.ensureDefault();
-  return store.create(o);
+  const net = store.create(o);
+  recordEvent(engine, networkEvent(net, 'create'));
+  return net;
 }
 
 /** Every network, the default one included (made on first look, as Podman shows "podman"). */
@@ -76,6 +79,7 @@ export function removeNetwork(engine: Engine, net: NetworkRecord): void {
     if (store.endpoints(net.id).length) throw new EngineError(`error while removing network: network ${net.name} id ${net.id} has active endpoints`);
     store.delete(net.id);
   }).immediate();
+  recordEvent(engine, networkEvent(net, 'destroy'));
 }
 
 /** `network prune`: removes the networks no container uses; returns their names. */
@@ -111,6 +115,7 @@ export function connectNetwork(engine: Engine, net: NetworkRecord, rec: Containe
   const spec = { ...rec.spec, net: { ...rec.spec.net, networks: [...rec.spec.net.networks, { name: net.name, aliases }] } };
   if (isRunning(engine, rec)) connectRunning(engine, rec, net, aliases);
   new ContainerStore(engine.db).updateSpec(rec.id, spec);
+  recordEvent(engine, networkEvent(net, 'connect', rec.id));
 }
 
 /** `network disconnect`. A container keeps at least one network (use --network none for none). */
@@ -121,4 +126,5 @@ export function disconnectNetwork(engine: Engine, net: NetworkRecord, rec: Conta
   if (!rest.length) throw new EngineError(`container ${rec.name} is only on network ${net.name}: connect it to another network first (a container without one: run it with --network none)`);
   if (isRunning(engine, rec)) disconnectRunning(engine, rec, net);
   new ContainerStore(engine.db).updateSpec(rec.id, { ...rec.spec, net: { ...rec.spec.net, networks: rest } });
+  recordEvent(engine, networkEvent(net, 'disconnect', rec.id));
 }

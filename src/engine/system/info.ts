@@ -5,7 +5,7 @@ import { findInPath, runCapture } from '../../util/proc.js';
 import { containerStore } from '../containers/state.js';
 import type { Engine } from '../engine.js';
 import { errorMessage } from '../../util/errors.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../../util/version.js';
 import { chooseStack, STACKS } from '../networks/stack.js';
 import { DEFAULT_NETWORK, NetworkStore } from '../networks/store.js';
 
