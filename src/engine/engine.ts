@@ -119,9 +119,19 @@ export class Engine {
     return [process.execPath, cliPath, ...args];
   }
 
+  /**
+   * The environment of the process the engine runs in (the CLI's, or a
+   * server's): the one that placed its store and that the helpers it starts
+   * inherit. Never the caller's (that is CallerContext.env): the one place
+   * inside the engine that reads process.env.
+   */
+  hostEnv(): Readonly<NodeJS.ProcessEnv> {
+    return process.env;
+  }
+
   /** Environment for helpers: nothing that slows node's start (an extra CA bundle is read at every start). */
   helperEnv(): NodeJS.ProcessEnv {
-    const env = { ...process.env };
+    const env = { ...this.hostEnv() };
     delete env.NODE_EXTRA_CA_CERTS;
     delete env.NODE_OPTIONS;
     return env;

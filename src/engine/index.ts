@@ -13,6 +13,11 @@ import { SystemService } from './system/service.js';
 import { VolumeService } from './volumes/service.js';
 
 export type { CallerContext, CallerStreams, Terminal, SignalSource, ForwardedSignal } from './context.js';
+export type { CreateNetworkRequest, NetworkDetails, NetworkMember } from './networks/service.js';
+// The network flags' checks, which the CLI runs while it parses (a bad value is refused before anything opens).
+export { NetworkNotFoundError } from './networks/service.js';
+export { checkAlias } from './networks/options.js';
+export { parseSubnet } from './networks/subnet.js';
 export { ContainerService, EventService, ImageService, NetworkService, SystemService, VolumeService };
 
 export class Services {
