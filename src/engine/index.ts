@@ -18,6 +18,9 @@ export type { CreateNetworkRequest, NetworkDetails, NetworkMember } from './netw
 export { NetworkNotFoundError } from './networks/service.js';
 export { checkAlias } from './networks/options.js';
 export { parseSubnet } from './networks/subnet.js';
+export type {
+  CheckReport, CheckResult, CheckStatus, DatabaseVerdict, DiskUsage, EngineInfo, RecoverResult, RecoverStep, StoreCheckResult, StoreProblem, VersionInfo,
+} from './system/service.js';
 export type { Volume } from './volumes/service.js';
 export { VolumeNotFoundError } from './volumes/service.js';
 export { ContainerService, EventService, ImageService, NetworkService, SystemService, VolumeService };
