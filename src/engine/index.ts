@@ -14,12 +14,12 @@ import { VolumeService } from './volumes/service.js';
 
 export type { CallerContext, CallerStreams, Terminal, SignalSource, ForwardedSignal } from './context.js';
 export type { CreateNetworkRequest, NetworkDetails, NetworkMember } from './networks/service.js';
-// The network flags' checks, which the CLI runs while it parses (a bad value is refused before anything opens).
 export { NetworkNotFoundError } from './networks/service.js';
+// The network flags' checks, which the CLI runs while it parses (a bad value is refused before anything opens).
 export { checkAlias } from './networks/options.js';
 export { parseSubnet } from './networks/subnet.js';
 export type {
-  CheckReport, CheckResult, CheckStatus, DatabaseVerdict, DiskUsage, EngineInfo, RecoverResult, RecoverStep, StoreCheckResult, StoreProblem, VersionInfo,
+  CheckReport, CheckResult as SystemCheckItem, CheckStatus, DatabaseVerdict, DiskUsage, EngineInfo, RecoverResult, RecoverStep, StoreCheckResult, StoreProblem, VersionInfo,
 } from './system/service.js';
 export type { Volume } from './volumes/service.js';
 export { VolumeNotFoundError } from './volumes/service.js';

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sumFileSizes } from '../containers/size.js';
 import { ContainerStore } from '../containers/store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
@@ -155,9 +156,12 @@ export function deleteVolume(engine: Engine, name: string): void {
   }
 }
 
-/** The bytes a volume's files take, counted inside the namespace (where every file is readable); 0 when unknown. */
+/**
+ * The bytes a volume's files hold (directories not counted, each inode
+ * once, as containers' sizes are), read inside the namespace where every
+ * file is readable; 0 when unknown.
+ */
 export async function volumeSize(engine: Engine, v: Volume): Promise<number> {
-  const r = await engine.ns().runAsync(['du', '-s', '-B1', v.mountpoint]);
-  const n = Number(r.stdout.split(/\s/)[0]);
-  return r.code === 0 && Number.isFinite(n) ? n : 0;
+  const r = await engine.ns().runAsync(['find', v.mountpoint, '-xdev', '!', '-type', 'd', '-printf', '%i %s\\n']);
+  return r.code === 0 ? sumFileSizes(r.stdout) : 0;
 }
