@@ -22,7 +22,7 @@ export function listNetworks(engine: Engine): NetworkRecord[] {
 }
 
 /** Containers whose spec names the network, running or not. */
-export function usersOf(engine: Engine, net: NetworkRecord): ContainerRecord[] {
+function usersOf(engine: Engine, net: NetworkRecord): ContainerRecord[] {
   return new ContainerStore(engine.db).list().filter((c) => c.spec.net.mode === 'bridge' && c.spec.net.networks.some((n) => sameNetwork(n.name, net)));
 }
 
