@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openEngine } from './common.js';
+import { services } from './common.js';
 
 /**
  * `image check [--repair]`, defined on the `image` command group as the
@@ -11,9 +11,7 @@ export function defineImageCheck(parent: Command, name: string): Command {
     .description('Verify the image store: re-hash every blob, check each image\'s parts, find leftovers of interrupted pulls, and check the state database (`rootlet system recover` rebuilds a damaged one)')
     .option('--repair', 'remove broken blobs, broken images\' records and leftovers, so that a later pull fetches them again')
     .action(async (flags: { repair?: boolean }) => {
-      const engine = await openEngine();
-      const { checkStore } = await import('../engine/system/store-check.js');
-      const r = await checkStore(engine, !!flags.repair);
+      const r = await (await services()).system.imageCheck({ repair: !!flags.repair });
       for (const t of r.reclaimed) process.stdout.write(`removed the leftover of an interrupted write: ${t}\n`);
       for (const p of r.problems) process.stdout.write(`${p.message}${flags.repair && p.repaired ? ': repaired' : ''}\n`);
       const left = r.problems.filter((p) => !p.repaired).length;

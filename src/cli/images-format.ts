@@ -1,5 +1,5 @@
+import { familiarName } from '../engine/index.js';
 import type { ImageSummary } from '../engine/index.js';
-import { familiarName } from '../image/reference.js';
 import type { ImageRecord } from '../image/store.js';
 import { humanDuration, humanSize } from './format.js';
 import type { ListKind } from './list-format.js';

@@ -1,5 +1,5 @@
+import { applyChanges } from '../engine/index.js';
 import type { Command } from 'commander';
-import { applyChanges } from '../image/changes.js';
 import { checkReadable } from './files.js';
 import { listOption } from './flag-values.js';
 import { collect, eachName, services } from './common.js';

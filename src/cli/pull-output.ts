@@ -1,5 +1,5 @@
+import { familiarName } from '../engine/index.js';
 import type { ImagePullEvent } from '../engine/index.js';
-import { familiarName } from '../image/reference.js';
 import { PullProgress } from './pull-progress.js';
 
 /**

@@ -1,5 +1,5 @@
+import { parsePlatform } from '../engine/index.js';
 import type { Command } from 'commander';
-import { parsePlatform } from '../image/registry/manifest.js';
 import { services } from './common.js';
 import { checkedOption } from './flag-values.js';
 import { addRegistryOptions, registryOptions, type RegistryFlags } from './registry-options.js';

@@ -1,11 +1,10 @@
+import { familiarName, tmpName } from '../engine/index.js';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { EngineError } from '../util/errors.js';
 import { ARCHIVE_FORMATS, type ArchiveFormat, type LoadedImage } from '../engine/index.js';
-import { familiarName } from '../image/reference.js';
-import { tmpName } from '../image/store.js';
 import { osReason } from '../util/os-errors.js';
 import { services } from './common.js';
 import { openFile } from './files.js';

@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
-import { engineInfo, VERSION } from '../engine/system/info.js';
-import { resetStore } from '../engine/system/reset.js';
+import { SystemService } from '../engine/index.js';
 import { EngineError } from '../util/errors.js';
-import { runChecks } from '../engine/system/doctor.js';
-import { openEngine } from './common.js';
+import { services } from './common.js';
 
 async function printInfo(format: string | undefined): Promise<void> {
-  const info = engineInfo(await openEngine());
+  const info = await (await services()).system.info();
   if (format === 'json' || format === '{{json .}}') {
     process.stdout.write(JSON.stringify(info, null, 2) + '\n');
     return;
@@ -42,7 +40,7 @@ export function register(program: Command): void {
   program
     .command('version')
     .description('Show the rootlet version')
-    .action(() => { process.stdout.write(`rootlet version ${VERSION}\n`); });
+    .action(() => { process.stdout.write(`rootlet version ${SystemService.version().version}\n`); });
 
   const system = program.command('system').description('Manage rootlet on this host');
   system
@@ -50,10 +48,11 @@ export function register(program: Command): void {
     .description('Check every rootless prerequisite; print the fix for each failure')
     .option('-f, --format <format>', 'json for machine-readable output')
     .action(async (flags: { format?: string }) => {
-      const results = runChecks(await openEngine());
-      const failed = results.some((r) => r.required && r.status === 'failed');
+      const report = await (await services()).system.check();
+      const results = report.checks;
+      const failed = !report.ok;
       if (flags.format === 'json') {
-        process.stdout.write(JSON.stringify({ ok: !failed, checks: results }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ ok: report.ok, checks: results }, null, 2) + '\n');
       } else {
         for (const r of results) {
           const tag = { ok: 'ok     ', warn: 'warn   ', failed: 'FAILED ', skipped: 'skipped' }[r.status];
@@ -74,18 +73,18 @@ export function register(program: Command): void {
     .description('Rebuild a lost or damaged state database from the store: the old one is kept aside, images, names and containers (running ones too) are restored from disk')
     .option('-f, --force', 'rebuild even when the database looks sound')
     .action(async (flags: { force?: boolean }) => {
-      const { Engine } = await import('../engine/engine.js');
-      const { databaseVerdict, moveDatabaseAside, rebuildState } = await import('../engine/system/store-recover.js');
-      const { paths } = await Engine.locate();
-      const verdict = databaseVerdict(paths.db);
-      if (verdict.state === 'sound' && !flags.force) {
-        process.stdout.write(`the state database ${paths.db} is sound: nothing to recover (--force rebuilds it anyway)\n`);
+      const report = await SystemService.recover({ force: flags.force }, (step) => {
+        if (step.kind === 'verdict') {
+          const v = step.verdict;
+          process.stdout.write(`state database ${step.database}: ${v.state === 'damaged' ? `damaged (${v.why})` : v.state}\n`);
+        } else {
+          process.stdout.write(`kept the old database as ${step.file}\n`);
+        }
+      });
+      if (!report.rebuilt) {
+        process.stdout.write(`the state database ${report.database} is sound: nothing to recover (--force rebuilds it anyway)\n`);
         return;
       }
-      process.stdout.write(`state database ${paths.db}: ${verdict.state === 'damaged' ? `damaged (${verdict.why})` : verdict.state}\n`);
-      for (const f of moveDatabaseAside(paths.db)) process.stdout.write(`kept the old database as ${f}\n`);
-      const engine = await openEngine({ fresh: 'allow' });
-      const report = await rebuildState(engine);
       for (const r of report.restored) process.stdout.write(`restored ${r}\n`);
       for (const r of report.notRestored) process.stdout.write(`not restored: ${r}\n`);
       process.stdout.write(`${report.restored.length} restored, ${report.notRestored.length} not restored\n`);
@@ -97,9 +96,7 @@ export function register(program: Command): void {
     .action(async (flags: { force?: boolean }) => {
       if (!flags.force) throw new EngineError('system reset deletes every container and image you have: run it again with --force');
       // Also a store whose database was lost or damaged: reset deletes it all anyway.
-      const engine = await openEngine({ fresh: 'allow' });
-      const where = engine.paths.dataDir;
-      resetStore(engine);
-      process.stdout.write(`removed ${where}\n`);
+      const { removed } = await (await services({ fresh: 'allow' })).system.reset();
+      process.stdout.write(`removed ${removed}\n`);
     });
 }

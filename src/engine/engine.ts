@@ -120,9 +120,19 @@ export class Engine {
     return [process.execPath, cliPath, ...args];
   }
 
+  /**
+   * The environment of the process the engine runs in (the CLI's, or a
+   * server's): the one that placed its store and that the helpers it starts
+   * inherit. Never the caller's (that is CallerContext.env): the one place
+   * inside the engine that reads process.env (through engineEnv).
+   */
+  hostEnv(): Readonly<NodeJS.ProcessEnv> {
+    return engineEnv();
+  }
+
   /** Environment for helpers: nothing that slows node's start (an extra CA bundle is read at every start). */
   helperEnv(): NodeJS.ProcessEnv {
-    const env = { ...engineEnv() };
+    const env = { ...this.hostEnv() };
     delete env.NODE_EXTRA_CA_CERTS;
     delete env.NODE_OPTIONS;
     return env;

@@ -25,6 +25,11 @@ export { checkHostPorts, unprivilegedPortStart } from './networks/ports.js';
 export { parseAddHost } from './networks/hosts.js';
 export { DEFAULT_DETACH_KEYS, parseDetachKeys } from './containers/attach.js';
 export { RUNTIMES } from '../runtime/runtime.js';
+// Image names as Docker shows them, and the image flags' checks (--platform, import -c).
+export { familiarName } from '../image/reference.js';
+export { parsePlatform } from '../image/registry/manifest.js';
+export { applyChanges } from '../image/changes.js';
+export { tmpName } from '../image/store.js';
 export type { ContainerSummary, ListOptions as ContainerListRequest } from './containers/list.js';
 export type { ContainerStats } from './containers/stats.js';
 export type { TopTable } from './containers/top.js';
@@ -39,6 +44,15 @@ export type {
   ImageSummary, ImageListRequest, ImportRequest, ImportResult, LoadRequest, PullRequest, ImagePullEvent, EnsureResult, LoginRequest,
   HistoryEntry, LoadedImage, PruneResult, PullEvent, PullResult, PushEvent, RemoveImageResult, ArchiveFormat, PullPolicy,
 } from './images/service.js';
+export type { CreateNetworkRequest, NetworkDetails, NetworkMember } from './networks/service.js';
+export { NetworkNotFoundError } from './networks/service.js';
+// The network flags' checks, which the CLI runs while it parses (a bad value is refused before anything opens).
+export { parseSubnet } from './networks/subnet.js';
+export type {
+  CheckReport, CheckResult as SystemCheckItem, CheckStatus, DatabaseVerdict, DiskUsage, EngineInfo, RecoverResult, RecoverStep, StoreCheckResult, StoreProblem, VersionInfo,
+} from './system/service.js';
+export type { Volume } from './volumes/service.js';
+export { VolumeNotFoundError } from './volumes/service.js';
 export { ContainerService, EventService, ImageService, NetworkService, SystemService, VolumeService };
 export type { EngineEvent, EventType } from './events/log.js';
 export type { EventQuery } from './events/service.js';

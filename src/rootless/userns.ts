@@ -109,6 +109,12 @@ export class UserNamespace {
     return runCapture('nsenter', [...this.holderArgs(), '--', ...args], { input: opts.input });
   }
 
+  /** runInHolder without blocking the event loop (network connect and disconnect, which a server calls). */
+  runInHolderAsync(args: string[], opts: { input?: string | Buffer } = {}) {
+    if (!this.inside) return this.runAsync(args, opts);
+    return runCaptureAsync('nsenter', [...this.holderArgs(), '--', ...args], { input: opts.input });
+  }
+
   /**
    * The holder's pid, also inside (where `pid` is our own): the exit hook is
    * told it by ROOTLET_NS_HOLDER. When that holder died (a new one serves the

@@ -1,6 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import { join } from 'node:path';
 import { lockedFlags } from '../../storage/mountinfo.js';
 import { findInPath } from '../../util/proc.js';
 import { osReason } from '../../util/os-errors.js';
@@ -16,6 +15,7 @@ import { EngineError } from '../../util/errors.js';
 import { checkResources } from './resources.js';
 import { checkNetworkRefs } from '../networks/endpoints.js';
 import { containerEvent, recordEvent } from '../events/log.js';
+import { ensureVolume } from '../volumes/volumes.js';
 
 /**
  * Whether a bind source exists (a missing one is created, as Docker does).
@@ -51,11 +51,7 @@ function resolveVolumes(engine: Engine, parsed: VolumeMount[], spec: ContainerSp
       continue;
     }
     const name = v.kind === 'named' ? v.source : newContainerId();
-    const data = join(engine.paths.volumes, name, '_data');
-    if (!existsSync(data)) {
-      engine.mkdirForNs(join(engine.paths.volumes, name));
-      engine.mkdirForNs(data);
-    }
+    const { data } = ensureVolume(engine, { name, anonymous: v.kind === 'anonymous' });
     spec.volumes.push({ name, anonymous: v.kind === 'anonymous' });
     spec.mounts.push({ type: 'bind', source: data, destination: v.destination, options: ['rbind', ...propagation, ...(v.readonly ? ['ro'] : [])] });
   }

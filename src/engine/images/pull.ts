@@ -6,6 +6,7 @@ import type { Descriptor, ImageConfig, Manifest } from '../../image/oci.js';
 import { familiarName, formatReference, parseReference, type Reference } from '../../image/reference.js';
 import { digestOf } from '../../image/store.js';
 import type { Engine } from '../engine.js';
+import { engineEnv } from '../process-env.js';
 import { EngineError, errorMessage } from '../../util/errors.js';
 import { imageEvent, recordEvent } from '../events/log.js';
 import { commitImage } from './lifecycle.js';
@@ -46,7 +47,7 @@ export interface PullResult {
 }
 
 /** Layers fetched at once (Docker's default is 3; on 2 cores 2 and 4 measured alike). */
-const PARALLEL_LAYERS = Number(process.env.ROOTLET_PULL_PARALLEL) || 4;
+const PARALLEL_LAYERS = Number(engineEnv().ROOTLET_PULL_PARALLEL) || 4;
 
 export async function pullImage(engine: Engine, input: string, opts: PullOptions = {}): Promise<PullResult> {
   const conf = await loadRegistriesConf();

@@ -4,6 +4,7 @@ import { containerDir } from '../containers/paths.js';
 import { ContainerStore, type ContainerRecord } from '../containers/store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
+import { ENV_HOLDER } from '../../rootless/identity.js';
 import { lastLine } from '../../rootless/userns.js';
 import { isProcessAlive, processStartTime } from '../../util/proc.js';
 import {
@@ -53,6 +54,17 @@ function holderScript(engine: Engine, script: string, what: string): string {
   return r.stdout;
 }
 
+/** holderRun without blocking the event loop: for steps outside a database transaction on paths a server calls. */
+function holderRunAsync(engine: Engine, script: string) {
+  return engine.ns().runInHolderAsync(['sh', '-c', `PATH="$PATH:/usr/sbin:/sbin"\n${script}`]);
+}
+
+async function holderScriptAsync(engine: Engine, script: string, what: string): Promise<string> {
+  const r = await holderRunAsync(engine, `${netnsDirScript(netnsDir(engine))}\n${script}`);
+  if (r.code !== 0) throw new EngineError(`${what}: ${lastLine(r.stderr) || `exit status ${r.code}`}`);
+  return r.stdout;
+}
+
 /** Whether a namespace file is still mounted in the holder (it is not after the holder was restarted). */
 function isMounted(engine: Engine, file: string): boolean {
   try {
@@ -66,15 +78,15 @@ function isMounted(engine: Engine, file: string): boolean {
  * Stops a process of rootlet's networking. An exit hook left in the user
  * namespace of a holder that died leaves those of the current one alone.
  */
-function kill(pid: number | undefined, start: number | undefined): void {
-  if (pid && isProcessAlive(pid, start) && !otherUserNs(pid)) {
+function kill(engine: Engine, pid: number | undefined, start: number | undefined): void {
+  if (pid && isProcessAlive(pid, start) && !otherUserNs(engine, pid)) {
     try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
   }
 }
 
-function otherUserNs(pid: number): boolean {
+function otherUserNs(engine: Engine, pid: number): boolean {
   try {
-    return readlinkSync(`/proc/${pid}/ns/user`) !== readlinkSync('/proc/self/ns/user') && process.getuid!() === 0 && !!process.env.ROOTLET_NS_HOLDER;
+    return readlinkSync(`/proc/${pid}/ns/user`) !== readlinkSync('/proc/self/ns/user') && process.getuid!() === 0 && !!engine.hostEnv()[ENV_HOLDER];
   } catch {
     return false;
   }
@@ -88,7 +100,7 @@ function ensureUp(engine: Engine, store: NetworkStore, given: NetworkRecord): Ne
   const file = networkFile(engine, net.id);
   const stackAlive = net.internal || (!!net.stackPid && isProcessAlive(net.stackPid, net.stackStart));
   if (stackAlive && isMounted(engine, file)) return net;
-  kill(net.stackPid, net.stackStart);
+  kill(engine, net.stackPid, net.stackStart);
   const stack = net.internal ? undefined : chooseStack(engine.config.network.defaultRootlessNetworkCmd);
   engine.mkdirForNs(stateDir(engine));
   const pidFile = join(stateDir(engine), `${net.id.slice(0, 16)}.pid`);
@@ -101,7 +113,7 @@ function ensureUp(engine: Engine, store: NetworkStore, given: NetworkRecord): Ne
 
 /** Stops a network's stack and removes its namespace (call inside a write transaction). */
 function bringDown(engine: Engine, store: NetworkStore, net: NetworkRecord): void {
-  kill(net.stackPid, net.stackStart);
+  kill(engine, net.stackPid, net.stackStart);
   holderRun(engine, netnsRemoveScript(networkFile(engine, net.id)));
   store.setStack(net.id, undefined, undefined, undefined);
 }
@@ -210,8 +222,8 @@ export function disconnectContainer(engine: Engine, id: string): void {
   const run = store.run(id);
   const eps = store.endpointsOf(id);
   if (!run && !eps.length) return;
-  kill(run?.fwdPid, run?.fwdStart);
-  kill(run?.stackPid, run?.stackStart);
+  kill(engine, run?.fwdPid, run?.fwdStart);
+  kill(engine, run?.stackPid, run?.stackStart);
   const script = [
     ...eps.map((ep) => vethRemoveScript(networkFile(engine, ep.networkId), hostIfName(id, ep.networkId))),
     ...(run?.netns ? [netnsRemoveScript(run.netns)] : []),
@@ -239,7 +251,7 @@ export function sweepNetwork(engine: Engine, rec: ContainerRecord): void {
 }
 
 /** Joins a running container to one more network (network connect). */
-export function connectRunning(engine: Engine, rec: ContainerRecord, net: NetworkRecord, aliases: string[]): void {
+export async function connectRunning(engine: Engine, rec: ContainerRecord, net: NetworkRecord, aliases: string[]): Promise<void> {
   const store = new NetworkStore(engine.db);
   const run = store.run(rec.id);
   if (!run?.netns) throw new EngineError(`container ${rec.name} has no network namespace of rootlet's to connect`);
@@ -248,18 +260,18 @@ export function connectRunning(engine: Engine, rec: ContainerRecord, net: Networ
   while (taken.has(`eth${n}`)) n++;
   const ep = engine.db.transaction(() => store.addEndpoint(ensureUp(engine, store, net), rec.id, `eth${n}`, aliases)).immediate();
   try {
-    holderScript(engine, vethScript(vethPlan(engine, net, ep, false), run.netns), `cannot connect ${rec.name} to ${net.name}`);
+    await holderScriptAsync(engine, vethScript(vethPlan(engine, net, ep, false), run.netns), `cannot connect ${rec.name} to ${net.name}`);
   } catch (err) {
-    disconnectRunning(engine, rec, net);
+    await disconnectRunning(engine, rec, net);
     throw err;
   }
   refreshHosts(engine, [net.id]);
 }
 
 /** Takes a running container off one network (network disconnect). */
-export function disconnectRunning(engine: Engine, rec: ContainerRecord, net: NetworkRecord): void {
+export async function disconnectRunning(engine: Engine, rec: ContainerRecord, net: NetworkRecord): Promise<void> {
   const store = new NetworkStore(engine.db);
-  holderRun(engine, vethRemoveScript(networkFile(engine, net.id), hostIfName(rec.id, net.id)));
+  await holderRunAsync(engine, vethRemoveScript(networkFile(engine, net.id), hostIfName(rec.id, net.id)));
   engine.db.transaction(() => {
     store.removeEndpoint(rec.id, net.id);
     if (!store.endpoints(net.id).length) bringDown(engine, store, store.get(net.id)!);

@@ -33,33 +33,60 @@ function sameNetwork(name: string, net: NetworkRecord): boolean {
   return name === net.name || name === net.id || (net.name === DEFAULT_NETWORK && DEFAULT_ALIASES.has(name));
 }
 
-/** Docker's `network inspect`. */
-export function inspectNetwork(engine: Engine, net: NetworkRecord): Record<string, unknown> {
+/** One container on a network, as `network inspect` shows it. */
+export interface NetworkMember {
+  containerId: string;
+  name: string;
+  /** Docker's endpoint id: the container's id and the network's, 32 hex digits of each. */
+  endpointId: string;
+  macAddress: string;
+  ipv4Address: string;
+  prefixLength: number;
+  aliases: string[];
+}
+
+/** A network in detail (`network inspect`): its record and the containers on it now. */
+export interface NetworkDetails {
+  id: string;
+  name: string;
+  driver: string;
+  scope: 'local';
+  internal: boolean;
+  enableIPv6: false;
+  /** ms since the epoch */
+  created: number;
+  ipam: { driver: 'default'; config: Array<{ subnet: string; gateway: string }> };
+  labels: Record<string, string>;
+  options: Record<string, string>;
+  containers: NetworkMember[];
+}
+
+/** `network inspect`: the record and its endpoints (containers of the current run), as data. */
+export function networkDetails(engine: Engine, net: NetworkRecord): NetworkDetails {
   const store = new NetworkStore(engine.db);
   const containers = new ContainerStore(engine.db);
   const prefix = parseSubnet(net.subnet).prefix;
-  const members: Record<string, unknown> = {};
+  const members: NetworkMember[] = [];
   for (const ep of store.endpoints(net.id)) {
     const c = containers.get(ep.containerId);
     if (!c) continue;
-    members[c.id] = { Name: c.name, EndpointID: `${c.id.slice(0, 32)}${net.id.slice(0, 32)}`, MacAddress: ep.mac, IPv4Address: `${ep.ip}/${prefix}`, IPv6Address: '' };
+    members.push({
+      containerId: c.id, name: c.name, endpointId: `${c.id.slice(0, 32)}${net.id.slice(0, 32)}`,
+      macAddress: ep.mac, ipv4Address: ep.ip, prefixLength: prefix, aliases: ep.aliases,
+    });
   }
   return {
-    Name: net.name,
-    Id: net.id,
-    Created: new Date(net.created).toISOString(),
-    Scope: 'local',
-    Driver: net.driver,
-    EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: {}, Config: [{ Subnet: net.subnet, Gateway: net.gateway }] },
-    Internal: net.internal,
-    Attachable: false,
-    Ingress: false,
-    ConfigFrom: { Network: '' },
-    ConfigOnly: false,
-    Containers: members,
-    Options: {},
-    Labels: net.labels,
+    id: net.id,
+    name: net.name,
+    driver: net.driver,
+    scope: 'local',
+    internal: net.internal,
+    enableIPv6: false,
+    created: net.created,
+    ipam: { driver: 'default', config: [{ subnet: net.subnet, gateway: net.gateway }] },
+    labels: net.labels,
+    options: {},
+    containers: members,
   };
 }
 
@@ -109,22 +136,22 @@ function bridgeOnly(rec: ContainerRecord, verb: string): void {
 }
 
 /** `network connect`: the container joins now if it runs, and at every start. */
-export function connectNetwork(engine: Engine, net: NetworkRecord, rec: ContainerRecord, aliases: string[]): void {
+export async function connectNetwork(engine: Engine, net: NetworkRecord, rec: ContainerRecord, aliases: string[]): Promise<void> {
   bridgeOnly(rec, 'connected to another network');
   if (rec.spec.net.networks.some((n) => sameNetwork(n.name, net))) throw new EngineError(`endpoint with name ${rec.name} already exists in network ${net.name}`);
   const spec = { ...rec.spec, net: { ...rec.spec.net, networks: [...rec.spec.net.networks, { name: net.name, aliases }] } };
-  if (isRunning(engine, rec)) connectRunning(engine, rec, net, aliases);
+  if (isRunning(engine, rec)) await connectRunning(engine, rec, net, aliases);
   new ContainerStore(engine.db).updateSpec(rec.id, spec);
   recordEvent(engine, networkEvent(net, 'connect', rec.id));
 }
 
 /** `network disconnect`. A container keeps at least one network (use --network none for none). */
-export function disconnectNetwork(engine: Engine, net: NetworkRecord, rec: ContainerRecord): void {
+export async function disconnectNetwork(engine: Engine, net: NetworkRecord, rec: ContainerRecord): Promise<void> {
   bridgeOnly(rec, 'disconnected from a network');
   if (!rec.spec.net.networks.some((n) => sameNetwork(n.name, net))) throw new EngineError(`container ${rec.name} is not connected to network ${net.name}`);
   const rest = rec.spec.net.networks.filter((n) => !sameNetwork(n.name, net));
   if (!rest.length) throw new EngineError(`container ${rec.name} is only on network ${net.name}: connect it to another network first (a container without one: run it with --network none)`);
-  if (isRunning(engine, rec)) disconnectRunning(engine, rec, net);
+  if (isRunning(engine, rec)) await disconnectRunning(engine, rec, net);
   new ContainerStore(engine.db).updateSpec(rec.id, { ...rec.spec, net: { ...rec.spec.net, networks: rest } });
   recordEvent(engine, networkEvent(net, 'disconnect', rec.id));
 }

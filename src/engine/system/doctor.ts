@@ -9,6 +9,7 @@ import { findInPath, runCapture } from '../../util/proc.js';
 import type { Identity } from '../../rootless/identity.js';
 import { readSubIds, totalIds } from '../../rootless/subid.js';
 import { lastLine } from '../../rootless/userns.js';
+import { randomHex } from '../../util/random.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'failed' | 'skipped';
 
@@ -156,8 +157,10 @@ function checkRuntimes(engine: Engine): CheckResult[] {
 }
 
 function tryRuntime(engine: Engine, name: RuntimeName, path: string): string | undefined {
-  const bundle = join(engine.paths.tmp, `doctor-${name}-${process.pid}`);
-  const id = `rootlet-doctor-${process.pid}`;
+  // Unique per check, so that two checks at once do not share a bundle or a container id.
+  const tag = randomHex(4);
+  const bundle = join(engine.paths.tmp, `doctor-${name}-${tag}`);
+  const id = `rootlet-doctor-${tag}`;
   try {
     engine.mkdirForNs(bundle);
     engine.mkdirForNs(join(bundle, 'rootfs'));
@@ -213,7 +216,8 @@ function checkCgroups(id: Identity): CheckResult {
 }
 
 function checkRuntimeDir(engine: Engine): CheckResult {
-  const base = process.env.XDG_RUNTIME_DIR;
+  // The engine's own environment placed its runtime directory, not the caller's.
+  const base = engine.hostEnv().XDG_RUNTIME_DIR;
   if (!base) return { item: 'runtime directory', status: 'warn', required: false, detail: `XDG_RUNTIME_DIR is not set; using ${engine.paths.runDir}`, fix: 'log in through PAM (pam_systemd sets it), or export XDG_RUNTIME_DIR=/run/user/$(id -u)' };
   try {
     mkdirSync(engine.paths.runDir, { recursive: true });

@@ -1,4 +1,4 @@
-import { release } from 'node:os';
+import { arch, release } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { chooseRuntime, cgroupLayout } from '../../runtime/runtime.js';
 import { findInPath, runCapture } from '../../util/proc.js';
@@ -64,7 +64,7 @@ export function engineInfo(engine: Engine): EngineInfo {
   }
   return {
     version: VERSION,
-    host: { kernel: release(), os: osName(), arch: process.arch, cgroups: cgroupLayout(), user: engine.id.name, uid: engine.id.uid },
+    host: { kernel: release(), os: osName(), arch: arch(), cgroups: cgroupLayout(), user: engine.id.name, uid: engine.id.uid },
     runtime,
     storage: {
       driver,

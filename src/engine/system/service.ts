@@ -1,10 +1,162 @@
-import type { Engine } from '../engine.js';
+import { arch, platform, release } from 'node:os';
+import { chooseRuntime } from '../../runtime/runtime.js';
+import { errorMessage } from '../../util/errors.js';
+import { runCapture } from '../../util/proc.js';
+import { containerSize } from '../containers/size.js';
+import { containerStore } from '../containers/state.js';
+import { Engine } from '../engine.js';
+import { listVolumes, volumeSize } from '../volumes/volumes.js';
+import { runChecks, type CheckResult } from './doctor.js';
+import { engineInfo, type EngineInfo } from './info.js';
+import { resetStore } from './reset.js';
+import { checkStore, type CheckResult as StoreCheckResult } from './store-check.js';
+import { databaseVerdict, moveDatabaseAside, rebuildState, type DatabaseVerdict } from './store-recover.js';
+import { VERSION } from '../../util/version.js';
+
+export type { CheckResult, CheckStatus } from './doctor.js';
+export type { EngineInfo } from './info.js';
+export type { CheckResult as StoreCheckResult, Problem as StoreProblem } from './store-check.js';
+export type { DatabaseVerdict } from './store-recover.js';
+
+/** `version`: what this engine is and where it runs. */
+export interface VersionInfo {
+  version: string;
+  /**
+   * The Docker Engine API version whose behaviour rootlet follows (e.g.
+   * volume prune's anonymous-only default, from 1.42); the API server,
+   * when there is one, answers for it.
+   */
+  apiVersion: string;
+  os: string;
+  arch: string;
+  kernel: string;
+  /** The node.js that runs the engine (Docker shows its Go version here). */
+  nodeVersion: string;
+}
+
+/** `system check`: each prerequisite; `ok` is false when a required one failed. */
+export interface CheckReport {
+  ok: boolean;
+  checks: CheckResult[];
+}
+
+/** A step of `system recover`, told as it happens (the rebuild can take a while). */
+export type RecoverStep =
+  | { kind: 'verdict'; database: string; verdict: DatabaseVerdict }
+  | { kind: 'moved-aside'; file: string };
+
+export interface RecoverResult {
+  database: string;
+  verdict: DatabaseVerdict;
+  /** False when the database was sound and not forced: nothing was done. */
+  rebuilt: boolean;
+  movedAside: string[];
+  restored: string[];
+  notRestored: string[];
+}
+
+/** `system df`: what the store holds, sizes in bytes. */
+export interface DiskUsage {
+  /** Layers shared by several images are counted once. */
+  images: { count: number; size: number };
+  /** What the containers wrote (their upper directories). */
+  containers: { count: number; size: number };
+  volumes: { count: number; size: number };
+}
 
 /**
  * The system operations every front door calls (the CLI, compose, the API
- * server, pods): one method per operation, taking a name or id and a typed
- * request, returning plain data. The CLI formats what they return.
+ * server, pods): one method per operation, taking a typed request,
+ * returning plain data. The CLI formats what they return.
  */
 export class SystemService {
   constructor(private readonly engine: Engine) {}
+
+  /** What the engine is, without opening a store (the CLI's `version` stays that cheap). */
+  static version(): VersionInfo {
+    return { version: VERSION, apiVersion: '1.43', os: platform(), arch: arch(), kernel: release(), nodeVersion: process.versions.node };
+  }
+
+  /** `version`, with the runtime this engine would use. */
+  async version(): Promise<VersionInfo & { runtime: EngineInfo['runtime'] }> {
+    const runtime: EngineInfo['runtime'] = {};
+    try {
+      const rt = chooseRuntime(this.engine.config.engine.runtime);
+      runtime.name = rt.name;
+      runtime.path = rt.path;
+      runtime.version = runCapture(rt.path, ['--version']).stdout.split('\n')[0];
+    } catch (err) {
+      runtime.error = errorMessage(err);
+    }
+    return { ...SystemService.version(), runtime };
+  }
+
+  /** `info`: runtime, storage, network, id mappings and paths. */
+  async info(): Promise<EngineInfo> {
+    return engineInfo(this.engine);
+  }
+
+  /** `system check`: every rootless prerequisite, with the fix for each failure. */
+  async check(): Promise<CheckReport> {
+    const checks = runChecks(this.engine);
+    return { ok: !checks.some((r) => r.required && r.status === 'failed'), checks };
+  }
+
+  /**
+   * `system reset`: every container removed (killed if running), the store
+   * deleted, the namespace stopped. The engine is closed afterwards: the
+   * services cannot be used again. Returns the data directory removed.
+   */
+  async reset(): Promise<{ removed: string }> {
+    const removed = this.engine.paths.dataDir;
+    resetStore(this.engine);
+    return { removed };
+  }
+
+  /** `image check [--repair]`: the store check (blobs re-hashed, images' parts, leftovers, the database). */
+  async imageCheck(req: { repair?: boolean } = {}): Promise<StoreCheckResult> {
+    return checkStore(this.engine, !!req.repair);
+  }
+
+  /** `system df`: counts and sizes of images, containers and volumes. */
+  async df(): Promise<DiskUsage> {
+    const images = this.engine.images.list();
+    const layers = [...new Set(images.flatMap((i) => i.layers))];
+    const containers = containerStore(this.engine).list();
+    const volumes = listVolumes(this.engine);
+    let volumeBytes = 0;
+    for (const v of volumes) volumeBytes += await volumeSize(this.engine, v);
+    let containerBytes = 0;
+    for (const c of containers) containerBytes += (await containerSize(this.engine, c)).rw;
+    return {
+      images: { count: images.length, size: this.engine.images.layerSizes(layers).reduce((a, b) => a + b, 0) },
+      containers: { count: containers.length, size: containerBytes },
+      volumes: { count: volumes.length, size: volumeBytes },
+    };
+  }
+
+  /**
+   * `system recover`: a lost or damaged state database is moved aside and
+   * rebuilt from the store. Static: it must look at the database before an
+   * engine opens it (opening refuses a damaged one). `onStep` hears the
+   * verdict and each file moved aside before the rebuild starts.
+   */
+  static async recover(req: { force?: boolean } = {}, onStep: (step: RecoverStep) => void = () => {}): Promise<RecoverResult> {
+    const { paths } = await Engine.locate();
+    const verdict = databaseVerdict(paths.db);
+    const result: RecoverResult = { database: paths.db, verdict, rebuilt: false, movedAside: [], restored: [], notRestored: [] };
+    if (verdict.state === 'sound' && !req.force) return result;
+    onStep({ kind: 'verdict', database: paths.db, verdict });
+    for (const file of moveDatabaseAside(paths.db)) {
+      result.movedAside.push(file);
+      onStep({ kind: 'moved-aside', file });
+    }
+    const engine = await Engine.open({ fresh: 'allow' });
+    try {
+      const report = await rebuildState(engine);
+      return { ...result, rebuilt: true, restored: report.restored, notRestored: report.notRestored };
+    } finally {
+      engine.close();
+    }
+  }
 }

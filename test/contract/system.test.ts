@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { openServices, SystemService, type Services } from '../../src/engine/index.js';
+import { Sandbox } from '../helpers.js';
+
+// Until test/contract-helpers.ts (another slice) is merged: an isolated store whose directories this process's engine uses too.
+function isolate(name: string): Sandbox {
+  const sb = new Sandbox(name);
+  for (const k of ['XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_RUNTIME_DIR'] as const) process.env[k] = sb.env[k];
+  return sb;
+}
+
+describe('contract: system', () => {
+  const sb = isolate('contract-sys');
+  let svc: Services;
+  before(async () => {
+    sb.importBusybox();
+    svc = await openServices();
+  });
+  after(() => {
+    // The reset test closed the engine already.
+    try { svc?.close(); } catch { /* closed */ }
+    sb.destroy();
+  });
+
+  test('version is data, without a store; the engine\'s adds its runtime', async () => {
+    const v = SystemService.version();
+    assert.match(v.version, /^\d+\.\d+\.\d+/);
+    assert.equal(sb.ok(['version']), `rootlet version ${v.version}\n`);
+    assert.equal(v.os, 'linux');
+    assert.equal(typeof v.arch, 'string');
+    assert.match(v.apiVersion, /^1\.\d+$/);
+    assert.match(v.nodeVersion, /^\d+\./);
+    const full = await svc.system.version();
+    assert.equal(full.version, v.version);
+    assert.match(full.runtime.name ?? '', /^(crun|runc)$/);
+    assert.equal(full.runtime.error, undefined);
+  });
+
+  test('info is structured: storage, runtime, network, id maps and paths', async () => {
+    const info = await svc.system.info();
+    assert.equal(info.version, SystemService.version().version);
+    assert.equal(info.storage.root, sb.path('data', 'rootlet'));
+    assert.equal(info.storage.runRoot, sb.path('run', 'rootlet'));
+    assert.equal(info.storage.images, 1);
+    assert.equal(info.storage.containers, 0);
+    assert.equal(info.host.uid, process.getuid!());
+    assert.match(info.runtime.name ?? '', /^(crun|runc)$/);
+    assert.equal(info.network.default, 'rootlet');
+    assert.ok(info.idMappings.uids.length >= 2 && info.idMappings.uids[0]!.container === 0);
+    assert.equal(typeof info.paths.namespaceHolderPid, 'number');
+    // The CLI's JSON is the same data.
+    assert.deepEqual(JSON.parse(sb.ok(['info', '--format', 'json'])).storage, info.storage);
+  });
+
+  test('check, image check, df and recover return data', async () => {
+    const check = await svc.system.check();
+    assert.equal(check.ok, true);
+    assert.ok(check.checks.some((c) => c.item === 'namespace' && c.status === 'ok'));
+    for (const c of check.checks) assert.match(c.status, /^(ok|warn|failed|skipped)$/);
+
+    const store = await svc.system.imageCheck();
+    assert.deepEqual(store.problems, []);
+    assert.equal(store.images, 1);
+    assert.ok(store.blobs >= 2);
+
+    sb.ok(['run', '--name', 'writer', '-v', 'dv:/d', 'busybox', 'sh', '-c', 'head -c 5000 /dev/zero > /d/f; head -c 3000 /dev/zero > /f']);
+    const df = await svc.system.df();
+    assert.equal(df.images.count, 1);
+    assert.ok(df.images.size > 0);
+    assert.equal(df.containers.count, 1);
+    assert.ok(df.containers.size >= 3000, `containers ${df.containers.size}`);
+    assert.deepEqual(df.volumes, { count: 1, size: 5000 });
+
+    const steps: string[] = [];
+    const rec = await SystemService.recover({}, (s) => steps.push(s.kind));
+    assert.equal(rec.verdict.state, 'sound');
+    assert.equal(rec.rebuilt, false);
+    assert.deepEqual(steps, []);
+  });
+
+  test('reset removes the store and says where it was', async () => {
+    const root = sb.path('data', 'rootlet');
+    assert.deepEqual(await svc.system.reset(), { removed: root });
+    assert.equal(existsSync(root), false);
+  });
+});
