@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .action(async (image: string, command: string[], flags: CreateFlags) => {
       const req = toCreateRequest(image, command, flags, processContext());
       const svc = await services();
-      req.image = await ensureImage(svc.engine, image, flags.pull);
+      req.image = await ensureImage(image, flags.pull);
       process.stdout.write(`${svc.containers.create(req).id}\n`);
     });
 

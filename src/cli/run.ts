@@ -19,7 +19,7 @@ export function register(program: Command): void {
       const ctx = processContext();
       const req = toCreateRequest(image, command, flags, ctx);
       const svc = await services();
-      req.image = await ensureImage(svc.engine, image, flags.pull);
+      req.image = await ensureImage(image, flags.pull);
       const r = await svc.containers.run(req, { detach: !!flags.detach }, ctx);
       if (r.id) process.stdout.write(`${r.id}\n`);
       else process.exitCode = r.exitCode;

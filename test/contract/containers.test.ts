@@ -6,68 +6,25 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { setEntryPath } from '../../src/engine/engine.js';
-import { openServices, type CallerContext, type CreateRequest, type Services } from '../../src/engine/index.js';
+import type { CreateRequest, Services } from '../../src/engine/index.js';
 import { EngineError } from '../../src/util/errors.js';
-import { BIN, Sandbox } from '../helpers.js';
-
-/** A caller with in-memory streams: what it was sent is in `out()` and `err()`. */
-function caller(opts: { stdin?: string | PassThrough; cwd?: string; env?: Record<string, string> } = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
-  stdout.on('data', (d: Buffer) => chunks.out.push(d));
-  stderr.on('data', (d: Buffer) => chunks.err.push(d));
-  let stdin: PassThrough | undefined;
-  if (typeof opts.stdin === 'string') {
-    stdin = new PassThrough();
-    stdin.end(opts.stdin);
-  } else {
-    stdin = opts.stdin;
-  }
-  const warnings: string[] = [];
-  const ctx: CallerContext = {
-    cwd: opts.cwd ?? '/',
-    env: opts.env ?? {},
-    streams: { stdin, stdout, stderr },
-    warn: (line) => { warnings.push(line); },
-  };
-  return {
-    ctx,
-    warnings,
-    out: () => Buffer.concat(chunks.out).toString(),
-    err: () => Buffer.concat(chunks.err).toString(),
-  };
-}
+import { memoryContext as caller, openContractStore, type ContractStore } from '../contract-helpers.js';
+import { until } from '../helpers.js';
 
 function request(cmd: string[], over: Partial<CreateRequest> = {}): CreateRequest {
   return { image: 'busybox', cmd, ...over, host: { networkMode: 'none', ...over.host } };
 }
 
-/** Polls until `cond` holds (the machine may be loaded: generous bound, no fixed sleeps). */
-async function until(cond: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const sb = new Sandbox('contract-containers');
+let store: ContractStore;
 let svc: Services;
 
 before(async () => {
-  sb.importBusybox();
-  // The services read the store's location from this process's environment, as the CLI does.
-  Object.assign(process.env, { XDG_DATA_HOME: sb.env.XDG_DATA_HOME, XDG_CONFIG_HOME: sb.env.XDG_CONFIG_HOME, XDG_RUNTIME_DIR: sb.env.XDG_RUNTIME_DIR });
-  setEntryPath(BIN);
-  svc = await openServices();
+  store = await openContractStore('contract-containers');
+  store.sb.importBusybox();
+  svc = store.services;
 });
 
-after(() => {
-  svc?.close();
-  sb.destroy();
-});
+after(() => store?.close());
 
 describe('containers through the service', () => {
   test('run in the foreground: the output bytes on the caller\'s streams, the exit code returned', async () => {
@@ -120,7 +77,7 @@ describe('containers through the service', () => {
     const a = caller({ stdin: input });
     const attached = svc.containers.attach('life', { stdin: true, detachKeys: Buffer.from([0x10, 0x11]) }, a.ctx);
     input.write('ping\n');
-    await until(() => a.out().includes('got ping'), 'the echo of the attached input');
+    await until('the echo of the attached input', () => a.out().includes('got ping'), 60_000);
     input.write(Buffer.from([0x10, 0x11]));
     assert.deepEqual(await attached, { detached: true });
     assert.equal((await svc.containers.list()).find((s) => s.id === id)?.state, 'running');
@@ -161,7 +118,7 @@ describe('containers through the service', () => {
 
   test('cp resolves a relative host path against the caller\'s cwd, not the engine\'s', async () => {
     const { id } = await svc.containers.run(request(['sleep', '600']), { detach: true }, caller().ctx);
-    const dir = mkdtempSync(join(sb.root, 'cwd-'));
+    const dir = mkdtempSync(join(store.sb.root, 'cwd-'));
     await svc.containers.copyFrom(id!, '/etc/passwd', 'copied', { follow: false, archive: false }, caller({ cwd: dir }).ctx);
     assert.ok(existsSync(join(dir, 'copied')));
     assert.match(readFileSync(join(dir, 'copied'), 'utf8'), /^root:/);

@@ -54,9 +54,10 @@ export class VolumeService {
   }
 
   /**
-   * `volume rm`: refused while a container (running or not) mounts it;
-   * `force` removes it anyway, and makes a name that does not exist no
-   * error. `removed` says whether there was one.
+   * `volume rm`: refused while a container (running or not) mounts it,
+   * also with `force` (as Docker: a container's files are never deleted
+   * under it); `force` makes a name that does not exist no error.
+   * `removed` says whether there was one.
    */
   async remove(name: string, req: { force?: boolean } = {}): Promise<{ removed: boolean }> {
     const v = findVolume(this.engine, name);
@@ -64,9 +65,9 @@ export class VolumeService {
       if (req.force) return { removed: false };
       throw new VolumeNotFoundError(name);
     }
-    if (v.usedBy.length && !req.force) {
+    if (v.usedBy.length) {
       const many = v.usedBy.length > 1;
-      throw new EngineError(`volume ${name} is in use by container${many ? 's' : ''} ${v.usedBy.map((c) => c.name).join(', ')}: remove ${many ? 'them' : 'it'} first, or use --force`);
+      throw new EngineError(`volume ${name} is in use by container${many ? 's' : ''} ${v.usedBy.map((c) => c.name).join(', ')}: remove ${many ? 'them' : 'it'} first`);
     }
     deleteVolume(this.engine, name);
     return { removed: true };
