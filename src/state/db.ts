@@ -112,6 +112,8 @@ const MIGRATIONS: string[] = [
      exit_code INTEGER NOT NULL,
      removed_at INTEGER NOT NULL
    );`,
+  // 7: container states are explicit (engine/containers/transitions.ts): a run that a stop has marked is "stopping".
+  `UPDATE containers SET state = 'stopping' WHERE state = 'running' AND stopped_by_user = 1;`,
 ];
 
 /** The command that rebuilds a damaged state database from the store (src/engine/system/store-recover.ts). */
