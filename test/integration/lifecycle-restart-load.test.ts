@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { Sandbox } from '../helpers.js';
-import { countLines, destroyHard, logs, sleep, waitFor } from '../lifecycle-helpers.js';
+import { countLines, destroyHard, logs, processesMentioning, psStatus, sleep, waitFor } from '../lifecycle-helpers.js';
 
 // A stop wins over the restart policy whatever the timing (engine/containers/transitions.ts).
 // The race was found under load: the exit hook, a process of its own, restarted a container
@@ -71,5 +71,19 @@ describe('restart policy under load: a stop always wins', () => {
       await waitFor(`${name} to run again after start`, () => countLines(logs(sb, name), 'run') > stopped.runs, 60_000, 50);
       sb.ok(['rm', '-f', name]);
     }
+  });
+
+  test('stop then start at once: the exit hook of the stopped run, however late, leaves the new run alone', async () => {
+    const id = sb.ok(['run', '-d', '--name', 'again', 'busybox', 'sh', '-c', 'trap "exit 143" TERM; echo run; while :; do sleep 0.1; done']).trim();
+    for (let i = 1; i <= 5; i++) {
+      await waitFor(`again to run ${i} times`, () => countLines(logs(sb, 'again'), 'run') >= i, 60_000, 50);
+      sb.ok(['stop', '-t', '5', 'again']);
+      sb.ok(['start', 'again']);
+      // The stopped run's hook may still be at work: once it is done, the new run must still be up.
+      await waitFor('the exit hook of the stopped run to finish', () => processesMentioning(`__container-exited ${id}`).length === 0, 60_000, 50);
+      await waitFor(`again to run ${i + 1} times`, () => countLines(logs(sb, 'again'), 'run') >= i + 1, 60_000, 50);
+      assert.match(psStatus(sb, 'again') ?? '', /^Up /, `cycle ${i}: the new run ended`);
+    }
+    sb.ok(['rm', '-f', 'again']);
   });
 });

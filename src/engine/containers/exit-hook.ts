@@ -49,7 +49,9 @@ export async function onContainerExit(engine: Engine, id: string, runToken: stri
   const latest = store.get(id);
   if (!latest || latest.runToken !== runToken) return;
   stopHealthTimer(engine, id);
-  engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', id));
+  // Not forced: this run has ended, and the runtime refuses to delete a live one. A stop and a start may have come
+  // since the look above (the stop returns once the exit is recorded), and that next run must not be killed.
+  engine.ns().run(runtimeCommand(engine, rec, 'delete', id));
   if (latest.phase !== 'exited') return;
   if (rec.spec.rm) {
     removeContainer(engine, latest, { force: true, volumes: true });
