@@ -345,10 +345,6 @@ export class ContainerStore {
     this.requestStop(id);
   }
 
-  bumpRestartCount(id: string): void {
-    this.db.prepare('UPDATE containers SET restart_count = restart_count + 1 WHERE id = ?').run(id);
-  }
-
   /** Replaces the stored spec (network connect/disconnect change the networks joined). */
   updateSpec(id: string, spec: ContainerSpec): void {
     this.db.prepare('UPDATE containers SET spec = ? WHERE id = ?').run(JSON.stringify(spec), id);
