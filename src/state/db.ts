@@ -123,6 +123,8 @@ const MIGRATIONS: string[] = [
      attributes TEXT NOT NULL        -- JSON object of strings
    );
    CREATE INDEX IF NOT EXISTS events_time ON events(time);`,
+  // 8: container states are explicit (engine/containers/transitions.ts): a run that a stop has marked is "stopping".
+  `UPDATE containers SET state = 'stopping' WHERE state = 'running' AND stopped_by_user = 1;`,
 ];
 
 /** The command that rebuilds a damaged state database from the store (src/engine/system/store-recover.ts). */

@@ -28,12 +28,16 @@ export function shouldRestart(policy: RestartPolicy, rec: Pick<ContainerRecord, 
  * restarts one whose policy says so, with Docker's doubling delay. It acts
  * only for the run it belongs to (`runToken`): a hook that runs late must
  * not touch the next run. Another rootlet may have recorded the exit
- * first (any look settles it); the restart is the hook's alone.
+ * first (any look settles it); the restart is the hook's alone, and a stop
+ * wins over it at every step (transitions.ts): the hook schedules the
+ * restart only if no stop has marked the container, in the same UPDATE,
+ * and the next run begins only if the restart is still scheduled after
+ * the back-off.
  */
 export async function onContainerExit(engine: Engine, id: string, runToken: string): Promise<void> {
   const store = new ContainerStore(engine.db);
   const rec = store.get(id);
-  if (!rec || rec.runToken !== runToken || (rec.state !== 'running' && rec.state !== 'exited')) return;
+  if (!rec || rec.runToken !== runToken || (rec.state !== 'running' && rec.phase !== 'exited')) return;
   const exit = readExitFile(engine, id);
   const code = exit?.code ?? rec.exitCode ?? 255;
   // Before the exit is recorded: `wait` returns on it, and a `start` right after must not find this run's network
@@ -46,20 +50,23 @@ export async function onContainerExit(engine: Engine, id: string, runToken: stri
   const latest = store.get(id);
   if (!latest || latest.runToken !== runToken) return;
   stopHealthTimer(engine, id);
-  engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', id));
-  if (latest.state !== 'exited') return;
+  // Not forced: this run has ended, and the runtime refuses to delete a live one. A stop and a start may have come
+  // since the look above (the stop returns once the exit is recorded), and that next run must not be killed.
+  engine.ns().run(runtimeCommand(engine, rec, 'delete', id));
+  if (latest.phase !== 'exited') return;
   if (rec.spec.rm) {
     removeContainer(engine, latest, { force: true, volumes: true });
     return;
   }
   if (!shouldRestart(rec.spec.restart, latest, code)) return;
+  // A stop from here on cancels it (exited: its mark alone; restarting: back to exited).
+  if (!store.scheduleRestart(id, runToken)) return;
   await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** latest.restartCount, 10_000)));
   const again = store.get(id);
-  // The user may have stopped, started or removed it meanwhile.
-  if (!again || again.state !== 'exited' || again.stoppedByUser || again.runToken !== runToken) return;
-  store.bumpRestartCount(id);
+  // The user may have stopped, started or removed it meanwhile; startDetached checks again as it claims the run.
+  if (!again || again.phase !== 'restarting' || again.runToken !== runToken) return;
   recordEvent(engine, containerEvent(again, 'restart'));
-  await startDetached(engine, again);
+  await startDetached(engine, again, { restartOf: runToken });
 }
 
 /** Keeps what stopped an exit hook where its user can read it (conmon gives the hook no output). */

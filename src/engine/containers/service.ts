@@ -4,6 +4,7 @@ import type { CallerContext } from '../context.js';
 import { EngineError } from '../../util/errors.js';
 import type { PortBinding } from '../../util/values.js';
 import { inspectContainer } from '../inspect.js';
+import { containerEvent, recordEvent } from '../events/log.js';
 import { boundPorts, refreshPeers } from '../networks/endpoints.js';
 import { PortError } from '../networks/forwarder.js';
 import { attach, type Attachment } from './attach.js';
@@ -123,7 +124,9 @@ export class ContainerService {
   /** `restart`: stop, then start again in the background. */
   async restart(ref: string, req: { timeoutSec?: number } = {}): Promise<void> {
     await stopContainer(this.engine, this.resolve(ref), req.timeoutSec);
-    await startDetached(this.engine, this.resolve(ref));
+    const rec = this.resolve(ref);
+    await startDetached(this.engine, rec);
+    recordEvent(this.engine, containerEvent(rec, 'restart'));
   }
 
   kill(ref: string, req: { signal?: string } = {}): void {

@@ -7,7 +7,8 @@ import { isProcessAlive, processStartTime, sleepSync } from '../../util/proc.js'
 import { randomHex } from '../../util/random.js';
 import { readFileSync } from 'node:fs';
 import { classifyRuntimeError, containerDir, layerNames, prepareBundle, runtimeFor, startCommand } from './bundle.js';
-import { clearExitFile } from './state.js';
+import { clearExitFile, refreshState } from './state.js';
+import { removeContainer } from './remove.js';
 import { ContainerStore, type ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
@@ -41,24 +42,47 @@ export function logPath(engine: Engine, id: string): string {
  * filesystem (gone with conmon when the container ends), then we start it.
  * When it ends, conmon records the exit code and runs rootlet's exit hook
  * (`__container-exited`), which applies --rm and the restart policy.
+ *
+ * The run begins with a move of transitions.ts: a user's start from
+ * created, exited or a scheduled restart; the exit hook's (`restartOf`,
+ * the run that ended) only from the restart it scheduled. A start that
+ * finds the container running does nothing (the policy's restart came
+ * first); a stop that comes while it starts wins: the container is not
+ * started.
  */
-export async function startDetached(engine: Engine, rec: ContainerRecord, opts: { beforeStart?: () => Promise<void> } = {}): Promise<void> {
+export async function startDetached(engine: Engine, rec: ContainerRecord, opts: { beforeStart?: () => Promise<void>; restartOf?: string } = {}): Promise<void> {
   const ns = engine.ns();
   const store = new ContainerStore(engine.db);
+  if (opts.restartOf === undefined) {
+    // A run that ended but is not recorded yet is recorded now, from its exit file (cleared below).
+    const fresh = store.get(rec.id);
+    const now = fresh && refreshState(engine, fresh);
+    if (!now) throw new EngineError(`No such container: ${rec.name}`);
+    if (now.state === 'removing') throw new EngineError(`container ${rec.name} is being removed`);
+    if (now.state === 'running') return alreadyRunning(opts);
+  }
   const dir = containerDir(engine, rec.id);
   const rt = runtimeFor(engine, rec.spec);
   const globalArgs = runtimeArgs(rt, engine.paths.runcRoot, join(dir, 'runtime.log'));
-  clearExitFile(engine, rec.id);
-  // The runtime's record of an earlier run must go before the id can be used again.
-  if (existsSync(join(engine.paths.runcRoot, rec.id))) ns.run([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
   engine.mkdirForNs(dir);
   const names = layerNames(engine, rec);
   const writeBundle = prepareBundle(engine, rec, names);
   const env: NodeJS.ProcessEnv = { ...engine.helperEnv(), ...identityEnv(engine.id, ns.holderPid) };
   const runToken = randomHex(8);
-  store.markStarting(rec.id, runToken, process.pid, processStartTime(process.pid));
+  // Before the run is claimed: a look must not read the last run's exit file as this run's end.
+  clearExitFile(engine, rec.id);
+  if (!store.markStarting(rec.id, runToken, process.pid, processStartTime(process.pid), opts.restartOf)) {
+    if (opts.restartOf !== undefined) return;
+    const now = store.get(rec.id);
+    if (!now) throw new EngineError(`No such container: ${rec.name}`);
+    if (now.state === 'removing') throw new EngineError(`container ${rec.name} is being removed`);
+    return alreadyRunning(opts);
+  }
   let started;
   try {
+    // The runtime's record of an earlier run must go before the id can be used again. Only once this run is
+    // claimed: the id is then this start's alone (no other start, no restart, can claim it until this run ends).
+    if (existsSync(join(engine.paths.runcRoot, rec.id))) ns.run([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
     // After markStarting: a rootlet killed from here on leaves a record whose network the next look removes.
     writeBundle(await connectContainer(engine, rec));
     started = await createWithConmon({
@@ -80,7 +104,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
       env,
     });
   } catch (err) {
-    store.markExited(rec.id, undefined);
+    store.markExited(rec.id, undefined, Date.now(), runToken);
     disconnectContainer(engine, rec.id);
     if (err instanceof PortError) throw err;
     if (err instanceof EngineError) {
@@ -91,19 +115,47 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
   }
   const conmonPid = started.conmonPid || readConmonPid(dir);
   // Recorded before it starts: a rootlet killed right after `start` must leave a container ps shows and stop stops.
-  store.markDetached(rec.id, conmonPid, conmonPid && isProcessAlive(conmonPid) ? processStartTime(conmonPid) : undefined, started.pid, runToken);
+  const still = store.markDetached(rec.id, conmonPid, conmonPid && isProcessAlive(conmonPid) ? processStartTime(conmonPid) : undefined, started.pid, runToken);
+  // A stop (or rm) that came while it was being created found nothing to signal: it wins, the container does not start.
+  if (!still || store.get(rec.id)?.phase !== 'running') {
+    abandon(engine, rec, runToken, [rt.path, ...globalArgs, 'delete', '--force', rec.id]);
+    return;
+  }
   // Before it runs: a container that ends at once has its exit hook record `die`, which must not come first (a failed start dies with 125).
   recordEvent(engine, containerEvent(rec, 'start'));
   // e.g. attach: connected before the container runs, its first output is not lost.
   if (opts.beforeStart) await opts.beforeStart();
   const r = startCreatedFast(rt, engine.paths.runcRoot, rec.id) ? { code: 0, stderr: '' } : ns.run([rt.path, ...globalArgs, 'start', rec.id]);
   if (r.code !== 0) {
+    // The stop's signal may have reached the created container before it could start: that is the stop winning.
+    if (store.get(rec.id)?.phase === 'stopping') {
+      abandon(engine, rec, runToken, [rt.path, ...globalArgs, 'delete', '--force', rec.id]);
+      return;
+    }
     ns.run([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
-    store.markExited(rec.id, 125);
+    store.markExited(rec.id, 125, Date.now(), runToken);
     disconnectContainer(engine, rec.id);
     throw new EngineError(`cannot start the container: ${lastLine(r.stderr) || `${rt.name} start failed`}`);
   }
   if (rec.spec.health) store.resetHealth(rec.id, true);
   refreshPeers(engine, rec.id);
   if (rec.spec.health && conmonPid) startHealthTimer(engine, rec, conmonPid);
+}
+
+/** A start of a running container does nothing; one that attaches (start -a) attaches to the run there is. */
+async function alreadyRunning(opts: { beforeStart?: () => Promise<void> }): Promise<void> {
+  if (opts.beforeStart) await opts.beforeStart();
+}
+
+/**
+ * A created container that is not to start (a stop or rm came first): its
+ * runtime state goes (conmon ends with it), and the run is recorded as
+ * ended by SIGKILL, as Docker records a container killed on its way up.
+ */
+function abandon(engine: Engine, rec: ContainerRecord, runToken: string, deleteCommand: string[]): void {
+  const store = new ContainerStore(engine.db);
+  engine.ns().run(deleteCommand);
+  if (store.markExited(rec.id, 137, Date.now(), runToken)) disconnectContainer(engine, rec.id);
+  const now = store.get(rec.id);
+  if (rec.spec.rm && now?.runToken === runToken && now.phase === 'exited') removeContainer(engine, now, { force: true, volumes: true });
 }

@@ -21,12 +21,21 @@ function current(engine: Engine, id: string): ContainerRecord | undefined {
   return rec && refreshState(engine, rec);
 }
 
-/** Waits until the container is no longer running, or the deadline passes; returns whether it ended. */
+/**
+ * Waits until the container is no longer running, or the deadline passes;
+ * returns whether it ended. An end seen (its exit file) is also recorded
+ * before this returns: a `start` right after finds the run over, not
+ * "stopping".
+ */
 export async function waitUntilStopped(engine: Engine, id: string, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const rec = current(engine, id);
-    if (!rec || !isRunning(engine, rec)) return true;
+    if (!rec || !isRunning(engine, rec)) {
+      // isRunning may have seen the exit file that the look before it had not: this look records it.
+      if (rec) current(engine, id);
+      return true;
+    }
     if (Date.now() >= deadline) return false;
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
@@ -36,27 +45,44 @@ export async function waitUntilStopped(engine: Engine, id: string, timeoutMs: nu
 export function killContainer(engine: Engine, rec: ContainerRecord, signal = 'SIGKILL'): void {
   const sig = parseSignal(signal);
   if (!isRunning(engine, rec)) throw new EngineError(`cannot kill container ${rec.name}: it is not running`);
-  if (sig === 'SIGKILL' || sig === '9') new ContainerStore(engine.db).setStoppedByUser(rec.id);
-  const r = runtimeKill(engine, rec, sig);
-  if (r.code !== 0 && isRunning(engine, current(engine, rec.id) ?? rec)) {
+  // kill -9 stops it for good, as stop does: marked before the signal (see stopContainer).
+  const target = sig === 'SIGKILL' || sig === '9' ? stopTarget(engine, rec) : rec;
+  const r = runtimeKill(engine, target, sig);
+  if (r.code !== 0 && isRunning(engine, current(engine, rec.id) ?? target)) {
     throw new EngineError(`cannot kill container ${rec.name}: ${lastLine(r.stderr)}`);
   }
 }
 
 /**
+ * Marks the container stopped by its user (transitions.ts: stop, or
+ * cancelRestart between two runs) and returns its record as it is now:
+ * the run to signal is the one the row names after the mark, which no
+ * restart can replace any more (the record the caller resolved may be
+ * older than the exit hook's last restart).
+ */
+function stopTarget(engine: Engine, rec: ContainerRecord): ContainerRecord {
+  new ContainerStore(engine.db).requestStop(rec.id);
+  return current(engine, rec.id) ?? rec;
+}
+
+/**
  * `stop`: the container's stop signal, then SIGKILL after `timeoutSec`.
- * The restart policy does not bring back a container its user stopped.
+ * The restart policy does not bring back a container its user stopped,
+ * whatever the timing: the mark comes first, also when it is not running
+ * (a container between two restarts must not come back).
  */
 export async function stopContainer(engine: Engine, rec: ContainerRecord, timeoutSec?: number): Promise<void> {
-  // First, also when it is not running: a container between two restarts must not come back.
-  new ContainerStore(engine.db).setStoppedByUser(rec.id);
-  if (!isRunning(engine, rec)) return;
-  const timeout = (timeoutSec ?? rec.spec.stopTimeout) * 1000;
+  const target = stopTarget(engine, rec);
+  if (!isRunning(engine, target)) {
+    current(engine, rec.id);
+    return;
+  }
+  const timeout = (timeoutSec ?? target.spec.stopTimeout) * 1000;
   if (timeout > 0) {
-    runtimeKill(engine, rec, rec.spec.stopSignal);
+    runtimeKill(engine, target, target.spec.stopSignal);
     if (await waitUntilStopped(engine, rec.id, timeout)) return recordEvent(engine, containerEvent(rec, 'stop'));
   }
-  runtimeKill(engine, rec, 'SIGKILL');
+  runtimeKill(engine, target, 'SIGKILL');
   if (!(await waitUntilStopped(engine, rec.id, 10_000))) {
     throw new EngineError(`container ${rec.name} did not stop after SIGKILL`);
   }

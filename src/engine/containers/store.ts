@@ -5,8 +5,10 @@ import { asNoSpace } from '../../util/no-space.js';
 import { legacyNetworkSpec, type ContainerSpec } from './spec.js';
 import { EngineError } from '../../util/errors.js';
 import { recordContainerEvent } from '../events/log.js';
+import { MOVES, STOP_MOVES, parsePhase, visibleState, type ContainerPhase, type MoveName, type VisibleState } from './transitions.js';
 
-export type ContainerState = 'created' | 'running' | 'exited' | 'removing';
+/** Docker's states, as ps, inspect and wait show them; the row's exact state is `phase` (transitions.ts). */
+export type ContainerState = VisibleState;
 
 export interface ContainerRecord {
   id: string;
@@ -15,6 +17,8 @@ export interface ContainerRecord {
   imageName: string;
   created: number;
   state: ContainerState;
+  /** The state as the database holds it (transitions.ts); absent on a record not read from it. */
+  phase?: ContainerPhase;
   /** The rootlet process running it in the foreground (no monitor). */
   ownerPid?: number;
   ownerStart?: number;
@@ -55,7 +59,7 @@ interface Row {
   image_id: string;
   image_name: string;
   created: number;
-  state: ContainerState;
+  state: string;
   owner_pid: number | null;
   owner_start: number | null;
   conmon_pid: number | null;
@@ -80,7 +84,8 @@ function fromRow(r: Row): ContainerRecord {
     imageId: r.image_id,
     imageName: r.image_name,
     created: r.created,
-    state: r.state,
+    state: visibleState(parsePhase(r.state)),
+    phase: parsePhase(r.state),
     ownerPid: r.owner_pid ?? undefined,
     ownerStart: r.owner_start ?? undefined,
     conmonPid: r.conmon_pid ?? undefined,
@@ -210,54 +215,116 @@ export class ContainerStore {
   }
 
   /**
+   * One move of transitions.ts as one conditional UPDATE: it applies only
+   * while the row is in a state the move starts from (and, with a run
+   * token, still names that run), so of two processes racing for a
+   * container exactly one wins. `set` adds columns the move writes.
+   * Returns whether it applied.
+   */
+  private move(id: string, name: MoveName, opts: { runToken?: string | null; set?: Record<string, unknown>; setSql?: string } = {}): boolean {
+    const m = MOVES[name];
+    if (m.sameRun && opts.runToken === undefined) throw new Error(`the ${name} move needs the run it acts on`);
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    if (m.to) sets.push(`state = '${m.to}'`);
+    if (m.stoppedByUser) sets.push(`stopped_by_user = ${m.stoppedByUser === 'set' ? 1 : 0}`);
+    for (const [col, value] of Object.entries(opts.set ?? {})) {
+      sets.push(`${col} = ?`);
+      params.push(value);
+    }
+    if (opts.setSql) sets.push(opts.setSql);
+    let where = `id = ? AND state IN (${m.from.map((p) => `'${p}'`).join(', ')})`;
+    params.push(id);
+    if (opts.runToken !== undefined) {
+      where += ' AND run_token IS ?';
+      params.push(opts.runToken);
+    }
+    if (m.unlessStopped) where += ' AND stopped_by_user = 0';
+    return this.db.prepare(`UPDATE containers SET ${sets.join(', ')} WHERE ${where}`).run(...params).changes > 0;
+  }
+
+  /**
    * A foreground run's second watcher: the shell that waits for the runtime
    * and records its exit code (containers/bundle.ts). It outlives a killed
    * rootlet, so the record stays "running" until the code is written.
    */
   setForegroundMonitor(id: string, pid: number, start: number | undefined): void {
-    this.db.prepare("UPDATE containers SET conmon_pid = ?, conmon_start = ? WHERE id = ? AND state = 'running'").run(pid, start ?? null, id);
+    this.db.prepare("UPDATE containers SET conmon_pid = ?, conmon_start = ? WHERE id = ? AND state IN ('running', 'stopping')").run(pid, start ?? null, id);
   }
 
-  /** Running in the foreground under this rootlet process. */
-  markRunning(id: string, ownerPid: number, ownerStart: number | undefined): void {
-    this.db.prepare(`UPDATE containers SET state = 'running', owner_pid = ?, owner_start = ?, conmon_pid = NULL, conmon_start = NULL,
-      started_at = ?, exit_code = NULL, finished_at = NULL, stopped_by_user = 0 WHERE id = ?`)
-      .run(ownerPid, ownerStart ?? null, Date.now(), id);
+  /** Running in the foreground under this rootlet process (the start move). */
+  markRunning(id: string, ownerPid: number, ownerStart: number | undefined): boolean {
+    return this.move(id, 'start', {
+      set: { owner_pid: ownerPid, owner_start: ownerStart ?? null, conmon_pid: null, conmon_start: null, started_at: Date.now(), exit_code: null, finished_at: null },
+    });
   }
 
   /**
    * A detached start under way: until its monitor is known the starting
    * rootlet watches it, so a starter killed mid-way leaves a record that
-   * ps settles (through the runtime) and stop and rm can act on.
+   * ps settles (through the runtime) and stop and rm can act on. A user's
+   * start moves from created, exited or a scheduled restart; the exit
+   * hook's (`restartOf`: the run that ended) only from the restart it
+   * scheduled, which a stop or start meanwhile has taken. Returns whether
+   * this start won.
    */
-  markStarting(id: string, runToken: string, ownerPid: number, ownerStart: number | undefined): void {
-    this.db.prepare(`UPDATE containers SET state = 'running', owner_pid = ?, owner_start = ?, conmon_pid = NULL, conmon_start = NULL, pid = NULL,
-      run_token = ?, started_at = ?, exit_code = NULL, finished_at = NULL, stopped_by_user = 0 WHERE id = ?`)
-      .run(ownerPid, ownerStart ?? null, runToken, Date.now(), id);
+  markStarting(id: string, runToken: string, ownerPid: number, ownerStart: number | undefined, restartOf?: string): boolean {
+    const set: Record<string, unknown> = {
+      owner_pid: ownerPid, owner_start: ownerStart ?? null, conmon_pid: null, conmon_start: null, pid: null,
+      run_token: runToken, started_at: Date.now(), exit_code: null, finished_at: null,
+    };
+    if (restartOf === undefined) return this.move(id, 'start', { set });
+    return this.move(id, 'restart', { runToken: restartOf, set, setSql: 'restart_count = restart_count + 1' });
   }
 
-  /** Running detached under its monitor. */
-  markDetached(id: string, conmonPid: number, conmonStart: number | undefined, pid: number, runToken: string): void {
-    this.db.prepare(`UPDATE containers SET state = 'running', owner_pid = NULL, owner_start = NULL, conmon_pid = ?, conmon_start = ?, pid = ?,
-      run_token = ?, started_at = ?, exit_code = NULL, finished_at = NULL, stopped_by_user = 0 WHERE id = ?`)
-      .run(conmonPid, conmonStart ?? null, pid, runToken, Date.now(), id);
+  /**
+   * Running detached under its monitor. Not a move: a stop that came while
+   * it started keeps the row "stopping" (the starter sees it and does not
+   * start it). Returns whether the run is still this one.
+   */
+  markDetached(id: string, conmonPid: number, conmonStart: number | undefined, pid: number, runToken: string): boolean {
+    return this.db.prepare(`UPDATE containers SET owner_pid = NULL, owner_start = NULL, conmon_pid = ?, conmon_start = ?, pid = ?,
+      started_at = ?, exit_code = NULL, finished_at = NULL WHERE id = ? AND run_token IS ? AND state IN ('running', 'stopping')`)
+      .run(conmonPid, conmonStart ?? null, pid, Date.now(), id, runToken).changes > 0;
   }
 
   /** Records the end of a run; a container being removed keeps that state. Returns whether it was running. */
   markExited(id: string, exitCode: number | undefined, finishedAt = Date.now(), runToken?: string | null): boolean {
     // With a run token, only that run: a look that read the record before a restart must not end the next run.
-    const sql = `UPDATE containers SET state = 'exited', exit_code = ?, finished_at = ?, owner_pid = NULL, owner_start = NULL,
-      conmon_pid = NULL, conmon_start = NULL, pid = NULL WHERE id = ? AND state = 'running'`;
-    const ended = runToken === undefined
-      ? this.db.prepare(sql).run(exitCode ?? null, finishedAt, id).changes > 0
-      : this.db.prepare(`${sql} AND run_token IS ?`).run(exitCode ?? null, finishedAt, id, runToken).changes > 0;
-    // Once per run: only the look that ended it gets here (the update above is its own test).
+    const ended = this.move(id, 'exit', {
+      runToken,
+      set: { exit_code: exitCode ?? null, finished_at: finishedAt, owner_pid: null, owner_start: null, conmon_pid: null, conmon_start: null, pid: null },
+    });
+    // Once per run: only the look that ended it gets here (the move above is its own test).
     if (ended) recordContainerEvent(this.db, this.get(id), 'die', { exitCode });
     if (ended && exitCode !== undefined) {
       // For recovery only: the database has the end recorded; a record file that cannot be written must not undo that.
       try { this.rewriteRecordFile(id); } catch { /* full disk: recovery would show the exit code as unknown */ }
     }
     return ended;
+  }
+
+  /**
+   * stop and kill -9, before they signal anything: a running container
+   * becomes "stopping", a restart scheduled between two runs is cancelled,
+   * and one that does not run is marked so that no policy brings it back.
+   * One transaction: the exit hook cannot move the row between the tries.
+   * Returns the state it left (undefined: gone).
+   */
+  requestStop(id: string): ContainerPhase | undefined {
+    return this.db.transaction(() => {
+      for (const m of STOP_MOVES) if (this.move(id, m)) break;
+      return this.get(id)?.phase;
+    }).immediate();
+  }
+
+  /**
+   * The exit hook's decision to restart the run that ended: only that run,
+   * only once it is recorded as ended, and only if no stop marked it, all
+   * in the same UPDATE. Returns whether the restart is scheduled.
+   */
+  scheduleRestart(id: string, runToken: string): boolean {
+    return this.move(id, 'scheduleRestart', { runToken });
   }
 
   /** The run state found on disk and in the runtime when the database is rebuilt (store-recover.ts). */
@@ -276,12 +343,9 @@ export class ContainerStore {
     this.db.prepare('UPDATE containers SET health_status = ?, health_streak = ?, health_log = ? WHERE id = ?').run(h.status, h.failingStreak, JSON.stringify(h.log), id);
   }
 
+  /** The mark of a stop without its signal (requestStop). */
   setStoppedByUser(id: string): void {
-    this.db.prepare('UPDATE containers SET stopped_by_user = 1 WHERE id = ?').run(id);
-  }
-
-  bumpRestartCount(id: string): void {
-    this.db.prepare('UPDATE containers SET restart_count = restart_count + 1 WHERE id = ?').run(id);
+    this.requestStop(id);
   }
 
   /** Replaces the stored spec (network connect/disconnect change the networks joined). */
