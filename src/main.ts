@@ -40,11 +40,11 @@ async function main(argv: string[]): Promise<void> {
   process.on('unhandledRejection', (err) => { fail(err, argv); process.exit(); });
   if (first === '__container-exited') {
     // conmon's exit hook for a detached container (src/engine/containers/exit-hook.ts).
-    const { openEngine } = await import('./cli/common.js');
+    const { Engine } = await import('./engine/engine.js');
     const { onContainerExit, recordHookError } = await import('./engine/containers/exit-hook.js');
     let engine;
     try {
-      engine = await openEngine();
+      engine = await Engine.open();
       await onContainerExit(engine, argv[3] ?? '', argv[4] ?? '');
     } catch (err) {
       // conmon gives the hook no output: the line goes to the container's exit-hook.log. ps and rm settle what is left.

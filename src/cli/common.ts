@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import type { Engine } from '../engine/engine.js';
 import { openServices, type Services } from '../engine/index.js';
 import { describeError } from './report.js';
 import { trace } from '../util/trace.js';
@@ -24,11 +23,6 @@ export async function services(opts: { fresh?: 'refuse' | 'allow' } = {}): Promi
     trace('engine opened');
   }
   return opened;
-}
-
-/** The engine beneath the services, for the commands not yet moved onto one (see .dependency-cruiser.cjs). */
-export async function openEngine(opts: { fresh?: 'refuse' | 'allow' } = {}): Promise<Engine> {
-  return (await services(opts)).engine;
 }
 
 /**

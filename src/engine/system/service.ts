@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { arch, platform, release } from 'node:os';
 import { chooseRuntime } from '../../runtime/runtime.js';
 import { errorMessage } from '../../util/errors.js';
-import { runCapture } from '../../util/proc.js';
+import { runCapture, signalNumber } from '../../util/proc.js';
+import type { CallerContext } from '../context.js';
 import { containerSize } from '../containers/size.js';
 import { containerStore } from '../containers/state.js';
 import { Engine } from '../engine.js';
@@ -71,6 +73,30 @@ export interface DiskUsage {
  */
 export class SystemService {
   constructor(private readonly engine: Engine) {}
+
+  /**
+   * `unshare`: a command (default: the caller's shell) inside the user's
+   * namespace, as its root, started in the caller's directory; its exit
+   * code. With the caller's descriptors it has the caller's terminal.
+   */
+  async unshare(command: string[], ctx: CallerContext): Promise<number> {
+    const args = command.length ? command : [ctx.env.SHELL || '/bin/sh'];
+    const env = { ...ctx.env, ROOTLET_UNSHARE: '1', ROOTLET_STORAGE: this.engine.paths.dataDir };
+    // The directory is entered inside the namespace (nsenter --wd would keep the host's mount namespace).
+    const inDir = ['sh', '-c', 'cd "$0" 2>/dev/null; exec "$@"', ctx.cwd, ...args];
+    const { fds, stdin, stdout, stderr } = ctx.streams;
+    return new Promise<number>((resolve) => {
+      const child = spawn('nsenter', [...this.engine.ns().nsenterArgs(), '--', ...inDir], { stdio: fds ? [fds.stdin, fds.stdout, fds.stderr] : 'pipe', env });
+      if (!fds) {
+        if (stdin) stdin.pipe(child.stdin!);
+        else child.stdin!.end();
+        child.stdout!.on('data', (d: Buffer) => stdout.write(d));
+        child.stderr!.on('data', (d: Buffer) => stderr.write(d));
+      }
+      child.on('error', () => resolve(125));
+      child.on('close', (c, sig) => resolve(c ?? 128 + signalNumber(sig)));
+    });
+  }
 
   /** What the engine is, without opening a store (the CLI's `version` stays that cheap). */
   static version(): VersionInfo {
