@@ -20,15 +20,25 @@ export interface ContractStore {
 }
 
 /**
+ * A sandbox whose store this process's engine uses too (its directories
+ * set in process.env, where the engine looks when it opens), for tests
+ * that open the services themselves.
+ */
+export function isolatedSandbox(name: string): Sandbox {
+  const sb = new Sandbox(name);
+  for (const k of ['XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_RUNTIME_DIR'] as const) process.env[k] = sb.env[k];
+  // The engine runs its helpers (layer extraction, the exit hook) from beside the CLI bundle under test.
+  setEntryPath(BIN);
+  return sb;
+}
+
+/**
  * Opens services over a fresh isolated store. One per test file: the
  * engine reads XDG_* from process.env when it opens, so two stores in one
  * process would have to be opened one after the other.
  */
 export async function openContractStore(name: string): Promise<ContractStore> {
-  const sb = new Sandbox(name);
-  for (const k of ['XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_RUNTIME_DIR'] as const) process.env[k] = sb.env[k];
-  // The engine runs its helpers (layer extraction, the exit hook) from beside the CLI bundle under test.
-  setEntryPath(BIN);
+  const sb = isolatedSandbox(name);
   const services = await openServices();
   let closed = false;
   return {

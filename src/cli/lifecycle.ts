@@ -73,8 +73,8 @@ export function register(program: Command): void {
     .argument('<container...>')
     .addOption(valueOption('-s, --signal <signal>', 'signal to send', parseSignal).default('SIGKILL'))
     .action(async (names: string[], flags: { signal: string }) => {
-      await eachName(names, (svc, name) => {
-        svc.containers.kill(name, { signal: flags.signal });
+      await eachName(names, async (svc, name) => {
+        await svc.containers.kill(name, { signal: flags.signal });
         return name;
       });
     });
@@ -93,9 +93,9 @@ export function register(program: Command): void {
       .description(pause ? 'Freeze the processes of one or more containers' : 'Thaw paused containers')
       .argument('<container...>')
       .action(async (names: string[]) => {
-        await eachName(names, (svc, name) => {
-          if (pause) svc.containers.pause(name);
-          else svc.containers.unpause(name);
+        await eachName(names, async (svc, name) => {
+          if (pause) await svc.containers.pause(name);
+          else await svc.containers.unpause(name);
           return name;
         });
       });

@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { NetworkNotFoundError, NetworkService, openServices, type Services } from '../../src/engine/index.js';
-import { Sandbox } from '../helpers.js';
-
-// Until test/contract-helpers.ts (another slice) is merged: an isolated store whose directories this process's engine uses too.
-function isolate(name: string): Sandbox {
-  const sb = new Sandbox(name);
-  for (const k of ['XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_RUNTIME_DIR'] as const) process.env[k] = sb.env[k];
-  return sb;
-}
+import { isolatedSandbox } from '../contract-helpers.js';
+import type { Sandbox } from '../helpers.js';
 
 /** The container's interfaces, as its kernel lists them. */
 function interfaces(sb: Sandbox, name: string): string[] {
@@ -16,7 +10,7 @@ function interfaces(sb: Sandbox, name: string): string[] {
 }
 
 describe('contract: networks', () => {
-  const sb = isolate('contract-net');
+  const sb = isolatedSandbox('contract-net');
   let svc: Services;
   before(async () => {
     sb.importBusybox();

@@ -3,17 +3,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openServices, VolumeNotFoundError, type Services } from '../../src/engine/index.js';
-import { Sandbox } from '../helpers.js';
-
-// Until test/contract-helpers.ts (another slice) is merged: an isolated store whose directories this process's engine uses too.
-function isolate(name: string): Sandbox {
-  const sb = new Sandbox(name);
-  for (const k of ['XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_RUNTIME_DIR'] as const) process.env[k] = sb.env[k];
-  return sb;
-}
+import { isolatedSandbox } from '../contract-helpers.js';
 
 describe('contract: volumes', () => {
-  const sb = isolate('contract-vol');
+  const sb = isolatedSandbox('contract-vol');
   const volumes = sb.path('data', 'rootlet', 'volumes');
   let svc: Services;
   before(async () => {

@@ -129,16 +129,16 @@ export class ContainerService {
     recordEvent(this.engine, containerEvent(rec, 'restart'));
   }
 
-  kill(ref: string, req: { signal?: string } = {}): void {
-    killContainer(this.engine, this.resolve(ref), req.signal ?? 'SIGKILL');
+  async kill(ref: string, req: { signal?: string } = {}): Promise<void> {
+    await killContainer(this.engine, this.resolve(ref), req.signal ?? 'SIGKILL');
   }
 
-  pause(ref: string): void {
-    pauseContainer(this.engine, this.resolve(ref), true);
+  async pause(ref: string): Promise<void> {
+    await pauseContainer(this.engine, this.resolve(ref), true);
   }
 
-  unpause(ref: string): void {
-    pauseContainer(this.engine, this.resolve(ref), false);
+  async unpause(ref: string): Promise<void> {
+    await pauseContainer(this.engine, this.resolve(ref), false);
   }
 
   /** `wait`: the exit code once it stopped. */

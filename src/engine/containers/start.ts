@@ -82,7 +82,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
   try {
     // The runtime's record of an earlier run must go before the id can be used again. Only once this run is
     // claimed: the id is then this start's alone (no other start, no restart, can claim it until this run ends).
-    if (existsSync(join(engine.paths.runcRoot, rec.id))) ns.run([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
+    if (existsSync(join(engine.paths.runcRoot, rec.id))) await ns.runAsync([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
     // After markStarting: a rootlet killed from here on leaves a record whose network the next look removes.
     writeBundle(await connectContainer(engine, rec));
     started = await createWithConmon({
@@ -125,7 +125,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
   recordEvent(engine, containerEvent(rec, 'start'));
   // e.g. attach: connected before the container runs, its first output is not lost.
   if (opts.beforeStart) await opts.beforeStart();
-  const r = startCreatedFast(rt, engine.paths.runcRoot, rec.id) ? { code: 0, stderr: '' } : ns.run([rt.path, ...globalArgs, 'start', rec.id]);
+  const r = startCreatedFast(rt, engine.paths.runcRoot, rec.id) ? { code: 0, stderr: '' } : await ns.runAsync([rt.path, ...globalArgs, 'start', rec.id]);
   if (r.code !== 0) {
     // The stop's signal may have reached the created container before it could start: that is the stop winning.
     if (store.get(rec.id)?.phase === 'stopping') {

@@ -11,9 +11,9 @@ import { containerEvent, recordEvent, signalAttr } from '../events/log.js';
 const POLL_MS = 50;
 
 /** Every signal sent (kill, and stop's) is a `kill` event, as Docker records them: before it is sent, so that it comes before the `die` it may cause. */
-function runtimeKill(engine: Engine, rec: ContainerRecord, signal: string): { code: number; stderr: string } {
+function runtimeKill(engine: Engine, rec: ContainerRecord, signal: string): Promise<{ code: number; stderr: string }> {
   recordEvent(engine, containerEvent(rec, 'kill', { signal: signalAttr(signal) }));
-  return engine.ns().run(runtimeCommand(engine, rec, 'kill', rec.id, signal));
+  return engine.ns().runAsync(runtimeCommand(engine, rec, 'kill', rec.id, signal));
 }
 
 function current(engine: Engine, id: string): ContainerRecord | undefined {
@@ -42,12 +42,12 @@ export async function waitUntilStopped(engine: Engine, id: string, timeoutMs: nu
 }
 
 /** `kill`: sends a signal (default SIGKILL) to the container's main process. */
-export function killContainer(engine: Engine, rec: ContainerRecord, signal = 'SIGKILL'): void {
+export async function killContainer(engine: Engine, rec: ContainerRecord, signal = 'SIGKILL'): Promise<void> {
   const sig = parseSignal(signal);
   if (!isRunning(engine, rec)) throw new EngineError(`cannot kill container ${rec.name}: it is not running`);
   // kill -9 stops it for good, as stop does: marked before the signal (see stopContainer).
   const target = sig === 'SIGKILL' || sig === '9' ? stopTarget(engine, rec) : rec;
-  const r = runtimeKill(engine, target, sig);
+  const r = await runtimeKill(engine, target, sig);
   if (r.code !== 0 && isRunning(engine, current(engine, rec.id) ?? target)) {
     throw new EngineError(`cannot kill container ${rec.name}: ${lastLine(r.stderr)}`);
   }
@@ -79,10 +79,10 @@ export async function stopContainer(engine: Engine, rec: ContainerRecord, timeou
   }
   const timeout = (timeoutSec ?? target.spec.stopTimeout) * 1000;
   if (timeout > 0) {
-    runtimeKill(engine, target, target.spec.stopSignal);
+    await runtimeKill(engine, target, target.spec.stopSignal);
     if (await waitUntilStopped(engine, rec.id, timeout)) return recordEvent(engine, containerEvent(rec, 'stop'));
   }
-  runtimeKill(engine, target, 'SIGKILL');
+  await runtimeKill(engine, target, 'SIGKILL');
   if (!(await waitUntilStopped(engine, rec.id, 10_000))) {
     throw new EngineError(`container ${rec.name} did not stop after SIGKILL`);
   }
@@ -115,9 +115,9 @@ export async function waitContainer(engine: Engine, id: string): Promise<number>
  * rootless container only has with cgroup v2 delegation: elsewhere the
  * runtime's refusal becomes one clear line.
  */
-export function pauseContainer(engine: Engine, rec: ContainerRecord, pause: boolean): void {
+export async function pauseContainer(engine: Engine, rec: ContainerRecord, pause: boolean): Promise<void> {
   if (!isRunning(engine, rec)) throw new EngineError(`container ${rec.name} is not running`);
-  const r = engine.ns().run(runtimeCommand(engine, rec, pause ? 'pause' : 'resume', rec.id));
+  const r = await engine.ns().runAsync(runtimeCommand(engine, rec, pause ? 'pause' : 'resume', rec.id));
   if (r.code !== 0) {
     const why = lastLine(r.stderr);
     if (/cgroup|freez|permission|not supported|rootless/i.test(why) || cgroupLayout() !== 'v2') {
