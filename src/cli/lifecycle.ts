@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../engine/index.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys, type PullPolicy } from '../engine/index.js';
 import { toCreateRequest } from '../grammar/create-flags.js';
 import { parseSeconds, parseSignal } from '../util/values.js';
 import { checkedOption, valueOption } from './flag-values.js';
 import { eachName, services } from './common.js';
-import { ensureImage } from './ensure-image.js';
+import { pullRenderer } from './pull-output.js';
 import { addCreateOptions, type CreateFlags } from './create-options.js';
 import { processContext } from './process-context.js';
 
@@ -20,8 +20,8 @@ export function register(program: Command): void {
     .action(async (image: string, command: string[], flags: CreateFlags) => {
       const req = toCreateRequest(image, command, flags, processContext());
       const svc = await services();
-      req.image = await ensureImage(image, flags.pull);
-      process.stdout.write(`${svc.containers.create(req).id}\n`);
+      const { id } = await svc.containers.create(req, { pull: flags.pull as PullPolicy, onPull: pullRenderer({ quiet: false, out: process.stderr }) });
+      process.stdout.write(`${id}\n`);
     });
 
   program

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
+import type { PullPolicy } from '../engine/index.js';
 import { toCreateRequest } from '../grammar/create-flags.js';
 import { services } from './common.js';
-import { ensureImage } from './ensure-image.js';
+import { pullRenderer } from './pull-output.js';
 import { addCreateOptions, type CreateFlags } from './create-options.js';
 import { processContext } from './process-context.js';
 
@@ -19,8 +20,8 @@ export function register(program: Command): void {
       const ctx = processContext();
       const req = toCreateRequest(image, command, flags, ctx);
       const svc = await services();
-      req.image = await ensureImage(image, flags.pull);
-      const r = await svc.containers.run(req, { detach: !!flags.detach }, ctx);
+      // A pull's progress goes to stderr, as Docker shows it before the container's output.
+      const r = await svc.containers.run(req, { detach: !!flags.detach, pull: flags.pull as PullPolicy, onPull: pullRenderer({ quiet: false, out: process.stderr }) }, ctx);
       if (r.id) process.stdout.write(`${r.id}\n`);
       else process.exitCode = r.exitCode;
     });

@@ -68,8 +68,8 @@ export class Services {
   readonly events: EventService;
 
   constructor(readonly engine: Engine) {
-    this.containers = new ContainerService(engine);
     this.images = new ImageService(engine);
+    this.containers = new ContainerService(engine, this.images);
     this.networks = new NetworkService(engine);
     this.volumes = new VolumeService(engine);
     this.system = new SystemService(engine);

@@ -131,13 +131,13 @@ describe('containers through the service', () => {
 
   test('a bad request is refused with an EngineError before anything is created', async () => {
     const before = (await svc.containers.list({ all: true })).length;
-    const refused = (req: CreateRequest, re: RegExp) => assert.throws(() => svc.containers.create(req), (e: unknown) => e instanceof EngineError && e.exitCode === 125 && re.test(e.message));
-    refused(request(['x'], { host: { resources: { memoryBytes: 1024 } } }), /memory limit .* below the minimum/);
-    refused(request(['x'], { host: { mounts: [{ type: 'bind', source: 'relative', target: '/x' }] } }), /must be an absolute path/);
-    refused(request(['x'], { host: { mounts: [{ type: 'volume', source: 'v', target: '/' }] } }), /cannot mount over the container's root/);
-    refused(request(['x'], { env: ['NOVALUE'] }), /invalid environment variable/);
-    refused(request(['x'], { host: { autoRemove: true, restartPolicy: { name: 'always', maxRetries: 0 } } }), /conflicting options/);
-    refused({ image: 'nosuchimage', cmd: ['x'] }, /nosuchimage/);
+    const refused = (req: CreateRequest, re: RegExp) => assert.rejects(svc.containers.create(req, { pull: 'never' }), (e: unknown) => e instanceof EngineError && e.exitCode === 125 && re.test(e.message));
+    await refused(request(['x'], { host: { resources: { memoryBytes: 1024 } } }), /memory limit .* below the minimum/);
+    await refused(request(['x'], { host: { mounts: [{ type: 'bind', source: 'relative', target: '/x' }] } }), /must be an absolute path/);
+    await refused(request(['x'], { host: { mounts: [{ type: 'volume', source: 'v', target: '/' }] } }), /cannot mount over the container's root/);
+    await refused(request(['x'], { env: ['NOVALUE'] }), /invalid environment variable/);
+    await refused(request(['x'], { host: { autoRemove: true, restartPolicy: { name: 'always', maxRetries: 0 } } }), /conflicting options/);
+    await refused({ image: 'nosuchimage', cmd: ['x'] }, /nosuchimage/);
     assert.equal((await svc.containers.list({ all: true })).length, before);
   });
 });

@@ -26,6 +26,7 @@ import { containerStore, isRunning, refreshState, refreshStates } from './state.
 import { sampleStats, type ContainerStats } from './stats.js';
 import { killContainer, pauseContainer, stopContainer, waitContainer } from './stop.js';
 import type { ContainerRecord, HealthState } from './store.js';
+import type { ImagePullEvent, ImageService, PullPolicy } from '../images/service.js';
 import { containerTop, type TopTable } from './top.js';
 import { delegatedControllers } from '../../runtime/cgroups.js';
 
@@ -54,16 +55,28 @@ export type AttachResult = { detached: true } | { detached: false; exitCode: num
  * request) and returns plain data; the caller's streams, cwd and
  * environment come in a CallerContext.
  */
+/** How `run` and `create` get their image: the pull policy, and who hears a pull's progress. */
+export interface ImageChoice {
+  pull?: PullPolicy;
+  onPull?: (e: ImagePullEvent) => void;
+}
+
 export class ContainerService {
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly engine: Engine, private readonly images: ImageService) {}
+
+  /** The image of a create request, pulled first when the policy says so; the request names what was found. */
+  private async withImage(req: CreateRequest, choice: ImageChoice): Promise<CreateRequest> {
+    const { name } = await this.images.ensure(req.image, { policy: choice.pull ?? 'missing' }, choice.onPull);
+    return { ...req, image: name };
+  }
 
   private resolve(ref: string): ContainerRecord {
     return containerStore(this.engine).resolve(ref);
   }
 
-  /** `create`: the container's record; nothing runs yet. */
-  create(req: CreateRequest): { id: string; name: string } {
-    const rec = createContainer(this.engine, req);
+  /** `create`: the container's record (its image pulled first, by the policy); nothing runs yet. */
+  async create(req: CreateRequest, choice: ImageChoice = {}): Promise<{ id: string; name: string }> {
+    const rec = createContainer(this.engine, await this.withImage(req, choice));
     return { id: rec.id, name: rec.name };
   }
 
@@ -73,7 +86,8 @@ export class ContainerService {
    * detached container that fails to start is kept (status Created), as
    * Docker keeps it, unless --rm or a published port could not be bound.
    */
-  async run(req: CreateRequest, opts: { detach: boolean }, ctx: CallerContext): Promise<{ id?: string; exitCode?: number }> {
+  async run(request: CreateRequest, opts: { detach: boolean } & ImageChoice, ctx: CallerContext): Promise<{ id?: string; exitCode?: number }> {
+    const req = await this.withImage(request, opts);
     if (!opts.detach) return { exitCode: await runForeground(this.engine, req, ctx) };
     const rec = createContainer(this.engine, req);
     try {

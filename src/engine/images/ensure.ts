@@ -6,7 +6,7 @@ import { EngineError } from '../../util/errors.js';
 export type PullPolicy = 'missing' | 'always' | 'never';
 
 /**
- * What ensureImage decided before any pull: the name to use when the image
+ * What ensure decided before any pull: the name to use when the image
  * is here (nothing to pull), or why it must be pulled.
  */
 export type EnsurePlan =
