@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { openServices, type Services } from '../engine/index.js';
+import type { Services } from '../engine/index.js';
 import { describeError } from './report.js';
 import { trace } from '../util/trace.js';
 
@@ -19,6 +19,8 @@ let opened: Services | undefined;
  */
 export async function services(opts: { fresh?: 'refuse' | 'allow' } = {}): Promise<Services> {
   if (!opened) {
+    // Loaded here: a command that fails to parse, or needs no engine, does not initialise it.
+    const { openServices } = await import('../engine/index.js');
     opened = await openServices(opts);
     trace('engine opened');
   }

@@ -107,6 +107,6 @@ export function register(program: Command): void {
     .argument('<container>')
     .argument('<new-name>')
     .action(async (name: string, newName: string) => {
-      (await services()).containers.rename(name, newName);
+      await (await services()).containers.rename(name, newName);
     });
 }

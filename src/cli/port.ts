@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .argument('[port]', 'container port, e.g. 80 or 53/udp')
     .action(async (name: string, port: string | undefined) => {
       // Docker shows the ports of a running container; a stopped one has none bound.
-      const { name: shown, ports: bound } = (await services()).containers.ports(name);
+      const { name: shown, ports: bound } = await (await services()).containers.ports(name);
       if (port === undefined) {
         const sorted = [...bound].sort((a, b) => a.containerPort - b.containerPort || a.protocol.localeCompare(b.protocol));
         process.stdout.write(sorted.map((b) => `${b.containerPort}/${b.protocol} -> ${displayIp(b.hostIp)}:${b.hostPort}\n`).join(''));

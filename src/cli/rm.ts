@@ -10,8 +10,8 @@ export function register(program: Command): void {
     .option('-f, --force', 'kill and remove a running container')
     .option('-v, --volumes', 'remove the container\'s anonymous volumes too')
     .action(async (names: string[], flags: { force?: boolean; volumes?: boolean }) => {
-      await eachName(names, (svc, name) => {
-        svc.containers.remove(name, { force: !!flags.force, volumes: !!flags.volumes });
+      await eachName(names, async (svc, name) => {
+        await svc.containers.remove(name, { force: !!flags.force, volumes: !!flags.volumes });
         return name;
       });
     });

@@ -47,7 +47,7 @@ export function register(program: Command): void {
     .option('--no-trunc', 'do not truncate ids')
     .action((names: string[], flags: { all?: boolean; stream: boolean; trunc: boolean }) => dockerStatus(async () => {
       const svc = await services();
-      const why = svc.containers.cgroupsDelegated() ? '' : ' (this host gives you no cgroup v2 delegation)';
+      const why = (await svc.containers.cgroupsDelegated()) ? '' : ' (this host gives you no cgroup v2 delegation)';
       process.stderr.write(`note: figures are summed from /proc over each container's processes, not read from a cgroup${why}; LIMIT is the host's memory unless --memory was set; NET I/O is "--" with the host's network\n`);
       for (;;) {
         const began = Date.now();

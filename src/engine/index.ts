@@ -4,13 +4,13 @@
  * method per operation (engine/<noun>/service.ts); the types they take and
  * return are re-exported here so a front door needs no other engine path.
  */
-import { Engine } from './engine.js';
-import { inspectObject, type InspectType } from './inspect.js';
+import type { Engine } from './engine.js';
+import type { InspectType } from './inspect.js';
 import { ContainerService } from './containers/service.js';
 import { EventService } from './events/service.js';
 import { ImageService } from './images/service.js';
 /** The archive formats `save` writes (for a front door's choices). */
-export { ARCHIVE_FORMATS } from './images/save.js';
+export { ARCHIVE_FORMATS } from '../image/archive-formats.js';
 import { NetworkService } from './networks/service.js';
 import { SystemService } from './system/service.js';
 import { VolumeService } from './volumes/service.js';
@@ -18,12 +18,12 @@ import { VolumeService } from './volumes/service.js';
 export type { CallerContext, CallerStreams, Terminal, SignalSource, ForwardedSignal } from './context.js';
 export type { CreateRequest, ExecRequest, HostRequest, MountSpec, ResourcesRequest, RestartPolicy, HealthRequest } from './containers/request.js';
 // Checks a front door runs while it parses, so a bad value is refused before anything is pulled or created.
-export { validateName as validateContainerName } from './containers/spec.js';
-export { bindSourceExists } from './containers/create.js';
+export { validateName as validateContainerName } from './containers/names.js';
+export { bindSourceExists } from './containers/bind-source.js';
 export { networkSpec as checkNetworkRequest, checkAlias } from './networks/options.js';
 export { checkHostPorts, unprivilegedPortStart } from './networks/ports.js';
 export { parseAddHost } from './networks/hosts.js';
-export { DEFAULT_DETACH_KEYS, parseDetachKeys } from './containers/attach.js';
+export { DEFAULT_DETACH_KEYS, parseDetachKeys } from './containers/detach-keys.js';
 export { RUNTIMES } from '../runtime/runtime.js';
 // Image names as Docker shows them, and the image flags' checks (--platform, import -c).
 export { familiarName } from '../image/reference.js';
@@ -78,6 +78,7 @@ export class Services {
 
   /** `inspect` of any object by name or id: a container or an image (the first found, or of `type`). */
   async inspect(ref: string, req: { type?: InspectType; size?: boolean } = {}): Promise<Record<string, unknown>> {
+    const { inspectObject } = await import('./inspect.js');
     return inspectObject(this.engine, ref, req);
   }
 
@@ -108,5 +109,7 @@ export class Services {
  * commands that deal with exactly that).
  */
 export async function openServices(opts: { fresh?: 'refuse' | 'allow' } = {}): Promise<Services> {
+  // Imported here, not above: a front door that parses flags (or prints its version) loads no engine.
+  const { Engine } = await import('./engine.js');
   return new Services(await Engine.open(opts));
 }

@@ -1,6 +1,10 @@
 import { EngineError } from '../util/errors.js';
 import type { Descriptor } from './oci.js';
 
+/** The archive formats `save` writes and `load` reads. */
+export type ArchiveFormat = 'docker-archive' | 'oci-archive';
+export const ARCHIVE_FORMATS: ArchiveFormat[] = ['docker-archive', 'oci-archive'];
+
 /**
  * The two archive formats `save` writes and `load` reads.
  *

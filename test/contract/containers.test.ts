@@ -53,7 +53,7 @@ describe('containers through the service', () => {
     const last = caller();
     await svc.containers.logs('kept', { tail: 1 }, last.ctx);
     assert.equal(last.out() + last.err(), 'c\n');
-    svc.containers.remove('kept');
+    await svc.containers.remove('kept');
     assert.ok(!(await svc.containers.list({ all: true })).some((s) => s.name === 'kept'));
   });
 
@@ -88,7 +88,7 @@ describe('containers through the service', () => {
     await svc.containers.stop('life', { timeoutSec: 5 });
     // sh as PID 1 ignores SIGTERM: the stop ends in SIGKILL.
     assert.equal(await svc.containers.wait('life'), 137);
-    svc.containers.remove('life');
+    await svc.containers.remove('life');
   });
 
   test('stop wins over a sleeping process: SIGKILL after the timeout, exit code 137', async () => {
@@ -98,7 +98,7 @@ describe('containers through the service', () => {
     const doc = await svc.containers.inspect('sleeper') as { State: { Running: boolean; ExitCode: number } };
     assert.equal(doc.State.Running, false);
     assert.equal(doc.State.ExitCode, 137);
-    svc.containers.remove(id!);
+    await svc.containers.remove(id!);
     await assert.rejects(svc.containers.inspect(id!), (e: unknown) => e instanceof EngineError && /No such container/.test(e.message));
   });
 
@@ -112,8 +112,8 @@ describe('containers through the service', () => {
     assert.equal(row.ports[0]!.containerPort, 80);
     assert.equal(row.ports[0]!.hostIp, '127.0.0.1');
     assert.ok(row.ports[0]!.hostPort > 0, 'a free host port was bound');
-    assert.deepEqual(svc.containers.ports(id!).ports, row.ports);
-    svc.containers.remove(id!, { force: true });
+    assert.deepEqual((await svc.containers.ports(id!)).ports, row.ports);
+    await svc.containers.remove(id!, { force: true });
   });
 
   test('cp resolves a relative host path against the caller\'s cwd, not the engine\'s', async () => {
@@ -126,7 +126,7 @@ describe('containers through the service', () => {
     const tar = caller();
     await svc.containers.copyFrom(id!, '/etc/passwd', '-', { follow: false, archive: false }, tar.ctx);
     assert.ok(tar.out().startsWith('passwd'), 'a tar whose first member is passwd');
-    svc.containers.remove(id!, { force: true });
+    await svc.containers.remove(id!, { force: true });
   });
 
   test('a bad request is refused with an EngineError before anything is created', async () => {

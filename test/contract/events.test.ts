@@ -21,8 +21,8 @@ describe('contract: events', () => {
     sb.destroy();
   });
 
-  test('list returns events as data: ms times, increasing sequence, type, action, actor id and attributes', () => {
-    const got = svc.events.list({ since: t0, filters: { type: ['image'] } });
+  test('list returns events as data: ms times, increasing sequence, type, action, actor id and attributes', async () => {
+    const got = await svc.events.list({ since: t0, filters: { type: ['image'] } });
     assert.equal(got.length, 1);
     const ev = got[0]!;
     assert.equal(ev.type, 'image');
@@ -47,7 +47,7 @@ describe('contract: events', () => {
     assert.equal(dockerMessage(ev!).Actor.ID, id);
   });
 
-  test('a filter the engine does not know is an EngineError with exit code 1, before anything is read', () => {
-    assert.throws(() => svc.events.list({ filters: { colour: ['red'] } }), (err: unknown) => err instanceof EngineError && err.exitCode === 1);
+  test('a filter the engine does not know is an EngineError with exit code 1, before anything is read', async () => {
+    await assert.rejects(svc.events.list({ filters: { colour: ['red'] } }), (err: unknown) => err instanceof EngineError && err.exitCode === 1);
   });
 });

@@ -112,15 +112,15 @@ describe('event filters', () => {
 describe('event service', () => {
   const service = (db: DB) => new EventService({ db } as unknown as Engine);
 
-  test('list returns the window the filters keep; since after until is refused', () => {
+  test('list returns the window the filters keep; since after until is refused', async () => {
     const db = freshDb();
     appendEvent(db, containerEvent(ctr, 'create'), undefined, 1_000);
     appendEvent(db, imageEvent('sha256:1', 'tag', 'x:1'), undefined, 2_000);
     const svc = service(db);
-    assert.deepEqual(svc.list().map((e) => e.action), ['create', 'tag']);
-    assert.deepEqual(svc.list({ filters: { type: ['image'] } }).map((e) => e.action), ['tag']);
-    assert.deepEqual(svc.list({ until: 1_500 }).map((e) => e.action), ['create']);
-    assert.throws(() => svc.list({ since: 3_000, until: 2_000 }), /is after the until time/);
+    assert.deepEqual((await svc.list()).map((e) => e.action), ['create', 'tag']);
+    assert.deepEqual((await svc.list({ filters: { type: ['image'] } })).map((e) => e.action), ['tag']);
+    assert.deepEqual((await svc.list({ until: 1_500 })).map((e) => e.action), ['create']);
+    await assert.rejects(svc.list({ since: 3_000, until: 2_000 }), /is after the until time/);
     db.close();
   });
 

@@ -5,6 +5,7 @@ import { containerDir } from './bundle.js';
 import type { ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
+export { DEFAULT_DETACH_KEYS, parseDetachKeys } from './detach-keys.js';
 import type { CallerContext } from '../context.js';
 
 // conmon's attach socket is SOCK_SEQPACKET, which node's net cannot open
@@ -15,20 +16,6 @@ type Seqpacket = import('node-unix-socket').SeqpacketSocket;
 /* conmon's stream numbers (its stdpipe_t) */
 const PIPE_STDOUT = 2;
 const PIPE_STDERR = 3;
-
-/** Docker's default detach keys. */
-export const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q';
-
-/** Docker's detach keys: "ctrl-p,ctrl-q" → [0x10, 0x11]. */
-export function parseDetachKeys(keys: string): Buffer {
-  if (!keys) return Buffer.alloc(0);
-  return Buffer.from(keys.split(',').map((k) => {
-    const m = /^ctrl-([a-z@[\\\]^_])$/.exec(k.trim());
-    if (m) return m[1] === '@' ? 0 : m[1]!.charCodeAt(0) & 0x1f;
-    if (k.length === 1) return k.charCodeAt(0);
-    throw new EngineError(`invalid detach keys "${keys}": use a comma-separated list such as ctrl-p,ctrl-q`);
-  }));
-}
 
 export interface Attachment {
   /** Resolves 'ended' when the container's output ended, 'detached' when the user typed the detach keys. */

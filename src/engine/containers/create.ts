@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { lockedFlags } from '../../storage/mountinfo.js';
 import { findInPath } from '../../util/proc.js';
@@ -12,25 +11,13 @@ import type { CreateRequest } from './request.js';
 import { ContainerStore, type ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
+import { bindSourceExists } from './bind-source.js';
+export { bindSourceExists };
 import { checkResources } from './resources.js';
 import { checkNetworkRefs } from '../networks/endpoints.js';
 import { containerEvent, recordEvent } from '../events/log.js';
 import { ensureVolume } from '../volumes/volumes.js';
 
-/**
- * Whether a bind source exists (a missing one is created, as Docker does).
- * One that exists but cannot be looked at (a directory on its path the
- * user may not search) is refused with the reason, not taken for missing.
- */
-export function bindSourceExists(source: string): boolean {
-  try {
-    statSync(source);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw new EngineError(`bind mount source ${source}: ${osReason(err)}`);
-  }
-}
 
 /** Turns parsed -v entries into mounts: bind sources are created if missing (as Docker), volumes live in the store. */
 function resolveVolumes(engine: Engine, parsed: VolumeMount[], spec: ContainerSpec): void {

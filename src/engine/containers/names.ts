@@ -1,4 +1,5 @@
 import { randomIndex } from '../../util/random.js';
+import { EngineError } from '../../util/errors.js';
 
 // Our own word lists: a container gets "adjective_noun" when it is not named.
 const ADJECTIVES = [
@@ -18,4 +19,12 @@ const NOUNS = [
 
 export function randomName(): string {
   return `${ADJECTIVES[randomIndex(ADJECTIVES.length)]}_${NOUNS[randomIndex(NOUNS.length)]}`;
+}
+
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/** A container name as Docker allows it. */
+export function validateName(name: string): string {
+  if (!NAME_RE.test(name)) throw new EngineError(`invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least two characters`);
+  return name;
 }

@@ -3,32 +3,20 @@ import type { Engine } from '../engine.js';
 import type { CallerContext } from '../context.js';
 import { EngineError } from '../../util/errors.js';
 import type { PortBinding } from '../../util/values.js';
-import { inspectContainer } from '../inspect.js';
-import { containerEvent, recordEvent } from '../events/log.js';
-import { boundPorts, refreshPeers } from '../networks/endpoints.js';
-import { PortError } from '../networks/forwarder.js';
-import { attach, type Attachment } from './attach.js';
-import { copyFromContainer, copyToContainer, type CopyOptions } from './cp.js';
-import { createContainer } from './create.js';
-import { containerDiff } from './diff.js';
 import type { Change } from '../../storage/changes.js';
-import { execInContainer } from './exec.js';
-import { exportContainer } from './export.js';
-import { runHealthcheck } from './healthcheck.js';
-import { listContainers, type ContainerSummary, type ListOptions } from './list.js';
-import { printRecord, readLog } from './logs.js';
-import { removeContainer } from './remove.js';
+import type { Attachment } from './attach.js';
+import type { CopyOptions } from './cp.js';
+import type { ContainerSummary, ListOptions } from './list.js';
 import type { CreateRequest, ExecRequest } from './request.js';
-import { runForeground } from './run.js';
-import { validateName } from './spec.js';
-import { logPath, startDetached } from './start.js';
-import { containerStore, isRunning, refreshState, refreshStates } from './state.js';
-import { sampleStats, type ContainerStats } from './stats.js';
-import { killContainer, pauseContainer, stopContainer, waitContainer } from './stop.js';
-import type { ContainerRecord, HealthState } from './store.js';
+import type { ContainerStats } from './stats.js';
+import type { HealthState } from './store.js';
+import type { TopTable } from './top.js';
 import type { ImagePullEvent, ImageService, PullPolicy } from '../images/service.js';
-import { containerTop, type TopTable } from './top.js';
-import { delegatedControllers } from '../../runtime/cgroups.js';
+import type { ContainerRecord } from './store.js';
+
+// The operations' modules are imported where they are used (await import):
+// a command loads and initialises only what it runs, so `rootlet run` does
+// not pay for cp, stats or inspect (bench/: a start's CPU time).
 
 export interface LogsRequest {
   follow?: boolean;
@@ -70,12 +58,18 @@ export class ContainerService {
     return { ...req, image: name };
   }
 
-  private resolve(ref: string): ContainerRecord {
-    return containerStore(this.engine).resolve(ref);
+  private async store() {
+    const { ContainerStore } = await import('./store.js');
+    return new ContainerStore(this.engine.db);
+  }
+
+  private async resolve(ref: string): Promise<ContainerRecord> {
+    return (await this.store()).resolve(ref);
   }
 
   /** `create`: the container's record (its image pulled first, by the policy); nothing runs yet. */
   async create(req: CreateRequest, choice: ImageChoice = {}): Promise<{ id: string; name: string }> {
+    const { createContainer } = await import('./create.js');
     const rec = createContainer(this.engine, await this.withImage(req, choice));
     return { id: rec.id, name: rec.name };
   }
@@ -88,7 +82,13 @@ export class ContainerService {
    */
   async run(request: CreateRequest, opts: { detach: boolean } & ImageChoice, ctx: CallerContext): Promise<{ id?: string; exitCode?: number }> {
     const req = await this.withImage(request, opts);
-    if (!opts.detach) return { exitCode: await runForeground(this.engine, req, ctx) };
+    if (!opts.detach) {
+      const { runForeground } = await import('./run.js');
+      return { exitCode: await runForeground(this.engine, req, ctx) };
+    }
+    const [{ createContainer }, { startDetached }, { removeContainer }, { PortError }] = await Promise.all([
+      import('./create.js'), import('./start.js'), import('./remove.js'), import('../networks/forwarder.js'),
+    ]);
     const rec = createContainer(this.engine, req);
     try {
       await startDetached(this.engine, rec);
@@ -101,7 +101,8 @@ export class ContainerService {
 
   /** `start`: starts a stopped container in the background; one already running is left as it is. */
   async start(ref: string): Promise<void> {
-    const rec = this.resolve(ref);
+    const [{ isRunning }, { startDetached }] = await Promise.all([import('./running.js'), import('./start.js')]);
+    const rec = (await this.resolve(ref));
     if (!isRunning(this.engine, rec)) await startDetached(this.engine, rec);
   }
 
@@ -110,7 +111,8 @@ export class ContainerService {
    * lost (to one already running, attached at once).
    */
   async startAttached(ref: string, req: AttachRequest, ctx: CallerContext): Promise<AttachResult> {
-    const rec = this.resolve(ref);
+    const [{ isRunning }, { startDetached }, { attach }] = await Promise.all([import('./running.js'), import('./start.js'), import('./attach.js')]);
+    const rec = (await this.resolve(ref));
     if (isRunning(this.engine, rec)) return this.follow(await attach(this.engine, rec, req, ctx), rec.id);
     let attachment: Attachment | undefined;
     await startDetached(this.engine, rec, { beforeStart: async () => { attachment = await attach(this.engine, rec, req, ctx); } });
@@ -119,7 +121,8 @@ export class ContainerService {
 
   /** `attach`: to a running detached container. */
   async attach(ref: string, req: AttachRequest, ctx: CallerContext): Promise<AttachResult> {
-    const rec = this.resolve(ref);
+    const [{ isRunning }, { attach }] = await Promise.all([import('./running.js'), import('./attach.js')]);
+    const rec = (await this.resolve(ref));
     if (!isRunning(this.engine, rec)) throw new EngineError(`cannot attach to ${rec.name}: it is not running (start it with start -a)`);
     if (!rec.runToken) throw new EngineError(`cannot attach to ${rec.name}: it runs in the foreground of another rootlet; use exec`);
     return this.follow(await attach(this.engine, rec, req, ctx), rec.id);
@@ -127,55 +130,65 @@ export class ContainerService {
 
   private async follow(a: Attachment, id: string): Promise<AttachResult> {
     if ((await a.done) === 'detached') return { detached: true };
+    const { waitContainer } = await import('./stop.js');
     return { detached: false, exitCode: await waitContainer(this.engine, id) };
   }
 
   /** `stop`: the stop signal, then SIGKILL after the timeout (default: the container's). */
   async stop(ref: string, req: { timeoutSec?: number } = {}): Promise<void> {
-    await stopContainer(this.engine, this.resolve(ref), req.timeoutSec);
+    const { stopContainer } = await import('./stop.js');
+    await stopContainer(this.engine, (await this.resolve(ref)), req.timeoutSec);
   }
 
   /** `restart`: stop, then start again in the background. */
   async restart(ref: string, req: { timeoutSec?: number } = {}): Promise<void> {
-    await stopContainer(this.engine, this.resolve(ref), req.timeoutSec);
-    const rec = this.resolve(ref);
+    const [{ stopContainer }, { startDetached }, { containerEvent, recordEvent }] = await Promise.all([import('./stop.js'), import('./start.js'), import('../events/log.js')]);
+    await stopContainer(this.engine, (await this.resolve(ref)), req.timeoutSec);
+    const rec = (await this.resolve(ref));
     await startDetached(this.engine, rec);
     recordEvent(this.engine, containerEvent(rec, 'restart'));
   }
 
   async kill(ref: string, req: { signal?: string } = {}): Promise<void> {
-    await killContainer(this.engine, this.resolve(ref), req.signal ?? 'SIGKILL');
+    const { killContainer } = await import('./stop.js');
+    await killContainer(this.engine, (await this.resolve(ref)), req.signal ?? 'SIGKILL');
   }
 
   async pause(ref: string): Promise<void> {
-    await pauseContainer(this.engine, this.resolve(ref), true);
+    const { pauseContainer } = await import('./stop.js');
+    await pauseContainer(this.engine, (await this.resolve(ref)), true);
   }
 
   async unpause(ref: string): Promise<void> {
-    await pauseContainer(this.engine, this.resolve(ref), false);
+    const { pauseContainer } = await import('./stop.js');
+    await pauseContainer(this.engine, (await this.resolve(ref)), false);
   }
 
   /** `wait`: the exit code once it stopped. */
   async wait(ref: string): Promise<number> {
-    return waitContainer(this.engine, this.resolve(ref).id);
+    const { waitContainer } = await import('./stop.js');
+    return waitContainer(this.engine, (await this.resolve(ref)).id);
   }
 
   /** `rename`: its own /etc/hosts and those of the other containers of its networks name it anew. */
-  rename(ref: string, newName: string): void {
-    const store = containerStore(this.engine);
+  async rename(ref: string, newName: string): Promise<void> {
+    const [{ validateName }, { refreshPeers }] = await Promise.all([import('./spec.js'), import('../networks/endpoints.js')]);
+    const store = await this.store();
     const rec = store.resolve(ref);
     store.rename(rec.id, validateName(newName));
     refreshPeers(this.engine, rec.id);
   }
 
   /** `rm`: with force, a running container is killed first; with volumes, its anonymous volumes go too. */
-  remove(ref: string, req: { force?: boolean; volumes?: boolean } = {}): void {
-    removeContainer(this.engine, this.resolve(ref), { force: !!req.force, volumes: !!req.volumes });
+  async remove(ref: string, req: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    const { removeContainer } = await import('./remove.js');
+    removeContainer(this.engine, (await this.resolve(ref)), { force: !!req.force, volumes: !!req.volumes });
   }
 
   /** `exec`: the command's exit code (0 at once with detach). */
   async exec(ref: string, req: ExecRequest, ctx: CallerContext): Promise<number> {
-    return execInContainer(this.engine, this.resolve(ref), req, ctx);
+    const { execInContainer } = await import('./exec.js');
+    return execInContainer(this.engine, (await this.resolve(ref)), req, ctx);
   }
 
   /**
@@ -183,7 +196,10 @@ export class ContainerService {
    * until the container ends or the caller aborts.
    */
   async logs(ref: string, req: LogsRequest, ctx: CallerContext): Promise<void> {
-    const store = containerStore(this.engine);
+    const [{ isRunning }, { refreshState }, { logPath }, { printRecord, readLog }] = await Promise.all([
+      import('./running.js'), import('./state.js'), import('./start.js'), import('./logs.js'),
+    ]);
+    const store = await this.store();
     const rec = store.resolve(ref);
     const ended = () => {
       if (ctx.signal?.aborted) return true;
@@ -198,58 +214,69 @@ export class ContainerService {
 
   /** `ps`: newest first, settled, filtered as Docker filters. */
   async list(req: ListOptions = {}): Promise<ContainerSummary[]> {
+    const { listContainers } = await import('./list.js');
     return listContainers(this.engine, req);
   }
 
   /** `inspect`: Docker's container document. */
   async inspect(ref: string, req: { size?: boolean } = {}): Promise<Record<string, unknown>> {
-    return inspectContainer(this.engine, this.resolve(ref), req);
+    const { inspectContainer } = await import('../inspect.js');
+    return inspectContainer(this.engine, (await this.resolve(ref)), req);
   }
 
   /** `port`: the published ports as bound; a stopped container has none. */
-  ports(ref: string): { name: string; ports: PortBinding[] } {
-    const rec = refreshState(this.engine, this.resolve(ref));
+  async ports(ref: string): Promise<{ name: string; ports: PortBinding[] }> {
+    const [{ refreshState }, { boundPorts }] = await Promise.all([import('./state.js'), import('../networks/endpoints.js')]);
+    const rec = refreshState(this.engine, (await this.resolve(ref)));
     if (!rec) throw new EngineError(`No such container: ${ref}`);
     return { name: rec.name, ports: rec.state === 'running' ? boundPorts(this.engine, rec.id) : [] };
   }
 
   async top(ref: string, psArgs: string[] = []): Promise<TopTable> {
-    return containerTop(this.engine, this.resolve(ref), psArgs);
+    const { containerTop } = await import('./top.js');
+    return containerTop(this.engine, (await this.resolve(ref)), psArgs);
   }
 
   /** `stats`: one sample of the named containers, or of all (running ones unless `all`). */
   async stats(refs: string[], req: { all?: boolean; intervalMs: number }): Promise<ContainerStats[]> {
-    const store = containerStore(this.engine);
+    const [{ isRunning }, { refreshStates }, { sampleStats }] = await Promise.all([import('./running.js'), import('./state.js'), import('./stats.js')]);
+    const store = await this.store();
     const recs = refs.length ? refs.map((r) => store.resolve(r)) : refreshStates(this.engine, store.list()).filter((r) => req.all || isRunning(this.engine, r));
     return sampleStats(this.engine, recs, req.intervalMs);
   }
 
   /** Whether this host delegates cgroup v2 controllers to the user (else stats are summed from /proc). */
-  cgroupsDelegated(): boolean {
+  async cgroupsDelegated(): Promise<boolean> {
+    const { delegatedControllers } = await import('../../runtime/cgroups.js');
     return delegatedControllers(this.engine.id.uid).length > 0;
   }
 
   async diff(ref: string): Promise<Change[]> {
-    return containerDiff(this.engine, this.resolve(ref));
+    const { containerDiff } = await import('./diff.js');
+    return containerDiff(this.engine, (await this.resolve(ref)));
   }
 
   /** `cp CONTAINER:SRC DEST`; DEST "-" is the caller's output, a relative DEST the caller's cwd's. */
   async copyFrom(ref: string, src: string, dest: string, opts: CopyOptions, ctx: CallerContext): Promise<void> {
-    return copyFromContainer(this.engine, this.resolve(ref), src, dest, opts, ctx);
+    const { copyFromContainer } = await import('./cp.js');
+    return copyFromContainer(this.engine, (await this.resolve(ref)), src, dest, opts, ctx);
   }
 
   /** `cp SRC CONTAINER:DEST`; SRC "-" is a tar on the caller's input. */
   async copyTo(ref: string, src: string, dest: string, opts: CopyOptions, ctx: CallerContext): Promise<void> {
-    return copyToContainer(this.engine, this.resolve(ref), src, dest, opts, ctx);
+    const { copyToContainer } = await import('./cp.js');
+    return copyToContainer(this.engine, (await this.resolve(ref)), src, dest, opts, ctx);
   }
 
   /** `export`: a tar of its root file system to `out` (a descriptor or a stream). */
   async export(ref: string, out: number | Writable): Promise<void> {
-    return exportContainer(this.engine, this.resolve(ref), out);
+    const { exportContainer } = await import('./export.js');
+    return exportContainer(this.engine, (await this.resolve(ref)), out);
   }
 
   /** `healthcheck run`: runs the check once and records its result. */
   async healthcheck(ref: string): Promise<HealthState> {
-    return runHealthcheck(this.engine, this.resolve(ref));
+    const { runHealthcheck } = await import('./healthcheck.js');
+    return runHealthcheck(this.engine, (await this.resolve(ref)));
   }
 }

@@ -6,7 +6,8 @@ import type { DriverName } from '../../storage/rootfs.js';
 import { legacyNetworkSpec, networkSpec, type NetworkMode, type NetworkSpec } from '../networks/options.js';
 import type { CreateRequest, HealthRequest, HostRequest, MountSpec, ResourcesRequest, RestartPolicy } from './request.js';
 import { EngineError } from '../../util/errors.js';
-import { randomName } from './names.js';
+import { randomName, validateName } from './names.js';
+export { validateName };
 import { randomHex } from '../../util/random.js';
 import { parseDuration, parseSignal } from '../../util/values.js';
 
@@ -75,16 +76,11 @@ export interface Resources {
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 export function newContainerId(): string {
   return randomHex(32);
 }
 
-export function validateName(name: string): string {
-  if (!NAME_RE.test(name)) throw new EngineError(`invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least two characters`);
-  return name;
-}
 
 /** Later entries win, keeping the first position of each name. */
 export function mergeEnv(...lists: string[][]): string[] {

@@ -15,8 +15,8 @@ import { hexOf, type ImageRecord } from '../../image/store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
 
-export type ArchiveFormat = 'docker-archive' | 'oci-archive';
-export const ARCHIVE_FORMATS: ArchiveFormat[] = ['docker-archive', 'oci-archive'];
+import { ARCHIVE_FORMATS, type ArchiveFormat } from '../../image/archive-formats.js';
+export { ARCHIVE_FORMATS, type ArchiveFormat };
 
 interface SaveItem {
   img: ImageRecord;

@@ -1,21 +1,17 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { familiarName } from '../../image/reference.js';
 import type { RegistryAccess } from '../../image/registry/client.js';
 import { EngineError } from '../../util/errors.js';
 import type { CallerContext } from '../context.js';
 import type { Engine } from '../engine.js';
-import { inspectObject } from '../inspect.js';
-import { missingPullError, planEnsure, type PullPolicy } from './ensure.js';
-import { imageCreated, imagePruneFilter } from './filter.js';
-import { imageHistory, type HistoryEntry } from './history.js';
-import { importImage, listImages, removeImage, type RemoveImageResult } from './lifecycle.js';
+import type { PullPolicy } from './ensure.js';
+import type { HistoryEntry } from './history.js';
+import type { RemoveImageResult } from './lifecycle.js';
 import type { LoadedImage } from './load.js';
-import { pruneImages, type PruneResult } from './prune.js';
+import type { PruneResult } from './prune.js';
 import type { PullEvent, PullResult } from './pull.js';
 import type { PushEvent } from './push.js';
 import type { ArchiveFormat } from './save.js';
-import { tagImage } from './tag.js';
 
 /** One image as `images` lists it: values, not column text. */
 export interface ImageSummary {
@@ -120,6 +116,9 @@ export class ImageService {
 
   /** `images`: the images the filters keep, newest first. */
   async list(req: ImageListRequest = {}): Promise<ImageSummary[]> {
+    const { familiarName } = await import('../../image/reference.js');
+    const { imageCreated } = await import('./filter.js');
+    const { listImages } = await import('./lifecycle.js');
     return listImages(this.engine, req.filters ?? []).map(({ image, names }) => ({
       id: image.id,
       repoTags: names.map(familiarName),
@@ -132,21 +131,25 @@ export class ImageService {
 
   /** `image inspect`: the image's document in Docker's shape. */
   async inspect(ref: string): Promise<Record<string, unknown>> {
+    const { inspectObject } = await import('../inspect.js');
     return inspectObject(this.engine, ref, { type: 'image' });
   }
 
   /** `history`: the steps that made the image, newest first. */
   async history(ref: string): Promise<HistoryEntry[]> {
+    const { imageHistory } = await import('./history.js');
     return imageHistory(this.engine, this.engine.images.resolve(ref));
   }
 
   /** `tag`: points `target` at the image `source` names; returns the image and the normalized name. */
   async tag(source: string, target: string): Promise<{ id: string; name: string }> {
+    const { tagImage } = await import('./tag.js');
     return tagImage(this.engine, source, target);
   }
 
   /** `rmi`: names untagged (familiar) and image ids deleted; an image containers still use is only untagged. */
   async remove(ref: string, req: { force?: boolean } = {}): Promise<RemoveImageResult> {
+    const { removeImage } = await import('./lifecycle.js');
     return removeImage(this.engine, ref, !!req.force);
   }
 
@@ -155,6 +158,8 @@ export class ImageService {
    * given) is asked: undefined when it said no and nothing was done.
    */
   async prune(req: { all?: boolean; filters?: string[]; confirm?: () => Promise<boolean> } = {}): Promise<PruneResult | undefined> {
+    const { imagePruneFilter } = await import('./filter.js');
+    const { pruneImages } = await import('./prune.js');
     imagePruneFilter(req.filters ?? []);
     if (req.confirm && !(await req.confirm())) return undefined;
     return pruneImages(this.engine, { all: req.all, filters: req.filters });
@@ -181,6 +186,7 @@ export class ImageService {
    * (relative to ctx.cwd) or `-` for the caller's input.
    */
   async import(source: string, req: ImportRequest, ctx: CallerContext): Promise<ImportResult> {
+    const { importImage } = await import('./lifecycle.js');
     return importImage(this.engine, {
       source: importSource(source, ctx),
       reference: req.reference,
@@ -212,6 +218,7 @@ export class ImageService {
    * refuses a missing one), resolving a short name as a pull would.
    */
   async ensure(ref: string, req: { policy?: PullPolicy } = {}, onProgress?: (e: ImagePullEvent) => void): Promise<EnsureResult> {
+    const { missingPullError, planEnsure } = await import('./ensure.js');
     const plan = await planEnsure(this.engine, ref, req.policy ?? 'missing');
     if (!plan.pull) return { name: plan.name };
     let pulled: PullResult;

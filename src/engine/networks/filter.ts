@@ -1,5 +1,4 @@
 import { EngineError } from '../../util/errors.js';
-import { labelMatches } from './lifecycle.js';
 import { DEFAULT_NETWORK, type NetworkRecord } from './store.js';
 
 const LIST_KEYS = ['driver', 'id', 'label', 'name', 'scope', 'type', 'dangling'];
@@ -33,4 +32,11 @@ export function pruneLabels(args: string[]): string[] {
     if (!x.startsWith('label=')) throw new EngineError(`invalid filter '${x}': network prune takes label=KEY[=VALUE]`, 1);
     return x.slice('label='.length);
   });
+}
+
+/** A label filter: KEY (present) or KEY=VALUE (equal). */
+export function labelMatches(labels: Record<string, string>, filter: string): boolean {
+  const i = filter.indexOf('=');
+  const key = i < 0 ? filter : filter.slice(0, i);
+  return Object.hasOwn(labels, key) && (i < 0 || labels[key] === filter.slice(i + 1));
 }

@@ -1,4 +1,5 @@
 import { isRunning } from '../containers/state.js';
+import { labelMatches } from './filter.js';
 import { ContainerStore, type ContainerRecord } from '../containers/store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
@@ -121,12 +122,6 @@ export function pruneNetworks(engine: Engine, labelFilters: string[] = []): stri
     } catch { /* taken meanwhile */ }
   }
   return removed;
-}
-
-export function labelMatches(labels: Record<string, string>, filter: string): boolean {
-  const i = filter.indexOf('=');
-  const key = i < 0 ? filter : filter.slice(0, i);
-  return Object.hasOwn(labels, key) && (i < 0 || labels[key] === filter.slice(i + 1));
 }
 
 function bridgeOnly(rec: ContainerRecord, verb: string): void {

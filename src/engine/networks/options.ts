@@ -3,7 +3,7 @@ import { invalid } from '../../util/values.js';
 import { checkDnsServers, parseAddHost } from './hosts.js';
 import { checkDuplicates, checkHostPorts, parseExpose, type PortBinding } from './ports.js';
 import { isStack } from './stack.js';
-import { DEFAULT_NETWORK } from './store.js';
+import { DEFAULT_NETWORK } from './defaults.js';
 
 /**
  * How a container is networked:

@@ -1,11 +1,7 @@
-import { containerStore } from '../containers/state.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
-import { networkFilter, pruneLabels } from './filter.js';
-import {
-  connectNetwork, createNetwork, disconnectNetwork, listNetworks, networkDetails, pruneNetworks, removeNetwork, type NetworkDetails,
-} from './lifecycle.js';
-import { checkAlias } from './options.js';
+import { pruneLabels } from './filter.js';
+import type { NetworkDetails } from './lifecycle.js';
 import { NetworkStore, type NetworkRecord } from './store.js';
 
 export type { NetworkDetails, NetworkMember } from './lifecycle.js';
@@ -41,6 +37,7 @@ export class NetworkService {
 
   /** `network create`: a new bridge network (the default one is made first, so it keeps its subnet). */
   async create(req: CreateNetworkRequest): Promise<NetworkDetails> {
+    const { createNetwork, networkDetails } = await import('./lifecycle.js');
     const rec = createNetwork(this.engine, {
       name: req.name, subnet: req.subnet, gateway: req.gateway, internal: !!req.internal, labels: req.labels ?? {}, driver: req.driver,
     });
@@ -52,6 +49,9 @@ export class NetworkService {
    * filters (Docker's KEY=VALUE: driver, id, label, name, scope, type, dangling).
    */
   async list(req: { filters?: string[] } = {}): Promise<NetworkDetails[]> {
+    const { containerStore } = await import('../containers/state.js');
+    const { networkFilter } = await import('./filter.js');
+    const { listNetworks, networkDetails } = await import('./lifecycle.js');
     const users = new Set(containerStore(this.engine).list()
       .flatMap((c) => (c.spec.net.mode === 'bridge' ? c.spec.net.networks.map((n) => n.name) : [])));
     const keep = networkFilter(req.filters ?? [], (n) => users.has(n.name) || users.has(n.id));
@@ -60,6 +60,7 @@ export class NetworkService {
 
   /** `network inspect`: by name, full id or unique id prefix; NetworkNotFoundError when there is none. */
   async inspect(nameOrId: string): Promise<NetworkDetails> {
+    const { networkDetails } = await import('./lifecycle.js');
     const rec = this.store().find(nameOrId);
     if (!rec) throw new NetworkNotFoundError(nameOrId);
     return networkDetails(this.engine, rec);
@@ -71,6 +72,7 @@ export class NetworkService {
    * says whether there was one.
    */
   async remove(nameOrId: string, req: { force?: boolean } = {}): Promise<{ removed: boolean }> {
+    const { removeNetwork } = await import('./lifecycle.js');
     const rec = this.store().find(nameOrId);
     if (!rec) {
       if (req.force) return { removed: false };
@@ -90,11 +92,15 @@ export class NetworkService {
 
   /** `network prune`: removes every network no container names (running or not); returns their names. */
   async prune(req: { filters?: string[] } = {}): Promise<{ deleted: string[] }> {
+    const { pruneNetworks } = await import('./lifecycle.js');
     return { deleted: pruneNetworks(this.engine, pruneLabels(req.filters ?? [])) };
   }
 
   /** `network connect`: the container joins now when it runs, and at every start. */
   async connect(network: string, container: string, req: { aliases?: string[] } = {}): Promise<void> {
+    const { containerStore } = await import('../containers/state.js');
+    const { connectNetwork } = await import('./lifecycle.js');
+    const { checkAlias } = await import('./options.js');
     const aliases = req.aliases ?? [];
     for (const a of aliases) checkAlias(a);
     await connectNetwork(this.engine, this.resolve(network), containerStore(this.engine).resolve(container), aliases);
@@ -102,6 +108,8 @@ export class NetworkService {
 
   /** `network disconnect` (`force` is accepted for Docker compatibility and changes nothing). */
   async disconnect(network: string, container: string, _req: { force?: boolean } = {}): Promise<void> {
+    const { containerStore } = await import('../containers/state.js');
+    const { disconnectNetwork } = await import('./lifecycle.js');
     await disconnectNetwork(this.engine, this.resolve(network), containerStore(this.engine).resolve(container));
   }
 

@@ -1,18 +1,11 @@
 import { spawn } from 'node:child_process';
 import { arch, platform, release } from 'node:os';
-import { chooseRuntime } from '../../runtime/runtime.js';
-import { errorMessage } from '../../util/errors.js';
-import { runCapture, signalNumber } from '../../util/proc.js';
 import type { CallerContext } from '../context.js';
-import { containerSize } from '../containers/size.js';
-import { containerStore } from '../containers/state.js';
-import { Engine } from '../engine.js';
-import { listVolumes, volumeSize } from '../volumes/volumes.js';
-import { runChecks, type CheckResult } from './doctor.js';
-import { engineInfo, type EngineInfo } from './info.js';
-import { resetStore } from './reset.js';
-import { checkStore, type CheckResult as StoreCheckResult } from './store-check.js';
-import { databaseVerdict, moveDatabaseAside, rebuildState, type DatabaseVerdict } from './store-recover.js';
+import type { Engine } from '../engine.js';
+import type { CheckResult } from './doctor.js';
+import type { EngineInfo } from './info.js';
+import type { CheckResult as StoreCheckResult } from './store-check.js';
+import type { DatabaseVerdict } from './store-recover.js';
 import { VERSION } from '../../util/version.js';
 
 export type { CheckResult, CheckStatus } from './doctor.js';
@@ -80,6 +73,7 @@ export class SystemService {
    * code. With the caller's descriptors it has the caller's terminal.
    */
   async unshare(command: string[], ctx: CallerContext): Promise<number> {
+    const { signalNumber } = await import('../../util/proc.js');
     const args = command.length ? command : [ctx.env.SHELL || '/bin/sh'];
     const env = { ...ctx.env, ROOTLET_UNSHARE: '1', ROOTLET_STORAGE: this.engine.paths.dataDir };
     // The directory is entered inside the namespace (nsenter --wd would keep the host's mount namespace).
@@ -105,6 +99,9 @@ export class SystemService {
 
   /** `version`, with the runtime this engine would use. */
   async version(): Promise<VersionInfo & { runtime: EngineInfo['runtime'] }> {
+    const { chooseRuntime } = await import('../../runtime/runtime.js');
+    const { errorMessage } = await import('../../util/errors.js');
+    const { runCapture } = await import('../../util/proc.js');
     const runtime: EngineInfo['runtime'] = {};
     try {
       const rt = chooseRuntime(this.engine.config.engine.runtime);
@@ -119,11 +116,13 @@ export class SystemService {
 
   /** `info`: runtime, storage, network, id mappings and paths. */
   async info(): Promise<EngineInfo> {
+    const { engineInfo } = await import('./info.js');
     return engineInfo(this.engine);
   }
 
   /** `system check`: every rootless prerequisite, with the fix for each failure. */
   async check(): Promise<CheckReport> {
+    const { runChecks } = await import('./doctor.js');
     const checks = runChecks(this.engine);
     return { ok: !checks.some((r) => r.required && r.status === 'failed'), checks };
   }
@@ -134,6 +133,7 @@ export class SystemService {
    * services cannot be used again. Returns the data directory removed.
    */
   async reset(): Promise<{ removed: string }> {
+    const { resetStore } = await import('./reset.js');
     const removed = this.engine.paths.dataDir;
     resetStore(this.engine);
     return { removed };
@@ -141,11 +141,15 @@ export class SystemService {
 
   /** `image check [--repair]`: the store check (blobs re-hashed, images' parts, leftovers, the database). */
   async imageCheck(req: { repair?: boolean } = {}): Promise<StoreCheckResult> {
+    const { checkStore } = await import('./store-check.js');
     return checkStore(this.engine, !!req.repair);
   }
 
   /** `system df`: counts and sizes of images, containers and volumes. */
   async df(): Promise<DiskUsage> {
+    const { containerSize } = await import('../containers/size.js');
+    const { containerStore } = await import('../containers/state.js');
+    const { listVolumes, volumeSize } = await import('../volumes/volumes.js');
     const images = this.engine.images.list();
     const layers = [...new Set(images.flatMap((i) => i.layers))];
     const containers = containerStore(this.engine).list();
@@ -168,6 +172,7 @@ export class SystemService {
    * verdict and each file moved aside before the rebuild starts.
    */
   static async recover(req: { force?: boolean } = {}, onStep: (step: RecoverStep) => void = () => {}): Promise<RecoverResult> {
+    const [{ databaseVerdict, moveDatabaseAside, rebuildState }, { Engine }] = await Promise.all([import('./store-recover.js'), import('../engine.js')]);
     const { paths } = await Engine.locate();
     const verdict = databaseVerdict(paths.db);
     const result: RecoverResult = { database: paths.db, verdict, rebuilt: false, movedAside: [], restored: [], notRestored: [] };

@@ -1,11 +1,10 @@
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
-import { parseFilters } from '../containers/filter.js';
-import { labelMatches } from '../networks/lifecycle.js';
-import { deleteVolume, ensureVolume, findVolume, listVolumes, VolumeNotFoundError, volumeSize, type Volume } from './volumes.js';
+import type { Volume } from './volumes.js';
+import { VolumeNotFoundError } from './not-found.js';
 
 export type { Volume } from './volumes.js';
-export { VolumeNotFoundError } from './volumes.js';
+export { VolumeNotFoundError } from './not-found.js';
 
 const LIST_KEYS = ['dangling', 'driver', 'label', 'name'];
 const PRUNE_KEYS = ['label', 'label!', 'all'];
@@ -30,6 +29,7 @@ export class VolumeService {
    * does. Driver options are refused: there is no driver to give them to.
    */
   async create(req: { name?: string; labels?: Record<string, string>; options?: Record<string, string> } = {}): Promise<Volume> {
+    const { ensureVolume, findVolume } = await import('./volumes.js');
     const { name } = ensureVolume(this.engine, { name: req.name, labels: req.labels, options: req.options });
     const created = findVolume(this.engine, name);
     if (!created) throw new EngineError(`volume ${name} was removed while it was being created`);
@@ -38,6 +38,9 @@ export class VolumeService {
 
   /** `volume ls`: filters are Docker's KEY=VALUE: dangling, driver, label, name (a substring). */
   async list(req: { filters?: string[] } = {}): Promise<Volume[]> {
+    const { parseFilters } = await import('../containers/filter.js');
+    const { labelMatches } = await import('../networks/filter.js');
+    const { listVolumes } = await import('./volumes.js');
     const by = parseFilters(req.filters ?? [], LIST_KEYS);
     const dangling = by.get('dangling')?.map((v) => isTrue(v, 'dangling'));
     return listVolumes(this.engine).filter((v) => (!dangling || dangling.some((d) => d === !v.usedBy.length))
@@ -48,6 +51,7 @@ export class VolumeService {
 
   /** `volume inspect`: VolumeNotFoundError when there is none of that name. */
   async inspect(name: string): Promise<Volume> {
+    const { findVolume } = await import('./volumes.js');
     const v = findVolume(this.engine, name);
     if (!v) throw new VolumeNotFoundError(name);
     return v;
@@ -60,6 +64,7 @@ export class VolumeService {
    * `removed` says whether there was one.
    */
   async remove(name: string, req: { force?: boolean } = {}): Promise<{ removed: boolean }> {
+    const { deleteVolume, findVolume } = await import('./volumes.js');
     const v = findVolume(this.engine, name);
     if (!v) {
       if (req.force) return { removed: false };
@@ -79,6 +84,9 @@ export class VolumeService {
    * label= and label!= narrow it. Returns their names and the bytes freed.
    */
   async prune(req: { filters?: string[] } = {}): Promise<{ deleted: string[]; spaceReclaimed: number }> {
+    const { parseFilters } = await import('../containers/filter.js');
+    const { labelMatches } = await import('../networks/filter.js');
+    const { deleteVolume, findVolume, listVolumes, volumeSize } = await import('./volumes.js');
     const by = parseFilters(req.filters ?? [], PRUNE_KEYS);
     const all = (by.get('all') ?? []).some((v) => isTrue(v, 'all'));
     const deleted: string[] = [];
@@ -99,6 +107,7 @@ export class VolumeService {
 
   /** The bytes a volume's files take (for `system df`). */
   async size(v: Volume): Promise<number> {
+    const { volumeSize } = await import('./volumes.js');
     return volumeSize(this.engine, v);
   }
 }

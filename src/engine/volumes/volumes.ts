@@ -4,6 +4,8 @@ import { sumFileSizes } from '../containers/size.js';
 import { ContainerStore } from '../containers/store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
+import { VolumeNotFoundError } from './not-found.js';
+export { VolumeNotFoundError };
 import { randomHex } from '../../util/random.js';
 
 /**
@@ -45,12 +47,6 @@ export interface Volume {
   usedBy: Array<{ id: string; name: string }>;
 }
 
-export class VolumeNotFoundError extends EngineError {
-  constructor(readonly ref: string) {
-    super(`no such volume: ${ref}`, 1);
-    this.name = 'VolumeNotFoundError';
-  }
-}
 
 function volumeDir(engine: Engine, name: string): string {
   return join(engine.paths.volumes, name);
