@@ -4,7 +4,7 @@ import { toCreateRequest } from '../grammar/create-flags.js';
 import { parseSeconds, parseSignal } from '../util/values.js';
 import { checkedOption, valueOption } from './flag-values.js';
 import { eachName, services } from './common.js';
-import { pullRenderer } from './pull-output.js';
+import { pullOnDemand } from './pull-output.js';
 import { addCreateOptions, type CreateFlags } from './create-options.js';
 import { processContext } from './process-context.js';
 
@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .action(async (image: string, command: string[], flags: CreateFlags) => {
       const req = toCreateRequest(image, command, flags, processContext());
       const svc = await services();
-      const { id } = await svc.containers.create(req, { pull: flags.pull as PullPolicy, onPull: pullRenderer({ quiet: false, out: process.stderr }) });
+      const { id } = await svc.containers.create(req, { pull: flags.pull as PullPolicy, onPull: pullOnDemand() });
       process.stdout.write(`${id}\n`);
     });
 

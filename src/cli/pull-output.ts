@@ -34,3 +34,13 @@ export function pullRenderer(o: { quiet: boolean; out: NodeJS.WriteStream }): (e
     }
   };
 }
+
+/**
+ * The progress of a pull that `run` or `create` may do, on stderr, made at
+ * the first event: most runs pull nothing, and touching process.stderr
+ * builds node's stream machinery (~3 ms of a start).
+ */
+export function pullOnDemand(): (e: ImagePullEvent) => void {
+  let render: ((e: ImagePullEvent) => void) | undefined;
+  return (e) => (render ??= pullRenderer({ quiet: false, out: process.stderr }))(e);
+}

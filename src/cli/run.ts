@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { PullPolicy } from '../engine/index.js';
 import { toCreateRequest } from '../grammar/create-flags.js';
 import { services } from './common.js';
-import { pullRenderer } from './pull-output.js';
+import { pullOnDemand } from './pull-output.js';
 import { addCreateOptions, type CreateFlags } from './create-options.js';
 import { processContext } from './process-context.js';
 
@@ -21,7 +21,7 @@ export function register(program: Command): void {
       const req = toCreateRequest(image, command, flags, ctx);
       const svc = await services();
       // A pull's progress goes to stderr, as Docker shows it before the container's output.
-      const r = await svc.containers.run(req, { detach: !!flags.detach, pull: flags.pull as PullPolicy, onPull: pullRenderer({ quiet: false, out: process.stderr }) }, ctx);
+      const r = await svc.containers.run(req, { detach: !!flags.detach, pull: flags.pull as PullPolicy, onPull: pullOnDemand() }, ctx);
       if (r.id) process.stdout.write(`${r.id}\n`);
       else process.exitCode = r.exitCode;
     });

@@ -23,12 +23,13 @@ export function checkTerminal(ctx: CallerContext, o: { interactive: boolean; tty
 }
 
 export function foreground(ctx: CallerContext, rt: Runtime, o: { interactive: boolean; tty: boolean; capture: boolean }): Foreground {
-  const { fds, stdin } = ctx.streams;
+  // Only what is used is read: a caller's streams may be made on first touch (the CLI's are).
+  const fds = ctx.streams.fds;
   if (!o.interactive && o.tty && !usesConsoleRelay(rt) && !ctx.streams.terminal) {
     // runc, with no console relay, opens the caller's terminal itself.
     throw new EngineError('-t needs a terminal on stdin or stdout with runc: run from a terminal, or drop -t');
   }
-  const input = !o.interactive ? 'ignore' : fds ? fds.stdin : stdin ? 'pipe' : 'ignore';
+  const input = !o.interactive ? 'ignore' : fds ? fds.stdin : ctx.streams.stdin ? 'pipe' : 'ignore';
   const direct = !o.capture && fds;
   const stdio: StdioOptions = [input, direct ? fds.stdout : 'pipe', direct ? fds.stderr : 'pipe'];
   return {
@@ -36,11 +37,14 @@ export function foreground(ctx: CallerContext, rt: Runtime, o: { interactive: bo
     connect(child, tee, onEnd) {
       if (input === 'pipe' && child.stdin) {
         child.stdin.on('error', () => { /* the container closed its input */ });
-        stdin!.pipe(child.stdin);
+        ctx.streams.stdin!.pipe(child.stdin);
       }
       let open = 0;
-      for (const [name, from, to] of [['stdout', child.stdout, ctx.streams.stdout], ['stderr', child.stderr, ctx.streams.stderr]] as const) {
+      for (const name of ['stdout', 'stderr'] as const) {
+        const from = child[name];
+        // Not relayed (the child has the caller's descriptor): the caller's stream is never touched.
         if (!from) continue;
+        const to = ctx.streams[name];
         open++;
         from.on('data', (d: Buffer) => {
           tee?.(name, d);

@@ -78,10 +78,11 @@ export class SystemService {
     const env = { ...ctx.env, ROOTLET_UNSHARE: '1', ROOTLET_STORAGE: this.engine.paths.dataDir };
     // The directory is entered inside the namespace (nsenter --wd would keep the host's mount namespace).
     const inDir = ['sh', '-c', 'cd "$0" 2>/dev/null; exec "$@"', ctx.cwd, ...args];
-    const { fds, stdin, stdout, stderr } = ctx.streams;
+    const fds = ctx.streams.fds;
     return new Promise<number>((resolve) => {
       const child = spawn('nsenter', [...this.engine.ns().nsenterArgs(), '--', ...inDir], { stdio: fds ? [fds.stdin, fds.stdout, fds.stderr] : 'pipe', env });
       if (!fds) {
+        const { stdin, stdout, stderr } = ctx.streams;
         if (stdin) stdin.pipe(child.stdin!);
         else child.stdin!.end();
         child.stdout!.on('data', (d: Buffer) => stdout.write(d));
