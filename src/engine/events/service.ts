@@ -2,7 +2,8 @@ import type { CallerContext } from '../context.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
 import { checkEventFilters, eventMatches, type EventFilters } from './filter.js';
-import type { EngineEvent } from './log.js';
+// Static, not loaded on use: follow must take its starting point when it is called, before anything else runs.
+import { lastSeq, readEvents, type EngineEvent } from './log.js';
 
 export interface EventQuery {
   /** Events at or after this time (ms since the epoch). */
@@ -45,7 +46,6 @@ export class EventService {
 
   /** The stored events in the window that the filters keep, oldest first. */
   async list(req: EventQuery = {}): Promise<EngineEvent[]> {
-    const { readEvents } = await import('./log.js');
     const filters = checkQuery(req);
     return readEvents(this.engine.db, { since: req.since, until: req.until }).filter((ev) => eventMatches(ev, filters));
   }
@@ -56,7 +56,6 @@ export class EventService {
    * caller's signal aborts or `until` has passed.
    */
   async *follow(req: EventQuery, ctx: Pick<CallerContext, 'signal'>): AsyncGenerator<EngineEvent, void, undefined> {
-    const { lastSeq, readEvents } = await import('./log.js');
     const filters = checkQuery(req);
     const db = this.engine.db;
     const inWindow = (ev: EngineEvent) => (req.since === undefined || ev.time >= req.since) && (req.until === undefined || ev.time <= req.until);
