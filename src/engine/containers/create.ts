@@ -16,6 +16,7 @@ import { checkResources } from './resources.js';
 import { checkNetworkRefs } from '../networks/endpoints.js';
 import { containerEvent, recordEvent } from '../events/log.js';
 import { ensureVolume } from '../volumes/volumes.js';
+import { askOf } from '../policy/check.js';
 
 /**
  * Whether a bind source exists (a missing one is created, as Docker does).
@@ -68,6 +69,7 @@ export function createContainer(engine: Engine, opts: CreateRequest): ContainerR
     hostHostname: osHostname(),
   });
   spec.runtime = newContainerRuntime(engine, spec.runtime).name;
+  spec.policy = askOf(opts);
   checkNetworkRefs(engine, spec.net);
   checkResources(spec.resources, engine.id.uid);
   if (spec.init && !findInPath('catatonit')) throw new EngineError('--init needs catatonit: install the Debian package catatonit');

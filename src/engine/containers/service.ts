@@ -29,6 +29,7 @@ import type { ContainerRecord, HealthState } from './store.js';
 import type { ImagePullEvent, ImageService, PullPolicy } from '../images/service.js';
 import { containerTop, type TopTable } from './top.js';
 import { delegatedControllers } from '../../runtime/cgroups.js';
+import { checkCreateRequest, checkExec, checkStart } from '../policy/check.js';
 
 export interface LogsRequest {
   follow?: boolean;
@@ -64,8 +65,14 @@ export interface ImageChoice {
 export class ContainerService {
   constructor(private readonly engine: Engine, private readonly images: ImageService) {}
 
-  /** The image of a create request, pulled first when the policy says so; the request names what was found. */
-  private async withImage(req: CreateRequest, choice: ImageChoice): Promise<CreateRequest> {
+  /**
+   * The image of a create request, pulled first when the pull policy says
+   * so; the request names what was found. The admin policy is checked
+   * first, before anything is pulled, and completes the request (limits it
+   * caps, a runtime it forces).
+   */
+  private async withImage(request: CreateRequest, choice: ImageChoice, running: boolean): Promise<CreateRequest> {
+    const req = await checkCreateRequest(this.engine, request, { running });
     const { name } = await this.images.ensure(req.image, { policy: choice.pull ?? 'missing' }, choice.onPull);
     return { ...req, image: name };
   }
@@ -76,7 +83,7 @@ export class ContainerService {
 
   /** `create`: the container's record (its image pulled first, by the policy); nothing runs yet. */
   async create(req: CreateRequest, choice: ImageChoice = {}): Promise<{ id: string; name: string }> {
-    const rec = createContainer(this.engine, await this.withImage(req, choice));
+    const rec = createContainer(this.engine, await this.withImage(req, choice, false));
     return { id: rec.id, name: rec.name };
   }
 
@@ -87,7 +94,7 @@ export class ContainerService {
    * Docker keeps it, unless --rm or a published port could not be bound.
    */
   async run(request: CreateRequest, opts: { detach: boolean } & ImageChoice, ctx: CallerContext): Promise<{ id?: string; exitCode?: number }> {
-    const req = await this.withImage(request, opts);
+    const req = await this.withImage(request, opts, true);
     if (!opts.detach) return { exitCode: await runForeground(this.engine, req, ctx) };
     const rec = createContainer(this.engine, req);
     try {
@@ -102,7 +109,9 @@ export class ContainerService {
   /** `start`: starts a stopped container in the background; one already running is left as it is. */
   async start(ref: string): Promise<void> {
     const rec = this.resolve(ref);
-    if (!isRunning(this.engine, rec)) await startDetached(this.engine, rec);
+    if (isRunning(this.engine, rec)) return;
+    await checkStart(this.engine, rec);
+    await startDetached(this.engine, rec);
   }
 
   /**
@@ -112,6 +121,7 @@ export class ContainerService {
   async startAttached(ref: string, req: AttachRequest, ctx: CallerContext): Promise<AttachResult> {
     const rec = this.resolve(ref);
     if (isRunning(this.engine, rec)) return this.follow(await attach(this.engine, rec, req, ctx), rec.id);
+    await checkStart(this.engine, rec);
     let attachment: Attachment | undefined;
     await startDetached(this.engine, rec, { beforeStart: async () => { attachment = await attach(this.engine, rec, req, ctx); } });
     return this.follow(attachment!, rec.id);
@@ -137,6 +147,7 @@ export class ContainerService {
 
   /** `restart`: stop, then start again in the background. */
   async restart(ref: string, req: { timeoutSec?: number } = {}): Promise<void> {
+    await checkStart(this.engine, this.resolve(ref));
     await stopContainer(this.engine, this.resolve(ref), req.timeoutSec);
     const rec = this.resolve(ref);
     await startDetached(this.engine, rec);
@@ -175,7 +186,9 @@ export class ContainerService {
 
   /** `exec`: the command's exit code (0 at once with detach). */
   async exec(ref: string, req: ExecRequest, ctx: CallerContext): Promise<number> {
-    return execInContainer(this.engine, this.resolve(ref), req, ctx);
+    const rec = this.resolve(ref);
+    await checkExec(this.engine, rec, !!req.privileged);
+    return execInContainer(this.engine, rec, req, ctx);
   }
 
   /**
