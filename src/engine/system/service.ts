@@ -11,6 +11,7 @@ import { listVolumes, volumeSize } from '../volumes/volumes.js';
 import { runChecks, type CheckResult } from './doctor.js';
 import { engineInfo, type EngineInfo } from './info.js';
 import { resetStore } from './reset.js';
+import { policyCheck } from '../policy/binding.js';
 import { checkStore, type CheckResult as StoreCheckResult } from './store-check.js';
 import { databaseVerdict, moveDatabaseAside, rebuildState, type DatabaseVerdict } from './store-recover.js';
 import { VERSION } from '../../util/version.js';
@@ -124,7 +125,7 @@ export class SystemService {
 
   /** `system check`: every rootless prerequisite, with the fix for each failure. */
   async check(): Promise<CheckReport> {
-    const checks = runChecks(this.engine);
+    const checks = [...runChecks(this.engine), await policyCheck(this.engine)];
     return { ok: !checks.some((r) => r.required && r.status === 'failed'), checks };
   }
 
