@@ -56,6 +56,7 @@ export function policyFor(engine: Engine, dir = POLICY_DIR): Promise<CallerPolic
   let p = cache.get(engine);
   if (!p) {
     p = (async () => {
+      trace('policy: load');
       const admin = await loadPolicy(dir);
       const own = await loadUserPolicy(engine.paths.configFile);
       const all = [...admin.sections, ...own];

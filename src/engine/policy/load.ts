@@ -224,8 +224,8 @@ export async function loadPolicy(dir = POLICY_DIR, stat: StatFn = statSync): Pro
     checkOwner(dropins, dSt);
     for (const name of readdirSync(dropins).filter((n) => n.endsWith('.toml')).sort()) {
       const f = join(dropins, name);
-      const st = stat(f);
-      if (st.isDirectory()) continue;
+      const st = statOrNone(stat, f);
+      if (!st || st.isDirectory()) continue;
       checkOwner(f, st);
       files.push(f);
     }
