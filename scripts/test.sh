@@ -17,6 +17,9 @@ if ! command -v sudo >/dev/null; then
 fi
 echo 'rootlet-ci ALL=(rootlet-ci2,rootlet-nosub) NOPASSWD: ALL' > /etc/sudoers.d/rootlet-tests
 chmod 0440 /etc/sudoers.d/rootlet-tests
+# Test-only: an admin policy for rootlet-ci2 alone (test/integration/policy.test.ts).
+install -d -o root -g root -m 0755 /etc/rootlet /etc/rootlet/policy.d
+install -o root -g root -m 0644 test/fixtures/policy-rootlet-ci2.toml /etc/rootlet/policy.d/50-rootlet-tests.toml
 
 # npm install, not npm ci: see quickstart.sh.
 [ -d node_modules ] || npm install --no-audit --no-fund --loglevel=error

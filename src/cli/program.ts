@@ -36,6 +36,7 @@ const COMMANDS: Array<{ names: string[]; load: () => Promise<{ register: Registe
   { names: ['port'], load: () => import('./port.js') },
   { names: ['events'], load: () => import('./events.js') },
   { names: ['info', 'version', 'system'], load: () => import('./system.js') },
+  { names: ['policy'], load: () => import('./policy.js') },
 ];
 
 function base(): Command {

@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { EngineError, errorMessage, EXIT_ENGINE } from '../util/errors.js';
+import { DeniedError, EngineError, errorMessage, EXIT_ENGINE } from '../util/errors.js';
 import { resolvePaths } from '../state/paths.js';
 import { currentIdentity } from '../rootless/identity.js';
 import { osReason } from '../util/os-errors.js';
@@ -47,6 +47,7 @@ function writeTrace(err: unknown, argv: string[]): { path: string; failed?: stri
 
 /** The line to print for an error and the exit code (EngineError's own, else 125). */
 export function describeError(err: unknown, argv: string[] = process.argv): { line: string; exitCode: number } {
+  if (err instanceof DeniedError) return { line: `rootlet: ${err.message}`, exitCode: err.exitCode };
   if (err instanceof EngineError) return { line: `Error: ${err.message}`, exitCode: err.exitCode };
   const log = writeTrace(err, argv);
   if (debug) process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);

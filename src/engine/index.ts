@@ -14,6 +14,7 @@ export { ARCHIVE_FORMATS } from '../image/archive-formats.js';
 import { NetworkService } from './networks/service.js';
 import { SystemService } from './system/service.js';
 import { VolumeService } from './volumes/service.js';
+import { PolicyService } from './policy/service.js';
 
 export type { CallerContext, CallerStreams, Terminal, SignalSource, ForwardedSignal } from './context.js';
 export type { CreateRequest, ExecRequest, HostRequest, MountSpec, ResourcesRequest, RestartPolicy, HealthRequest } from './containers/request.js';
@@ -53,7 +54,10 @@ export type {
 } from './system/service.js';
 export type { Volume } from './volumes/service.js';
 export { VolumeNotFoundError } from './volumes/service.js';
-export { ContainerService, EventService, ImageService, NetworkService, SystemService, VolumeService };
+export { ContainerService, EventService, ImageService, NetworkService, SystemService, VolumeService, PolicyService };
+export type { PolicyReport, PolicyVerdict } from './policy/service.js';
+export type { EffectiveValue as PolicyValue, Caller as PolicyCaller } from './policy/evaluate.js';
+export type { DeviceMapping } from './containers/request.js';
 export type { EngineEvent, EventType } from './events/log.js';
 export type { EventQuery } from './events/service.js';
 export type { EventFilters } from './events/filter.js';
@@ -66,6 +70,7 @@ export class Services {
   readonly volumes: VolumeService;
   readonly system: SystemService;
   readonly events: EventService;
+  readonly policy: PolicyService;
 
   constructor(readonly engine: Engine) {
     this.images = new ImageService(engine);
@@ -74,6 +79,7 @@ export class Services {
     this.volumes = new VolumeService(engine);
     this.system = new SystemService(engine);
     this.events = new EventService(engine);
+    this.policy = new PolicyService(engine);
   }
 
   /** `inspect` of any object by name or id: a container or an image (the first found, or of `type`). */

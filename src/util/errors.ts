@@ -10,6 +10,17 @@ export class EngineError extends Error {
   }
 }
 
+/**
+ * A refusal by the admin's rules (the policy), not a failure: shown as
+ * `rootlet: MESSAGE`, the shape the policy's refusals are documented with.
+ */
+export class DeniedError extends EngineError {
+  constructor(message: string) {
+    super(message, 125);
+    this.name = 'DeniedError';
+  }
+}
+
 export const EXIT_ENGINE = 125;
 export const EXIT_CANNOT_EXECUTE = 126;
 export const EXIT_NOT_FOUND = 127;

@@ -9,7 +9,8 @@ import { asUser, BIN, SCRIPTS, type Result } from '../helpers.js';
 // rootlet-ci would fail the containers of every other test running at the
 // same time. This file runs as rootlet-ci2, whom the rest of the suite uses
 // only for `ps`, `rm`, `kill` and `ls` (isolation.test.ts), none of which
-// needs a key, and holds the quota full only inside one `keyctl session`.
+// needs a key, and for containers with keyring = false (policy.test.ts),
+// and holds the quota full only inside one `keyctl session`.
 
 const USER = 'rootlet-ci2';
 const shq = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;

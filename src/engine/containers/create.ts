@@ -17,6 +17,7 @@ import { checkResources } from './resources.js';
 import { checkNetworkRefs } from '../networks/endpoints.js';
 import { containerEvent, recordEvent } from '../events/log.js';
 import { ensureVolume } from '../volumes/volumes.js';
+import { askOf } from '../policy/check.js';
 
 
 /** Turns parsed -v entries into mounts: bind sources are created if missing (as Docker), volumes live in the store. */
@@ -55,6 +56,7 @@ export function createContainer(engine: Engine, opts: CreateRequest): ContainerR
     hostHostname: osHostname(),
   });
   spec.runtime = newContainerRuntime(engine, spec.runtime).name;
+  spec.policy = askOf(opts);
   checkNetworkRefs(engine, spec.net);
   checkResources(spec.resources, engine.id.uid);
   if (spec.init && !findInPath('catatonit')) throw new EngineError('--init needs catatonit: install the Debian package catatonit');

@@ -69,6 +69,21 @@ export interface HostRequest {
   autoRemove?: boolean;
   restartPolicy?: RestartPolicy;
   resources?: ResourcesRequest;
+  /** HostConfig.Privileged (--privileged). */
+  privileged?: boolean;
+  /** HostConfig.CapAdd (--cap-add): capability names, with or without CAP_, or ALL. */
+  capAdd?: string[];
+  /** HostConfig.Devices (--device). */
+  devices?: DeviceMapping[];
+  /** HostConfig.Isolation (--isolation): "sandbox" runs the container under gVisor. */
+  isolation?: string;
+}
+
+/** One of HostConfig.Devices. */
+export interface DeviceMapping {
+  pathOnHost: string;
+  pathInContainer?: string;
+  cgroupPermissions?: string;
 }
 
 export interface ResourcesRequest {
@@ -101,4 +116,6 @@ export interface ExecRequest {
   user?: string;
   workingDir?: string;
   env?: string[];
+  /** ExecConfig.Privileged. */
+  privileged?: boolean;
 }

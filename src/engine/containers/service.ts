@@ -52,8 +52,15 @@ export interface ImageChoice {
 export class ContainerService {
   constructor(private readonly engine: Engine, private readonly images: ImageService) {}
 
-  /** The image of a create request, pulled first when the policy says so; the request names what was found. */
-  private async withImage(req: CreateRequest, choice: ImageChoice): Promise<CreateRequest> {
+  /**
+   * The image of a create request, pulled first when the pull policy says
+   * so; the request names what was found. The admin policy is checked
+   * first, before anything is pulled, and completes the request (limits it
+   * caps, a runtime it forces).
+   */
+  private async withImage(request: CreateRequest, choice: ImageChoice, running: boolean): Promise<CreateRequest> {
+    const { checkCreateRequest } = await import('../policy/check.js');
+    const req = await checkCreateRequest(this.engine, request, { running });
     const { name } = await this.images.ensure(req.image, { policy: choice.pull ?? 'missing' }, choice.onPull);
     return { ...req, image: name };
   }
@@ -70,7 +77,7 @@ export class ContainerService {
   /** `create`: the container's record (its image pulled first, by the policy); nothing runs yet. */
   async create(req: CreateRequest, choice: ImageChoice = {}): Promise<{ id: string; name: string }> {
     const { createContainer } = await import('./create.js');
-    const rec = createContainer(this.engine, await this.withImage(req, choice));
+    const rec = createContainer(this.engine, await this.withImage(req, choice, false));
     return { id: rec.id, name: rec.name };
   }
 
@@ -81,7 +88,7 @@ export class ContainerService {
    * Docker keeps it, unless --rm or a published port could not be bound.
    */
   async run(request: CreateRequest, opts: { detach: boolean } & ImageChoice, ctx: CallerContext): Promise<{ id?: string; exitCode?: number }> {
-    const req = await this.withImage(request, opts);
+    const req = await this.withImage(request, opts, true);
     if (!opts.detach) {
       const { runForeground } = await import('./run.js');
       return { exitCode: await runForeground(this.engine, req, ctx) };
@@ -101,9 +108,11 @@ export class ContainerService {
 
   /** `start`: starts a stopped container in the background; one already running is left as it is. */
   async start(ref: string): Promise<void> {
-    const [{ isRunning }, { startDetached }] = await Promise.all([import('./running.js'), import('./start.js')]);
-    const rec = (await this.resolve(ref));
-    if (!isRunning(this.engine, rec)) await startDetached(this.engine, rec);
+    const [{ isRunning }, { startDetached }, { checkStart }] = await Promise.all([import('./running.js'), import('./start.js'), import('../policy/check.js')]);
+    const rec = await this.resolve(ref);
+    if (isRunning(this.engine, rec)) return;
+    await checkStart(this.engine, rec);
+    await startDetached(this.engine, rec);
   }
 
   /**
@@ -111,9 +120,12 @@ export class ContainerService {
    * lost (to one already running, attached at once).
    */
   async startAttached(ref: string, req: AttachRequest, ctx: CallerContext): Promise<AttachResult> {
-    const [{ isRunning }, { startDetached }, { attach }] = await Promise.all([import('./running.js'), import('./start.js'), import('./attach.js')]);
+    const [{ isRunning }, { startDetached }, { attach }, { checkStart }] = await Promise.all([
+      import('./running.js'), import('./start.js'), import('./attach.js'), import('../policy/check.js'),
+    ]);
     const rec = (await this.resolve(ref));
     if (isRunning(this.engine, rec)) return this.follow(await attach(this.engine, rec, req, ctx), rec.id);
+    await checkStart(this.engine, rec);
     let attachment: Attachment | undefined;
     await startDetached(this.engine, rec, { beforeStart: async () => { attachment = await attach(this.engine, rec, req, ctx); } });
     return this.follow(attachment!, rec.id);
@@ -142,7 +154,8 @@ export class ContainerService {
 
   /** `restart`: stop, then start again in the background. */
   async restart(ref: string, req: { timeoutSec?: number } = {}): Promise<void> {
-    const [{ stopContainer }, { startDetached }, { containerEvent, recordEvent }] = await Promise.all([import('./stop.js'), import('./start.js'), import('../events/log.js')]);
+    const [{ stopContainer }, { startDetached }, { containerEvent, recordEvent }, { checkStart }] = await Promise.all([import('./stop.js'), import('./start.js'), import('../events/log.js'), import('../policy/check.js')]);
+    await checkStart(this.engine, await this.resolve(ref));
     await stopContainer(this.engine, (await this.resolve(ref)), req.timeoutSec);
     const rec = (await this.resolve(ref));
     await startDetached(this.engine, rec);
@@ -187,8 +200,10 @@ export class ContainerService {
 
   /** `exec`: the command's exit code (0 at once with detach). */
   async exec(ref: string, req: ExecRequest, ctx: CallerContext): Promise<number> {
-    const { execInContainer } = await import('./exec.js');
-    return execInContainer(this.engine, (await this.resolve(ref)), req, ctx);
+    const [{ execInContainer }, { checkExec }] = await Promise.all([import('./exec.js'), import('../policy/check.js')]);
+    const rec = await this.resolve(ref);
+    await checkExec(this.engine, rec, !!req.privileged);
+    return execInContainer(this.engine, rec, req, ctx);
   }
 
   /**

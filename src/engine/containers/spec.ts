@@ -6,6 +6,7 @@ import type { DriverName } from '../../storage/rootfs.js';
 import { legacyNetworkSpec, networkSpec, type NetworkMode, type NetworkSpec } from '../networks/options.js';
 import type { CreateRequest, HealthRequest, HostRequest, MountSpec, ResourcesRequest, RestartPolicy } from './request.js';
 import { EngineError } from '../../util/errors.js';
+import type { ContainerAsk } from '../policy/evaluate.js';
 import { randomName, validateName } from './names.js';
 export { validateName };
 import { randomHex } from '../../util/random.js';
@@ -53,6 +54,8 @@ export interface ContainerSpec {
   labels: Record<string, string>;
   resources: Resources;
   health?: HealthCheck;
+  /** What the admin policy rules on, as asked at create: start and exec check it again (absent in records of older versions). */
+  policy?: ContainerAsk;
 }
 
 /** Docker's HEALTHCHECK: the probe runs in the container every interval. */

@@ -1,6 +1,6 @@
 import { familiarName, formatReference, looksLikeId, parseReference } from '../../image/reference.js';
 import type { Engine } from '../engine.js';
-import { EngineError } from '../../util/errors.js';
+import { DeniedError, EngineError } from '../../util/errors.js';
 
 /** When `run` and `create` pull their image: when it is not here, every time, or never. */
 export type PullPolicy = 'missing' | 'always' | 'never';
@@ -37,6 +37,8 @@ export async function planEnsure(engine: Engine, image: string, policy: PullPoli
 
 /** Docker's two lines ("Unable to find ... locally", then the pull's error) as one. */
 export function missingPullError(missingLocally: string, err: unknown): unknown {
+  // The admin policy's refusal keeps its own shape: nothing was tried.
+  if (err instanceof DeniedError) return err;
   if (err instanceof EngineError && !err.message.startsWith('Unable')) {
     return new EngineError(`Unable to find image '${missingLocally}' locally, and pulling it failed: ${err.message}`, err.exitCode);
   }

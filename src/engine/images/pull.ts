@@ -28,6 +28,8 @@ export interface PullOptions extends RegistryAccess {
   platform?: string;
   remapOutsideIds?: boolean;
   onEvent?: (e: PullEvent) => void;
+  /** Throws when the admin policy does not allow a source: checked for each candidate before any network access. */
+  checkSource?: (ref: Reference) => void;
 }
 
 export type PullEvent =
@@ -51,7 +53,15 @@ const PARALLEL_LAYERS = Number(engineEnv().ROOTLET_PULL_PARALLEL) || 4;
 
 export async function pullImage(engine: Engine, input: string, opts: PullOptions = {}): Promise<PullResult> {
   const conf = await loadRegistriesConf();
-  const candidates = candidatesFor(conf, input);
+  let candidates = candidatesFor(conf, input);
+  if (opts.checkSource) {
+    // A short name's search registries the policy does not allow are left out; none allowed: the first refusal.
+    const denied: unknown[] = [];
+    candidates = candidates.filter((c) => {
+      try { opts.checkSource!(c); return true; } catch (err) { denied.push(err); return false; }
+    });
+    if (!candidates.length && denied.length) throw denied[0];
+  }
   const errors: Array<{ where: string; err: unknown }> = [];
   sweepStaleTemps(engine);
   trace('pull: temps swept');

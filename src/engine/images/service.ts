@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import type { Reference } from '../../image/reference.js';
 import type { RegistryAccess } from '../../image/registry/client.js';
 import { EngineError } from '../../util/errors.js';
 import type { CallerContext } from '../context.js';
@@ -173,6 +174,8 @@ export class ImageService {
 
   /** `load`: the images of a docker-archive or oci-archive read from `input`; warnings go to ctx.warn. */
   async load(input: Readable, req: LoadRequest, ctx: Pick<CallerContext, 'warn'>): Promise<LoadedImage[]> {
+    const { checkLocal } = await import('../policy/check.js');
+    await checkLocal(this.engine, `load (${req.what ?? 'standard input'})`);
     const { loadImages } = await import('./load.js');
     return loadImages(this.engine, input, {
       what: req.what ?? 'standard input',
@@ -186,7 +189,9 @@ export class ImageService {
    * (relative to ctx.cwd) or `-` for the caller's input.
    */
   async import(source: string, req: ImportRequest, ctx: CallerContext): Promise<ImportResult> {
+    const { checkLocal } = await import('../policy/check.js');
     const { importImage } = await import('./lifecycle.js');
+    await checkLocal(this.engine, `import ${source}`);
     return importImage(this.engine, {
       source: importSource(source, ctx),
       reference: req.reference,
@@ -205,7 +210,10 @@ export class ImageService {
 
   /** `pull`: one name, or with allTags every tag of a repository, one after the other. Returns each name's result. */
   async pull(ref: string, req: PullRequest = {}, onProgress?: (e: ImagePullEvent) => void): Promise<PullResult[]> {
+    const { parseReference } = await import('../../image/reference.js');
+    const { checkPullFrom } = await import('../policy/check.js');
     const { repositoryTags } = await import('./pull.js');
+    if (req.allTags) await checkPullFrom(this.engine, parseReference(ref, null).domain, `pull --all-tags ${ref}`);
     const names = req.allTags ? await repositoryTags(ref, req) : [ref];
     const out: PullResult[] = [];
     for (const n of names) out.push(await this.pullOne(n, req, onProgress));
@@ -244,10 +252,15 @@ export class ImageService {
   }
 
   private async pullOne(name: string, req: PullRequest, onProgress: ((e: ImagePullEvent) => void) | undefined, missingLocally?: string): Promise<PullResult> {
+    const { familiarName, formatReference } = await import('../../image/reference.js');
+    const { policyFor } = await import('../policy/check.js');
+    const { checkRegistry } = await import('../policy/evaluate.js');
     const { pullImage } = await import('./pull.js');
     const defaultTag = /[:@]/.test(name.split('/').pop()!) ? undefined : 'latest';
     onProgress?.({ type: 'begin', name, ...(defaultTag ? { defaultTag } : {}), ...(missingLocally ? { missingLocally } : {}) });
+    const policy = await policyFor(this.engine);
     const result = await pullImage(this.engine, name, {
+      ...(policy.sections.length ? { checkSource: (r: Reference) => checkRegistry(policy.sections, r.domain, `image ${familiarName(formatReference(r))} from registry ${r.domain}`) } : {}),
       tlsVerify: req.tlsVerify,
       certDir: req.certDir,
       authfile: req.authfile,

@@ -123,8 +123,8 @@ export class SystemService {
 
   /** `system check`: every rootless prerequisite, with the fix for each failure. */
   async check(): Promise<CheckReport> {
-    const { runChecks } = await import('./doctor.js');
-    const checks = runChecks(this.engine);
+    const [{ runChecks }, { policyCheck }] = await Promise.all([import('./doctor.js'), import('../policy/binding.js')]);
+    const checks = [...runChecks(this.engine), await policyCheck(this.engine)];
     return { ok: !checks.some((r) => r.required && r.status === 'failed'), checks };
   }
 
