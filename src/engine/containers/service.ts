@@ -1,3 +1,4 @@
+import { trace } from '../../util/trace.js';
 import type { Writable } from 'node:stream';
 import type { Engine } from '../engine.js';
 import type { CallerContext } from '../context.js';
@@ -59,6 +60,8 @@ export type AttachResult = { detached: true } | { detached: false; exitCode: num
 export interface ImageChoice {
   pull?: PullPolicy;
   onPull?: (e: ImagePullEvent) => void;
+  /** Where the one-line warning about what in the image will not work rootless goes (image audit); none: not checked. */
+  warn?: (line: string) => void;
 }
 
 export class ContainerService {
@@ -67,6 +70,12 @@ export class ContainerService {
   /** The image of a create request, pulled first when the policy says so; the request names what was found. */
   private async withImage(req: CreateRequest, choice: ImageChoice): Promise<CreateRequest> {
     const { name } = await this.images.ensure(req.image, { policy: choice.pull ?? 'missing' }, choice.onPull);
+    if (choice.warn) {
+      // Cached per image: after the image's first run this is one small file read.
+      const line = await this.images.runWarning(name);
+      trace('run: image audit checked');
+      if (line) choice.warn(line);
+    }
     return { ...req, image: name };
   }
 
@@ -87,7 +96,7 @@ export class ContainerService {
    * Docker keeps it, unless --rm or a published port could not be bound.
    */
   async run(request: CreateRequest, opts: { detach: boolean } & ImageChoice, ctx: CallerContext): Promise<{ id?: string; exitCode?: number }> {
-    const req = await this.withImage(request, opts);
+    const req = await this.withImage(request, { ...opts, warn: opts.warn ?? ((l) => ctx.warn(l)) });
     if (!opts.detach) return { exitCode: await runForeground(this.engine, req, ctx) };
     const rec = createContainer(this.engine, req);
     try {
