@@ -67,16 +67,22 @@ export interface ImageChoice {
 export class ContainerService {
   constructor(private readonly engine: Engine, private readonly images: ImageService) {}
 
-  /** The image of a create request, pulled first when the policy says so; the request names what was found. */
-  private async withImage(req: CreateRequest, choice: ImageChoice): Promise<CreateRequest> {
+  /**
+   * The image of a create request, pulled first when the policy says so;
+   * the request names what was found. With `choice.warn`, also the line
+   * to show once the container exists, for what in the image will not work
+   * rootless (image audit): said after creation, so a refused request
+   * still answers with its one line alone.
+   */
+  private async withImage(req: CreateRequest, choice: ImageChoice): Promise<{ req: CreateRequest; warning: () => void }> {
     const { name } = await this.images.ensure(req.image, { policy: choice.pull ?? 'missing' }, choice.onPull);
+    let line: string | undefined;
     if (choice.warn) {
       // Cached per image: after the image's first run this is one small file read.
-      const line = await this.images.runWarning(name);
+      line = await this.images.runWarning(name);
       trace('run: image audit checked');
-      if (line) choice.warn(line);
     }
-    return { ...req, image: name };
+    return { req: { ...req, image: name }, warning: () => { if (line) choice.warn?.(line); } };
   }
 
   private resolve(ref: string): ContainerRecord {
@@ -85,7 +91,9 @@ export class ContainerService {
 
   /** `create`: the container's record (its image pulled first, by the policy); nothing runs yet. */
   async create(req: CreateRequest, choice: ImageChoice = {}): Promise<{ id: string; name: string }> {
-    const rec = createContainer(this.engine, await this.withImage(req, choice));
+    const { req: withImage, warning } = await this.withImage(req, choice);
+    const rec = createContainer(this.engine, withImage);
+    warning();
     return { id: rec.id, name: rec.name };
   }
 
@@ -96,9 +104,10 @@ export class ContainerService {
    * Docker keeps it, unless --rm or a published port could not be bound.
    */
   async run(request: CreateRequest, opts: { detach: boolean } & ImageChoice, ctx: CallerContext): Promise<{ id?: string; exitCode?: number }> {
-    const req = await this.withImage(request, { ...opts, warn: opts.warn ?? ((l) => ctx.warn(l)) });
-    if (!opts.detach) return { exitCode: await runForeground(this.engine, req, ctx) };
+    const { req, warning } = await this.withImage(request, { ...opts, warn: opts.warn ?? ((l) => ctx.warn(l)) });
+    if (!opts.detach) return { exitCode: await runForeground(this.engine, req, ctx, { created: warning }) };
     const rec = createContainer(this.engine, req);
+    warning();
     try {
       await startDetached(this.engine, rec);
     } catch (err) {
