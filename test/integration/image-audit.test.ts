@@ -86,7 +86,7 @@ describe('image audit', () => {
     assert.equal(warnings.length, 1, r.stderr);
     assert.match(warnings[0]!, /^WARNING: image planted: \/bin\/planted-admin need capabilities the container lacks and fail with "Operation not permitted" \(rootlet image audit planted\)$/);
     // From the cache the second time: the same line.
-    assert.match(sb.run(['create', '--name', 'made', 'planted']).stderr, /^WARNING: image planted: \/bin\/planted-admin/m);
+    assert.match(sb.run(['create', '--name', 'made', 'planted', 'true']).stderr, /^WARNING: image planted: \/bin\/planted-admin/m);
     sb.ok(['rm', 'made']);
     // The warning is right: the kernel refuses to run a file whose capabilities the container cannot have.
     const denied = sb.run(['run', '--rm', 'planted', '/bin/planted-admin', 'true']);
