@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { BIN, Sandbox } from '../helpers.js';
 
 const SECRET = 'HOST SECRET, never to be copied';
-const ROUNDS = 25;
+const ROUNDS = 15;
 
 /** Every file under dir, with its content. */
 function contents(dir: string): string[] {
