@@ -78,6 +78,7 @@ export class ContainerService {
     const { name } = await this.images.ensure(req.image, { policy: choice.pull ?? 'missing' }, choice.onPull);
     let line: string | undefined;
     if (choice.warn) {
+      trace('run: image ready');
       // Cached per image: after the image's first run this is one small file read.
       line = await this.images.runWarning(name);
       trace('run: image audit checked');
