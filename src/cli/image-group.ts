@@ -4,6 +4,7 @@ import { defineImagePrune } from './image-prune.js';
 import { defineImages, defineImport, defineRmi } from './images.js';
 import { defineImageInspect } from './inspect.js';
 import { defineImageCheck } from './image-check.js';
+import { defineImageAudit } from './image-audit.js';
 import { defineLoad, defineSave } from './save-load.js';
 import { defineTag } from './tag.js';
 
@@ -31,6 +32,7 @@ export const IMAGE_COMMANDS: ImageCommand[] = [
   { sub: 'history', top: 'history', define: defineHistory },
   { sub: 'inspect', define: defineImageInspect },
   { sub: 'check', define: defineImageCheck },
+  { sub: 'audit', define: defineImageAudit },
   { sub: 'prune', define: defineImagePrune },
   { sub: 'save', top: 'save', define: defineSave },
   { sub: 'load', top: 'load', define: defineLoad },
@@ -38,7 +40,7 @@ export const IMAGE_COMMANDS: ImageCommand[] = [
 ];
 
 export function register(program: Command): void {
-  const image = program.command('image').description('Manage images (ls, rm, tag, history, inspect, check, prune, save, load, import)');
+  const image = program.command('image').description('Manage images (ls, rm, tag, history, inspect, check, audit, prune, save, load, import)');
   for (const c of IMAGE_COMMANDS) {
     const sub = c.define(image, c.sub);
     if (c.sub === 'ls') sub.alias('list');

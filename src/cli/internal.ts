@@ -3,6 +3,7 @@ import { keepIdShift } from '../engine/containers/spec.js';
 import { shiftOwners } from '../storage/shift.js';
 import { mkdirSync, rmSync } from 'node:fs';
 import { statInRoot } from '../runtime/stat-in-root.js';
+import { extractInRoot, tarInRoot } from '../runtime/in-root.js';
 import { containerChanges } from '../storage/changes.js';
 import { opaqueDirs } from '../storage/opaque-dirs.js';
 
@@ -44,6 +45,26 @@ export async function runInternal(name: string, args: string[]): Promise<number>
         const [root, path, follow] = args as [string, string, string];
         process.stdout.write(JSON.stringify(statInRoot(root, path, follow === '1')));
         return 0;
+      }
+      // cp: tar's statuses, so the caller reads them as tar's (1 is "files changed while read", 2 a failure).
+      case '__tar-in-root': {
+        const [root, dir, ...tarArgs] = args as [string, string, ...string[]];
+        try {
+          return await tarInRoot(root, dir, tarArgs);
+        } catch (err) {
+          process.stderr.write(`${dir}: ${(err as Error).message}\n`);
+          return 2;
+        }
+      }
+      case '__extract-in-root': {
+        const [root, dir, sameOwner] = args as [string, string, string];
+        try {
+          await extractInRoot(process.stdin, root, dir, { sameOwner: sameOwner === '1' });
+          return 0;
+        } catch (err) {
+          process.stderr.write(`${(err as Error).message}\n`);
+          return 2;
+        }
       }
       case '__container-changes': {
         const o = JSON.parse(args[0]!) as { top: string; mode: 'overlay' | 'copy'; layers: string[]; ignore: string[]; skipAtRoot: string[]; whiteoutFiles: boolean };

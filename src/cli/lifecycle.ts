@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .action(async (image: string, command: string[], flags: CreateFlags) => {
       const req = toCreateRequest(image, command, flags, processContext());
       const svc = await services();
-      const { id } = await svc.containers.create(req, { pull: flags.pull as PullPolicy, onPull: pullOnDemand() });
+      const { id } = await svc.containers.create(req, { pull: flags.pull as PullPolicy, onPull: pullOnDemand(), warn: (l) => process.stderr.write(`${l}\n`) });
       process.stdout.write(`${id}\n`);
     });
 

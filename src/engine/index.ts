@@ -45,6 +45,7 @@ export type {
   ImageSummary, ImageListRequest, ImportRequest, ImportResult, LoadRequest, PullRequest, ImagePullEvent, EnsureResult, LoginRequest,
   HistoryEntry, LoadedImage, PruneResult, PullEvent, PullResult, PushEvent, RemoveImageResult, ArchiveFormat, PullPolicy,
 } from './images/service.js';
+export type { AuditFinding, FindingKind, ImageAudit } from './images/service.js';
 export type { CreateNetworkRequest, NetworkDetails, NetworkMember } from './networks/service.js';
 export { NetworkNotFoundError } from './networks/service.js';
 // The network flags' checks, which the CLI runs while it parses (a bad value is refused before anything opens).

@@ -82,10 +82,11 @@ function tarCreate(dir: string, member: string, rename: string | undefined): str
  * writes them on the host, owned by the user. DEST "-" writes the archive
  * to the caller's output; a relative DEST is the caller's.
  *
- * SRC is resolved inside the container's root first (symlinks never lead
- * to the host's files). A process of the container that swaps a directory
- * for a symlink while the copy runs could still redirect tar: as with
- * Docker's cp, copy from containers you trust to be idle.
+ * SRC is resolved inside the container's root, and read from there
+ * without following a symlink the container swaps in while the copy runs:
+ * tar starts in a directory opened inside the root and walks below it
+ * relative to directory descriptors (runtime/in-root.ts). Nothing of the
+ * host outside the destination is ever read or written.
  */
 export async function copyFromContainer(engine: Engine, rec: ContainerRecord, src: string, dest: string, o: CopyOptions, ctx: CallerContext): Promise<void> {
   const s = parsePath(src);
@@ -95,7 +96,8 @@ export async function copyFromContainer(engine: Engine, rec: ContainerRecord, sr
     if (!found.type) throw new EngineError(`Could not find the file ${src} in container ${rec.name}`, 1);
     const member = s.contents ? '.' : posix.basename(found.path);
     const sourceDir = s.contents ? found.path : posix.dirname(found.path);
-    const from = (rename?: string) => ({ cmd: 'nsenter', args: access.nsenter(tarCreate(`${access.root}${sourceDir}`, member, rename)) });
+    // tar runs in the source directory, opened inside the root (see runtime/in-root.ts), and walks below it without following symlinks.
+    const from = (rename?: string) => ({ cmd: 'nsenter', args: access.nsenter(engine.helperCommand('__tar-in-root', [access.root, sourceDir, ...tarCreate('.', member, rename).slice(3)])) });
     if (dest === '-') {
       await pipeTar(from(s.contents ? undefined : s.name), undefined, `cannot copy ${src} from container ${rec.name}`, callerOut(ctx));
       return;
@@ -113,11 +115,15 @@ export async function copyFromContainer(engine: Engine, rec: ContainerRecord, sr
 }
 
 /**
- * `cp SRC CONTAINER:DEST`: the user's tar reads SRC, the host's tar writes
- * it into the container from inside the user's namespace, as container
- * root: the copies belong to root in the container (with `archive`, to the
- * numeric owners SRC has). SRC "-" reads an archive from the caller's input
- * into DEST, which must be a directory.
+ * `cp SRC CONTAINER:DEST`: the user's tar reads SRC, rootlet's helper
+ * writes it into the container from inside the user's namespace, as
+ * container root: the copies belong to root in the container (with
+ * `archive`, to the numeric owners SRC has). Each entry is created relative
+ * to its parent directory's descriptor, walked inside the root without
+ * following symlinks, so a container that swaps a directory for a symlink
+ * mid-copy cannot redirect a write to the host (runtime/in-root.ts).
+ * SRC "-" reads an archive from the caller's input into DEST, which must
+ * be a directory.
  */
 export async function copyToContainer(engine: Engine, rec: ContainerRecord, src: string, dest: string, o: CopyOptions, ctx: CallerContext): Promise<void> {
   const d = parsePath(dest);
@@ -127,8 +133,8 @@ export async function copyToContainer(engine: Engine, rec: ContainerRecord, src:
       throw new EngineError(`container ${rec.name}'s root file system is read-only (--read-only): copy into a volume of the running container instead`, 1);
     }
     const target = await statInContainer(engine, access, d.path, true);
-    const owners = o.archive ? ['--same-owner', '--numeric-owner'] : ['--no-same-owner'];
-    const to = (dir: string) => ({ cmd: 'nsenter', args: access.nsenter(['tar', '-x', '-f', '-', '-p', ...owners, '-C', `${access.root}${dir}`]) });
+    // Extracted by rootlet's helper, each entry relative to its parent's descriptor inside the root (runtime/in-root.ts): GNU tar would follow a swapped-in symlink.
+    const to = (dir: string) => ({ cmd: 'nsenter', args: access.nsenter(engine.helperCommand('__extract-in-root', [access.root, dir, o.archive ? '1' : '0'])) });
     const what = `cannot copy ${src} into container ${rec.name}`;
     if (src === '-') {
       if (target.type !== 'dir') throw new EngineError(`${dest}: ${target.type ? 'not a directory' : 'no such directory'} (an archive from stdin is extracted into a directory)`, 1);

@@ -55,10 +55,11 @@ function removeAtOnce(engine: Engine, store: ContainerStore, rec: ContainerRecor
  * returned. With --rm, everything of the container is gone when this
  * returns, also on Ctrl-C.
  */
-export async function runForeground(engine: Engine, req: CreateRequest, ctx: CallerContext): Promise<number> {
+export async function runForeground(engine: Engine, req: CreateRequest, ctx: CallerContext, hooks: { created?: () => void } = {}): Promise<number> {
   checkTerminal(ctx, { interactive: !!req.openStdin, tty: !!req.tty });
   trace('run: start');
   const rec = createContainer(engine, req);
+  hooks.created?.();
   trace('run: record created');
   const store = new ContainerStore(engine.db);
   const dir = containerDir(engine, rec.id);

@@ -1,3 +1,4 @@
+import { trace } from '../../util/trace.js';
 import type { Writable } from 'node:stream';
 import type { Engine } from '../engine.js';
 import type { CallerContext } from '../context.js';
@@ -47,6 +48,8 @@ export type AttachResult = { detached: true } | { detached: false; exitCode: num
 export interface ImageChoice {
   pull?: PullPolicy;
   onPull?: (e: ImagePullEvent) => void;
+  /** Where the one-line warning about what in the image will not work rootless goes (image audit); none: not checked. */
+  warn?: (line: string) => void;
 }
 
 export class ContainerService {
@@ -56,13 +59,23 @@ export class ContainerService {
    * The image of a create request, pulled first when the pull policy says
    * so; the request names what was found. The admin policy is checked
    * first, before anything is pulled, and completes the request (limits it
-   * caps, a runtime it forces).
+   * caps, a runtime it forces). With `choice.warn`, also the line to show
+   * once the container exists, for what in the image will not work
+   * rootless (image audit): said after creation, so a refused request
+   * still answers with its one line alone.
    */
-  private async withImage(request: CreateRequest, choice: ImageChoice, running: boolean): Promise<CreateRequest> {
+  private async withImage(request: CreateRequest, choice: ImageChoice, running: boolean): Promise<{ req: CreateRequest; warning: () => void }> {
     const { checkCreateRequest } = await import('../policy/check.js');
     const req = await checkCreateRequest(this.engine, request, { running });
     const { name } = await this.images.ensure(req.image, { policy: choice.pull ?? 'missing' }, choice.onPull);
-    return { ...req, image: name };
+    let line: string | undefined;
+    if (choice.warn) {
+      trace('run: image ready');
+      // Cached per image: after the image's first run this is one small file read.
+      line = await this.images.runWarning(name);
+      trace('run: image audit checked');
+    }
+    return { req: { ...req, image: name }, warning: () => { if (line) choice.warn?.(line); } };
   }
 
   private async store() {
@@ -77,7 +90,9 @@ export class ContainerService {
   /** `create`: the container's record (its image pulled first, by the policy); nothing runs yet. */
   async create(req: CreateRequest, choice: ImageChoice = {}): Promise<{ id: string; name: string }> {
     const { createContainer } = await import('./create.js');
-    const rec = createContainer(this.engine, await this.withImage(req, choice, false));
+    const { req: withImage, warning } = await this.withImage(req, choice, false);
+    const rec = createContainer(this.engine, withImage);
+    warning();
     return { id: rec.id, name: rec.name };
   }
 
@@ -88,15 +103,16 @@ export class ContainerService {
    * Docker keeps it, unless --rm or a published port could not be bound.
    */
   async run(request: CreateRequest, opts: { detach: boolean } & ImageChoice, ctx: CallerContext): Promise<{ id?: string; exitCode?: number }> {
-    const req = await this.withImage(request, opts, true);
+    const { req, warning } = await this.withImage(request, { ...opts, warn: opts.warn ?? ((l) => ctx.warn(l)) }, true);
     if (!opts.detach) {
       const { runForeground } = await import('./run.js');
-      return { exitCode: await runForeground(this.engine, req, ctx) };
+      return { exitCode: await runForeground(this.engine, req, ctx, { created: warning }) };
     }
     const [{ createContainer }, { startDetached }, { removeContainer }, { PortError }] = await Promise.all([
       import('./create.js'), import('./start.js'), import('./remove.js'), import('../networks/forwarder.js'),
     ]);
     const rec = createContainer(this.engine, req);
+    warning();
     try {
       await startDetached(this.engine, rec);
     } catch (err) {

@@ -7,6 +7,7 @@ import { containerStore, refreshState } from '../containers/state.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
 import { imageCreated, imageListFilter } from './filter.js';
+import { dropAudit } from './audit-cache.js';
 import { removeLayerDirs, storeLayer, type StoredLayer } from './layers.js';
 import { imageEvent, recordEvent } from '../events/log.js';
 
@@ -106,6 +107,7 @@ export async function deleteUnusedImage(engine: Engine, img: ImageRecord): Promi
   const { layers, blobs } = engine.images.deleteImage(img.id, engine.images.readManifest(img));
   await removeLayerDirs(engine, layers);
   for (const b of blobs) engine.images.removeBlob(b);
+  dropAudit(engine, img.id);
   recordEvent(engine, imageEvent(img.id, 'delete', img.id));
   return { reclaimed: layers.reduce((n, l) => n + (sizes.get(l) ?? 0), 0) };
 }

@@ -13,6 +13,7 @@ import type { PruneResult } from './prune.js';
 import type { PullEvent, PullResult } from './pull.js';
 import type { PushEvent } from './push.js';
 import type { ArchiveFormat } from './save.js';
+import type { AuditFinding, FindingKind, ImageAudit } from './audit.js';
 
 /** One image as `images` lists it: values, not column text. */
 export interface ImageSummary {
@@ -105,6 +106,7 @@ export interface LoginRequest extends Omit<RegistryAccess, 'credentials'> {
   passwordStdin?: boolean;
 }
 
+export type { AuditFinding, FindingKind, ImageAudit };
 export type { HistoryEntry, LoadedImage, PruneResult, PullEvent, PullResult, PushEvent, RemoveImageResult, ArchiveFormat, PullPolicy };
 
 /**
@@ -140,6 +142,31 @@ export class ImageService {
   async history(ref: string): Promise<HistoryEntry[]> {
     const { imageHistory } = await import('./history.js');
     return imageHistory(this.engine, this.engine.images.resolve(ref));
+  }
+
+  /**
+   * `image audit`: setuid/setgid files, file capabilities, files of ids
+   * outside the user's namespace, world-writable directories without the
+   * sticky bit, a root user, exposed ports below the unprivileged start;
+   * each with what it means rootless. Cached per image after the first time.
+   */
+  async audit(ref: string): Promise<ImageAudit> {
+    const { auditImage } = await import('./audit.js');
+    return auditImage(this.engine, this.engine.images.resolve(ref));
+  }
+
+  /**
+   * The one line `run` and `create` show for what in the image will not
+   * work rootless (undefined: nothing). Never fails: an image that cannot
+   * be audited gets no warning, and `image audit` says why.
+   */
+  async runWarning(ref: string): Promise<string | undefined> {
+    try {
+      const { auditImage, auditWarning } = await import('./audit.js');
+      return auditWarning(ref, await auditImage(this.engine, this.engine.images.resolve(ref)));
+    } catch {
+      return undefined;
+    }
   }
 
   /** `tag`: points `target` at the image `source` names; returns the image and the normalized name. */
