@@ -174,10 +174,15 @@ export function parseProfile(text: string, what: string): SeccompProfile {
  * keyed by the section's content, in its state directory.
  */
 export function seccompSection(cacheDir: string, profile: LoadedProfile, what: string, caps: string[], at: Omit<SelectFor, 'caps'> = { arch: hostGoArch(), kernel: release() }): OciSeccomp {
+  return seccompEntry(cacheDir, profile, what, caps, at).section;
+}
+
+/** The section and its cache key (which also names the compiled filter kept beside it: compiledFilter). */
+export function seccompEntry(cacheDir: string, profile: LoadedProfile, what: string, caps: string[], at: Omit<SelectFor, 'caps'> = { arch: hostGoArch(), kernel: release() }): { section: OciSeccomp; key: string } {
   const key = createHash('sha256').update(JSON.stringify([1, profile.sha, at.arch, at.kernel, [...caps].sort()])).digest('hex').slice(0, 32);
   const file = join(cacheDir, `${key}.json`);
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as OciSeccomp;
+    return { section: JSON.parse(readFileSync(file, 'utf8')) as OciSeccomp, key };
   } catch { /* not cached yet, or damaged: made again below */ }
   const section = translateProfile(parseProfile(profile.text, what), { ...at, caps });
   try {
@@ -186,5 +191,34 @@ export function seccompSection(cacheDir: string, profile: LoadedProfile, what: s
     writeFileSync(tmp, JSON.stringify(section), { mode: 0o600 });
     renameSync(tmp, file);
   } catch { /* a cache that cannot be written costs time, never correctness */ }
-  return section;
+  return { section, key };
+}
+
+/**
+ * The BPF program crun compiled for a section (its state directory's
+ * seccomp.bpf, kept by keepCompiledFilter), base64 as crun's
+ * run.oci.seccomp_bpf_data annotation takes it; undefined until one was
+ * kept. crun 1.8 compiles the profile with libseccomp at every start
+ * otherwise (tens of ms); the key covers the kernel, and the file is crun's
+ * own output for this section, so it is what crun would compile again.
+ */
+export function compiledFilter(cacheDir: string, key: string): string | undefined {
+  try {
+    return readFileSync(join(cacheDir, `${key}.bpf`)).toString('base64');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps crun's compiled filter for the section `key` (from a container's state directory), once. */
+export function keepCompiledFilter(cacheDir: string, key: string, bpfFile: string): void {
+  const file = join(cacheDir, `${key}.bpf`);
+  try {
+    const data = readFileSync(bpfFile);
+    // A BPF program is whole instructions of 8 bytes; anything else is not one.
+    if (!data.length || data.length % 8 !== 0) return;
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, data, { mode: 0o600 });
+    renameSync(tmp, file);
+  } catch { /* no filter to keep: the next start compiles it again */ }
 }

@@ -106,6 +106,19 @@ describe('hardened defaults: capabilities, seccomp, masked paths, and the flags 
     assert.equal(statusWith('--security-opt', 'seccomp=unconfined').Seccomp, '0');
   });
 
+  test('crun\'s compiled filter is kept after a detached start and handed back to later starts, which still filter', () => {
+    const bpfs = () => (existsSync(sb.path('data/rootlet/seccomp')) ? readdirSync(sb.path('data/rootlet/seccomp')).filter((f) => f.endsWith('.bpf')) : []);
+    sb.ok(['run', '-d', '--name', 'first', '--net', 'none', 'busybox', 'sleep', '600']);
+    if (sb.ok(['inspect', '-f', '{{.HostConfig.Runtime}}', 'first']).trim() !== 'crun') {
+      sb.ok(['rm', '-f', 'first']);
+      return;
+    }
+    assert.ok(bpfs().length >= 1, "no compiled filter kept");
+    const out = inCtr(['--net', 'none', '-v', `${FIXTURES}:/opt/fixtures:ro`], 'sh', '-c', '/opt/fixtures/syscall-probe vmsplice; grep -E "^Seccomp:" /proc/self/status');
+    assert.match(out, /^EPERM\nSeccomp:\s+2\n$/);
+    sb.ok(['rm', '-f', 'first']);
+  });
+
   test('seccomp=FILE: the profile given is the one applied', () => {
     const file = sb.path('allow-all.json');
     writeFileSync(file, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['vmsplice'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 }] }));

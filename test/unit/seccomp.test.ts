@@ -7,7 +7,7 @@ import { pathsOf, DEFAULT_SECURITY } from '../../src/engine/containers/security.
 import { parseDevice, parseSecurityOpts } from '../../src/grammar/create-flags.js';
 import { capabilitySet, DEFAULT_CAPS, normalizeCap } from '../../src/runtime/capabilities.js';
 import {
-  DEFAULT_SECCOMP_PROFILE, kernelAtLeast, parseProfile, readProfile, seccompSection, translateProfile, type SeccompProfile,
+  compiledFilter, DEFAULT_SECCOMP_PROFILE, keepCompiledFilter, kernelAtLeast, parseProfile, readProfile, seccompSection, translateProfile, type SeccompProfile,
 } from '../../src/runtime/seccomp.js';
 import { buildRuntimeSpec, MASKED_PATHS, READONLY_PATHS } from '../../src/runtime/spec.js';
 
@@ -121,6 +121,21 @@ describe('seccomp: the profile for a container', () => {
     assert.equal(seccompSection(dir, prof, 'p', [...DEFAULT_CAPS, 'CAP_SYS_ADMIN'], X86).defaultAction, 'SCMP_ACT_ERRNO');
     assert.equal(seccompSection(dir, { sha: 'b'.repeat(64), text }, 'p', DEFAULT_CAPS, X86).defaultAction, 'SCMP_ACT_ERRNO');
     assert.equal(readdirSync(dir).length, 3);
+  });
+
+  test('a compiled filter is kept once per section and handed back as base64; a file that is not BPF is not kept', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rootlet-bpf-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    assert.equal(compiledFilter(dir, 'k1'), undefined);
+    writeFileSync(join(dir, 'odd.bpf'), Buffer.alloc(13));
+    keepCompiledFilter(dir, 'k1', join(dir, 'odd.bpf'));
+    assert.equal(compiledFilter(dir, 'k1'), undefined);
+    const prog = Buffer.from([6, 0, 0, 0, 0, 0, 0xff, 0x7f]);
+    writeFileSync(join(dir, 'prog.bpf'), prog);
+    keepCompiledFilter(dir, 'k1', join(dir, 'prog.bpf'));
+    assert.equal(compiledFilter(dir, 'k1'), prog.toString('base64'));
+    keepCompiledFilter(dir, 'k2', join(dir, 'missing.bpf'));
+    assert.equal(compiledFilter(dir, 'k2'), undefined);
   });
 });
 

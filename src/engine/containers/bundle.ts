@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { hexOf } from '../../image/store.js';
 import { checkExecutable, resolveUser, RootfsView } from '../../runtime/rootfs-lookup.js';
@@ -17,7 +17,7 @@ import { checkKeyQuota } from './keyring-quota.js';
 import { lastLine } from '../../rootless/userns.js';
 import { hostsFor, resolvFor, type NetSetup } from '../networks/endpoints.js';
 import { containerDir } from './paths.js';
-import { groupIds, settingsOf, specSecurity } from './security.js';
+import { groupIds, SECCOMP_KEY_FILE, settingsOf, specSecurity } from './security.js';
 
 // The directory helper moved to paths.ts (the endpoints need it too); its many importers still find it here.
 export { containerDir } from './paths.js';
@@ -136,11 +136,11 @@ export function prepareBundle(engine: Engine, rec: ContainerRecord, names: strin
   if (verdict) throw new EngineError(verdict.message, verdict.code);
   checkKeyQuota(engine);
   // Before any network state is made: a missing default profile or a device gone since create is refused here.
-  const security = specSecurity(engine, spec);
+  const security = specSecurity(engine, spec, runtimeFor(engine, spec).name);
   return (net) => writeBundle(engine, rec, { user, env, security }, net);
 }
 
-function writeBundle(engine: Engine, rec: ContainerRecord, proc: { user: ReturnType<typeof resolveUser>; env: string[]; security: SpecSecurity }, net: NetSetup): void {
+function writeBundle(engine: Engine, rec: ContainerRecord, proc: { user: ReturnType<typeof resolveUser>; env: string[]; security: SpecSecurity & { seccompKey?: string } }, net: NetSetup): void {
   const ns = engine.ns();
   const dir = containerDir(engine, rec.id);
   const spec = rec.spec;
@@ -173,6 +173,9 @@ function writeBundle(engine: Engine, rec: ContainerRecord, proc: { user: ReturnT
     security: proc.security,
   });
   engine.writeFileForNs(join(dir, 'config.json'), JSON.stringify(config));
+  // Which compiled filter the runtime's state will hold once it created the container (start.ts keeps it).
+  if (proc.security.seccompKey && !proc.security.annotations['run.oci.seccomp_bpf_data']) engine.writeFileForNs(join(dir, SECCOMP_KEY_FILE), proc.security.seccompKey);
+  else rmSync(join(dir, SECCOMP_KEY_FILE), { force: true });
 }
 
 /** The runtime's last error, from its JSON log. */

@@ -1,7 +1,7 @@
 import { accessSync, constants, copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { capabilitySet, normalizeCap } from '../../runtime/capabilities.js';
-import { DEFAULT_SECCOMP_PROFILE, parseProfile, readProfile, seccompSection, type LoadedProfile } from '../../runtime/seccomp.js';
+import { compiledFilter, DEFAULT_SECCOMP_PROFILE, keepCompiledFilter, parseProfile, readProfile, seccompEntry, type LoadedProfile } from '../../runtime/seccomp.js';
 import { MASKED_PATHS, READONLY_PATHS, type SpecSecurity } from '../../runtime/spec.js';
 import type { RootfsView } from '../../runtime/rootfs-lookup.js';
 import { EngineError } from '../../util/errors.js';
@@ -161,12 +161,18 @@ export function groupIds(groupAdd: string[], view: RootfsView, idLimit: number):
   });
 }
 
-/** The runtime's part: what config.json says, computed at each start (the default profile from the store's cache). */
-export function specSecurity(engine: Engine, spec: ContainerSpec): SpecSecurity {
+/**
+ * The runtime's part: what config.json says, computed at each start (the
+ * default profile from the store's cache). `seccompKey` names the section
+ * in the cache; with crun, a filter it compiled for that section before is
+ * handed back to it, so it does not compile it again.
+ */
+export function specSecurity(engine: Engine, spec: ContainerSpec, runtime: string): SpecSecurity & { seccompKey?: string } {
   const s = settingsOf(spec);
   const caps = capabilitySet(s);
   const { masked, readonly } = pathsOf(s);
   let seccomp: SpecSecurity['seccomp'];
+  let seccompKey: string | undefined;
   const cache = seccompCacheDir(engine);
   if (typeof s.seccomp === 'object') {
     const copy = join(cache, 'profiles', `${s.seccomp.sha}.json`);
@@ -176,10 +182,13 @@ export function specSecurity(engine: Engine, spec: ContainerSpec): SpecSecurity 
     } catch {
       throw new EngineError(`the seccomp profile this container was created with (${s.seccomp.path}) is no longer in the store: create the container again`);
     }
-    seccomp = seccompSection(cache, { sha: s.seccomp.sha, text }, s.seccomp.path, caps);
+    ({ section: seccomp, key: seccompKey } = seccompEntry(cache, { sha: s.seccomp.sha, text }, s.seccomp.path, caps));
   } else if (s.seccomp === 'default' && !s.privileged) {
-    seccomp = seccompSection(cache, readProfile(DEFAULT_SECCOMP_PROFILE), DEFAULT_SECCOMP_PROFILE, caps);
+    ({ section: seccomp, key: seccompKey } = seccompEntry(cache, readProfile(DEFAULT_SECCOMP_PROFILE), DEFAULT_SECCOMP_PROFILE, caps));
   }
+  const annotations: Record<string, string> = s.groupAdd.includes('keep-groups') ? { 'run.oci.keep_original_groups': '1' } : {};
+  const bpf = seccompKey && runtime === 'crun' ? compiledFilter(cache, seccompKey) : undefined;
+  if (bpf) annotations['run.oci.seccomp_bpf_data'] = bpf;
   const devices = [...(s.privileged ? userDevices().filter((d) => !s.devices.some((x) => x.pathInContainer === d.pathInContainer)) : []), ...s.devices];
   return {
     caps,
@@ -188,8 +197,27 @@ export function specSecurity(engine: Engine, spec: ContainerSpec): SpecSecurity 
     maskedPaths: masked,
     readonlyPaths: readonly,
     devices: devices.map((d) => ({ source: d.pathOnHost, destination: d.pathInContainer, readOnly: !d.cgroupPermissions.includes('w') })),
-    annotations: s.groupAdd.includes('keep-groups') ? { 'run.oci.keep_original_groups': '1' } : {},
+    annotations,
+    seccompKey,
   };
+}
+
+/** The file in a container's directory that names its seccomp section in the cache (written with config.json). */
+export const SECCOMP_KEY_FILE = 'seccomp.key';
+
+/**
+ * After crun created a container: keeps the filter it compiled, so later
+ * starts of any container with the same section skip the compile.
+ */
+export function keepFilterOf(engine: Engine, id: string, containerDirPath: string): void {
+  let key: string;
+  try {
+    key = readFileSync(join(containerDirPath, SECCOMP_KEY_FILE), 'utf8').trim();
+  } catch {
+    return;
+  }
+  if (!/^[0-9a-f]{32}$/.test(key) || compiledFilter(seccompCacheDir(engine), key)) return;
+  keepCompiledFilter(seccompCacheDir(engine), key, join(engine.paths.runcRoot, id, 'seccomp.bpf'));
 }
 
 /** HostConfig.SecurityOpt as Docker shows it: the options given, as text; null when none. */
