@@ -208,8 +208,8 @@ export async function run(sb, { warmup, progress }) {
         `the container's first process, slirp4netns) had used when all had returned; from the processes' own ` +
         `accounting (10 ms ticks), so other tenants' load is not in it. On ${cpus().length} cores, ` +
         `${N} starts at once are bound by it: the wall time is at least ${N} × CPU / ${cpus().length}.`,
-      `Both engines load containers-common's default seccomp profile: Podman's \`runc init\` compiles it in every container, ` +
-        `rootlet's crun keeps the compiled filter in its state directory; the \`seccomp=unconfined\` rows are each engine without it.`,
+      `Both engines load containers-common's default seccomp profile: Podman's \`runc init\` compiles it in every container; ` +
+        `rootlet keeps the filter crun compiled at the first detached start and hands it back; the \`seccomp=unconfined\` rows are each engine without it.`,
       `${R}'s phases (ROOTLET_TRACE, medians, ms since node started), one \`run -d\` alone: ${fmt(trace.alone)}.`,
       `The same, as one of ${N} at once: ${fmt(trace.parallel)}.`,
       ...leftovers.map((l) => `Still running 5 s after \`rm -f\` of a round's containers, and killed by the bench: ${l}.`),

@@ -42,7 +42,7 @@ export function engines(sb) {
     ...others,
     podman: { key: 'podman', label: 'Podman (overlay, runc), --net none', net: ['--net', 'none'], ...podman },
     podmanSlirp: { key: 'podmanSlirp', label: 'Podman (overlay, runc), default network', net: [], ...podman },
-    // Both load a default seccomp profile; Podman's runc compiles it at each start, rootlet's crun keeps the compiled filter.
+    // Both load a default seccomp profile; Podman's runc compiles it at each start, rootlet hands crun the filter it compiled before.
     podmanNoSeccomp: {
       key: 'podmanNoSeccomp', label: 'Podman (overlay, runc), --net none, no seccomp filter', net: ['--net', 'none'],
       runFlags: ['--security-opt', 'seccomp=unconfined'], ...podman,

@@ -170,8 +170,8 @@ export function parseProfile(text: string, what: string): SeccompProfile {
  * The OCI section for a profile, cached in `cacheDir` by the profile's
  * content hash, the bounding set, the architecture and the kernel, so a
  * `run` reads one small file instead of parsing and selecting the whole
- * profile. The runtime (crun) keeps its own cache of the compiled BPF,
- * keyed by the section's content, in its state directory.
+ * profile. The compiled BPF is kept beside it under the same key
+ * (compiledFilter, keepCompiledFilter).
  */
 export function seccompSection(cacheDir: string, profile: LoadedProfile, what: string, caps: string[], at: Omit<SelectFor, 'caps'> = { arch: hostGoArch(), kernel: release() }): OciSeccomp {
   return seccompEntry(cacheDir, profile, what, caps, at).section;
