@@ -98,4 +98,10 @@ if (entries.length) {
     console.error('build: cannot compile test/fixtures/udp-echo.c statically: apt-get install gcc libc6-dev');
     process.exit(1);
   }
+  // The security tests' probe for a syscall the default seccomp profile refuses.
+  const p = spawnSync('cc', ['-static', '-O2', '-o', join(root, 'build/test/fixtures/syscall-probe'), join(testRoot, 'fixtures/syscall-probe.c')], { stdio: 'inherit' });
+  if (p.status !== 0) {
+    console.error('build: cannot compile test/fixtures/syscall-probe.c statically: apt-get install gcc libc6-dev');
+    process.exit(1);
+  }
 }

@@ -75,6 +75,8 @@ export async function run(sb, { runs, warmup, progress }) {
   const rootletRun = (...flags) => sb.rootletArgv(['run', '--rm', '--net', 'none', ...flags, sb.image.rootlet, ...CMD]);
   const commands = [
     { tool: 'rootlet', argv: rootletRun() },
+    // Without the default seccomp profile: what the filter costs a run.
+    { tool: 'rootletNoSeccomp', argv: rootletRun('--security-opt', 'seccomp=unconfined') },
     // The same engine on runc (Podman's runtime here): how much of the gain is the runtime.
     ...(rt === 'runc' ? [] : [{ tool: 'rootletRunc', argv: rootletRun('--runtime', 'runc') }]),
     { tool: 'podman', argv: sb.podmanArgv(['run', '--rm', '--net', 'none', sb.image.podman, ...CMD]) },
@@ -96,6 +98,7 @@ export async function run(sb, { runs, warmup, progress }) {
   const stats = Object.fromEntries(Object.entries(samples).map(([t, s]) => [t, summarize(s)]));
   const what = {
     rootlet: `rootlet (${rt})`,
+    rootletNoSeccomp: `rootlet (${rt}) --security-opt seccomp=unconfined`,
     rootletRunc: 'rootlet --runtime runc',
     podman: 'Podman (overlay, runc)',
     podmanDefault: 'Podman as installed (vfs, runc)',
@@ -116,6 +119,10 @@ export async function run(sb, { runs, warmup, progress }) {
     { label: `rootlet (${rt}) / Podman as installed`, value: ratioDefault, text: `${ratioDefault.toFixed(2)}×` },
     { label: `rootlet's target (≤ ${TARGET_RATIO}× Podman as installed)`, value: ratioDefault, text: `${ratioDefault <= TARGET_RATIO ? 'met' : 'not met'}: ${ratioDefault.toFixed(3)}×` },
   ];
+  if (stats.rootletNoSeccomp) {
+    const d = r - stats.rootletNoSeccomp.median;
+    summary.push({ label: `rootlet (${rt}) − the same with seccomp=unconfined (medians)`, value: d, text: `${d.toFixed(1)} ms: the default seccomp profile's cost per run (target ≤ 5 ms)` });
+  }
   if (stats.rootletRunc) {
     const rr = stats.rootletRunc.median;
     summary.push(
@@ -141,7 +148,8 @@ export async function run(sb, { runs, warmup, progress }) {
       `create, mount, start, wait, remove. ${runs} runs per tool after ${warmup} warm-up round${warmup === 1 ? '' : 's'}, ` +
       `interleaved round-robin. rootlet runs its containers with ${rt} by default; the \`--runtime runc\` row is the same ` +
       `engine on runc, the only runtime Podman can use on this host. The bare crun and runc rows are \`crun run\` and ` +
-      `\`runc run\` of a prepared bundle in rootlet's user and mount namespaces: what any engine on that runtime must pay at least.`,
+      `\`runc run\` of a prepared bundle in rootlet's user and mount namespaces: what any engine on that runtime must pay at least. ` +
+      `rootlet and Podman both load their default seccomp profile (containers-common's); the \`seccomp=unconfined\` row is rootlet without it.`,
     runs,
     warmup,
     columns: [

@@ -10,7 +10,7 @@ export const id = 'exec';
 
 const RUNS = 20;
 const NAME = 'bench-exec';
-/** A Podman container without seccomp filter, as rootlet's are: an exec'd process gets the container's filter. */
+/** A Podman container without seccomp filter: an exec'd process gets the container's filter, which runc compiles each time. */
 const NAME_NOSEC = 'bench-exec-noseccomp';
 /** rootlet's container on runc (`--runtime runc`), when its default is another runtime. */
 const NAME_RUNC = 'bench-exec-runc';
@@ -131,9 +131,8 @@ export async function run(sb, { warmup, progress }) {
     if (stats.rootlet && stats[rt]) summary.push({ label: `rootlet (${rt}) − bare ${rt} (medians)`, value: stats.rootlet.median - stats[rt].median, text: `${(stats.rootlet.median - stats[rt].median).toFixed(1)} ms of engine overhead` });
     if (stats.rootletRunc && stats.runc) summary.push({ label: 'rootlet --runtime runc − bare runc (medians)', value: stats.rootletRunc.median - stats.runc.median, text: `${(stats.rootletRunc.median - stats.runc.median).toFixed(1)} ms of engine overhead` });
     notes.push(
-      'rootlet starts containers without a seccomp filter; Podman loads its default profile, and `runc exec` ' +
-        'compiles it again for each exec\'d process: the "without seccomp filter" row (`--security-opt seccomp=unconfined`) ' +
-        'compares like with like.',
+      'Both engines\' containers have the default seccomp profile; Podman\'s `runc exec` compiles it again for each ' +
+        'exec\'d process; the "without seccomp filter" row (`--security-opt seccomp=unconfined`) shows what that costs Podman.',
     );
     notes.push(`\`node -e 0\` takes ${stats.node.median.toFixed(1)} ms (median, same rounds): with a bare runtime exec, the least a node CLI that execs through that runtime can take.`);
     fig = {

@@ -34,11 +34,15 @@ export function engines(sb) {
   }
   return {
     rootlet: { key: 'rootlet', label: `rootlet (${rt})`, net: ['--net', 'none'], ...rootlet },
+    // rootlet without its default seccomp profile: the profile's cost, side by side.
+    rootletNoSeccomp: {
+      key: 'rootletNoSeccomp', label: `rootlet (${rt}) --security-opt seccomp=unconfined`, net: ['--net', 'none'],
+      runFlags: ['--security-opt', 'seccomp=unconfined'], ...rootlet,
+    },
     ...others,
     podman: { key: 'podman', label: 'Podman (overlay, runc), --net none', net: ['--net', 'none'], ...podman },
     podmanSlirp: { key: 'podmanSlirp', label: 'Podman (overlay, runc), default network', net: [], ...podman },
-    // rootlet sets no seccomp filter (its config.json has no linux.seccomp);
-    // Podman loads its default profile in every container, which runc compiles at each start.
+    // Both load a default seccomp profile; Podman's runc compiles it at each start, rootlet hands crun the filter it compiled before.
     podmanNoSeccomp: {
       key: 'podmanNoSeccomp', label: 'Podman (overlay, runc), --net none, no seccomp filter', net: ['--net', 'none'],
       runFlags: ['--security-opt', 'seccomp=unconfined'], ...podman,

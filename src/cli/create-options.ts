@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import {
-  bindSourceExists, checkAlias, checkHostPorts, checkNetworkRequest, parseAddHost, RUNTIMES, unprivilegedPortStart, validateContainerName,
+  bindSourceExists, checkAlias, checkDevice, checkSeccompProfile, normalizeCap, checkHostPorts, checkNetworkRequest, parseAddHost, RUNTIMES, unprivilegedPortStart, validateContainerName,
 } from '../engine/index.js';
 import {
-  expandEnv, healthInterval, parseCpus, parseLabels, parseMemory, parsePidsLimit, parseRestart, parseUserns, parseVolume, splitTmpfs,
+  expandEnv, healthInterval, parseCpus, parseDevice, parseGroupAdd, parseLabels, parseMemory, parsePidsLimit, parseRestart, parseSecurityOpt,
+  parseUserns, parseVolume, splitTmpfs,
 } from '../grammar/create-flags.js';
 import {
   parseAbsolutePath, parseChoice, parseDuration, parseExpose, parseInteger, parseIp, parsePublish, parseSeconds, parseSignal, parseUserSpec,
@@ -28,6 +29,12 @@ function checkPublish(v: string, flag: string): void {
 /** --network: the mode, names and container: form, as run parses them (whether a named network exists is checked later). */
 function checkNetwork(v: string): void {
   checkNetworkRequest({ network: v, ports: [], publishAll: false, expose: [], dns: [], dnsSearch: [], dnsOptions: [], addHosts: [], aliases: [] }, []);
+}
+
+/** --security-opt: the form, and a seccomp profile file that can be read and is one. */
+function checkSecurityOpt(v: string): void {
+  const o = parseSecurityOpt(v, process.cwd());
+  if (o.seccomp && o.seccomp !== 'unconfined') checkSeccompProfile(o.seccomp);
 }
 
 /**
@@ -74,6 +81,12 @@ export function addCreateOptions(cmd: Command): Command {
     .addOption(checkedOption('--health-retries <n>', 'failures in a row that make it unhealthy (default 3)', (v, flag) => parseInteger(v, flag, 1)))
     .addOption(checkedOption('--health-start-period <duration>', 'failures in this first period do not count (default 0s)', parseDuration))
     .option('--no-healthcheck', 'disable the image\'s health check')
+    .addOption(listOption('--cap-add <capability>', 'add a Linux capability (NET_ADMIN, SYS_PTRACE, ... or ALL), within your user namespace', (v, flag) => normalizeCap(v, flag)))
+    .addOption(listOption('--cap-drop <capability>', 'drop a capability of the default set, or ALL', (v, flag) => normalizeCap(v, flag)))
+    .addOption(listOption('--security-opt <option>', 'no-new-privileges, seccomp=unconfined, seccomp=PROFILE.json, mask=PATH[:PATH], unmask=ALL|PATH[:PATH]', checkSecurityOpt, { wrap: false }))
+    .option('--privileged', 'rootless: every capability of your user namespace, no seccomp filter, no masked paths, the host devices you can open')
+    .addOption(listOption('--device <host[:container][:perms]>', 'bind in a host device you can open (perms: r, w, m)', (v) => checkDevice(parseDevice(v)), { wrap: false }))
+    .addOption(listOption('--group-add <group>', 'an extra group for the container\'s process (name or gid), or keep-groups to keep your own groups (crun)', (v) => parseGroupAdd(v)))
     .addOption(valueOption('--pull <policy>', 'pull the image: missing (when not here), always, or never', (v, flag) => parseChoice(v, flag, PULL_POLICIES, 'a pull policy')).default('missing'));
 }
 

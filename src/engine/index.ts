@@ -18,6 +18,9 @@ import { PolicyService } from './policy/service.js';
 
 export type { CallerContext, CallerStreams, Terminal, SignalSource, ForwardedSignal } from './context.js';
 export type { CreateRequest, ExecRequest, HostRequest, MountSpec, ResourcesRequest, RestartPolicy, HealthRequest } from './containers/request.js';
+export type { DeviceMapping, SecurityOptions } from './containers/request.js';
+export { checkDevice, checkSeccompProfile } from './containers/security.js';
+export { normalizeCap } from '../runtime/capabilities.js';
 // Checks a front door runs while it parses, so a bad value is refused before anything is pulled or created.
 export { validateName as validateContainerName } from './containers/names.js';
 export { bindSourceExists } from './containers/bind-source.js';
@@ -58,7 +61,6 @@ export { VolumeNotFoundError } from './volumes/service.js';
 export { ContainerService, EventService, ImageService, NetworkService, SystemService, VolumeService, PolicyService };
 export type { PolicyReport, PolicyVerdict } from './policy/service.js';
 export type { EffectiveValue as PolicyValue, Caller as PolicyCaller } from './policy/evaluate.js';
-export type { DeviceMapping } from './containers/request.js';
 export type { EngineEvent, EventType } from './events/log.js';
 export type { EventQuery } from './events/service.js';
 export type { EventFilters } from './events/filter.js';

@@ -15,6 +15,7 @@ import type { HealthCheck } from './containers/spec.js';
 import type { Engine } from './engine.js';
 import { EngineError } from '../util/errors.js';
 import { keepIdLayerName } from './containers/keepid.js';
+import { pathsOf, securityOptText, settingsOf } from './containers/security.js';
 
 /** Go's zero time, which Docker prints for "never". */
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -98,6 +99,8 @@ export async function inspectContainer(engine: Engine, recIn: ContainerRecord, o
   const tmpfs = tmpfsMounts(spec);
   // Named without making them: a keep-id copy is made by the first start, not by looking.
   const layers = spec.layers.map((l) => (spec.userns === 'keep-id' ? keepIdLayerName(engine, l) : hexOf(l)));
+  const sec = settingsOf(spec);
+  const secPaths = pathsOf(sec);
   const out: Record<string, unknown> = {
     Id: rec.id,
     Created: rfc3339Nano(rec.created),
@@ -141,18 +144,23 @@ export async function inspectContainer(engine: Engine, recIn: ContainerRecord, o
       AutoRemove: spec.rm,
       VolumeDriver: '',
       VolumesFrom: null,
-      CapAdd: null,
-      CapDrop: null,
+      CapAdd: sec.capAdd.length ? sec.capAdd : null,
+      CapDrop: sec.capDrop.length ? sec.capDrop : null,
       Dns: spec.net.dns,
       DnsOptions: spec.net.dnsOptions,
       DnsSearch: spec.net.dnsSearch,
       ExtraHosts: spec.net.extraHosts.length ? spec.net.extraHosts : null,
       IpcMode: 'private',
       PidMode: '',
-      Privileged: false,
+      Privileged: sec.privileged,
+      ...(sec.privileged ? { PrivilegedNote: PRIVILEGED_NOTE } : {}),
       PublishAllPorts: !!spec.net.publishAll,
       ReadonlyRootfs: spec.readOnly,
-      SecurityOpt: null,
+      SecurityOpt: securityOptText(sec),
+      Devices: sec.devices.map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.cgroupPermissions })),
+      GroupAdd: sec.groupAdd.length ? sec.groupAdd : null,
+      MaskedPaths: secPaths.masked,
+      ReadonlyPaths: secPaths.readonly,
       ...(Object.keys(tmpfs).length ? { Tmpfs: sorted(tmpfs) } : {}),
       UTSMode: '',
       UsernsMode: spec.userns === 'keep-id' ? 'keep-id' : '',
@@ -204,6 +212,9 @@ export async function inspectContainer(engine: Engine, recIn: ContainerRecord, o
   }
   return out;
 }
+
+/** inspect's word on --privileged: rootless, it is the user's own rights and no more. */
+const PRIVILEGED_NOTE = 'rootless: every capability of the user namespace, no seccomp filter, no masked paths, and the host devices the user can open; nothing the user could not do without rootlet';
 
 /** Where the image's layers are on disk, for GraphDriver (as Podman shows an image's layers). */
 export interface ImageStorage {

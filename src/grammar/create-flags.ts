@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import type { CreateRequest, ExecRequest, MountSpec, RestartPolicy } from '../engine/index.js';
+import type { CreateRequest, DeviceMapping, ExecRequest, MountSpec, RestartPolicy, SecurityOptions } from '../engine/index.js';
+import { normalizeCap } from '../engine/index.js';
 import { EngineError } from '../util/errors.js';
 import { openError } from '../util/os-errors.js';
 import { invalid, parseBytes, parseDuration, parseInteger, parsePositiveNumber, parsePublish } from '../util/values.js';
@@ -55,6 +56,12 @@ export interface CreateFlags {
   /** false: --no-healthcheck */
   healthcheck?: boolean;
   pull?: string;
+  capAdd?: string[];
+  capDrop?: string[];
+  securityOpt?: string[];
+  privileged?: boolean;
+  device?: string[];
+  groupAdd?: string[];
 }
 
 /** Where relative paths and bare `-e KEY` come from. */
@@ -112,8 +119,70 @@ export function toCreateRequest(image: string, command: string[], f: CreateFlags
         ...(f.cpus !== undefined ? { nanoCpus: Math.round(parseCpus(f.cpus) * 1e9) } : {}),
         ...(f.pidsLimit !== undefined ? { pidsLimit: parsePidsLimit(f.pidsLimit) } : {}),
       },
+      capAdd: (f.capAdd ?? []).map((c) => normalizeCap(c, '--cap-add')),
+      capDrop: (f.capDrop ?? []).map((c) => normalizeCap(c, '--cap-drop')),
+      privileged: !!f.privileged,
+      securityOpt: parseSecurityOpts(f.securityOpt ?? [], at.cwd),
+      devices: (f.device ?? []).map(parseDevice),
+      groupAdd: (f.groupAdd ?? []).map(parseGroupAdd),
     },
   };
+}
+
+const SECURITY_OPT_USE = 'use no-new-privileges, seccomp=unconfined, seccomp=PROFILE.json, mask=PATH[:PATH...] or unmask=ALL|PATH[:PATH...]';
+
+/** One --security-opt into `into` (KEY=VALUE; Docker's older KEY:VALUE too). */
+export function parseSecurityOpt(v: string, cwd: string, into: SecurityOptions = {}): SecurityOptions {
+  const m = /^([a-z-]+)(?:[=:](.*))?$/.exec(v);
+  const key = m?.[1];
+  const value = m?.[2];
+  if (key === 'no-new-privileges') {
+    if (value === undefined || value === 'true') into.noNewPrivileges = true;
+    else if (value === 'false') into.noNewPrivileges = false;
+    else return invalid('--security-opt', v, 'no-new-privileges takes true or false');
+  } else if (key === 'seccomp' && value) {
+    into.seccomp = value === 'unconfined' ? 'unconfined' : posix.resolve(cwd, value);
+  } else if ((key === 'mask' || key === 'unmask') && value) {
+    const paths = value.split(':');
+    if (paths.some((p) => !p || (p !== 'ALL' && !p.startsWith('/')))) return invalid('--security-opt', v, `${key} takes absolute paths separated by colons${key === 'unmask' ? ', or ALL' : ''}`);
+    if (key === 'mask' && paths.includes('ALL')) return invalid('--security-opt', v, 'mask takes absolute paths: name the paths to mask');
+    into[key] = [...(into[key] ?? []), ...paths];
+  } else if (key === 'apparmor' || key === 'label' || key === 'systempaths' || key === 'proc-opts') {
+    // Accepting them unenforced would be a silent downgrade.
+    return invalid('--security-opt', v, `${key} is not supported by rootlet: ${SECURITY_OPT_USE}`);
+  } else {
+    return invalid('--security-opt', v, `not a security option: ${SECURITY_OPT_USE}`);
+  }
+  return into;
+}
+
+export function parseSecurityOpts(list: string[], cwd: string): SecurityOptions {
+  const out: SecurityOptions = {};
+  for (const v of list) parseSecurityOpt(v, cwd, out);
+  return out;
+}
+
+/** --device HOST[:CONTAINER][:PERMS], as Docker: PERMS a combination of r, w, m (default rwm). */
+export function parseDevice(v: string): DeviceMapping {
+  const parts = v.split(':');
+  const mode = (s: string) => /^[rwm]+$/.test(s);
+  let [host, ctr, perms] = parts as [string, string | undefined, string | undefined];
+  if (parts.length === 2 && mode(ctr!)) {
+    perms = ctr;
+    ctr = undefined;
+  }
+  if (parts.length > 3 || !host || (ctr !== undefined && !ctr) || (perms !== undefined && !mode(perms))) {
+    return invalid('--device', v, 'use HOST-PATH[:CONTAINER-PATH][:PERMISSIONS], permissions a combination of r, w and m');
+  }
+  if (!host.startsWith('/')) return invalid('--device', v, 'the host path must be absolute');
+  if (ctr !== undefined && !ctr.startsWith('/')) return invalid('--device', v, 'the container path must be absolute');
+  return { pathOnHost: host, pathInContainer: ctr ?? host, cgroupPermissions: perms ?? 'rwm' };
+}
+
+/** --group-add: a group name or id of the container, or keep-groups. */
+export function parseGroupAdd(v: string): string {
+  if (v === 'keep-groups' || /^[a-zA-Z0-9_.][a-zA-Z0-9_.-]*$/.test(v)) return v;
+  return invalid('--group-add', v, 'use a group name or id of the container, or keep-groups');
 }
 
 /** `exec`'s flags → its request (env resolved against the caller's). */

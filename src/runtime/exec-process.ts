@@ -6,6 +6,9 @@ export interface ExecProcessInput {
   cwd: string;
   user: ProcessUser;
   terminal: boolean;
+  /** The container's bounding set and no_new_privs (its spec's); absent: the defaults. */
+  caps?: string[];
+  noNewPrivileges?: boolean;
 }
 
 /**
@@ -16,14 +19,15 @@ export interface ExecProcessInput {
  * effective for another user.
  */
 export function buildExecProcess(input: ExecProcessInput): object {
-  const caps = input.user.uid === 0 ? DEFAULT_CAPS : [];
+  const bounding = input.caps ?? DEFAULT_CAPS;
+  const caps = input.user.uid === 0 ? bounding : [];
   return {
     terminal: input.terminal,
     user: { uid: input.user.uid, gid: input.user.gid, additionalGids: input.user.additionalGids },
     args: input.args,
     env: input.env,
     cwd: input.cwd,
-    capabilities: { bounding: DEFAULT_CAPS, effective: caps, permitted: caps, inheritable: [] },
-    noNewPrivileges: false,
+    capabilities: { bounding, effective: caps, permitted: caps, inheritable: [] },
+    noNewPrivileges: !!input.noNewPrivileges,
   };
 }

@@ -1,4 +1,8 @@
 import type { MapEntry } from '../rootless/userns.js';
+import { DEFAULT_CAPS } from './capabilities.js';
+import type { OciSeccomp } from './seccomp.js';
+
+export { DEFAULT_CAPS };
 
 /** A mount as the user asked for it (volumes, tmpfs). */
 export interface MountRequest {
@@ -38,20 +42,32 @@ export interface SpecInput {
   initPath?: string;
   /** Limits and the cgroup they apply in (only when asked for). */
   resources?: { resources: object; cgroupsPath: string };
+  /** Capabilities, seccomp, masked paths, devices; absent: the defaults without a seccomp filter. */
+  security?: SpecSecurity;
 }
 
-/** Docker's default capability set: what container root may do. */
-export const DEFAULT_CAPS = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW',
-  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
-];
+/** The container's confinement, resolved by the engine (src/engine/containers/security.ts). */
+export interface SpecSecurity {
+  /** The bounding set; root's effective and permitted set too. */
+  caps: string[];
+  noNewPrivileges: boolean;
+  /** Absent: no filter (seccomp=unconfined, --privileged). */
+  seccomp?: OciSeccomp;
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  /** Host devices bound in (a user namespace cannot mknod). */
+  devices: Array<{ source: string; destination: string; readOnly: boolean }>;
+  /** The runtime's annotations (crun's run.oci.keep_original_groups). */
+  annotations: Record<string, string>;
+}
 
-const MASKED_PATHS = [
-  '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+/** Docker's masked paths (moby's oci/defaults.go): read as empty in the container. */
+export const MASKED_PATHS = [
+  '/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
   '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
 ];
-const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+/** Docker's read-only paths. */
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 export const INIT_PATH = '/run/rootlet-init';
 
@@ -94,6 +110,11 @@ export function buildRuntimeSpec(input: SpecInput): object {
   for (const m of input.mounts) {
     mounts.push({ destination: m.destination, type: m.type, source: m.source, options: m.options });
   }
+  const sec = input.security;
+  for (const d of sec?.devices ?? []) {
+    // No nodev: the node is the host's, on the host's devtmpfs, which is what lets it work in a user namespace.
+    mounts.push({ destination: d.destination, type: 'bind', source: d.source, options: ['bind', 'nosuid', 'noexec', 'rprivate', ...(d.readOnly ? ['ro'] : [])] });
+  }
 
   const namespaces: Array<{ type: string; path?: string }> = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (ownsNetns) namespaces.push(input.netnsPath ? { type: 'network', path: input.netnsPath } : { type: 'network' });
@@ -101,14 +122,16 @@ export function buildRuntimeSpec(input: SpecInput): object {
   if (input.userns) namespaces.push({ type: 'user' });
 
   const isRoot = input.user.uid === 0;
-  const caps = isRoot ? DEFAULT_CAPS : [];
+  const bounding = sec?.caps ?? DEFAULT_CAPS;
+  const caps = isRoot ? bounding : [];
   const args = input.initPath ? [INIT_PATH, '--', ...input.args] : input.args;
 
   const linux: Record<string, unknown> = {
     namespaces,
-    maskedPaths: MASKED_PATHS,
-    readonlyPaths: READONLY_PATHS,
+    maskedPaths: sec?.maskedPaths ?? MASKED_PATHS,
+    readonlyPaths: sec?.readonlyPaths ?? READONLY_PATHS,
   };
+  if (sec?.seccomp) linux.seccomp = sec.seccomp;
   if (input.resources) {
     linux.resources = input.resources.resources;
     linux.cgroupsPath = input.resources.cgroupsPath;
@@ -126,9 +149,10 @@ export function buildRuntimeSpec(input: SpecInput): object {
       args,
       env: input.env,
       cwd: input.cwd,
-      capabilities: { bounding: DEFAULT_CAPS, effective: caps, permitted: caps, inheritable: [] },
-      noNewPrivileges: false,
+      capabilities: { bounding, effective: caps, permitted: caps, inheritable: [] },
+      noNewPrivileges: !!sec?.noNewPrivileges,
     },
+    ...(sec && Object.keys(sec.annotations).length ? { annotations: sec.annotations } : {}),
     root: { path: input.rootfs, readonly: input.readonlyRootfs },
     hostname: input.hostname,
     mounts,

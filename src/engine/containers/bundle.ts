@@ -1,10 +1,10 @@
-import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { hexOf } from '../../image/store.js';
 import { checkExecutable, resolveUser, RootfsView } from '../../runtime/rootfs-lookup.js';
 import { chooseRuntime, cgroupLayout, runtimeArgs, usesConsoleRelay, type Runtime } from '../../runtime/runtime.js';
 import { randomHex } from '../../util/random.js';
-import { buildRuntimeSpec } from '../../runtime/spec.js';
+import { buildRuntimeSpec, type SpecSecurity } from '../../runtime/spec.js';
 import { containerDirs, mountScript, shq, unmountScript } from '../../storage/rootfs.js';
 import { findInPath } from '../../util/proc.js';
 import { keepIdMap, type ContainerSpec } from './spec.js';
@@ -17,6 +17,7 @@ import { checkKeyQuota } from './keyring-quota.js';
 import { lastLine } from '../../rootless/userns.js';
 import { hostsFor, resolvFor, type NetSetup } from '../networks/endpoints.js';
 import { containerDir } from './paths.js';
+import { groupIds, SECCOMP_KEY_FILE, settingsOf, specSecurity } from './security.js';
 
 // The directory helper moved to paths.ts (the endpoints need it too); its many importers still find it here.
 export { containerDir } from './paths.js';
@@ -124,7 +125,9 @@ export function prepareBundle(engine: Engine, rec: ContainerRecord, names: strin
   const view = new RootfsView([...names].reverse().map((n) => join(engine.paths.layers, n)), spec.mounts);
   const keepId = spec.userns === 'keep-id';
   const userSpec = spec.user || (keepId ? `${engine.id.uid}:${engine.id.gid}` : '');
-  const user = resolveUser(userSpec, view, ns.size);
+  const resolved = resolveUser(userSpec, view, ns.size);
+  const extra = groupIds(settingsOf(spec).groupAdd, view, ns.size).filter((g) => g !== resolved.gid && !resolved.additionalGids.includes(g));
+  const user = { ...resolved, additionalGids: [...resolved.additionalGids, ...extra] };
   const env = spec.env.some((e) => e.startsWith('HOME=')) ? spec.env : [...spec.env, `HOME=${user.home}`];
   const cmd = spec.args[0]!;
   const cwd = view.stat(spec.workdir);
@@ -132,10 +135,12 @@ export function prepareBundle(engine: Engine, rec: ContainerRecord, names: strin
   const verdict = checkExecutable(cmd, env, spec.workdir, view);
   if (verdict) throw new EngineError(verdict.message, verdict.code);
   checkKeyQuota(engine);
-  return (net) => writeBundle(engine, rec, { user, env }, net);
+  // Before any network state is made: a missing default profile or a device gone since create is refused here.
+  const security = specSecurity(engine, spec, runtimeFor(engine, spec).name);
+  return (net) => writeBundle(engine, rec, { user, env, security }, net);
 }
 
-function writeBundle(engine: Engine, rec: ContainerRecord, proc: { user: ReturnType<typeof resolveUser>; env: string[] }, net: NetSetup): void {
+function writeBundle(engine: Engine, rec: ContainerRecord, proc: { user: ReturnType<typeof resolveUser>; env: string[]; security: SpecSecurity & { seccompKey?: string } }, net: NetSetup): void {
   const ns = engine.ns();
   const dir = containerDir(engine, rec.id);
   const spec = rec.spec;
@@ -165,8 +170,12 @@ function writeBundle(engine: Engine, rec: ContainerRecord, proc: { user: ReturnT
     cgroupV2: cgroupLayout() === 'v2',
     initPath: spec.init ? findInPath('catatonit') : undefined,
     resources: resourcesSpec(spec.resources, rec.id, engine.id.uid),
+    security: proc.security,
   });
   engine.writeFileForNs(join(dir, 'config.json'), JSON.stringify(config));
+  // Which compiled filter the runtime's state will hold once it created the container (start.ts keeps it).
+  if (proc.security.seccompKey && !proc.security.annotations['run.oci.seccomp_bpf_data']) engine.writeFileForNs(join(dir, SECCOMP_KEY_FILE), proc.security.seccompKey);
+  else rmSync(join(dir, SECCOMP_KEY_FILE), { force: true });
 }
 
 /** The runtime's last error, from its JSON log. */

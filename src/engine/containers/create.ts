@@ -7,6 +7,7 @@ import {
   buildSpec, newContainerId, randomName, validateName,
   type ContainerSpec, type VolumeMount,
 } from './spec.js';
+import { securityFrom } from './security.js';
 import type { CreateRequest } from './request.js';
 import { ContainerStore, type ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
@@ -60,6 +61,7 @@ export function createContainer(engine: Engine, opts: CreateRequest): ContainerR
   checkNetworkRefs(engine, spec.net);
   checkResources(spec.resources, engine.id.uid);
   if (spec.init && !findInPath('catatonit')) throw new EngineError('--init needs catatonit: install the Debian package catatonit');
+  spec.security = securityFrom(engine, opts.host ?? {}, spec.runtime);
   resolveVolumes(engine, volumes, spec);
   const store = new ContainerStore(engine.db);
   const rec: ContainerRecord = {

@@ -10,6 +10,7 @@ import { classifyRuntimeError, containerDir, foregroundConsole, runtimeError, ru
 import { runningContainer } from './process.js';
 import { containerView } from './view.js';
 import { mergeEnv } from './spec.js';
+import { containerCaps, groupIds, settingsOf } from './security.js';
 import type { ExecRequest } from './request.js';
 import type { CallerContext } from '../context.js';
 import { checkTerminal, foreground, forwardSignals } from './foreground.js';
@@ -36,7 +37,10 @@ export async function execInContainer(engine: Engine, container: ContainerRecord
   const view = containerView(engine, rec, pid);
   const keepId = spec.userns === 'keep-id';
   const userSpec = o.user ?? (spec.user || (keepId ? `${engine.id.uid}:${engine.id.gid}` : ''));
-  const user = resolveUser(userSpec, view, engine.ns().size);
+  const resolved = resolveUser(userSpec, view, engine.ns().size);
+  // --group-add holds for exec too, as Docker's.
+  const extra = groupIds(settingsOf(spec).groupAdd, view, engine.ns().size).filter((g) => g !== resolved.gid && !resolved.additionalGids.includes(g));
+  const user = { ...resolved, additionalGids: [...resolved.additionalGids, ...extra] };
   const cwd = o.workingDir ? posix.normalize(o.workingDir) : spec.workdir;
   if (!cwd.startsWith('/')) throw new EngineError(`the working directory "${cwd}" is invalid: it must be an absolute path`);
   // runc exec, unlike run, does not create the directory: say so in one line instead of the runtime's error.
@@ -54,7 +58,7 @@ export async function execInContainer(engine: Engine, container: ContainerRecord
   const logFile = join(dir, `exec-${tag}.log`);
   const rt = runtimeFor(engine, spec);
   const io = o.detach ? undefined : foreground(ctx, rt, { interactive, tty, capture: false });
-  engine.writeFileForNs(processFile, JSON.stringify(buildExecProcess({ args: o.command, env, cwd, user, terminal: tty })), 0o600);
+  engine.writeFileForNs(processFile, JSON.stringify(buildExecProcess({ args: o.command, env, cwd, user, terminal: tty, caps: containerCaps(spec), noNewPrivileges: settingsOf(spec).noNewPrivileges })), 0o600);
   const console = foregroundConsole(engine, rt, tty && !o.detach);
   const runtimeCmd = [rt.path, ...runtimeArgs(rt, engine.paths.runcRoot, logFile), 'exec', '--process', processFile, ...console.flags, ...(o.detach ? ['--detach'] : []), rec.id];
   const args = [...engine.ns().nsenterArgs(), '--', ...console.relay, ...runtimeCmd];

@@ -69,21 +69,42 @@ export interface HostRequest {
   autoRemove?: boolean;
   restartPolicy?: RestartPolicy;
   resources?: ResourcesRequest;
-  /** HostConfig.Privileged (--privileged). */
-  privileged?: boolean;
-  /** HostConfig.CapAdd (--cap-add): capability names, with or without CAP_, or ALL. */
+  /** HostConfig.CapAdd / CapDrop: NET_ADMIN or CAP_NET_ADMIN, or ALL. */
   capAdd?: string[];
-  /** HostConfig.Devices (--device). */
+  capDrop?: string[];
+  /**
+   * HostConfig.Privileged. Rootless, it grants every capability of the
+   * user's namespace, no seccomp filter, no masked paths and the host
+   * devices the user can open: nothing the user could not do anyway.
+   */
+  privileged?: boolean;
+  /** HostConfig.SecurityOpt, as values. */
+  securityOpt?: SecurityOptions;
+  /** HostConfig.Devices: host devices the user can open, bound in. */
   devices?: DeviceMapping[];
+  /** HostConfig.GroupAdd: group names or ids of the container, or "keep-groups" (the user's own groups stay). */
+  groupAdd?: string[];
   /** HostConfig.Isolation (--isolation): "sandbox" runs the container under gVisor. */
   isolation?: string;
 }
 
-/** One of HostConfig.Devices. */
+/** What `--security-opt` says, as values. */
+export interface SecurityOptions {
+  noNewPrivileges?: boolean;
+  /** "unconfined", or the absolute path of a profile (containers-common/Docker format); absent: the default profile. */
+  seccomp?: string;
+  /** More paths to mask. */
+  mask?: string[];
+  /** Default masked/read-only paths to leave visible, or ["ALL"]. */
+  unmask?: string[];
+}
+
+/** One of Docker's HostConfig.Devices. */
 export interface DeviceMapping {
   pathOnHost: string;
-  pathInContainer?: string;
-  cgroupPermissions?: string;
+  pathInContainer: string;
+  /** A subset of "rwm". */
+  cgroupPermissions: string;
 }
 
 export interface ResourcesRequest {

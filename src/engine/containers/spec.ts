@@ -4,7 +4,7 @@ import type { MapEntry } from '../../rootless/userns.js';
 import type { MountRequest } from '../../runtime/spec.js';
 import type { DriverName } from '../../storage/rootfs.js';
 import { legacyNetworkSpec, networkSpec, type NetworkMode, type NetworkSpec } from '../networks/options.js';
-import type { CreateRequest, HealthRequest, HostRequest, MountSpec, ResourcesRequest, RestartPolicy } from './request.js';
+import type { CreateRequest, DeviceMapping, HealthRequest, HostRequest, MountSpec, ResourcesRequest, RestartPolicy } from './request.js';
 import { EngineError } from '../../util/errors.js';
 import type { ContainerAsk } from '../policy/evaluate.js';
 import { randomName, validateName } from './names.js';
@@ -56,6 +56,22 @@ export interface ContainerSpec {
   health?: HealthCheck;
   /** What the admin policy rules on, as asked at create: start and exec check it again (absent in records of older versions). */
   policy?: ContainerAsk;
+  /** Capabilities, seccomp, masks, devices, groups (absent in records of older versions: the defaults). */
+  security?: SecuritySettings;
+}
+
+/** The container's confinement as asked for; turned into the runtime's at each start (security.ts). */
+export interface SecuritySettings {
+  capAdd: string[];
+  capDrop: string[];
+  privileged: boolean;
+  noNewPrivileges: boolean;
+  /** A profile given as a file is kept by its content's hash in the store's seccomp cache. */
+  seccomp: 'default' | 'unconfined' | { path: string; sha: string };
+  mask: string[];
+  unmask: string[];
+  devices: DeviceMapping[];
+  groupAdd: string[];
 }
 
 /** Docker's HEALTHCHECK: the probe runs in the container every interval. */

@@ -19,6 +19,7 @@ import { explainRuntimeFailure, keyringPerContainer } from './keyring-quota.js';
 import { cgroupRuntimeArgs } from './resources.js';
 import { PortError } from '../networks/forwarder.js';
 import { containerEvent, recordEvent } from '../events/log.js';
+import { keepFilterOf } from './security.js';
 
 /** conmon writes its pid file as it daemonizes: give it a moment. */
 function readConmonPid(bundle: string): number {
@@ -114,6 +115,8 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
     throw err;
   }
   const conmonPid = started.conmonPid || readConmonPid(dir);
+  // The runtime created it: its compiled seccomp filter is now in its state directory.
+  if (rt.name === 'crun') keepFilterOf(engine, rec.id, dir);
   // Recorded before it starts: a rootlet killed right after `start` must leave a container ps shows and stop stops.
   const still = store.markDetached(rec.id, conmonPid, conmonPid && isProcessAlive(conmonPid) ? processStartTime(conmonPid) : undefined, started.pid, runToken);
   // A stop (or rm) that came while it was being created found nothing to signal: it wins, the container does not start.
