@@ -114,7 +114,7 @@ describe('the admin policy: every refusal names the rule; an allowed request sti
     const cases: Array<[string, string[], string, RegExp]> = [
       ['--privileged', ['--privileged'], 'privileged', /privileged = false\): --privileged$/],
       ['--device', ['--device', '/dev/null'], 'devices', /devices = false\): --device \/dev\/null$/],
-      ['--cap-add', ['--cap-add', 'SYS_ADMIN'], 'cap_add', /cap_add = \["NET_BIND_SERVICE"\]\): --cap-add SYS_ADMIN$/],
+      ['--cap-add', ['--cap-add', 'SYS_ADMIN'], 'cap_add', /cap_add = \["NET_BIND_SERVICE"\]\): --cap-add (CAP_)?SYS_ADMIN$/],
     ];
     let ran = 0;
     for (const [flag, args, key, part] of cases) {
