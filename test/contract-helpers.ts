@@ -1,5 +1,6 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { setEntryPath } from '../src/engine/engine.js';
+import { after, before } from 'node:test';
 import { openServices, type CallerContext, type Services } from '../src/engine/index.js';
 import { BIN, Sandbox } from './helpers.js';
 
@@ -90,4 +91,23 @@ export function memoryContext(opts: { cwd?: string; env?: Record<string, string 
     err: () => Buffer.concat(chunks.err).toString('utf8'),
     warnings,
   };
+}
+
+/**
+ * For a describe block over one sandbox: imports busybox and opens the
+ * services before its tests, closes them and removes the store after.
+ * `services` is set once the block's tests run.
+ */
+export function servicesFor(sb: Sandbox): { services: Services } {
+  const held = {} as { services: Services };
+  before(async () => {
+    sb.importBusybox();
+    held.services = await openServices();
+  });
+  after(() => {
+    // A test may have closed them already (system reset).
+    try { held.services?.close(); } catch { /* closed */ }
+    sb.destroy();
+  });
+  return held;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { NetworkNotFoundError, NetworkService, openServices, type Services } from '../../src/engine/index.js';
-import { isolatedSandbox } from '../contract-helpers.js';
+import { describe, test } from 'node:test';
+import { NetworkNotFoundError, NetworkService } from '../../src/engine/index.js';
+import { isolatedSandbox, servicesFor } from '../contract-helpers.js';
 import type { Sandbox } from '../helpers.js';
 
 /** The container's interfaces, as its kernel lists them. */
@@ -11,18 +11,11 @@ function interfaces(sb: Sandbox, name: string): string[] {
 
 describe('contract: networks', () => {
   const sb = isolatedSandbox('contract-net');
-  let svc: Services;
-  before(async () => {
-    sb.importBusybox();
-    svc = await openServices();
-  });
-  after(() => {
-    svc?.close();
-    sb.destroy();
-  });
+  const held = servicesFor(sb);
+
 
   test('create returns the network as data; list filters in the engine; bad input is refused', async () => {
-    const a = await svc.networks.create({ name: 'ca', subnet: '10.97.1.0/24', labels: { team: 'x' } });
+    const a = await held.services.networks.create({ name: 'ca', subnet: '10.97.1.0/24', labels: { team: 'x' } });
     assert.match(a.id, /^[0-9a-f]{64}$/);
     assert.equal(a.name, 'ca');
     assert.equal(a.driver, 'bridge');
@@ -31,29 +24,29 @@ describe('contract: networks', () => {
     assert.deepEqual(a.labels, { team: 'x' });
     assert.equal(typeof a.created, 'number');
     assert.deepEqual(a.containers, []);
-    const b = await svc.networks.create({ name: 'cb', internal: true, gateway: undefined });
+    const b = await held.services.networks.create({ name: 'cb', internal: true, gateway: undefined });
     assert.equal(b.internal, true);
     assert.match(b.ipam.config[0]!.subnet, /^10\.89\.\d+\.0\/24$/);
 
-    const names = async (filters: string[]) => (await svc.networks.list({ filters })).map((n) => n.name).sort();
+    const names = async (filters: string[]) => (await held.services.networks.list({ filters })).map((n) => n.name).sort();
     assert.deepEqual(await names([]), ['ca', 'cb', 'rootlet']);
     assert.deepEqual(await names(['label=team=x']), ['ca']);
     assert.deepEqual(await names(['type=custom', 'name=c']), ['ca', 'cb']);
     assert.deepEqual(await names(['type=builtin']), ['rootlet']);
-    await assert.rejects(svc.networks.list({ filters: ['colour=red'] }), (e: Error & { exitCode?: number }) => e.exitCode === 1 && /^invalid filter 'colour=red'/.test(e.message));
-    await assert.rejects(svc.networks.create({ name: 'ca' }), /network with name ca already exists/);
-    await assert.rejects(svc.networks.create({ name: 'cc', subnet: '10.97.1.0/25' }), /overlaps with network ca/);
-    await assert.rejects(svc.networks.create({ name: 'cd', driver: 'macvlan' }), /network driver "macvlan" is not supported/);
-    await assert.rejects(svc.networks.create({ name: 'bad name' }), /invalid network name "bad name"/);
-    await assert.rejects(svc.networks.inspect('nope'), (e) => e instanceof NetworkNotFoundError && e.ref === 'nope');
-    await assert.rejects(svc.networks.remove('nope'), /network nope not found/);
-    assert.deepEqual(await svc.networks.remove('nope', { force: true }), { removed: false });
+    await assert.rejects(held.services.networks.list({ filters: ['colour=red'] }), (e: Error & { exitCode?: number }) => e.exitCode === 1 && /^invalid filter 'colour=red'/.test(e.message));
+    await assert.rejects(held.services.networks.create({ name: 'ca' }), /network with name ca already exists/);
+    await assert.rejects(held.services.networks.create({ name: 'cc', subnet: '10.97.1.0/25' }), /overlaps with network ca/);
+    await assert.rejects(held.services.networks.create({ name: 'cd', driver: 'macvlan' }), /network driver "macvlan" is not supported/);
+    await assert.rejects(held.services.networks.create({ name: 'bad name' }), /invalid network name "bad name"/);
+    await assert.rejects(held.services.networks.inspect('nope'), (e) => e instanceof NetworkNotFoundError && e.ref === 'nope');
+    await assert.rejects(held.services.networks.remove('nope'), /network nope not found/);
+    assert.deepEqual(await held.services.networks.remove('nope', { force: true }), { removed: false });
     assert.throws(() => NetworkService.checkPruneFilters(['until=1h']), /network prune takes label=KEY\[=VALUE\]/);
   });
 
   test('connect and disconnect a running container: its interfaces and the networks\' members follow', async () => {
     sb.ok(['run', '-d', '--name', 'c1', '--network', 'ca', 'busybox', 'sleep', '600']);
-    const ca = await svc.networks.inspect('ca');
+    const ca = await held.services.networks.inspect('ca');
     assert.equal(ca.containers.length, 1);
     const [m] = ca.containers;
     assert.equal(m!.name, 'c1');
@@ -62,29 +55,29 @@ describe('contract: networks', () => {
     assert.equal(m!.endpointId, `${m!.containerId.slice(0, 32)}${ca.id.slice(0, 32)}`);
     assert.deepEqual(interfaces(sb, 'c1'), ['eth0', 'lo']);
 
-    await svc.networks.connect('cb', 'c1', { aliases: ['web'] });
+    await held.services.networks.connect('cb', 'c1', { aliases: ['web'] });
     assert.deepEqual(interfaces(sb, 'c1'), ['eth0', 'eth1', 'lo']);
-    const cb = await svc.networks.inspect('cb');
+    const cb = await held.services.networks.inspect('cb');
     assert.deepEqual(cb.containers.map((c) => [c.name, c.aliases]), [['c1', ['web']]]);
-    await assert.rejects(svc.networks.connect('cb', 'c1'), /endpoint with name c1 already exists in network cb/);
-    await assert.rejects(svc.networks.connect('cb', 'c1', { aliases: ['-x'] }), /not a valid name/);
+    await assert.rejects(held.services.networks.connect('cb', 'c1'), /endpoint with name c1 already exists in network cb/);
+    await assert.rejects(held.services.networks.connect('cb', 'c1', { aliases: ['-x'] }), /not a valid name/);
 
-    await assert.rejects(svc.networks.remove('ca'), /network ca id [0-9a-f]+ has active endpoints \(c1\)/);
-    await svc.networks.disconnect('cb', 'c1', { force: false });
+    await assert.rejects(held.services.networks.remove('ca'), /network ca id [0-9a-f]+ has active endpoints \(c1\)/);
+    await held.services.networks.disconnect('cb', 'c1', { force: false });
     assert.deepEqual(interfaces(sb, 'c1'), ['eth0', 'lo']);
-    assert.deepEqual((await svc.networks.inspect('cb')).containers, []);
-    await assert.rejects(svc.networks.disconnect('cb', 'c1'), /container c1 is not connected to network cb/);
-    await assert.rejects(svc.networks.disconnect('ca', 'c1'), /container c1 is only on network ca/);
-    assert.deepEqual((await svc.networks.list({ filters: ['dangling=true'] })).map((n) => n.name), ['cb']);
+    assert.deepEqual((await held.services.networks.inspect('cb')).containers, []);
+    await assert.rejects(held.services.networks.disconnect('cb', 'c1'), /container c1 is not connected to network cb/);
+    await assert.rejects(held.services.networks.disconnect('ca', 'c1'), /container c1 is only on network ca/);
+    assert.deepEqual((await held.services.networks.list({ filters: ['dangling=true'] })).map((n) => n.name), ['cb']);
   });
 
   test('prune removes the networks no container names, by label when asked', async () => {
-    await svc.networks.create({ name: 'cp', labels: { keep: 'no' } });
-    assert.deepEqual(await svc.networks.prune({ filters: ['label=keep=no'] }), { deleted: ['cp'] });
-    assert.deepEqual(await svc.networks.prune(), { deleted: ['cb'] });
+    await held.services.networks.create({ name: 'cp', labels: { keep: 'no' } });
+    assert.deepEqual(await held.services.networks.prune({ filters: ['label=keep=no'] }), { deleted: ['cp'] });
+    assert.deepEqual(await held.services.networks.prune(), { deleted: ['cb'] });
     sb.ok(['rm', '-f', 'c1']);
-    assert.deepEqual(await svc.networks.remove('ca'), { removed: true });
-    assert.deepEqual((await svc.networks.list()).map((n) => n.name), ['rootlet']);
-    await assert.rejects(svc.networks.remove('rootlet'), /pre-defined network and cannot be removed/);
+    assert.deepEqual(await held.services.networks.remove('ca'), { removed: true });
+    assert.deepEqual((await held.services.networks.list()).map((n) => n.name), ['rootlet']);
+    await assert.rejects(held.services.networks.remove('rootlet'), /pre-defined network and cannot be removed/);
   });
 });

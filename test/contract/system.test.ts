@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
-import { openServices, SystemService, type Services } from '../../src/engine/index.js';
-import { isolatedSandbox } from '../contract-helpers.js';
+import { describe, test } from 'node:test';
+import { SystemService } from '../../src/engine/index.js';
+import { isolatedSandbox, servicesFor } from '../contract-helpers.js';
 
 describe('contract: system', () => {
   const sb = isolatedSandbox('contract-sys');
-  let svc: Services;
-  before(async () => {
-    sb.importBusybox();
-    svc = await openServices();
-  });
-  after(() => {
-    // The reset test closed the engine already.
-    try { svc?.close(); } catch { /* closed */ }
-    sb.destroy();
-  });
+  const held = servicesFor(sb);
+
 
   test('version is data, without a store; the engine\'s adds its runtime', async () => {
     const v = SystemService.version();
@@ -25,14 +17,14 @@ describe('contract: system', () => {
     assert.equal(typeof v.arch, 'string');
     assert.match(v.apiVersion, /^1\.\d+$/);
     assert.match(v.nodeVersion, /^\d+\./);
-    const full = await svc.system.version();
+    const full = await held.services.system.version();
     assert.equal(full.version, v.version);
     assert.match(full.runtime.name ?? '', /^(crun|runc)$/);
     assert.equal(full.runtime.error, undefined);
   });
 
   test('info is structured: storage, runtime, network, id maps and paths', async () => {
-    const info = await svc.system.info();
+    const info = await held.services.system.info();
     assert.equal(info.version, SystemService.version().version);
     assert.equal(info.storage.root, sb.path('data', 'rootlet'));
     assert.equal(info.storage.runRoot, sb.path('run', 'rootlet'));
@@ -48,18 +40,18 @@ describe('contract: system', () => {
   });
 
   test('check, image check, df and recover return data', async () => {
-    const check = await svc.system.check();
+    const check = await held.services.system.check();
     assert.equal(check.ok, true);
     assert.ok(check.checks.some((c) => c.item === 'namespace' && c.status === 'ok'));
     for (const c of check.checks) assert.match(c.status, /^(ok|warn|failed|skipped)$/);
 
-    const store = await svc.system.imageCheck();
+    const store = await held.services.system.imageCheck();
     assert.deepEqual(store.problems, []);
     assert.equal(store.images, 1);
     assert.ok(store.blobs >= 2);
 
     sb.ok(['run', '--name', 'writer', '-v', 'dv:/d', 'busybox', 'sh', '-c', 'head -c 5000 /dev/zero > /d/f; head -c 3000 /dev/zero > /f']);
-    const df = await svc.system.df();
+    const df = await held.services.system.df();
     assert.equal(df.images.count, 1);
     assert.ok(df.images.size > 0);
     assert.equal(df.containers.count, 1);
@@ -75,7 +67,7 @@ describe('contract: system', () => {
 
   test('reset removes the store and says where it was', async () => {
     const root = sb.path('data', 'rootlet');
-    assert.deepEqual(await svc.system.reset(), { removed: root });
+    assert.deepEqual(await held.services.system.reset(), { removed: root });
     assert.equal(existsSync(root), false);
   });
 });
