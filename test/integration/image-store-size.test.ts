@@ -29,10 +29,11 @@ describe('containers share their image\'s layers', () => {
     const share = created / imageSize;
     process.stdout.write(`# 10 containers created: ${created} bytes more in the store, ${(share * 100).toFixed(2)}% of the image's ${imageSize}\n`);
     assert.ok(share < 0.05, `10 containers added ${created} bytes, ${(share * 100).toFixed(1)}% of the image's ${imageSize}`);
-    // Started, each gets its writable layer and files (hosts, resolv.conf, logs): still no copy of the image.
+    // Started, each gets its writable layer and files (hosts, resolv.conf, logs, and a runtime config that
+    // carries the default seccomp filter, ~40 KB as Podman's does): still nothing near a copy of the 8 MiB image.
     for (let i = 0; i < 10; i++) sb.ok(['start', '-a', `c${i}`]);
     const perContainer = (storeBytes() - before) / 10;
     process.stdout.write(`# after one run each: ${perContainer} bytes a container\n`);
-    assert.ok(perContainer < 64 << 10, `a container that ran takes ${perContainer} bytes of the store`);
+    assert.ok(perContainer < 128 << 10, `a container that ran takes ${perContainer} bytes of the store`);
   });
 });
