@@ -12,7 +12,10 @@ import { countLines, destroyHard, logs, processesMentioning, psStatus, sleep, wa
 // while its exit is being recorded, during the back-off, while the hook starts the next run.
 
 const CYCLES = 10;
-const BURNERS = 4;
+// Two: with the file the runner runs beside this one, a 2-core host sits at about the load
+// CI is specified for (6). Four starved that other file and made its timing-sensitive
+// steps fail for reasons that are not this test's.
+const BURNERS = 2;
 
 interface Seen { runs: number; restarts: number; status: string }
 
