@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import { EngineError } from '../util/errors.js';
-import { ValueError } from '../util/values.js';
+import { invalid, ValueError } from '../util/values.js';
 
 /**
  * Options whose values are checked while commander parses the command
@@ -61,4 +61,13 @@ export function checkedOption(flags: string, description: string, check: (v: str
     check(v, flag);
     return v;
   }, o);
+}
+
+/**
+ * `--format` of a command that prints text or one JSON document (`json`;
+ * `also` for spellings a command accepts besides, e.g. `{{json .}}`):
+ * any other value is refused while the command line is parsed.
+ */
+export function jsonFormatOption(flags: string, description: string, also: readonly string[] = []): Option {
+  return valueOption(flags, description, (v, flag) => (v === 'json' || also.includes(v) ? 'json' : invalid(flag, v, 'only json is supported')));
 }

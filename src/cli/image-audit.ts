@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { ImageAudit } from '../engine/index.js';
-import { EngineError } from '../util/errors.js';
 import { services } from './common.js';
+import { jsonFormatOption } from './flag-values.js';
 import { tabwrite } from './tabwriter.js';
 
 /** The text report: a table of findings, then one line per kind saying what it means rootless. */
@@ -22,9 +22,8 @@ export function defineImageAudit(parent: Command, name: string): Command {
     .description('Report what in an image matters for security and what it means rootless: setuid/setgid files, file capabilities, files of ids outside your namespace, world-writable directories without the sticky bit, a root user, exposed ports below the unprivileged start')
     .usage('[OPTIONS] IMAGE')
     .argument('<image>')
-    .option('--format <format>', 'json: the findings as one JSON document')
-    .action(async (image: string, flags: { format?: string }) => {
-      if (flags.format !== undefined && flags.format !== 'json') throw new EngineError(`unknown --format ${flags.format}: only json is supported`);
+    .addOption(jsonFormatOption('--format <format>', 'json: the findings as one JSON document'))
+    .action(async (image: string, flags: { format?: 'json' }) => {
       const a = await (await services()).images.audit(image);
       process.stdout.write(flags.format === 'json' ? `${JSON.stringify({ image, ...a }, null, 2)}\n` : auditText(image, a));
     });

@@ -3,6 +3,7 @@ import type { PolicyReport, PolicyValue } from '../engine/index.js';
 import { toCreateRequest } from '../grammar/create-flags.js';
 import { EngineError } from '../util/errors.js';
 import { services } from './common.js';
+import { jsonFormatOption } from './flag-values.js';
 import { addCreateOptions, type CreateFlags } from './create-options.js';
 import { processContext } from './process-context.js';
 
@@ -60,11 +61,10 @@ export function register(program: Command): void {
   policy
     .command('show')
     .description('Print the effective policy for you, and where each value came from')
-    .option('-f, --format <format>', 'json for machine-readable output')
-    .action(async (flags: { format?: string }) => {
+    .addOption(jsonFormatOption('-f, --format <format>', 'json for machine-readable output'))
+    .action(async (flags: { format?: 'json' }) => {
       const report = await (await services()).policy.show();
       if (flags.format === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else if (flags.format) throw new EngineError(`unsupported --format "${flags.format}": use json`);
       else printReport(report);
     });
   policy

@@ -2,14 +2,14 @@ import type { Command } from 'commander';
 import { SystemService } from '../engine/index.js';
 import { EngineError } from '../util/errors.js';
 import { services } from './common.js';
+import { jsonFormatOption } from './flag-values.js';
 
-async function printInfo(format: string | undefined): Promise<void> {
+async function printInfo(format: 'json' | undefined): Promise<void> {
   const info = await (await services()).system.info();
-  if (format === 'json' || format === '{{json .}}') {
+  if (format === 'json') {
     process.stdout.write(JSON.stringify(info, null, 2) + '\n');
     return;
   }
-  if (format) throw new EngineError(`unsupported --format "${format}": use json`);
   const lines = [
     `rootlet ${info.version}`,
     `Host:      ${info.host.os}, kernel ${info.host.kernel}, ${info.host.arch}, cgroups ${info.host.cgroups}`,
@@ -30,12 +30,17 @@ async function printInfo(format: string | undefined): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
+/** info's --format: json, or Docker's template for it. */
+function infoFormat() {
+  return jsonFormatOption('-f, --format <format>', 'json (or {{json .}}) for machine-readable output', ['{{json .}}']);
+}
+
 export function register(program: Command): void {
   program
     .command('info')
     .description('Show the runtime, storage driver, network, id ranges and paths rootlet uses')
-    .option('-f, --format <format>', 'json for machine-readable output')
-    .action((flags: { format?: string }) => printInfo(flags.format));
+    .addOption(infoFormat())
+    .action((flags: { format?: 'json' }) => printInfo(flags.format));
 
   program
     .command('version')
@@ -46,8 +51,8 @@ export function register(program: Command): void {
   system
     .command('check')
     .description('Check every rootless prerequisite; print the fix for each failure')
-    .option('-f, --format <format>', 'json for machine-readable output')
-    .action(async (flags: { format?: string }) => {
+    .addOption(jsonFormatOption('-f, --format <format>', 'json for machine-readable output'))
+    .action(async (flags: { format?: 'json' }) => {
       const report = await (await services()).system.check();
       const results = report.checks;
       const failed = !report.ok;
@@ -66,8 +71,8 @@ export function register(program: Command): void {
   system
     .command('info')
     .description('Same as `rootlet info`')
-    .option('-f, --format <format>', 'json for machine-readable output')
-    .action((flags: { format?: string }) => printInfo(flags.format));
+    .addOption(infoFormat())
+    .action((flags: { format?: 'json' }) => printInfo(flags.format));
   system
     .command('recover')
     .description('Rebuild a lost or damaged state database from the store: the old one is kept aside, images, names and containers (running ones too) are restored from disk')
