@@ -3,9 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import {
-  buildSpec, DEFAULT_PATH, keepIdMap, keepIdShift, mergeEnv, networkFromRequest, tmpfsMount, validateName,
-} from '../../src/engine/containers/spec.js';
+import { buildSpec, DEFAULT_PATH, keepIdMap, keepIdShift, mergeEnv, networkFromRequest, tmpfsMount } from '../../src/engine/containers/spec.js';
+import { validateName } from '../../src/engine/containers/names.js';
 import type { CreateRequest } from '../../src/engine/containers/request.js';
 import { parseUserns, parseVolume, readEnvFile, splitTmpfs, toCreateRequest, type CreateFlags } from '../../src/grammar/create-flags.js';
 import { EngineError } from '../../src/util/errors.js';

@@ -1,11 +1,10 @@
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { containerDir } from './bundle.js';
+import { containerDir } from './paths.js';
 import type { ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
-export { DEFAULT_DETACH_KEYS, parseDetachKeys } from './detach-keys.js';
 import type { CallerContext } from '../context.js';
 
 // conmon's attach socket is SOCK_SEQPACKET, which node's net cannot open

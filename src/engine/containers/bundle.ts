@@ -20,7 +20,6 @@ import { containerDir } from './paths.js';
 import { groupIds, SECCOMP_KEY_FILE, settingsOf, specSecurity } from './security.js';
 
 // The directory helper moved to paths.ts (the endpoints need it too); its many importers still find it here.
-export { containerDir } from './paths.js';
 
 const runtimes = new Map<string, Runtime>();
 

@@ -3,17 +3,14 @@ import { lockedFlags } from '../../storage/mountinfo.js';
 import { findInPath } from '../../util/proc.js';
 import { osReason } from '../../util/os-errors.js';
 import { newContainerRuntime } from './bundle.js';
-import {
-  buildSpec, newContainerId, randomName, validateName,
-  type ContainerSpec, type VolumeMount,
-} from './spec.js';
+import { buildSpec, newContainerId, type ContainerSpec, type VolumeMount } from './spec.js';
+import { randomName, validateName } from './names.js';
 import { securityFrom } from './security.js';
 import type { CreateRequest } from './request.js';
 import { ContainerStore, type ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
 import { bindSourceExists } from './bind-source.js';
-export { bindSourceExists };
 import { checkResources } from './resources.js';
 import { checkNetworkRefs } from '../networks/endpoints.js';
 import { containerEvent, recordEvent } from '../events/log.js';

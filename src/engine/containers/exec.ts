@@ -6,10 +6,11 @@ import { checkExecutable, resolveUser } from '../../runtime/rootfs-lookup.js';
 import { runtimeArgs } from '../../runtime/runtime.js';
 import { randomHex } from '../../util/random.js';
 import { signalNumber } from '../../util/proc.js';
-import { classifyRuntimeError, containerDir, foregroundConsole, runtimeError, runtimeFor } from './bundle.js';
+import { classifyRuntimeError, foregroundConsole, runtimeError, runtimeFor } from './bundle.js';
+import { containerDir } from './paths.js';
 import { runningContainer } from './process.js';
 import { containerView } from './view.js';
-import { mergeEnv } from './spec.js';
+import { checkEnv, mergeEnv } from './spec.js';
 import { containerCaps, groupIds, settingsOf } from './security.js';
 import type { ExecRequest } from './request.js';
 import type { CallerContext } from '../context.js';
@@ -45,7 +46,7 @@ export async function execInContainer(engine: Engine, container: ContainerRecord
   if (!cwd.startsWith('/')) throw new EngineError(`the working directory "${cwd}" is invalid: it must be an absolute path`);
   // runc exec, unlike run, does not create the directory: say so in one line instead of the runtime's error.
   if (!view.stat(cwd)?.isDirectory()) throw new EngineError(`chdir to "${cwd}": no such directory in container ${rec.name}`, EXIT_CANNOT_EXECUTE);
-  for (const e of o.env ?? []) if (!e.includes('=') || e.startsWith('=')) throw new EngineError(`invalid environment variable "${e}": use KEY=VALUE`);
+  checkEnv(o.env);
   let env = mergeEnv(spec.env, tty ? ['TERM=xterm'] : [], o.env ?? []);
   if (!env.some((e) => e.startsWith('HOME='))) env = [...env, `HOME=${user.home}`];
   const verdict = checkExecutable(o.command[0]!, env, cwd, view);

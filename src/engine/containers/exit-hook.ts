@@ -1,10 +1,11 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { containerDir, runtimeCommand } from './bundle.js';
+import { runtimeCommand } from './bundle.js';
+import { containerDir } from './paths.js';
 import { removeContainer } from './remove.js';
 import type { RestartPolicy } from './spec.js';
 import { startDetached } from './start.js';
-import { readExitFile } from './state.js';
+import { readExitFile } from './running.js';
 import { ContainerStore, type ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 import { stopHealthTimer } from './healthcheck.js';

@@ -1,6 +1,7 @@
 import { isProcessAlive } from '../../util/proc.js';
 import { runtimeFor } from './bundle.js';
-import { isRunning, refreshState } from './state.js';
+import { refreshState } from './state.js';
+import { isRunning } from './running.js';
 import type { ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';

@@ -1,7 +1,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive, processStartTime } from '../../util/proc.js';
-import { containerDir, runtimeCommand, unmountContainer } from './bundle.js';
+import { runtimeCommand, unmountContainer } from './bundle.js';
+import { containerDir } from './paths.js';
 import { isRunning, readExitFile } from './running.js';
 import { stopHealthTimer } from './healthcheck.js';
 import { ContainerStore, type ContainerRecord } from './store.js';

@@ -1,7 +1,9 @@
 import { containerDirs } from '../../storage/rootfs.js';
-import { containerDir, layerNames, startCommand, unmountContainer } from './bundle.js';
+import { layerNames, startCommand, unmountContainer } from './bundle.js';
+import { containerDir } from './paths.js';
 import { containerPid } from './process.js';
-import { isRunning, refreshState } from './state.js';
+import { refreshState } from './state.js';
+import { isRunning } from './running.js';
 import type { ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';

@@ -3,9 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { processStartTime, signalNumber } from '../../util/proc.js';
 import { trace } from '../../util/trace.js';
-import {
-  classifyRuntimeError, containerDir, foregroundConsole, layerNames, prepareBundle, runtimeCommand, runtimeError, runtimeFor, startCommand, unmountContainer,
-} from './bundle.js';
+import { classifyRuntimeError, foregroundConsole, layerNames, prepareBundle, runtimeCommand, runtimeError, runtimeFor, startCommand, unmountContainer } from './bundle.js';
+import { containerDir } from './paths.js';
 import { createContainer } from './create.js';
 import { removeContainer } from './remove.js';
 import type { CreateRequest } from './request.js';

@@ -10,10 +10,9 @@ import type { CopyOptions } from './cp.js';
 import type { ContainerSummary, ListOptions } from './list.js';
 import type { CreateRequest, ExecRequest } from './request.js';
 import type { ContainerStats } from './stats.js';
-import type { HealthState } from './store.js';
 import type { TopTable } from './top.js';
 import type { ImagePullEvent, ImageService, PullPolicy } from '../images/service.js';
-import type { ContainerRecord } from './store.js';
+import type { ContainerRecord, HealthState } from './store.js';
 
 // The operations' modules are imported where they are used (await import):
 // a command loads and initialises only what it runs, so `rootlet run` does
@@ -201,7 +200,7 @@ export class ContainerService {
 
   /** `rename`: its own /etc/hosts and those of the other containers of its networks name it anew. */
   async rename(ref: string, newName: string): Promise<void> {
-    const [{ validateName }, { refreshPeers }] = await Promise.all([import('./spec.js'), import('../networks/endpoints.js')]);
+    const [{ validateName }, { refreshPeers }] = await Promise.all([import('./names.js'), import('../networks/endpoints.js')]);
     const store = await this.store();
     const rec = store.resolve(ref);
     store.rename(rec.id, validateName(newName));

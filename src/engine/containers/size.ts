@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { containerDir } from './bundle.js';
+import { containerDir } from './paths.js';
 import type { ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 import { containerDirs } from '../../storage/rootfs.js';

@@ -7,8 +7,6 @@ import { legacyNetworkSpec, networkSpec, type NetworkMode, type NetworkSpec } fr
 import type { CreateRequest, DeviceMapping, HealthRequest, HostRequest, MountSpec, ResourcesRequest, RestartPolicy } from './request.js';
 import { EngineError } from '../../util/errors.js';
 import type { ContainerAsk } from '../policy/evaluate.js';
-import { randomName, validateName } from './names.js';
-export { validateName };
 import { randomHex } from '../../util/random.js';
 import { parseDuration, parseSignal } from '../../util/values.js';
 
@@ -100,6 +98,11 @@ export function newContainerId(): string {
   return randomHex(32);
 }
 
+
+/** A request's environment: complete KEY=VALUE entries (a front door resolved bare names and files). */
+export function checkEnv(env: string[] | undefined): void {
+  for (const e of env ?? []) if (!e.includes('=') || e.startsWith('=')) throw new EngineError(`invalid environment variable "${e}": use KEY=VALUE`);
+}
 
 /** Later entries win, keeping the first position of each name. */
 export function mergeEnv(...lists: string[][]): string[] {
@@ -270,7 +273,7 @@ export function buildSpec(req: CreateRequest, image: ImageRecord, ctx: {
   if (!workdir.startsWith('/')) throw new EngineError(`the working directory "${workdir}" is invalid: it must be an absolute path`);
   const hostname = req.hostname || (network === 'host' ? ctx.hostHostname : ctx.id.slice(0, 12));
   const base = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`];
-  for (const e of req.env ?? []) if (!e.includes('=') || e.startsWith('=')) throw new EngineError(`invalid environment variable "${e}": use KEY=VALUE`);
+  checkEnv(req.env);
   const env = mergeEnv(base, cfg.Env ?? [], req.tty ? ['TERM=xterm'] : [], req.env ?? []);
   const volumes: VolumeMount[] = [];
   const mounts: MountRequest[] = [];
@@ -316,4 +319,3 @@ export function buildSpec(req: CreateRequest, image: ImageRecord, ctx: {
   };
 }
 
-export { randomName };

@@ -1,12 +1,12 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { identityEnv } from '../../rootless/identity.js';
 import { createWithConmon } from '../../runtime/conmon.js';
 import { runtimeArgs, startCreatedFast } from '../../runtime/runtime.js';
 import { isProcessAlive, processStartTime, sleepSync } from '../../util/proc.js';
 import { randomHex } from '../../util/random.js';
-import { readFileSync } from 'node:fs';
-import { classifyRuntimeError, containerDir, layerNames, prepareBundle, runtimeFor, startCommand } from './bundle.js';
+import { classifyRuntimeError, layerNames, prepareBundle, runtimeFor, startCommand } from './bundle.js';
+import { containerDir } from './paths.js';
 import { clearExitFile, refreshState } from './state.js';
 import { removeContainer } from './remove.js';
 import { ContainerStore, type ContainerRecord } from './store.js';

@@ -9,7 +9,6 @@ import type { Engine } from '../engine.js';
 import { disconnectContainer, sweepNetwork } from '../networks/endpoints.js';
 
 // The read-only probe lives in running.ts (removal asks it, and this module removes); its importers still find it here.
-export { isRunning, readExitFile, runtimeStatus } from './running.js';
 
 export function containerStore(engine: Engine): ContainerStore {
   return new ContainerStore(engine.db);

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { CLK_TCK, pidNamespaceMembers, readIo, readProc } from '../../util/procfs.js';
 import { containerPid } from './process.js';
-import { isRunning, refreshState } from './state.js';
+import { refreshState } from './state.js';
+import { isRunning } from './running.js';
 import type { ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 

@@ -2,7 +2,8 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RootfsView } from '../../runtime/rootfs-lookup.js';
 import { containerDirs } from '../../storage/rootfs.js';
-import { containerDir, layerNames } from './bundle.js';
+import { layerNames } from './bundle.js';
+import { containerDir } from './paths.js';
 import type { ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 

@@ -15,8 +15,7 @@ import { hexOf, type ImageRecord } from '../../image/store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
 
-import { ARCHIVE_FORMATS, type ArchiveFormat } from '../../image/archive-formats.js';
-export { ARCHIVE_FORMATS, type ArchiveFormat };
+import type { ArchiveFormat } from '../../image/archive-formats.js';
 
 interface SaveItem {
   img: ImageRecord;

@@ -12,7 +12,7 @@ import type { LoadedImage } from './load.js';
 import type { PruneResult } from './prune.js';
 import type { PullEvent, PullResult } from './pull.js';
 import type { PushEvent } from './push.js';
-import type { ArchiveFormat } from './save.js';
+import type { ArchiveFormat } from '../../image/archive-formats.js';
 import type { AuditFinding, FindingKind, ImageAudit } from './audit.js';
 
 /** One image as `images` lists it: values, not column text. */

@@ -1,5 +1,6 @@
 import { EngineError } from '../../util/errors.js';
-import { DEFAULT_NETWORK, type NetworkRecord } from './store.js';
+import { type NetworkRecord } from './store.js';
+import { DEFAULT_NETWORK } from './defaults.js';
 
 const LIST_KEYS = ['driver', 'id', 'label', 'name', 'scope', 'type', 'dangling'];
 

@@ -1,10 +1,11 @@
-import { isRunning } from '../containers/state.js';
+import { isRunning } from '../containers/running.js';
 import { labelMatches } from './filter.js';
 import { ContainerStore, type ContainerRecord } from '../containers/store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
 import { connectRunning, disconnectRunning } from './endpoints.js';
-import { DEFAULT_ALIASES, DEFAULT_NETWORK, NetworkStore, type NetworkRecord } from './store.js';
+import { NetworkStore, type NetworkRecord } from './store.js';
+import { DEFAULT_ALIASES, DEFAULT_NETWORK } from './defaults.js';
 import { parseSubnet } from './subnet.js';
 import { networkEvent, recordEvent } from '../events/log.js';
 

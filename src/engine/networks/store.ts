@@ -39,7 +39,6 @@ export interface NetRun {
   ownerStart?: number;
 }
 
-export { DEFAULT_ALIASES, DEFAULT_NETWORK, DEFAULT_SUBNET } from './defaults.js';
 import { DEFAULT_ALIASES, DEFAULT_NETWORK, DEFAULT_SUBNET } from './defaults.js';
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 

@@ -7,7 +7,8 @@ import type { Engine } from '../engine.js';
 import { errorMessage } from '../../util/errors.js';
 import { VERSION } from '../../util/version.js';
 import { chooseStack, STACKS } from '../networks/stack.js';
-import { DEFAULT_NETWORK, NetworkStore } from '../networks/store.js';
+import { NetworkStore } from '../networks/store.js';
+import { DEFAULT_NETWORK } from '../networks/defaults.js';
 
 export interface EngineInfo {
   version: string;

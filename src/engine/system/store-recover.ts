@@ -8,14 +8,15 @@ import { readTagsFile } from '../../image/store.js';
 import { adoptHolder } from '../../rootless/userns.js';
 import { checkIntegrity, openDb } from '../../state/db.js';
 import { isProcessAlive, processStartTime } from '../../util/proc.js';
-import { containerDir, runtimeCommand } from '../containers/bundle.js';
-import { readExitFile } from '../containers/state.js';
+import { runtimeCommand } from '../containers/bundle.js';
+import { containerDir } from '../containers/paths.js';
+import { readExitFile } from '../containers/running.js';
 import { ContainerStore, readRecordFile, type ContainerState } from '../containers/store.js';
 import type { Engine } from '../engine.js';
 import { errorMessage } from '../../util/errors.js';
 import { listNetworks } from '../networks/lifecycle.js';
 import { stopStrayNetworking } from '../networks/strays.js';
-import { DEFAULT_ALIASES, DEFAULT_NETWORK } from '../networks/store.js';
+import { DEFAULT_ALIASES, DEFAULT_NETWORK } from '../networks/defaults.js';
 
 /**
  * `system recover`: a state database that is lost (missing, emptied) or

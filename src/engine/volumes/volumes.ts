@@ -4,8 +4,6 @@ import { sumFileSizes } from '../containers/size.js';
 import { ContainerStore } from '../containers/store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
-import { VolumeNotFoundError } from './not-found.js';
-export { VolumeNotFoundError };
 import { randomHex } from '../../util/random.js';
 
 /**
