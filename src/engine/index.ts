@@ -17,6 +17,7 @@ import { VolumeService } from './volumes/service.js';
 
 export type { CallerContext, CallerStreams, Terminal, SignalSource, ForwardedSignal } from './context.js';
 export type { CreateRequest, ExecRequest, HostRequest, MountSpec, ResourcesRequest, RestartPolicy, HealthRequest } from './containers/request.js';
+export { ISOLATIONS, type Isolation } from './containers/request.js';
 // Checks a front door runs while it parses, so a bad value is refused before anything is pulled or created.
 export { validateName as validateContainerName } from './containers/spec.js';
 export { bindSourceExists } from './containers/create.js';

@@ -4,6 +4,7 @@ import { familiarName, familiarRepository, looksLikeId, parseReference, reposito
 import { hexOf, type ImageRecord } from '../image/store.js';
 import { containerDirs } from '../storage/rootfs.js';
 import { containerDir, runtimeCommand, runtimeFor } from './containers/bundle.js';
+import { isolationOf } from './containers/isolation.js';
 import { networkName } from './containers/list.js';
 import { exposedPorts, networkSettings, portMap } from './networks/inspect.js';
 import { anonymousVolumes, binds, mountPoints, tmpfsMounts } from './containers/mounts.js';
@@ -158,6 +159,7 @@ export async function inspectContainer(engine: Engine, recIn: ContainerRecord, o
       UsernsMode: spec.userns === 'keep-id' ? 'keep-id' : '',
       ShmSize: 64 * 1024 * 1024,
       Runtime: runtimeFor(engine, spec).name,
+      Isolation: isolationOf(runtimeFor(engine, spec)),
       Memory: res.memoryBytes ?? 0,
       NanoCpus: res.cpuQuota && res.cpuPeriod ? Math.round((res.cpuQuota / res.cpuPeriod) * 1e9) : 0,
       CpuPeriod: 0,

@@ -23,15 +23,15 @@ export { containerDir } from './paths.js';
 
 const runtimes = new Map<string, Runtime>();
 
-function cachedRuntime(want: string): Runtime {
+function cachedRuntime(engine: Engine, want: string): Runtime {
   let rt = runtimes.get(want);
-  if (!rt) runtimes.set(want, (rt = chooseRuntime(want || undefined)));
+  if (!rt) runtimes.set(want, (rt = chooseRuntime(want || undefined, cgroupLayout(), engine.config.engine.runtimes)));
   return rt;
 }
 
 /** The runtime a new container gets (--runtime, the config's, or the fastest that works here): recorded in its spec. */
 export function newContainerRuntime(engine: Engine, requested: string | undefined): Runtime {
-  return cachedRuntime(requested || engine.config.engine.runtime || '');
+  return cachedRuntime(engine, requested || engine.config.engine.runtime || '');
 }
 
 /**
@@ -40,7 +40,7 @@ export function newContainerRuntime(engine: Engine, requested: string | undefine
  * v2 (the default then), and must stay with the runtime that holds their state.
  */
 export function runtimeFor(engine: Engine, spec: ContainerSpec): Runtime {
-  return cachedRuntime(spec.runtime || engine.config.engine.runtime || (cgroupLayout() === 'v2' ? '' : 'runc'));
+  return cachedRuntime(engine, spec.runtime || engine.config.engine.runtime || (cgroupLayout() === 'v2' ? '' : 'runc'));
 }
 
 /** The runtime command line for one of the container's operations (`kill`, `delete`, `exec`, ...), logging into its bundle. */

@@ -3,7 +3,7 @@ import { hostname as osHostname } from 'node:os';
 import { lockedFlags } from '../../storage/mountinfo.js';
 import { findInPath } from '../../util/proc.js';
 import { osReason } from '../../util/os-errors.js';
-import { newContainerRuntime } from './bundle.js';
+import { isolationRuntime } from './isolation.js';
 import {
   buildSpec, newContainerId, randomName, validateName,
   type ContainerSpec, type VolumeMount,
@@ -67,7 +67,7 @@ export function createContainer(engine: Engine, opts: CreateRequest): ContainerR
     driver: engine.storageDriver(),
     hostHostname: osHostname(),
   });
-  spec.runtime = newContainerRuntime(engine, spec.runtime).name;
+  spec.runtime = isolationRuntime(engine, spec, opts.host?.isolation).name;
   checkNetworkRefs(engine, spec.net);
   checkResources(spec.resources, engine.id.uid);
   if (spec.init && !findInPath('catatonit')) throw new EngineError('--init needs catatonit: install the Debian package catatonit');

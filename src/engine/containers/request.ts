@@ -65,11 +65,16 @@ export interface HostRequest {
   init?: boolean;
   userns?: 'host' | 'keep-id';
   runtime?: string;
+  /** HostConfig.Isolation: sandbox runs the container on gVisor's user-space kernel (runsc); default, the runtime's own. */
+  isolation?: Isolation;
   /** --rm */
   autoRemove?: boolean;
   restartPolicy?: RestartPolicy;
   resources?: ResourcesRequest;
 }
+
+export type Isolation = 'default' | 'sandbox';
+export const ISOLATIONS: Isolation[] = ['default', 'sandbox'];
 
 export interface ResourcesRequest {
   memoryBytes?: number;

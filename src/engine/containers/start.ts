@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { identityEnv } from '../../rootless/identity.js';
 import { createWithConmon } from '../../runtime/conmon.js';
-import { runtimeArgs, startCreatedFast } from '../../runtime/runtime.js';
+import { isSandbox, runtimeArgs, startCreatedFast } from '../../runtime/runtime.js';
 import { isProcessAlive, processStartTime, sleepSync } from '../../util/proc.js';
 import { randomHex } from '../../util/random.js';
 import { readFileSync } from 'node:fs';
@@ -99,7 +99,8 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
       socketDir: engine.paths.sockets,
       tty: rec.spec.tty,
       stdin: rec.spec.interactive,
-      keyring: keyringPerContainer(engine),
+      // runsc has no --no-new-keyring: gVisor's keyring is its own (runtime.ts createArgs).
+      keyring: isSandbox(rt) || keyringPerContainer(engine),
       exitCommand: engine.cliCommand(['__container-exited', rec.id, runToken]),
       env,
     });
