@@ -1,5 +1,5 @@
-import { accessSync, closeSync, constants, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { basename } from 'node:path';
+import { accessSync, closeSync, constants, existsSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { EngineError } from '../util/errors.js';
 import { findInPath } from '../util/proc.js';
 import { layoutFromMountinfo, type CgroupLayout } from './cgroups.js';
@@ -116,6 +116,20 @@ function isExecutableFile(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether the runtime holds state for the container: crun and runc keep a
+ * directory named after it under their root; runsc keeps files named
+ * `ID_sand:SANDBOX.state` (and `.lock`) there instead.
+ */
+export function runtimeStateExists(rt: Pick<Runtime, 'kind'>, stateRoot: string, id: string): boolean {
+  if (rt.kind !== 'runsc') return existsSync(join(stateRoot, id));
+  try {
+    return readdirSync(stateRoot).some((f) => f.startsWith(`${id}_`) && f.endsWith('.state'));
   } catch {
     return false;
   }

@@ -2,7 +2,7 @@ import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { hexOf } from '../../image/store.js';
 import { checkExecutable, resolveUser, RootfsView } from '../../runtime/rootfs-lookup.js';
-import { chooseRuntime, cgroupLayout, runtimeArgs, usesConsoleRelay, type Runtime } from '../../runtime/runtime.js';
+import { chooseRuntime, cgroupLayout, runtimeArgs, runtimeStateExists, usesConsoleRelay, type Runtime } from '../../runtime/runtime.js';
 import { randomHex } from '../../util/random.js';
 import { buildRuntimeSpec } from '../../runtime/spec.js';
 import { containerDirs, mountScript, shq, unmountScript } from '../../storage/rootfs.js';
@@ -41,6 +41,11 @@ export function newContainerRuntime(engine: Engine, requested: string | undefine
  */
 export function runtimeFor(engine: Engine, spec: ContainerSpec): Runtime {
   return cachedRuntime(engine, spec.runtime || engine.config.engine.runtime || (cgroupLayout() === 'v2' ? '' : 'runc'));
+}
+
+/** Whether the container's runtime holds state for it (a run not yet deleted). */
+export function hasRuntimeState(engine: Engine, rec: Pick<ContainerRecord, 'id' | 'spec'>): boolean {
+  return runtimeStateExists(runtimeFor(engine, rec.spec), engine.paths.runcRoot, rec.id);
 }
 
 /** The runtime command line for one of the container's operations (`kill`, `delete`, `exec`, ...), logging into its bundle. */

@@ -4,6 +4,7 @@ import { newContainerRuntime } from './bundle.js';
 import type { Isolation } from './request.js';
 import { asked } from './resources.js';
 import type { ContainerSpec } from './spec.js';
+import type { Engine } from '../engine.js';
 
 /**
  * The runtime a new container gets, given the isolation asked for.
@@ -13,19 +14,29 @@ import type { ContainerSpec } from './spec.js';
  * cannot honour rootless) is an error: never a container on the host's
  * kernel instead.
  */
-export function isolationRuntime(engine: Parameters<typeof newContainerRuntime>[0], spec: ContainerSpec, isolation: Isolation | undefined): Runtime {
+export function isolationRuntime(engine: Engine, spec: ContainerSpec, isolation: Isolation | undefined): Runtime {
+  const rt = requestedRuntime(engine, spec.runtime, isolation);
+  if (isSandbox(rt)) checkSandboxable(spec, rt);
+  return rt;
+}
+
+/**
+ * The runtime a request names (--runtime, --isolation), checked before
+ * anything else is done (no image is pulled for a request that names a
+ * runtime rootlet does not know).
+ */
+export function requestedRuntime(engine: Engine, runtime: string | undefined, isolation: Isolation | undefined): Runtime {
   let rt: Runtime;
   if (isolation === 'sandbox') {
     try {
-      rt = newContainerRuntime(engine, spec.runtime || SANDBOX_RUNTIME);
+      rt = newContainerRuntime(engine, runtime || SANDBOX_RUNTIME);
     } catch (err) {
       throw new EngineError(`--isolation sandbox cannot be had: ${errorMessage(err)}`);
     }
     if (!isSandbox(rt)) throw new EngineError(`--isolation sandbox needs gVisor's runsc, but --runtime ${rt.name} runs containers on the host's kernel: drop --runtime or name runsc`);
   } else {
-    rt = newContainerRuntime(engine, spec.runtime);
+    rt = newContainerRuntime(engine, runtime);
   }
-  if (isSandbox(rt)) checkSandboxable(spec, rt);
   return rt;
 }
 

@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { processStartTime, signalNumber } from '../../util/proc.js';
 import { trace } from '../../util/trace.js';
 import {
-  classifyRuntimeError, containerDir, foregroundConsole, layerNames, prepareBundle, runtimeCommand, runtimeError, runtimeFor, startCommand, unmountContainer,
+  classifyRuntimeError, containerDir, foregroundConsole, hasRuntimeState, layerNames, prepareBundle, runtimeCommand, runtimeError, runtimeFor, startCommand, unmountContainer,
 } from './bundle.js';
 import { createContainer } from './create.js';
 import { removeContainer } from './remove.js';
@@ -41,7 +40,7 @@ function removeAtOnce(engine: Engine, store: ContainerStore, rec: ContainerRecor
   } catch (err) {
     if (!isNoSpace(err)) throw err;
   }
-  if (existsSync(join(engine.paths.runcRoot, rec.id))) engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', rec.id));
+  if (hasRuntimeState(engine, rec)) engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', rec.id));
   try { unmountContainer(engine, rec); } catch { /* not mounted */ }
   engine.ns().run(['rm', '-rf', containerDir(engine, rec.id)]);
   try {

@@ -21,6 +21,7 @@ import { removeContainer } from './remove.js';
 import type { CreateRequest, ExecRequest } from './request.js';
 import { runForeground } from './run.js';
 import { validateName } from './spec.js';
+import { requestedRuntime } from './isolation.js';
 import { logPath, startDetached } from './start.js';
 import { containerStore, isRunning, refreshState, refreshStates } from './state.js';
 import { sampleStats, type ContainerStats } from './stats.js';
@@ -66,6 +67,7 @@ export class ContainerService {
 
   /** The image of a create request, pulled first when the policy says so; the request names what was found. */
   private async withImage(req: CreateRequest, choice: ImageChoice): Promise<CreateRequest> {
+    requestedRuntime(this.engine, req.host?.runtime, req.host?.isolation);
     const { name } = await this.images.ensure(req.image, { policy: choice.pull ?? 'missing' }, choice.onPull);
     return { ...req, image: name };
   }

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { identityEnv } from '../../rootless/identity.js';
 import { createWithConmon } from '../../runtime/conmon.js';
-import { isSandbox, runtimeArgs, startCreatedFast } from '../../runtime/runtime.js';
+import { isSandbox, runtimeArgs, runtimeStateExists, startCreatedFast } from '../../runtime/runtime.js';
 import { isProcessAlive, processStartTime, sleepSync } from '../../util/proc.js';
 import { randomHex } from '../../util/random.js';
 import { readFileSync } from 'node:fs';
@@ -82,7 +81,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
   try {
     // The runtime's record of an earlier run must go before the id can be used again. Only once this run is
     // claimed: the id is then this start's alone (no other start, no restart, can claim it until this run ends).
-    if (existsSync(join(engine.paths.runcRoot, rec.id))) await ns.runAsync([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
+    if (runtimeStateExists(rt, engine.paths.runcRoot, rec.id)) await ns.runAsync([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
     // After markStarting: a rootlet killed from here on leaves a record whose network the next look removes.
     writeBundle(await connectContainer(engine, rec));
     started = await createWithConmon({
