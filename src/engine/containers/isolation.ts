@@ -59,6 +59,10 @@ function checkSandboxable(spec: ContainerSpec, rt: Runtime): void {
   if (spec.net.mode === 'host') {
     throw new EngineError(`--network host cannot be used with ${what}: gVisor's network stack needs a network namespace of its own; use the default network`);
   }
+  if (spec.net.mode === 'pasta' || spec.net.mode === 'slirp4netns') {
+    // Their published ports are forwarded to the host kernel's loopback in the container's namespace, which gVisor's stack does not see.
+    throw new EngineError(`--network ${spec.net.mode} cannot be used with ${what}: use the default network or a named one`);
+  }
   if (spec.net.mode === 'container') {
     throw new EngineError(`--network container: cannot be used with ${what}: gVisor's network stack owns its namespace's interface; use a named network to connect containers`);
   }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { processStartTime, signalNumber } from '../../util/proc.js';
 import { trace } from '../../util/trace.js';
 import {
-  classifyRuntimeError, containerDir, foregroundConsole, hasRuntimeState, layerNames, prepareBundle, runtimeCommand, runtimeError, runtimeFor, startCommand, unmountContainer,
+  classifyRuntimeError, containerDir, containerRuntimeArgs, foregroundConsole, hasRuntimeState, layerNames, prepareBundle, runtimeCommand, runtimeError, runtimeFor, startCommand, unmountContainer,
 } from './bundle.js';
 import { createContainer } from './create.js';
 import { removeContainer } from './remove.js';
@@ -76,7 +76,7 @@ export async function runForeground(engine: Engine, req: CreateRequest, ctx: Cal
     const names = layerNames(engine, rec);
     const writeBundle = prepareBundle(engine, rec, names);
     const console = foregroundConsole(engine, runtime, rec.spec.tty);
-    const runtimeCmd = [...console.relay, runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid), 'run', ...createArgs({ keyring: keyringPerContainer(engine) }, runtime), ...console.flags, '--bundle', dir, rec.id];
+    const runtimeCmd = [...console.relay, runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), ...containerRuntimeArgs(engine, rec), ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid), 'run', ...createArgs({ keyring: keyringPerContainer(engine) }, runtime), ...console.flags, '--bundle', dir, rec.id];
     clearExitFile(engine, rec.id);
     const exitFile = join(engine.paths.exits, rec.id);
     const args = [...engine.ns().nsenterArgs(), '--', ...startCommand(engine, rec, names, runtimeCmd, { exitFile })];

@@ -5,7 +5,7 @@ import { isSandbox, runtimeArgs, runtimeStateExists, startCreatedFast } from '..
 import { isProcessAlive, processStartTime, sleepSync } from '../../util/proc.js';
 import { randomHex } from '../../util/random.js';
 import { readFileSync } from 'node:fs';
-import { classifyRuntimeError, containerDir, layerNames, prepareBundle, runtimeFor, startCommand } from './bundle.js';
+import { classifyRuntimeError, containerDir, containerRuntimeArgs, layerNames, networkSetupCommand, prepareBundle, runtimeFor, startCommand } from './bundle.js';
 import { clearExitFile, refreshState } from './state.js';
 import { removeContainer } from './remove.js';
 import { ContainerStore, type ContainerRecord } from './store.js';
@@ -89,7 +89,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
       // old conmon's): the new run's network namespace file is mounted there, and seen by slaves of it.
       launch: (argv) => [...ns.holderArgs(), '--', ...startCommand(engine, rec, names, argv)],
       runtime: rt,
-      runtimeGlobalArgs: [...globalArgs, ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid)],
+      runtimeGlobalArgs: [...globalArgs, ...containerRuntimeArgs(engine, rec), ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid)],
       id: rec.id,
       name: rec.name,
       bundle: dir,
@@ -125,7 +125,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
   recordEvent(engine, containerEvent(rec, 'start'));
   // e.g. attach: connected before the container runs, its first output is not lost.
   if (opts.beforeStart) await opts.beforeStart();
-  const r = startCreatedFast(rt, engine.paths.runcRoot, rec.id) ? { code: 0, stderr: '' } : await ns.runAsync([rt.path, ...globalArgs, 'start', rec.id]);
+  const r = startCreatedFast(rt, engine.paths.runcRoot, rec.id) ? { code: 0, stderr: '' } : await ns.runAsync(networkSetupCommand(engine, rec, [rt.path, ...globalArgs, ...containerRuntimeArgs(engine, rec), 'start', rec.id]));
   if (r.code !== 0) {
     // The stop's signal may have reached the created container before it could start: that is the stop winning.
     if (store.get(rec.id)?.phase === 'stopping') {
