@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import {
-  bindSourceExists, checkAlias, checkDevice, checkSeccompProfile, normalizeCap, checkHostPorts, checkNetworkRequest, parseAddHost, RUNTIMES, unprivilegedPortStart, validateContainerName,
+  bindSourceExists, checkAlias, checkDevice, checkSeccompProfile, normalizeCap, checkHostPorts, checkNetworkRequest, parseAddHost, unprivilegedPortStart, validateContainerName,
 } from '../engine/index.js';
 import {
-  expandEnv, healthInterval, parseCpus, parseDevice, parseGroupAdd, parseLabels, parseMemory, parsePidsLimit, parseRestart, parseSecurityOpt,
+  expandEnv, healthInterval, parseCpus, parseDevice, parseGroupAdd, parseIsolation, parseLabels, parseMemory, parsePidsLimit, parseRestart, parseSecurityOpt,
   parseUserns, parseVolume, splitTmpfs,
 } from '../grammar/create-flags.js';
 import {
@@ -67,7 +67,8 @@ export function addCreateOptions(cmd: Command): Command {
     .option('-t, --tty', 'allocate a pseudo-TTY')
     .option('--init', 'run an init (catatonit) as PID 1 that forwards signals and reaps zombies')
     .addOption(checkedOption('--userns <mode>', 'keep-id: run as your own uid and gid inside', (v) => parseUserns(v)))
-    .addOption(checkedOption('--runtime <name>', 'OCI runtime: runc or crun (default: the fastest that works here)', (v, flag) => parseChoice(v, flag, RUNTIMES, 'an OCI runtime')))
+    .option('--runtime <name>', 'OCI runtime: crun, runc, runsc (gVisor) or one named in [engine.runtimes] of the config (default: the fastest that works here)')
+    .addOption(checkedOption('--isolation <mode>', 'sandbox: run on gVisor\'s user-space kernel (runsc), not the host\'s; default: the runtime\'s own', (v) => parseIsolation(v)))
     .addOption(checkedOption('--restart <policy>', 'no, on-failure[:max-retries], always or unless-stopped (detached containers)', (v) => parseRestart(v)))
     .addOption(checkedOption('--stop-signal <signal>', 'signal that stops the container (default: the image\'s, else SIGTERM)', parseSignal))
     .addOption(valueOption('--stop-timeout <seconds>', 'seconds to wait after the stop signal before SIGKILL (default 10)', parseSeconds))

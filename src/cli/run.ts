@@ -15,7 +15,13 @@ export function register(program: Command): void {
     .argument('<image>', 'image name or id')
     .argument('[command...]', 'command and arguments (default: the image\'s ENTRYPOINT and CMD)')
     .passThroughOptions()
-    .option('-d, --detach', 'run in the background and print the container id'))
+    .option('-d, --detach', 'run in the background and print the container id')
+    .addHelpText('after', `
+--isolation sandbox runs the container on gVisor (runsc, Debian package runsc): its
+system calls go to a user-space kernel, not to the host's, at the cost of a slower
+start and slower system calls. Refused rather than weakened: --memory, --cpus,
+--pids-limit (no cgroups rootless), --network host or container:, --userns keep-id.
+See docs/security.md, "Sandbox isolation".`))
     .action(async (image: string, command: string[], flags: CreateFlags & { detach?: boolean }) => {
       const ctx = processContext();
       const req = toCreateRequest(image, command, flags, ctx);

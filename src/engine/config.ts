@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { STACKS } from './networks/stack.js';
-import { RUNTIMES } from '../runtime/runtime.js';
+import { KNOWN_RUNTIMES } from '../runtime/runtime.js';
 import { DRIVERS } from '../storage/rootfs.js';
 import { parseChoice } from '../util/values.js';
 import { EngineError, errorMessage } from '../util/errors.js';
@@ -15,6 +15,8 @@ export interface RootletConfig {
   };
   engine: {
     runtime?: string;
+    /** [engine.runtimes] NAME = "/path": more OCI runtimes, for --runtime NAME (e.g. a gVisor build of one's own). */
+    runtimes?: Record<string, string>;
   };
   images: {
     /** Give files owned by ids outside the user's subordinate range to container root when pulling (else the pull fails). */
@@ -51,6 +53,17 @@ const absolutePath: Check = (v, name) => {
   return s;
 };
 
+/** A table of runtime names to absolute paths of their binaries. */
+const runtimeTable: Check = (v, name) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new EngineError(`${name} must be a table of NAME = "/path/to/runtime"`);
+  const out: Record<string, string> = {};
+  for (const [k, p] of Object.entries(v as Record<string, unknown>)) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(k)) throw new EngineError(`${name}: "${k}" is not a runtime name (letters, digits, _ . -)`);
+    out[k] = absolutePath(p, `${name}.${k}`) as string;
+  }
+  return out;
+};
+
 /** One of a fixed set: a value rootlet does not know is refused when the file is read, not when it is used. */
 function oneOf(choices: readonly string[], what: string): Check {
   return (v, name) => parseChoice(string(v, name) as string, name, choices, what);
@@ -64,7 +77,8 @@ function oneOf(choices: readonly string[], what: string): Check {
 const KEYS: Array<{ section: Section; key: string; field: string; check: Check }> = [
   { section: 'storage', key: 'root', field: 'root', check: absolutePath },
   { section: 'storage', key: 'driver', field: 'driver', check: oneOf(DRIVERS, 'a storage driver') },
-  { section: 'engine', key: 'runtime', field: 'runtime', check: oneOf(RUNTIMES, 'an OCI runtime') },
+  { section: 'engine', key: 'runtime', field: 'runtime', check: string },
+  { section: 'engine', key: 'runtimes', field: 'runtimes', check: runtimeTable },
   { section: 'images', key: 'remap_outside_ids', field: 'remapOutsideIds', check: boolean },
   { section: 'network', key: 'default_rootless_network_cmd', field: 'defaultRootlessNetworkCmd', check: oneOf(STACKS, 'a network stack') },
   { section: 'containers', key: 'keyring', field: 'keyring', check: boolean },
@@ -96,6 +110,11 @@ export async function loadConfig(file: string): Promise<RootletConfig> {
     const v = section(k.section)[k.key];
     if (v === undefined) continue;
     (config[k.section] as Record<string, unknown>)[k.field] = k.check(v, `${file}: ${k.section}.${k.key}`);
+  }
+  // A known runtime or one of the file's own: checked once both keys are read.
+  const rt = config.engine.runtime;
+  if (rt !== undefined && !Object.hasOwn(config.engine.runtimes ?? {}, rt)) {
+    parseChoice(rt, `${file}: engine.runtime`, KNOWN_RUNTIMES, 'an OCI runtime');
   }
   return config;
 }

@@ -19,6 +19,7 @@ import { PolicyService } from './policy/service.js';
 export type { CallerContext, CallerStreams, Terminal, SignalSource, ForwardedSignal } from './context.js';
 export type { CreateRequest, ExecRequest, HostRequest, MountSpec, ResourcesRequest, RestartPolicy, HealthRequest } from './containers/request.js';
 export type { DeviceMapping, SecurityOptions } from './containers/request.js';
+export { ISOLATIONS, type Isolation } from './containers/request.js';
 export { checkDevice, checkSeccompProfile } from './containers/security.js';
 export { normalizeCap } from '../runtime/capabilities.js';
 // Checks a front door runs while it parses, so a bad value is refused before anything is pulled or created.

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { familiarName, familiarRepository, looksLikeId, parseReference, repository } from '../image/reference.js';
 import { hexOf, type ImageRecord } from '../image/store.js';
 import { containerDirs } from '../storage/rootfs.js';
-import { runtimeCommand, runtimeFor } from './containers/bundle.js';
+import { hasRuntimeState, runtimeCommand, runtimeFor } from './containers/bundle.js';
+import { isolationOf } from './containers/isolation.js';
 import { containerDir } from './containers/paths.js';
 import { networkName } from './containers/list.js';
 import { exposedPorts, networkSettings, portMap } from './networks/inspect.js';
@@ -34,7 +35,7 @@ export function sorted<T>(m: Record<string, T>): Record<string, T> {
 
 /** What the runtime says of a running container: its pid (a foreground run does not record it) and whether it is paused. */
 async function runtimeState(engine: Engine, rec: ContainerRecord): Promise<{ pid: number; status: string }> {
-  if (!existsSync(join(engine.paths.runcRoot, rec.id))) return { pid: 0, status: '' };
+  if (!hasRuntimeState(engine, rec)) return { pid: 0, status: '' };
   const r = await engine.ns().runAsync(runtimeCommand(engine, rec, 'state', rec.id));
   try {
     const s = JSON.parse(r.stdout) as { pid?: number; status?: string };
@@ -167,6 +168,7 @@ export async function inspectContainer(engine: Engine, recIn: ContainerRecord, o
       UsernsMode: spec.userns === 'keep-id' ? 'keep-id' : '',
       ShmSize: 64 * 1024 * 1024,
       Runtime: runtimeFor(engine, spec).name,
+      Isolation: isolationOf(runtimeFor(engine, spec)),
       Memory: res.memoryBytes ?? 0,
       NanoCpus: res.cpuQuota && res.cpuPeriod ? Math.round((res.cpuQuota / res.cpuPeriod) * 1e9) : 0,
       CpuPeriod: 0,

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import type { CreateRequest, DeviceMapping, ExecRequest, MountSpec, RestartPolicy, SecurityOptions } from '../engine/index.js';
-import { normalizeCap } from '../engine/index.js';
+import type { CreateRequest, DeviceMapping, ExecRequest, Isolation, MountSpec, RestartPolicy, SecurityOptions } from '../engine/index.js';
+import { ISOLATIONS, normalizeCap } from '../engine/index.js';
 import { EngineError } from '../util/errors.js';
 import { openError } from '../util/os-errors.js';
-import { invalid, parseBytes, parseDuration, parseInteger, parsePositiveNumber, parsePublish } from '../util/values.js';
+import { invalid, parseBytes, parseChoice, parseDuration, parseInteger, parsePositiveNumber, parsePublish } from '../util/values.js';
 
 /**
  * Docker's text grammar for creating a container (`run`/`create` flags,
@@ -41,6 +41,7 @@ export interface CreateFlags {
   init?: boolean;
   userns?: string;
   runtime?: string;
+  isolation?: string;
   restart?: string;
   stopSignal?: string;
   stopTimeout?: number;
@@ -62,6 +63,11 @@ export interface CreateFlags {
   privileged?: boolean;
   device?: string[];
   groupAdd?: string[];
+}
+
+/** --isolation: default, or sandbox (gVisor). */
+export function parseIsolation(v: string): Isolation {
+  return parseChoice(v, '--isolation', ISOLATIONS, 'an isolation');
 }
 
 /** Where relative paths and bare `-e KEY` come from. */
@@ -112,6 +118,7 @@ export function toCreateRequest(image: string, command: string[], f: CreateFlags
       init: !!f.init,
       userns: parseUserns(f.userns),
       runtime: f.runtime,
+      ...(f.isolation !== undefined ? { isolation: parseIsolation(f.isolation) } : {}),
       autoRemove: !!f.rm,
       restartPolicy: f.restart === undefined ? undefined : parseRestart(f.restart),
       resources: {

@@ -11,7 +11,7 @@ import { startCreatedFast } from '../../src/runtime/runtime.js';
 describe('startCreatedFast', () => {
   const root = mkdtempSync(join(tmpdir(), 'rootlet-fifo-'));
   after(() => rmSync(root, { recursive: true, force: true }));
-  const crun = { name: 'crun' as const, path: '/usr/bin/crun' };
+  const crun = { name: 'crun', kind: 'crun' as const, path: '/usr/bin/crun' };
   const fifoFor = (id: string) => {
     mkdirSync(join(root, id));
     const fifo = join(root, id, 'exec.fifo');
@@ -38,6 +38,6 @@ describe('startCreatedFast', () => {
     assert.equal(existsSync(fifo), true, 'left for the runtime to report on');
     assert.equal(startCreatedFast(crun, root, 'missing'), false);
     fifoFor('on-runc');
-    assert.equal(startCreatedFast({ name: 'runc', path: '/usr/sbin/runc' }, root, 'on-runc'), false);
+    assert.equal(startCreatedFast({ name: 'runc', kind: 'runc', path: '/usr/sbin/runc' }, root, 'on-runc'), false);
   });
 });

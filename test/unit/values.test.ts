@@ -192,11 +192,18 @@ describe('config: every key is checked when the file is read', () => {
     await rejects('[network]\ndefault_rootless_network_cmd = "bogus"\n',
       new RegExp(`^${file.replace(/[.]/g, '\\.')}: network\\.default_rootless_network_cmd: "bogus" is not a network stack: use "pasta" or "slirp4netns"$`));
     await rejects('[storage]\ndriver = "zfs"\n', /storage\.driver: "zfs" is not a storage driver: use "overlay", "fuse-overlayfs" or "vfs"/);
-    await rejects('[engine]\nruntime = "youki"\n', /engine\.runtime: "youki" is not an OCI runtime: use "runc" or "crun"/);
+    await rejects('[engine]\nruntime = "youki"\n', /engine\.runtime: "youki" is not an OCI runtime: use "runc", "crun" or "runsc"/);
     await rejects('[storage]\nroot = "relative/dir"\n', /storage\.root: "relative\/dir" is not an absolute path/);
     await rejects('[images]\nremap_outside_ids = "yes"\n', /images\.remap_outside_ids must be true or false/);
     await rejects('[engine]\nruntime = 1\n', /engine\.runtime must be a string/);
     await rejects('network = 1\n', /\[network\] must be a table/);
+  });
+  test('[engine.runtimes] names more runtimes by absolute path; engine.runtime may name one of them', async () => {
+    const c = await load('[engine]\nruntime = "gvisor"\n[engine.runtimes]\ngvisor = "/opt/gvisor/runsc"\n');
+    assert.deepEqual(c.engine, { runtime: 'gvisor', runtimes: { gvisor: '/opt/gvisor/runsc' } });
+    await rejects('[engine.runtimes]\ngvisor = "runsc"\n', /engine\.runtimes\.gvisor: "runsc" is not an absolute path/);
+    await rejects('[engine]\nruntimes = ["runsc"]\n', /engine\.runtimes must be a table of NAME = "\/path\/to\/runtime"/);
+    await rejects('[engine.runtimes]\n"a b" = "/x"\n', /engine\.runtimes: "a b" is not a runtime name/);
   });
 });
 

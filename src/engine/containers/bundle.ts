@@ -2,7 +2,7 @@ import { chmodSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { hexOf } from '../../image/store.js';
 import { checkExecutable, resolveUser, RootfsView } from '../../runtime/rootfs-lookup.js';
-import { chooseRuntime, cgroupLayout, runtimeArgs, usesConsoleRelay, type Runtime } from '../../runtime/runtime.js';
+import { chooseRuntime, cgroupLayout, isSandbox, runtimeArgs, runtimeStateExists, usesConsoleRelay, type Runtime } from '../../runtime/runtime.js';
 import { randomHex } from '../../util/random.js';
 import { buildRuntimeSpec, type SpecSecurity } from '../../runtime/spec.js';
 import { containerDirs, mountScript, shq, unmountScript } from '../../storage/rootfs.js';
@@ -23,15 +23,15 @@ import { groupIds, SECCOMP_KEY_FILE, settingsOf, specSecurity } from './security
 
 const runtimes = new Map<string, Runtime>();
 
-function cachedRuntime(want: string): Runtime {
+function cachedRuntime(engine: Engine, want: string): Runtime {
   let rt = runtimes.get(want);
-  if (!rt) runtimes.set(want, (rt = chooseRuntime(want || undefined)));
+  if (!rt) runtimes.set(want, (rt = chooseRuntime(want || undefined, cgroupLayout(), engine.config.engine.runtimes)));
   return rt;
 }
 
 /** The runtime a new container gets (--runtime, the config's, or the fastest that works here): recorded in its spec. */
 export function newContainerRuntime(engine: Engine, requested: string | undefined): Runtime {
-  return cachedRuntime(requested || engine.config.engine.runtime || '');
+  return cachedRuntime(engine, requested || engine.config.engine.runtime || '');
 }
 
 /**
@@ -40,7 +40,22 @@ export function newContainerRuntime(engine: Engine, requested: string | undefine
  * v2 (the default then), and must stay with the runtime that holds their state.
  */
 export function runtimeFor(engine: Engine, spec: ContainerSpec): Runtime {
-  return cachedRuntime(spec.runtime || engine.config.engine.runtime || (cgroupLayout() === 'v2' ? '' : 'runc'));
+  return cachedRuntime(engine, spec.runtime || engine.config.engine.runtime || (cgroupLayout() === 'v2' ? '' : 'runc'));
+}
+
+/**
+ * Global runtime flags of this container's create (or run) only. runsc
+ * given a container without a network namespace of rootlet's (--network
+ * none) must not build one with interfaces: it gets gVisor's loopback only.
+ */
+export function containerRuntimeArgs(engine: Engine, rec: Pick<ContainerRecord, 'spec'>): string[] {
+  if (!isSandbox(runtimeFor(engine, rec.spec))) return [];
+  return rec.spec.net.mode === 'none' || rec.spec.net.mode === 'private' ? ['--network=none'] : [];
+}
+
+/** Whether the container's runtime holds state for it (a run not yet deleted). */
+export function hasRuntimeState(engine: Engine, rec: Pick<ContainerRecord, 'id' | 'spec'>): boolean {
+  return runtimeStateExists(runtimeFor(engine, rec.spec), engine.paths.runcRoot, rec.id);
 }
 
 /** The runtime command line for one of the container's operations (`kill`, `delete`, `exec`, ...), logging into its bundle. */
@@ -84,16 +99,45 @@ export function startCommand(engine: Engine, rec: ContainerRecord, names: string
   chmodSync(dirs.upper, statSync(join(engine.paths.layers, names[names.length - 1]!)).mode & 0o7777);
   const mount = mountScript(rec.spec.driver, engine.paths.layers, names, dirs);
   const run = opts.exitFile ? runRecordingExit(opts.exitFile) : 'exec "$@"';
+  const sandbox = isSandbox(runtimeFor(engine, rec.spec)) ? `${runscNetnsFix(join(containerDir(engine, rec.id), 'config.json'))}; ` : '';
   if (rec.spec.driver === 'fuse-overlayfs') {
     // In the holder's mount namespace, where the runtime is started from (containers/start.ts).
     const r = engine.ns().runInHolder(['sh', '-c', `${unmountScript(rec.spec.driver, dirs)}; ${mount}`]);
     if (r.code !== 0) throw new EngineError(`cannot mount the container's root filesystem (fuse-overlayfs): ${lastLine(r.stderr) || `exit status ${r.code}`}`);
+    if (sandbox) return ['unshare', '--mount', '--propagation', 'slave', 'sh', '-c', `${sandbox}${run}`, 'sh', ...runtimeCmd];
     return opts.exitFile ? ['sh', '-c', run, 'sh', ...runtimeCmd] : runtimeCmd;
   }
   // cd inside the namespace: lower layers are named relative to the layer directory.
-  const script = `cd ${shq(engine.paths.layers)} && ${mount} || { echo "rootlet: cannot mount the container's root filesystem (${rec.spec.driver})" >&2; exit 125; }; ${run}`;
+  const script = `${sandbox}cd ${shq(engine.paths.layers)} && ${mount} || { echo "rootlet: cannot mount the container's root filesystem (${rec.spec.driver})" >&2; exit 125; }; ${run}`;
   // slave: a network namespace file unmounted in the holder is gone here too (src/engine/networks/bridge.ts).
   return ['unshare', '--mount', '--propagation', 'slave', 'sh', '-c', script, 'sh', ...runtimeCmd];
+}
+
+/**
+ * A runtime command that sets up the container's network (runsc's `start`
+ * does, for a sandbox), run where runsc's root-namespace check is fixed
+ * (runscNetnsFix); other runtimes' commands are left as they are.
+ */
+export function networkSetupCommand(engine: Engine, rec: ContainerRecord, cmd: string[]): string[] {
+  if (!isSandbox(runtimeFor(engine, rec.spec))) return cmd;
+  const fix = runscNetnsFix(join(containerDir(engine, rec.id), 'config.json'));
+  return ['unshare', '--mount', '--propagation', 'slave', 'sh', '-c', `${fix}; exec "$@"`, 'sh', ...cmd];
+}
+
+/**
+ * runsc (Debian's, of 2022) tells the root network namespace from others
+ * by /proc/sys/net/core/rmem_default existing only there, and refuses to
+ * take over the root one's interfaces. Linux 6.x has that file in every
+ * network namespace, so runsc would refuse the container's own. Hidden
+ * under an empty tmpfs, in the runtime's private mount namespace only (the
+ * sandbox mounts a /proc of its own), the check sees what it expects. A
+ * netns's sysctl directories are its own dentries: the mount is made from
+ * inside the container's network namespace (named in config.json, read
+ * when the script runs: the bundle is written after this command is made).
+ */
+function runscNetnsFix(configJson: string): string {
+  return `ns=$(grep -o '"type":"network","path":"[^"]*"' ${shq(configJson)} | sed 's/.*"path":"//; s/"$//'); `
+    + 'if [ -n "$ns" ]; then nsenter --net="$ns" mount -t tmpfs -o ro,size=4k rootlet-runsc-netns /proc/sys/net/core || exit 125; fi';
 }
 
 /**

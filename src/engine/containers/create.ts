@@ -2,7 +2,7 @@ import { hostname as osHostname } from 'node:os';
 import { lockedFlags } from '../../storage/mountinfo.js';
 import { findInPath } from '../../util/proc.js';
 import { osReason } from '../../util/os-errors.js';
-import { newContainerRuntime } from './bundle.js';
+import { isolationRuntime } from './isolation.js';
 import { buildSpec, newContainerId, type ContainerSpec, type VolumeMount } from './spec.js';
 import { randomName, validateName } from './names.js';
 import { securityFrom } from './security.js';
@@ -53,7 +53,7 @@ export function createContainer(engine: Engine, opts: CreateRequest): ContainerR
     driver: engine.storageDriver(),
     hostHostname: osHostname(),
   });
-  spec.runtime = newContainerRuntime(engine, spec.runtime).name;
+  spec.runtime = isolationRuntime(engine, spec, opts.host?.isolation).name;
   spec.policy = askOf(opts);
   checkNetworkRefs(engine, spec.net);
   checkResources(spec.resources, engine.id.uid);

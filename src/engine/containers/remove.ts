@@ -1,7 +1,7 @@
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive, processStartTime } from '../../util/proc.js';
-import { runtimeCommand, unmountContainer } from './bundle.js';
+import { hasRuntimeState, runtimeCommand, unmountContainer } from './bundle.js';
 import { containerDir } from './paths.js';
 import { isRunning, readExitFile } from './running.js';
 import { stopHealthTimer } from './healthcheck.js';
@@ -55,7 +55,7 @@ export function removeContainer(engine: Engine, rec: ContainerRecord, opts: { fo
   if (!store.claimForRemoval(rec.id, me, isProcessAlive) && !opts.owner) return;
   const dir = containerDir(engine, rec.id);
   stopHealthTimer(engine, rec.id);
-  if (existsSync(join(engine.paths.runcRoot, rec.id))) {
+  if (hasRuntimeState(engine, rec)) {
     engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', rec.id));
   } else {
     killWithoutRuntimeState(engine, rec, dir);

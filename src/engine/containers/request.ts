@@ -65,6 +65,8 @@ export interface HostRequest {
   init?: boolean;
   userns?: 'host' | 'keep-id';
   runtime?: string;
+  /** HostConfig.Isolation: sandbox runs the container on gVisor's user-space kernel (runsc); default, the runtime's own. */
+  isolation?: Isolation;
   /** --rm */
   autoRemove?: boolean;
   restartPolicy?: RestartPolicy;
@@ -84,8 +86,6 @@ export interface HostRequest {
   devices?: DeviceMapping[];
   /** HostConfig.GroupAdd: group names or ids of the container, or "keep-groups" (the user's own groups stay). */
   groupAdd?: string[];
-  /** HostConfig.Isolation (--isolation): "sandbox" runs the container under gVisor. */
-  isolation?: string;
 }
 
 /** What `--security-opt` says, as values. */
@@ -106,6 +106,9 @@ export interface DeviceMapping {
   /** A subset of "rwm". */
   cgroupPermissions: string;
 }
+
+export type Isolation = 'default' | 'sandbox';
+export const ISOLATIONS: Isolation[] = ['default', 'sandbox'];
 
 export interface ResourcesRequest {
   memoryBytes?: number;

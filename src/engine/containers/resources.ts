@@ -8,7 +8,7 @@ const NEEDS: Array<{ key: keyof Resources; flag: string; controller: string }> =
   { key: 'pidsLimit', flag: '--pids-limit', controller: 'pids' },
 ];
 
-function asked(r: Resources) {
+export function asked(r: Resources) {
   return NEEDS.filter((n) => r[n.key] !== undefined);
 }
 

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { processStartTime, signalNumber } from '../../util/proc.js';
 import { trace } from '../../util/trace.js';
-import { classifyRuntimeError, foregroundConsole, layerNames, prepareBundle, runtimeCommand, runtimeError, runtimeFor, startCommand, unmountContainer } from './bundle.js';
+import {
+  classifyRuntimeError, containerRuntimeArgs, foregroundConsole, hasRuntimeState, layerNames, prepareBundle, runtimeCommand, runtimeError, runtimeFor, startCommand, unmountContainer,
+} from './bundle.js';
 import { containerDir } from './paths.js';
 import { createContainer } from './create.js';
 import { removeContainer } from './remove.js';
@@ -40,7 +41,7 @@ function removeAtOnce(engine: Engine, store: ContainerStore, rec: ContainerRecor
   } catch (err) {
     if (!isNoSpace(err)) throw err;
   }
-  if (existsSync(join(engine.paths.runcRoot, rec.id))) engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', rec.id));
+  if (hasRuntimeState(engine, rec)) engine.ns().run(runtimeCommand(engine, rec, 'delete', '--force', rec.id));
   try { unmountContainer(engine, rec); } catch { /* not mounted */ }
   engine.ns().run(['rm', '-rf', containerDir(engine, rec.id)]);
   try {
@@ -77,7 +78,7 @@ export async function runForeground(engine: Engine, req: CreateRequest, ctx: Cal
     const names = layerNames(engine, rec);
     const writeBundle = prepareBundle(engine, rec, names);
     const console = foregroundConsole(engine, runtime, rec.spec.tty);
-    const runtimeCmd = [...console.relay, runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid), 'run', ...createArgs({ keyring: keyringPerContainer(engine) }), ...console.flags, '--bundle', dir, rec.id];
+    const runtimeCmd = [...console.relay, runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), ...containerRuntimeArgs(engine, rec), ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid), 'run', ...createArgs({ keyring: keyringPerContainer(engine) }, runtime), ...console.flags, '--bundle', dir, rec.id];
     clearExitFile(engine, rec.id);
     const exitFile = join(engine.paths.exits, rec.id);
     const args = [...engine.ns().nsenterArgs(), '--', ...startCommand(engine, rec, names, runtimeCmd, { exitFile })];

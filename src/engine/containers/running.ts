@@ -1,7 +1,7 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive } from '../../util/proc.js';
-import { runtimeCommand } from './bundle.js';
+import { hasRuntimeState, runtimeCommand } from './bundle.js';
 import type { ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 
@@ -35,7 +35,7 @@ export function isRunning(engine: Engine, rec: ContainerRecord): boolean {
 }
 
 export function runtimeStatus(engine: Engine, rec: ContainerRecord): string | undefined {
-  if (!existsSync(join(engine.paths.runcRoot, rec.id))) return undefined;
+  if (!hasRuntimeState(engine, rec)) return undefined;
   const r = engine.ns().run(runtimeCommand(engine, rec, 'state', rec.id));
   if (r.code !== 0) return undefined;
   try { return (JSON.parse(r.stdout) as { status?: string }).status; } catch { return undefined; }

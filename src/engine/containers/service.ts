@@ -58,14 +58,17 @@ export class ContainerService {
    * The image of a create request, pulled first when the pull policy says
    * so; the request names what was found. The admin policy is checked
    * first, before anything is pulled, and completes the request (limits it
-   * caps, a runtime it forces). With `choice.warn`, also the line to show
-   * once the container exists, for what in the image will not work
-   * rootless (image audit): said after creation, so a refused request
-   * still answers with its one line alone.
+   * caps, a runtime it forces); then the runtime and isolation it names (no
+   * image is pulled for a runtime rootlet does not know). With
+   * `choice.warn`, also the line to show once the container exists, for
+   * what in the image will not work rootless (image audit): said after
+   * creation, so a refused request still answers with its one line alone.
    */
   private async withImage(request: CreateRequest, choice: ImageChoice, running: boolean): Promise<{ req: CreateRequest; warning: () => void }> {
     const { checkCreateRequest } = await import('../policy/check.js');
     const req = await checkCreateRequest(this.engine, request, { running });
+    const { requestedRuntime } = await import('./isolation.js');
+    requestedRuntime(this.engine, req.host?.runtime, req.host?.isolation);
     const { name } = await this.images.ensure(req.image, { policy: choice.pull ?? 'missing' }, choice.onPull);
     let line: string | undefined;
     if (choice.warn) {

@@ -1,11 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { identityEnv } from '../../rootless/identity.js';
 import { createWithConmon } from '../../runtime/conmon.js';
-import { runtimeArgs, startCreatedFast } from '../../runtime/runtime.js';
+import { isSandbox, runtimeArgs, runtimeStateExists, startCreatedFast } from '../../runtime/runtime.js';
 import { isProcessAlive, processStartTime, sleepSync } from '../../util/proc.js';
 import { randomHex } from '../../util/random.js';
-import { classifyRuntimeError, layerNames, prepareBundle, runtimeFor, startCommand } from './bundle.js';
+import { classifyRuntimeError, containerRuntimeArgs, layerNames, networkSetupCommand, prepareBundle, runtimeFor, startCommand } from './bundle.js';
 import { containerDir } from './paths.js';
 import { clearExitFile, refreshState } from './state.js';
 import { removeContainer } from './remove.js';
@@ -83,7 +83,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
   try {
     // The runtime's record of an earlier run must go before the id can be used again. Only once this run is
     // claimed: the id is then this start's alone (no other start, no restart, can claim it until this run ends).
-    if (existsSync(join(engine.paths.runcRoot, rec.id))) await ns.runAsync([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
+    if (runtimeStateExists(rt, engine.paths.runcRoot, rec.id)) await ns.runAsync([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
     // After markStarting: a rootlet killed from here on leaves a record whose network the next look removes.
     writeBundle(await connectContainer(engine, rec));
     started = await createWithConmon({
@@ -91,7 +91,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
       // old conmon's): the new run's network namespace file is mounted there, and seen by slaves of it.
       launch: (argv) => [...ns.holderArgs(), '--', ...startCommand(engine, rec, names, argv)],
       runtime: rt,
-      runtimeGlobalArgs: [...globalArgs, ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid)],
+      runtimeGlobalArgs: [...globalArgs, ...containerRuntimeArgs(engine, rec), ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid)],
       id: rec.id,
       name: rec.name,
       bundle: dir,
@@ -100,7 +100,8 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
       socketDir: engine.paths.sockets,
       tty: rec.spec.tty,
       stdin: rec.spec.interactive,
-      keyring: keyringPerContainer(engine),
+      // runsc has no --no-new-keyring: gVisor's keyring is its own (runtime.ts createArgs).
+      keyring: isSandbox(rt) || keyringPerContainer(engine),
       exitCommand: engine.cliCommand(['__container-exited', rec.id, runToken]),
       env,
     });
@@ -128,7 +129,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
   recordEvent(engine, containerEvent(rec, 'start'));
   // e.g. attach: connected before the container runs, its first output is not lost.
   if (opts.beforeStart) await opts.beforeStart();
-  const r = startCreatedFast(rt, engine.paths.runcRoot, rec.id) ? { code: 0, stderr: '' } : await ns.runAsync([rt.path, ...globalArgs, 'start', rec.id]);
+  const r = startCreatedFast(rt, engine.paths.runcRoot, rec.id) ? { code: 0, stderr: '' } : await ns.runAsync(networkSetupCommand(engine, rec, [rt.path, ...globalArgs, ...containerRuntimeArgs(engine, rec), 'start', rec.id]));
   if (r.code !== 0) {
     // The stop's signal may have reached the created container before it could start: that is the stop winning.
     if (store.get(rec.id)?.phase === 'stopping') {

@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import { DeniedError } from '../../util/errors.js';
 import type { PortBinding } from '../../util/values.js';
+import type { Isolation } from '../containers/request.js';
 import type { PolicySection, PortRange, Rule } from './load.js';
 
 /** Who asks: the host user by uid (never $USER), their home from the passwd entry (never $HOME), and their groups. */
@@ -33,7 +34,7 @@ export interface ContainerAsk {
   pidsLimit?: number;
   /** The runtime that will run it (the asked one, or the default). */
   runtime?: string;
-  isolation?: string;
+  isolation?: Isolation;
 }
 
 /** A request the policy refuses: one line naming the rule, its file and line, and the part of the request. */

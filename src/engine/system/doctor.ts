@@ -180,7 +180,7 @@ function tryRuntime(engine: Engine, name: RuntimeName, path: string): string | u
     };
     engine.writeFileForNs(join(bundle, 'config.json'), JSON.stringify(config));
     const log = join(bundle, 'log.json');
-    const r = engine.ns().run([path, ...runtimeArgs({ name, path }, engine.paths.runcRoot, log), 'run', '--bundle', bundle, id]);
+    const r = engine.ns().run([path, ...runtimeArgs({ kind: name }, engine.paths.runcRoot, log), 'run', '--bundle', bundle, id]);
     if (r.code === 0) return undefined;
     return lastLine(r.stderr) || `exit status ${r.code}`;
   } catch (err) {

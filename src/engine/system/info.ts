@@ -43,7 +43,7 @@ function osName(): string {
 export function engineInfo(engine: Engine): EngineInfo {
   const runtime: EngineInfo['runtime'] = {};
   try {
-    const rt = chooseRuntime(engine.config.engine.runtime);
+    const rt = chooseRuntime(engine.config.engine.runtime, cgroupLayout(), engine.config.engine.runtimes);
     runtime.name = rt.name;
     runtime.path = rt.path;
     runtime.version = runCapture(rt.path, ['--version']).stdout.split('\n')[0];

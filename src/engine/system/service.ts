@@ -105,7 +105,7 @@ export class SystemService {
     const { runCapture } = await import('../../util/proc.js');
     const runtime: EngineInfo['runtime'] = {};
     try {
-      const rt = chooseRuntime(this.engine.config.engine.runtime);
+      const rt = chooseRuntime(this.engine.config.engine.runtime, undefined, this.engine.config.engine.runtimes);
       runtime.name = rt.name;
       runtime.path = rt.path;
       runtime.version = runCapture(rt.path, ['--version']).stdout.split('\n')[0];

@@ -8,7 +8,7 @@ import { readTagsFile } from '../../image/store.js';
 import { adoptHolder } from '../../rootless/userns.js';
 import { checkIntegrity, openDb } from '../../state/db.js';
 import { isProcessAlive, processStartTime } from '../../util/proc.js';
-import { runtimeCommand } from '../containers/bundle.js';
+import { hasRuntimeState, runtimeCommand } from '../containers/bundle.js';
 import { containerDir } from '../containers/paths.js';
 import { readExitFile } from '../containers/running.js';
 import { ContainerStore, readRecordFile, type ContainerState } from '../containers/store.js';
@@ -154,7 +154,7 @@ async function rebuildImages(engine: Engine, report: RecoverReport): Promise<voi
 
 /** What the runtime says of a container: its status and main pid, or undefined when it has no state. */
 function runtimeState(engine: Engine, rec: Parameters<typeof runtimeCommand>[1]): { status: string; pid?: number; created?: number } | undefined {
-  if (!existsSync(join(engine.paths.runcRoot, rec.id))) return undefined;
+  if (!hasRuntimeState(engine, rec)) return undefined;
   const r = engine.ns().run(runtimeCommand(engine, rec, 'state', rec.id));
   if (r.code !== 0) return undefined;
   try {
