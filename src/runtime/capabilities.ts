@@ -41,6 +41,17 @@ export function kernelCaps(): string[] {
 }
 
 /**
+ * The capabilities a container of this runtime can be given: the kernel's,
+ * and under gVisor only those up to CAP_AUDIT_READ. The runsc Debian ships
+ * (2022-12) refuses to start a sandbox whose spec names CAP_PERFMON, CAP_BPF
+ * or CAP_CHECKPOINT_RESTORE; its kernel has no use for them anyway.
+ */
+export function knownCaps(sandbox: boolean): string[] {
+  const caps = kernelCaps();
+  return sandbox ? caps.slice(0, ALL_CAPS.indexOf('CAP_AUDIT_READ') + 1) : caps;
+}
+
+/**
  * The container's capability set, by Docker's rule: ALL in the adds gives
  * every capability but the dropped ones; ALL in the drops starts from none
  * and takes the adds; otherwise the defaults minus the drops plus the adds.

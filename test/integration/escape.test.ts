@@ -247,7 +247,25 @@ for (const iso of ISOLATIONS) {
       }
     });
 
-    // --privileged lands with the hardened-defaults slice of issue 11; until then the flag does not exist here.
-    test.todo('--privileged reaches nothing the user could not: no /etc/shadow through a bind, no write to the host\'s /proc/sys (hardened-defaults slice)');
+    test('--privileged reaches nothing the user could not: no /etc/shadow through a bind, no host sysctl, no disk, no host name', () => {
+      const sysctl = '/proc/sys/vm/swappiness';
+      const before = { swappiness: readFileSync(sysctl, 'utf8'), host: hostname() };
+      const disks = hostDisks();
+      // All the user namespace's capabilities, no seccomp filter, /proc/sys writable: what is left is the user's own rights.
+      const r = sh([
+        'cat /hostetc/shadow && echo READ-SHADOW',
+        `echo 17 > ${sysctl} && echo WROTE-SYSCTL`,
+        ...disks.map((d) => `head -c 512 /dev/${d.name} >/dev/null && echo READ-DISK`),
+        'hostname escaped-host',
+        'echo 1 > /proc/sys/kernel/sysrq && echo WROTE-SYSRQ',
+        'mknod /tmp/disk b 8 0 && head -c 512 /tmp/disk >/dev/null && echo READ-MKNOD',
+        'echo done',
+      ].join('; '), ['--privileged', '-v', '/etc:/hostetc:ro']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stdout, /READ-SHADOW|WROTE-SYSCTL|READ-DISK|WROTE-SYSRQ|READ-MKNOD/, r.stdout + r.stderr);
+      assert.match(r.stdout, /done/);
+      assert.equal(readFileSync(sysctl, 'utf8'), before.swappiness);
+      assert.equal(hostname(), before.host);
+    });
   });
 }

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { Sandbox } from '../helpers.js';
+import { BIN, Sandbox } from '../helpers.js';
 import { destroyHard, logs, psStatus, storeDirs, waitFor } from '../lifecycle-helpers.js';
 
 // --isolation sandbox: the container runs on gVisor's user-space kernel
@@ -43,6 +44,22 @@ describe('--isolation sandbox (gVisor runsc)', () => {
     assert.equal(sb.ok(['run', '--rm', '-i', ...SANDBOX, 'busybox', 'cat'], { input: 'through stdin\n' }), 'through stdin\n');
     assert.equal(sb.ok(['ps', '-aq']), '');
     assert.deepEqual(readdirSync(storeDirs(sb).containers), []);
+  });
+
+  test('output into a file the caller\'s shell opened lands after what was written before (gVisor keeps an offset of its own)', () => {
+    const file = sb.path('out.txt');
+    const script = `{ echo before; "${process.execPath}" ${BIN} run --rm ${SANDBOX.join(' ')} busybox sh -c 'echo inside; echo err >&2'; echo after; } > ${file} 2>&1`;
+    const r = spawnSync('sh', ['-c', script], { env: sb.env, cwd: sb.root, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(readFileSync(file, 'utf8').split('\n').sort(), ['', 'after', 'before', 'err', 'inside']);
+    assert.match(readFileSync(file, 'utf8'), /^before\n(inside\nerr|err\ninside)\nafter\n$/);
+  });
+
+  test('--privileged and --cap-add ALL: every capability gVisor has', () => {
+    for (const flags of [['--privileged'], ['--cap-add', 'ALL']]) {
+      const caps = sb.ok(['run', '--rm', ...SANDBOX, ...flags, 'busybox', 'grep', 'CapEff', '/proc/self/status']);
+      assert.match(caps, /^CapEff:\s+0000003fffffffff|^CapEff:\s+0000003[0-9a-f]{9}\n$/, flags.join(' '));
+    }
   });
 
   test('inspect shows the isolation and the runtime; --runtime runsc alone is the sandbox too', () => {
@@ -125,6 +142,7 @@ describe('--isolation sandbox (gVisor runsc)', () => {
       { args: [...SANDBOX, '-m', '64m'], message: /^Error: --memory cannot be enforced under the sandbox \(runsc\): rootless runsc runs without cgroups; run without it, or without --isolation sandbox\n$/ },
       { args: [...SANDBOX, '--network', 'host'], message: /^Error: --network host cannot be used with the sandbox \(runsc\): .*\n$/ },
       { args: [...SANDBOX, '--network', 'pasta'], message: /^Error: --network pasta cannot be used with the sandbox \(runsc\): use the default network or a named one\n$/ },
+      { args: [...SANDBOX, '--cap-add', 'BPF'], message: /^Error: --cap-add CAP_BPF cannot be used with the sandbox \(runsc\): gVisor does not have that capability\n$/ },
       { args: [...SANDBOX, '--userns', 'keep-id'], message: /^Error: --userns keep-id cannot be used with the sandbox \(runsc\) here: .*\n$/ },
     ];
     for (const c of refusals) {

@@ -179,7 +179,7 @@ export function prepareBundle(engine: Engine, rec: ContainerRecord, names: strin
   if (verdict) throw new EngineError(verdict.message, verdict.code);
   checkKeyQuota(engine);
   // Before any network state is made: a missing default profile or a device gone since create is refused here.
-  const security = specSecurity(engine, spec, runtimeFor(engine, spec).name);
+  const security = specSecurity(engine, spec, runtimeFor(engine, spec));
   return (net) => writeBundle(engine, rec, { user, env, security }, net);
 }
 

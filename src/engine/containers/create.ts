@@ -2,7 +2,7 @@ import { hostname as osHostname } from 'node:os';
 import { lockedFlags } from '../../storage/mountinfo.js';
 import { findInPath } from '../../util/proc.js';
 import { osReason } from '../../util/os-errors.js';
-import { isolationRuntime } from './isolation.js';
+import { isolationRuntime, requestedRuntime } from './isolation.js';
 import { buildSpec, newContainerId, type ContainerSpec, type VolumeMount } from './spec.js';
 import { randomName, validateName } from './names.js';
 import { securityFrom } from './security.js';
@@ -53,12 +53,13 @@ export function createContainer(engine: Engine, opts: CreateRequest): ContainerR
     driver: engine.storageDriver(),
     hostHostname: osHostname(),
   });
+  // The security settings first: what the sandbox cannot honour is judged on them too.
+  spec.security = securityFrom(engine, opts.host ?? {}, requestedRuntime(engine, spec.runtime, opts.host?.isolation).name);
   spec.runtime = isolationRuntime(engine, spec, opts.host?.isolation).name;
   spec.policy = askOf(opts);
   checkNetworkRefs(engine, spec.net);
   checkResources(spec.resources, engine.id.uid);
   if (spec.init && !findInPath('catatonit')) throw new EngineError('--init needs catatonit: install the Debian package catatonit');
-  spec.security = securityFrom(engine, opts.host ?? {}, spec.runtime);
   resolveVolumes(engine, volumes, spec);
   const store = new ContainerStore(engine.db);
   const rec: ContainerRecord = {

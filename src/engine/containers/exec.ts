@@ -59,7 +59,7 @@ export async function execInContainer(engine: Engine, container: ContainerRecord
   const logFile = join(dir, `exec-${tag}.log`);
   const rt = runtimeFor(engine, spec);
   const io = o.detach ? undefined : foreground(ctx, rt, { interactive, tty, capture: false });
-  engine.writeFileForNs(processFile, JSON.stringify(buildExecProcess({ args: o.command, env, cwd, user, terminal: tty, caps: containerCaps(spec), noNewPrivileges: settingsOf(spec).noNewPrivileges })), 0o600);
+  engine.writeFileForNs(processFile, JSON.stringify(buildExecProcess({ args: o.command, env, cwd, user, terminal: tty, caps: containerCaps(spec, rt), noNewPrivileges: settingsOf(spec).noNewPrivileges })), 0o600);
   const console = foregroundConsole(engine, rt, tty && !o.detach);
   const runtimeCmd = [rt.path, ...runtimeArgs(rt, engine.paths.runcRoot, logFile), 'exec', '--process', processFile, ...console.flags, ...(o.detach ? ['--detach'] : []), rec.id];
   const args = [...engine.ns().nsenterArgs(), '--', ...console.relay, ...runtimeCmd];

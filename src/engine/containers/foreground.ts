@@ -1,6 +1,6 @@
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Writable } from 'node:stream';
-import { usesConsoleRelay, type Runtime } from '../../runtime/runtime.js';
+import { isSandbox, usesConsoleRelay, type Runtime } from '../../runtime/runtime.js';
 import { EngineError } from '../../util/errors.js';
 import type { CallerContext, ForwardedSignal } from '../context.js';
 
@@ -30,7 +30,9 @@ export function foreground(ctx: CallerContext, rt: Runtime, o: { interactive: bo
     throw new EngineError('-t needs a terminal on stdin or stdout with runc: run from a terminal, or drop -t');
   }
   const input = !o.interactive ? 'ignore' : fds ? fds.stdin : ctx.streams.stdin ? 'pipe' : 'ignore';
-  const direct = !o.capture && fds;
+  // gVisor writes to a donated regular file at an offset of its own, from 0, over what the caller's shell wrote
+  // before (`{ echo a; rootlet run --isolation sandbox ...; } > f` lost "a"): a sandbox's output is always relayed.
+  const direct = !o.capture && !isSandbox(rt) && fds;
   const stdio: StdioOptions = [input, direct ? fds.stdout : 'pipe', direct ? fds.stderr : 'pipe'];
   return {
     stdio,

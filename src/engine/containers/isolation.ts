@@ -1,3 +1,4 @@
+import { knownCaps } from '../../runtime/capabilities.js';
 import { isSandbox, SANDBOX_RUNTIME, type Runtime } from '../../runtime/runtime.js';
 import { EngineError, errorMessage } from '../../util/errors.js';
 import { newContainerRuntime } from './bundle.js';
@@ -65,6 +66,11 @@ function checkSandboxable(spec: ContainerSpec, rt: Runtime): void {
   }
   if (spec.net.mode === 'container') {
     throw new EngineError(`--network container: cannot be used with ${what}: gVisor's network stack owns its namespace's interface; use a named network to connect containers`);
+  }
+  const sec = spec.security;
+  const unknown = sec && !sec.privileged && !sec.capAdd.includes('ALL') ? sec.capAdd.filter((c) => !knownCaps(true).includes(c)) : [];
+  if (unknown.length) {
+    throw new EngineError(`--cap-add ${unknown.join(', ')} cannot be used with ${what}: gVisor does not have ${unknown.length > 1 ? 'these capabilities' : 'that capability'}`);
   }
   if (spec.userns === 'keep-id') {
     throw new EngineError(`--userns keep-id cannot be used with ${what} here: run as --user $(id -u):$(id -g) instead`);

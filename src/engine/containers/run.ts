@@ -24,6 +24,7 @@ import { PortError } from '../networks/forwarder.js';
 import { createArgs, runtimeArgs } from '../../runtime/runtime.js';
 import { explainRuntimeFailure, keyringPerContainer } from './keyring-quota.js';
 import { cgroupRuntimeArgs } from './resources.js';
+import { keepFilterWhileRunning } from './security.js';
 import type { ContainerRecord } from './store.js';
 import { containerEvent, recordEvent } from '../events/log.js';
 
@@ -69,6 +70,7 @@ export async function runForeground(engine: Engine, req: CreateRequest, ctx: Cal
   let portFailed = false;
   let exitCode: number | undefined;
   let child: ReturnType<typeof spawn> | undefined;
+  let stopKeeping = (): void => {};
   // A signal that arrives before the container runs must still end the run cleanly.
   const signals = forwardSignals(ctx, () => child, { tty: rec.spec.tty });
   try {
@@ -99,6 +101,8 @@ export async function runForeground(engine: Engine, req: CreateRequest, ctx: Cal
       child = spawn('nsenter', args, { stdio: io.stdio, detached: true });
       // nsenter and unshare exec: this pid becomes the shell that records the exit code.
       if (child.pid) store.setForegroundMonitor(rec.id, child.pid, processStartTime(child.pid));
+      // The first run of a seccomp profile keeps crun's compiled filter, so later runs skip the compile.
+      if (runtime.name === 'crun') stopKeeping = keepFilterWhileRunning(engine, rec.id, dir);
       const log = rec.spec.rm ? undefined : new LogWriter(logPath(engine, rec.id));
       io.connect(child, log && ((name, d) => log.write(name, d)), () => log?.close());
       child.on('error', (e) => reject(new EngineError(`cannot start nsenter: ${e.message}`)));
@@ -123,6 +127,7 @@ export async function runForeground(engine: Engine, req: CreateRequest, ctx: Cal
     // A file of ours that could not be written (the bundle, the log) on a full disk: say so, in one line.
     throw err instanceof EngineError ? err : asNoSpace(err, engine.paths.dataDir);
   } finally {
+    stopKeeping();
     signals.release();
     if (rec.spec.health) stopHealthTimer(engine, rec.id);
     try {

@@ -1,6 +1,7 @@
-import { accessSync, constants, copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { capabilitySet, normalizeCap } from '../../runtime/capabilities.js';
+import { capabilitySet, knownCaps, normalizeCap } from '../../runtime/capabilities.js';
+import { isSandbox, type Runtime } from '../../runtime/runtime.js';
 import { compiledFilter, DEFAULT_SECCOMP_PROFILE, keepCompiledFilter, parseProfile, readProfile, seccompEntry, type LoadedProfile } from '../../runtime/seccomp.js';
 import { MASKED_PATHS, READONLY_PATHS, type SpecSecurity } from '../../runtime/spec.js';
 import type { RootfsView } from '../../runtime/rootfs-lookup.js';
@@ -101,9 +102,9 @@ export function settingsOf(spec: ContainerSpec): SecuritySettings {
   return spec.security ?? DEFAULT_SECURITY;
 }
 
-/** The container's bounding set. */
-export function containerCaps(spec: ContainerSpec): string[] {
-  return capabilitySet(settingsOf(spec));
+/** The container's bounding set under its runtime (`ALL` and --privileged mean what that runtime knows). */
+export function containerCaps(spec: ContainerSpec, rt: Pick<Runtime, 'kind'>): string[] {
+  return capabilitySet(settingsOf(spec), knownCaps(isSandbox(rt)));
 }
 
 function globMatch(pattern: string, path: string): boolean {
@@ -167,9 +168,9 @@ export function groupIds(groupAdd: string[], view: RootfsView, idLimit: number):
  * in the cache; with crun, a filter it compiled for that section before is
  * handed back to it, so it does not compile it again.
  */
-export function specSecurity(engine: Engine, spec: ContainerSpec, runtime: string): SpecSecurity & { seccompKey?: string } {
+export function specSecurity(engine: Engine, spec: ContainerSpec, rt: Pick<Runtime, 'kind' | 'name'>): SpecSecurity & { seccompKey?: string } {
   const s = settingsOf(spec);
-  const caps = capabilitySet(s);
+  const caps = containerCaps(spec, rt);
   const { masked, readonly } = pathsOf(s);
   let seccomp: SpecSecurity['seccomp'];
   let seccompKey: string | undefined;
@@ -187,7 +188,7 @@ export function specSecurity(engine: Engine, spec: ContainerSpec, runtime: strin
     ({ section: seccomp, key: seccompKey } = seccompEntry(cache, readProfile(DEFAULT_SECCOMP_PROFILE), DEFAULT_SECCOMP_PROFILE, caps));
   }
   const annotations: Record<string, string> = s.groupAdd.includes('keep-groups') ? { 'run.oci.keep_original_groups': '1' } : {};
-  const bpf = seccompKey && runtime === 'crun' ? compiledFilter(cache, seccompKey) : undefined;
+  const bpf = seccompKey && rt.name === 'crun' ? compiledFilter(cache, seccompKey) : undefined;
   if (bpf) annotations['run.oci.seccomp_bpf_data'] = bpf;
   const devices = [...(s.privileged ? userDevices().filter((d) => !s.devices.some((x) => x.pathInContainer === d.pathInContainer)) : []), ...s.devices];
   return {
@@ -218,6 +219,33 @@ export function keepFilterOf(engine: Engine, id: string, containerDirPath: strin
   }
   if (!/^[0-9a-f]{32}$/.test(key) || compiledFilter(seccompCacheDir(engine), key)) return;
   keepCompiledFilter(seccompCacheDir(engine), key, join(engine.paths.runcRoot, id, 'seccomp.bpf'));
+}
+
+/**
+ * For `crun run` (a foreground run): crun's state directory lives only as
+ * long as the container, so its compiled filter is kept while it runs. Only
+ * when the container's directory names a section whose filter is not kept
+ * yet (SECCOMP_KEY_FILE): that is the first run of a profile, so every
+ * foreground run after it skips the compile too. crun writes the filter
+ * before it creates the container and its `status` file after, so the
+ * filter is whole once `status` exists. Polls (a few ms apart, bounded)
+ * rather than watching: the state directory does not exist yet when the
+ * run begins. Returns a stop function for when the run ends.
+ */
+export function keepFilterWhileRunning(engine: Engine, id: string, containerDirPath: string): () => void {
+  if (!existsSync(join(containerDirPath, SECCOMP_KEY_FILE))) return () => {};
+  const state = join(engine.paths.runcRoot, id);
+  let tries = 0;
+  const timer = setInterval(() => {
+    if (existsSync(join(state, 'status'))) {
+      clearInterval(timer);
+      keepFilterOf(engine, id, containerDirPath);
+    } else if (++tries >= 500) {
+      clearInterval(timer); // a container that never got created: nothing to keep
+    }
+  }, 5);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** HostConfig.SecurityOpt as Docker shows it: the options given, as text; null when none. */

@@ -132,8 +132,12 @@ function needsRunningCount(p: CallerPolicy): boolean {
  * `running`: the request starts a container (run), so it counts.
  */
 export async function checkCreateRequest(engine: Engine, req: CreateRequest, opts: { running: boolean }): Promise<CreateRequest> {
+  trace('policy: check');
   const p = await policyFor(engine);
-  if (!p.sections.length) return req;
+  if (!p.sections.length) {
+    trace('policy checked');
+    return req;
+  }
   const ask = checkContainer(p.sections, p.caller, askOf(req), defaultRuntime(engine));
   if (opts.running && needsRunningCount(p)) checkRunning(p.sections, countRunning(engine), 'run');
   trace('policy checked');
