@@ -93,6 +93,13 @@ describe('image audit', () => {
     const denied = sb.run(['run', '--rm', 'planted', '/bin/planted-admin', 'true']);
     assert.notEqual(denied.code, 0);
     assert.match(denied.stderr, /not permitted/i);
+    // Judged by this container's own capabilities: with NET_RAW added only the admin binary is named, with SYS_ADMIN too none.
+    const raw = sb.run(['run', '--rm', '--cap-add', 'NET_RAW', 'planted', 'true']);
+    assert.match(raw.stderr, /^WARNING: image planted: \/bin\/planted-admin need capabilities the container lacks/m);
+    assert.doesNotMatch(raw.stderr, /planted-ping/);
+    const both = sb.run(['run', '--rm', '--cap-add', 'NET_RAW', '--cap-add', 'SYS_ADMIN', 'planted', '/bin/planted-admin', 'true']);
+    // No warning, and the kernel runs the file: busybox itself answers (it has no applet of that name).
+    assert.equal(both.stderr, 'planted-admin: applet not found\n');
     // Nothing to warn about: nothing said.
     const clean = sb.run(['run', '--rm', 'clean', 'true']);
     assert.equal(clean.code, 0, clean.stderr);

@@ -102,6 +102,13 @@ export function settingsOf(spec: ContainerSpec): SecuritySettings {
   return spec.security ?? DEFAULT_SECURITY;
 }
 
+/** The bounding set a create request asks for, under the runtime it will run on (as create will record it). */
+export function requestCaps(host: HostRequest, rt: Pick<Runtime, 'kind'>): string[] {
+  const capAdd = (host.capAdd ?? []).map((c) => normalizeCap(c, '--cap-add'));
+  const capDrop = (host.capDrop ?? []).map((c) => normalizeCap(c, '--cap-drop'));
+  return capabilitySet({ capAdd, capDrop, privileged: !!host.privileged }, knownCaps(isSandbox(rt)));
+}
+
 /** The container's bounding set under its runtime (`ALL` and --privileged mean what that runtime knows). */
 export function containerCaps(spec: ContainerSpec, rt: Pick<Runtime, 'kind'>): string[] {
   return capabilitySet(settingsOf(spec), knownCaps(isSandbox(rt)));

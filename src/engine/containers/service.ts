@@ -68,13 +68,15 @@ export class ContainerService {
     const { checkCreateRequest } = await import('../policy/check.js');
     const req = await checkCreateRequest(this.engine, request, { running });
     const { requestedRuntime } = await import('./isolation.js');
-    requestedRuntime(this.engine, req.host?.runtime, req.host?.isolation);
+    const rt = requestedRuntime(this.engine, req.host?.runtime, req.host?.isolation);
     const { name } = await this.images.ensure(req.image, { policy: choice.pull ?? 'missing' }, choice.onPull);
     let line: string | undefined;
     if (choice.warn) {
       trace('run: image ready');
-      // Cached per image: after the image's first run this is one small file read.
-      line = await this.images.runWarning(name);
+      const { requestCaps } = await import('./security.js');
+      // Cached per image: after the image's first run this is one small file read. Judged by the
+      // capabilities this container will have: a file capability --cap-add grants is no warning.
+      line = await this.images.runWarning(name, requestCaps(req.host ?? {}, rt));
       trace('run: image audit checked');
     }
     return { req: { ...req, image: name }, warning: () => { if (line) choice.warn?.(line); } };

@@ -160,10 +160,10 @@ export class ImageService {
    * work rootless (undefined: nothing). Never fails: an image that cannot
    * be audited gets no warning, and `image audit` says why.
    */
-  async runWarning(ref: string): Promise<string | undefined> {
+  async runWarning(ref: string, containerCaps?: readonly string[]): Promise<string | undefined> {
     try {
       const { auditImage, auditWarning } = await import('./audit.js');
-      return auditWarning(ref, await auditImage(this.engine, this.engine.images.resolve(ref)));
+      return auditWarning(ref, await auditImage(this.engine, this.engine.images.resolve(ref), containerCaps));
     } catch {
       return undefined;
     }
