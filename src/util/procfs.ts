@@ -84,6 +84,31 @@ export function pidNamespaceMembers(pid: number): number[] {
   return out.sort((a, b) => a - b);
 }
 
+/**
+ * `pid` and all its descendants, from every process's parent in /proc: the
+ * processes of a gVisor sandbox, which has no pid namespace of its own on
+ * the host (its Sentry, the gofer and their helpers).
+ */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const p of allPids()) {
+    let stat: string;
+    try { stat = readFileSync(`/proc/${p}/stat`, 'utf8'); } catch { continue; }
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const list = children.get(ppid);
+    if (list) list.push(p);
+    else children.set(ppid, [p]);
+  }
+  const out: number[] = [];
+  const todo = [pid];
+  while (todo.length) {
+    const p = todo.pop()!;
+    out.push(p);
+    todo.push(...(children.get(p) ?? []));
+  }
+  return out.sort((a, b) => a - b);
+}
+
 function allPids(): number[] {
   return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { after, before, describe, test } from 'node:test';
@@ -71,6 +71,38 @@ describe('--isolation sandbox (gVisor runsc)', () => {
     assert.equal(show('iso-runtime'), 'sandbox runsc');
     assert.match(show('iso-default'), /^default (crun|runc)$/);
     sb.ok(['rm', 'iso-flag', 'iso-runtime', 'iso-default']);
+  });
+
+  test('top lists the sandbox\'s own processes; stats counts its host processes only; cp and export refuse a running sandbox, and work once it stopped', async () => {
+    const name = 'looked-at';
+    sb.ok(['run', '-d', '--name', name, ...SANDBOX, 'busybox', 'sh', '-c', 'echo kept > /root/made; echo ready; exec sleep 600']);
+    await waitFor(`${name} to start`, () => logs(sb, name).includes('ready'));
+    // A process of the user's outside the container, which the host's pid namespace shares with the Sentry.
+    const outsider = spawn('sleep', ['600'], { stdio: 'ignore' });
+    try {
+      const top = sb.ok(['top', name]);
+      const rows = top.trim().split('\n');
+      assert.match(rows[0]!, /^UID\s+PID\s+PPID\s+C\s+.*CMD$/);
+      assert.deepEqual(rows.slice(1).map((r) => r.trim().split(/\s+/).pop()), ['sleep'], top);
+      const withOptions = sb.run(['top', name, '-o', 'pid']);
+      assert.equal(withOptions.code, 1);
+      assert.match(withOptions.stderr, /^Error: top with ps options cannot look into a sandboxed container \(gVisor\).*\n$/);
+      const stats = sb.ok(['stats', '--no-stream', name]).trim().split('\n').pop()!.trim().split(/\s+/).pop()!;
+      // The Sentry, the gofer and their threads: a few dozen, never every process of the user (the suite runs hundreds).
+      assert.ok(Number(stats) > 0 && Number(stats) < 100, `PIDs ${stats}`);
+      for (const args of [['cp', `${name}:/root/made`, '-'], ['export', name]]) {
+        const r = sb.run(args);
+        assert.equal(r.code, 1, args.join(' '));
+        assert.match(r.stderr, new RegExp(`^Error: cannot reach into the files of ${name} while it runs in a sandbox \\(gVisor\\): stop it first.*\\n$`));
+      }
+    } finally {
+      outsider.kill('SIGKILL');
+    }
+    sb.ok(['stop', '-t', '1', name]);
+    const tar = sb.run(['cp', `${name}:/root/made`, sb.path('made-out')]);
+    assert.equal(tar.code, 0, tar.stderr);
+    assert.equal(readFileSync(sb.path('made-out'), 'utf8'), 'kept\n');
+    sb.ok(['rm', name]);
   });
 
   test('-d, exec, logs, stop, start again, rm', async () => {

@@ -92,14 +92,15 @@ export function layerNames(engine: Engine, rec: ContainerRecord): string[] {
  * writes the exit code where conmon would: a rootlet killed meanwhile no
  * longer takes the container's exit code with it.
  */
-export function startCommand(engine: Engine, rec: ContainerRecord, names: string[], runtimeCmd: string[], opts: { exitFile?: string } = {}): string[] {
+export function startCommand(engine: Engine, rec: ContainerRecord, names: string[], runtimeCmd: string[], opts: { exitFile?: string; filesOnly?: boolean } = {}): string[] {
   const dirs = containerDirs(containerDir(engine, rec.id));
   for (const d of [dirs.upper, dirs.work, dirs.merged]) engine.mkdirForNs(d);
   // Overlay shows the upper directory's mode on /: it must be the image's, not our private 0700.
   chmodSync(dirs.upper, statSync(join(engine.paths.layers, names[names.length - 1]!)).mode & 0o7777);
   const mount = mountScript(rec.spec.driver, engine.paths.layers, names, dirs);
   const run = opts.exitFile ? runRecordingExit(opts.exitFile) : 'exec "$@"';
-  const sandbox = isSandbox(runtimeFor(engine, rec.spec)) ? `${runscNetnsFix(join(containerDir(engine, rec.id), 'config.json'))}; ` : '';
+  // filesOnly: the command reads or writes the container's files (cp, export of a stopped one); no runtime starts.
+  const sandbox = !opts.filesOnly && isSandbox(runtimeFor(engine, rec.spec)) ? `${runscNetnsFix(join(containerDir(engine, rec.id), 'config.json'))}; ` : '';
   if (rec.spec.driver === 'fuse-overlayfs') {
     // In the holder's mount namespace, where the runtime is started from (containers/start.ts).
     const r = engine.ns().runInHolder(['sh', '-c', `${unmountScript(rec.spec.driver, dirs)}; ${mount}`]);

@@ -1,4 +1,6 @@
 import { isProcessAlive } from '../../util/proc.js';
+import { pidNamespaceMembers, processTree } from '../../util/procfs.js';
+import { isSandbox } from '../../runtime/runtime.js';
 import { runtimeFor } from './bundle.js';
 import { refreshState } from './state.js';
 import { isRunning } from './running.js';
@@ -34,4 +36,14 @@ export function runningContainer(engine: Engine, rec: ContainerRecord): { rec: C
   const pid = isRunning(engine, cur) ? containerPid(engine, cur) : undefined;
   if (!pid) throw new EngineError(`container ${cur.name} is not running`);
   return { rec: cur, pid };
+}
+
+/**
+ * The host processes of a running container whose main process is `pid`:
+ * its pid namespace's; under gVisor, the sandbox's process tree (the
+ * Sentry and the gofer run the container's processes inside themselves and
+ * share the user's pid namespace with everything else of the user).
+ */
+export function containerHostPids(engine: Engine, rec: ContainerRecord, pid: number): number[] {
+  return isSandbox(runtimeFor(engine, rec.spec)) ? processTree(pid) : pidNamespaceMembers(pid);
 }

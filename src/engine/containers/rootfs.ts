@@ -1,5 +1,6 @@
 import { containerDirs } from '../../storage/rootfs.js';
-import { layerNames, startCommand, unmountContainer } from './bundle.js';
+import { isSandbox } from '../../runtime/runtime.js';
+import { layerNames, runtimeFor, startCommand, unmountContainer } from './bundle.js';
 import { containerDir } from './paths.js';
 import { containerPid } from './process.js';
 import { refreshState } from './state.js';
@@ -34,6 +35,10 @@ export function openRootfs(engine: Engine, rec: ContainerRecord): RootfsAccess {
   const cur = refreshState(engine, rec);
   if (!cur || cur.state === 'removing') throw new EngineError(`container ${rec.name} is being removed`);
   const pid = isRunning(engine, cur) ? containerPid(engine, cur) : undefined;
+  if (pid && isSandbox(runtimeFor(engine, cur.spec))) {
+    // /proc/PID/root is the Sentry's, not the container's: gVisor serves the container its files itself (and keeps /tmp in its memory).
+    throw new EngineError(`cannot reach into the files of ${cur.name} while it runs in a sandbox (gVisor): stop it first, or copy through the container: rootlet exec -i ${cur.name} tar ...`);
+  }
   if (pid) {
     // keep-id: the container's own user namespace, so that owners are the ones it sees.
     const inner = cur.spec.userns === 'keep-id' ? ['nsenter', '-U', '-t', String(pid), '--'] : [];
@@ -46,7 +51,7 @@ export function openRootfs(engine: Engine, rec: ContainerRecord): RootfsAccess {
     running: false,
     nsenter: (cmd) => {
       mounted = true;
-      return [...ns.nsenterArgs(), '--', ...startCommand(engine, cur, names, cmd)];
+      return [...ns.nsenterArgs(), '--', ...startCommand(engine, cur, names, cmd, { filesOnly: true })];
     },
     close: () => {
       if (mounted && cur.spec.driver === 'fuse-overlayfs') unmountContainer(engine, cur);

@@ -76,7 +76,11 @@ export class ContainerService {
       const { requestCaps } = await import('./security.js');
       // Cached per image: after the image's first run this is one small file read. Judged by the
       // capabilities this container will have: a file capability --cap-add grants is no warning.
-      line = await this.images.runWarning(name, requestCaps(req.host ?? {}, rt));
+      let caps: string[] | undefined;
+      try {
+        caps = requestCaps(req.host ?? {}, rt);
+      } catch { /* a capability that cannot be had: create refuses it, in its own words */ }
+      line = await this.images.runWarning(name, caps);
       trace('run: image audit checked');
     }
     return { req: { ...req, image: name }, warning: () => { if (line) choice.warn?.(line); } };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { CLK_TCK, pidNamespaceMembers, readIo, readProc } from '../../util/procfs.js';
-import { containerPid } from './process.js';
+import { CLK_TCK, readIo, readProc } from '../../util/procfs.js';
+import { containerHostPids, containerPid } from './process.js';
 import { refreshState } from './state.js';
 import { isRunning } from './running.js';
 import type { ContainerRecord } from './store.js';
@@ -52,9 +52,9 @@ function netBytes(pid: number): { rx: number; tx: number } {
   return { rx, tx };
 }
 
-function snapshot(pid: number, hostNetwork: boolean): Snapshot {
+function snapshot(pid: number, members: number[], hostNetwork: boolean): Snapshot {
   const snap: Snapshot = { at: performance.now(), ticks: new Map(), memUsage: 0, threads: 0, block: { read: 0, write: 0 } };
-  for (const p of pidNamespaceMembers(pid)) {
+  for (const p of members) {
     const info = readProc(p);
     if (!info) continue;
     // Keyed by start time too: a pid reused between two snapshots is another process.
@@ -86,7 +86,7 @@ export async function sampleStats(engine: Engine, recs: ContainerRecord[], inter
   const live = recs.map((r) => {
     const cur = refreshState(engine, r) ?? r;
     const pid = isRunning(engine, cur) ? containerPid(engine, cur) : undefined;
-    return { rec: cur, pid, first: pid ? snapshot(pid, cur.spec.network === 'host') : undefined };
+    return { rec: cur, pid, first: pid ? snapshot(pid, containerHostPids(engine, cur, pid), cur.spec.network === 'host') : undefined };
   });
   if (live.some((l) => l.pid)) await new Promise((r) => setTimeout(r, intervalMs));
   return live.map(({ rec, pid, first }) => {
@@ -94,7 +94,7 @@ export async function sampleStats(engine: Engine, recs: ContainerRecord[], inter
     if (!pid || !first) {
       return { id: rec.id, name: rec.name, running: false, cpuPercent: 0, memUsage: 0, memLimit: 0, net: { rx: 0, tx: 0 }, block: { read: 0, write: 0 }, pids: 0 };
     }
-    const second = snapshot(pid, rec.spec.network === 'host');
+    const second = snapshot(pid, containerHostPids(engine, rec, pid), rec.spec.network === 'host');
     return {
       id: rec.id,
       name: rec.name,

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import {
-  bootTimeMs, CLK_TCK, pidNamespaceMembers, readProc, ttyName, uidInside, uptimeSeconds, type ProcInfo,
+  bootTimeMs, CLK_TCK, readProc, ttyName, uidInside, uptimeSeconds, type ProcInfo,
 } from '../../util/procfs.js';
 import { runCaptureAsync } from '../../util/proc.js';
-import { runningContainer } from './process.js';
+import { isSandbox } from '../../runtime/runtime.js';
+import { runtimeCommand, runtimeFor } from './bundle.js';
+import { containerHostPids, runningContainer } from './process.js';
 import { containerView } from './view.js';
 import type { ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
@@ -18,7 +20,7 @@ export interface TopTable {
 /** The host pids of a running container's processes. */
 export function containerPids(engine: Engine, rec: ContainerRecord): { rec: ContainerRecord; pid: number; pids: number[] } {
   const r = runningContainer(engine, rec);
-  return { ...r, pids: pidNamespaceMembers(r.pid) };
+  return { ...r, pids: containerHostPids(engine, r.rec, r.pid) };
 }
 
 function pad2(n: number): string {
@@ -108,8 +110,32 @@ async function psTable(psArgs: string[], pids: number[]): Promise<TopTable> {
   return { titles, processes };
 }
 
+/**
+ * A sandbox's processes as gVisor's kernel knows them (`runsc ps`): the
+ * host sees only the Sentry and the gofer. Its columns are ps -ef's; pids
+ * are the sandbox's own, as there are no host pids for them.
+ */
+async function sandboxTable(engine: Engine, rec: ContainerRecord): Promise<TopTable> {
+  const r = await runCaptureAsync('nsenter', [...engine.ns().nsenterArgs(), '--', ...runtimeCommand(engine, rec, 'ps', rec.id)]);
+  if (r.code !== 0) throw new EngineError(`cannot list the sandbox's processes: ${r.stderr.trim().split('\n').pop() || `runsc ps exited ${r.code}`}`);
+  const lines = r.stdout.split('\n').filter(Boolean);
+  const titles = (lines[0] ?? '').trim().split(/\s+/);
+  return {
+    titles,
+    processes: lines.slice(1).map((line) => {
+      const fields = line.trim().split(/\s+/);
+      return [...fields.slice(0, titles.length - 1), fields.slice(titles.length - 1).join(' ')];
+    }),
+  };
+}
+
 /** `top`: the processes running in a container. */
 export async function containerTop(engine: Engine, rec: ContainerRecord, psArgs: string[] = []): Promise<TopTable> {
   const { rec: cur, pid, pids } = containerPids(engine, rec);
+  if (isSandbox(runtimeFor(engine, cur.spec))) {
+    // The host's ps cannot see inside gVisor; runsc ps takes no options.
+    if (psArgs.length) throw new EngineError(`top with ps options cannot look into a sandboxed container (gVisor): its processes are not the host's; run \`rootlet top ${cur.name}\` without options`);
+    return sandboxTable(engine, cur);
+  }
   return psArgs.length ? psTable(psArgs, pids) : defaultTable(engine, cur, pid, pids);
 }
