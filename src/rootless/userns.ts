@@ -126,6 +126,14 @@ export class UserNamespace {
     return told && sameUserNs(told) ? told : this.pid;
   }
 
+  /**
+   * An exit hook whose holder died: its namespace serves nobody any more, and
+   * what it mounted would not be seen by the current holder (networks).
+   */
+  get orphaned(): boolean {
+    return this.inside && this.holderPid === this.pid;
+  }
+
   /** nsenter arguments that reach the holder's mount namespace (see runInHolder). */
   holderArgs(): string[] {
     return this.inside ? ['-m', '-t', String(this.holderPid)] : this.nsenterArgs();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BIN, Sandbox } from '../helpers.js';
@@ -270,7 +270,10 @@ describe('detached containers outlive rootlet and the namespace holder', () => {
 
   test('the holder killed and re-created: the exit hook of an earlier container still removes (--rm) or restarts it, and leaves the new holder alone', async () => {
     const rmId = sb.ok(['run', '-d', '--rm', '--name', 'elder-rm', 'busybox', 'sh', '-c', 'sleep 2']).trim();
-    sb.ok(['run', '-d', '--name', 'elder-retry', '--restart', 'on-failure:1', 'busybox', 'sh', '-c', 'echo run; sleep 2; exit 1']);
+    sb.ok(['run', '-d', '--name', 'elder-retry', '--net', 'none', '--restart', 'on-failure:1', 'busybox', 'sh', '-c', 'echo run; sleep 2; exit 1']);
+    // On a network: its restart would bring the network up in the dead holder's namespace, which the new holder's
+    // containers could not join. It is not restarted, and its exit-hook.log says why.
+    const netId = sb.ok(['run', '-d', '--name', 'elder-net', '--restart', 'on-failure:1', 'busybox', 'sh', '-c', 'echo run; sleep 2; exit 1']).trim();
     const holder = holderPid(sb);
     process.kill(holder, 'SIGKILL');
     await waitFor('the holder to die', () => !isAlive(holder), 15_000, 20);
@@ -284,6 +287,15 @@ describe('detached containers outlive rootlet and the namespace holder', () => {
     if (!removed) problems.push('the --rm container started before the holder died was not removed when it exited');
     const runs = countLines(logs(sb, 'elder-retry'), 'run');
     if (runs !== 2) problems.push(`the on-failure:1 container started before the holder died ran ${runs} time(s), not 2`);
+    const hookLog = join(storeDirs(sb).containers, netId, 'exit-hook.log');
+    await waitFor('the networked container\'s exit hook to give up', () => existsSync(hookLog), 15_000);
+    assert.match(readFileSync(hookLog, 'utf8'), /cannot set up network rootlet: the namespace holder this container ran under has stopped; start the container again/);
+    const netRuns = countLines(logs(sb, 'elder-net'), 'run');
+    if (netRuns !== 1) problems.push(`the networked on-failure:1 container ran ${netRuns} time(s) in the dead holder's namespace, not 1`);
+    // The new holder's default network still works, and the container starts again in it.
+    assert.equal(sb.ok(['run', '--rm', 'busybox', 'sh', '-c', 'ip -4 -o addr show eth0 | wc -l']).trim(), '1');
     assert.deepEqual(problems, []);
+    sb.ok(['start', 'elder-net']);
+    await waitFor('elder-net to run again', () => countLines(logs(sb, 'elder-net'), 'run') === 2);
   });
 });

@@ -97,6 +97,9 @@ function ensureUp(engine: Engine, store: NetworkStore, given: NetworkRecord): Ne
   // The caller's record may predate the transaction: another rootlet may have brought the network
   // down and up since, and a stale stack pid would make us replace a namespace that is in use.
   const net = store.get(given.id) ?? given;
+  // A network brought up by an exit hook of a dead holder's namespace would live there, while the store says it is up
+  // for everyone: the current holder's runs would then join a namespace they cannot enter.
+  if (engine.ns().orphaned) throw new EngineError(`cannot set up network ${net.name}: the namespace holder this container ran under has stopped; start the container again`);
   const file = networkFile(engine, net.id);
   const stackAlive = net.internal || (!!net.stackPid && isProcessAlive(net.stackPid, net.stackStart));
   if (stackAlive && isMounted(engine, file)) return net;
@@ -113,6 +116,8 @@ function ensureUp(engine: Engine, store: NetworkStore, given: NetworkRecord): Ne
 
 /** Stops a network's stack and removes its namespace (call inside a write transaction). */
 function bringDown(engine: Engine, store: NetworkStore, net: NetworkRecord): void {
+  // The network (if up) is the current holder's, in use by its containers: not a dead holder's exit hook's to remove.
+  if (engine.ns().orphaned) return;
   kill(engine, net.stackPid, net.stackStart);
   holderRun(engine, netnsRemoveScript(networkFile(engine, net.id)));
   store.setStack(net.id, undefined, undefined, undefined);

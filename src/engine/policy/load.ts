@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError, errorMessage } from '../../util/errors.js';
 import { parseBytes } from '../../util/values.js';
+import { parsePlainToml } from './plain-toml.js';
 
 /** Where the admin's policy lives in production (tests hand the loader a fake root). */
 export const POLICY_DIR = '/etc/rootlet';
@@ -230,9 +231,6 @@ export async function loadPolicy(dir = POLICY_DIR, stat: StatFn = statSync): Pro
       files.push(f);
     }
   }
-  if (!files.length) return out;
-  // Loaded only when there is a policy: a host without one pays nothing for TOML.
-  const { parse } = await import('smol-toml');
   for (const f of files) {
     let text: string;
     try {
@@ -241,9 +239,21 @@ export async function loadPolicy(dir = POLICY_DIR, stat: StatFn = statSync): Pro
       throw new EngineError(`policy ${f}: ${errorMessage(err)}: rootlet will not run without its policy`);
     }
     out.files.push(f);
-    out.sections.push(...parsePolicy(text, f, parse as TomlParse));
+    out.sections.push(...parsePolicy(text, f, await tomlParser(text)));
   }
   return out;
+}
+
+/**
+ * The parser for a policy text: the plain-TOML fast path when the text is
+ * plain, else smol-toml, loaded only then (a host without a policy, or with
+ * plain files, pays nothing for it).
+ */
+async function tomlParser(text: string): Promise<TomlParse> {
+  const plain = parsePlainToml(text);
+  if (plain) return () => plain;
+  const { parse } = await import('smol-toml');
+  return parse as TomlParse;
 }
 
 /** The [policy] table of the user's own config file: it can only tighten (every section that applies counts). */
@@ -255,6 +265,5 @@ export async function loadUserPolicy(configFile: string): Promise<PolicySection[
     return [];
   }
   if (!/^\s*\[\s*policy\s*\]/m.test(text)) return [];
-  const { parse } = await import('smol-toml');
-  return parsePolicy(text, configFile, parse as TomlParse, { userConfig: true });
+  return parsePolicy(text, configFile, await tomlParser(text), { userConfig: true });
 }
