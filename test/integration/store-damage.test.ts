@@ -4,7 +4,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openDb } from '../../src/state/db.js';
-import { Sandbox, until, type Result } from '../helpers.js';
+import { busyboxTarball, Sandbox, until, type Result } from '../helpers.js';
 import { makeImage, pushRaw, runAsync, startRegistry, type Registry } from '../registry-helpers.js';
 import { makeTar } from '../tar-fixtures.js';
 
@@ -242,6 +242,21 @@ describe('a full disk', { skip: fullfs ? false : 'needs ROOTLET_FULLFS (a small 
     const check = sb.run(['image', 'check']);
     assert.equal(check.code, 0, check.stdout);
     assert.notEqual(sb.run(['image', 'inspect', name]).code, 0);
+
+    // import and load on the full disk: one line, the store as it was.
+    const archive = sb.path('busybox-saved.tar');
+    for (const f of fillers.splice(0)) rmSync(f, { force: true });
+    sb.ok(['save', '-o', archive, 'busybox']);
+    fill();
+    const settled = snapshotStore();
+    for (const args of [['import', busyboxTarball(), 'imported'], ['load', '-i', archive]]) {
+      const r = sb.run(args);
+      assert.equal(r.code, 125, `${args[0]}: ${r.stdout}${r.stderr}`);
+      // load names the layer it was writing and says nothing was loaded.
+      assert.match(oneLine(r), /^Error: (no space left on |layer \S+ of \S+: no space left on .*; nothing was loaded$)/, args[0]);
+      assert.deepEqual(snapshotStore(), settled, args[0]);
+    }
+    assert.equal(sb.run(['image', 'check']).code, 0);
 
     // Room again: everything works as before.
     for (const f of fillers.splice(0)) rmSync(f, { force: true });
