@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
@@ -38,6 +38,10 @@ if (file && (!cached || script.cachedDataRejected)) {
       const tmp = `${file}.${process.pid}`;
       writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
       renameSync(tmp, file);
+      // Caches of other builds or node versions are never read again: a new build's first run of a command clears them.
+      const dir = dirname(file);
+      const ours = `${ROOTLET_BUILD_ID}-${process.version}-`;
+      for (const n of readdirSync(dir)) if (n.endsWith('.v8') && !n.startsWith(ours)) rmSync(join(dir, n), { force: true });
     } catch { /* no writable cache directory: start without one */ }
   });
 }
