@@ -8,22 +8,25 @@ import { errorMessage, isOutputClosed } from './util/errors.js';
 import { describeError, setDebug } from './cli/report.js';
 import { trace } from './util/trace.js';
 
-/** The global options before the command (`rootlet --root /x --log-level debug ps`) and the command's name. */
-const GLOBAL_VALUED = ['--log-level', '--root', '--runroot'];
+/** Global options that take a value, and the field each fills. */
+const GLOBAL_VALUED: Record<string, 'logLevel' | 'root' | 'runroot'> = { '--log-level': 'logLevel', '--root': 'root', '--runroot': 'runroot' };
 const GLOBAL_FLAGS = ['-D', '--debug'];
 
 interface Leading { command?: string; sub?: string; logLevel?: string; debug?: boolean; root?: string; runroot?: string }
 
+/**
+ * The global options before the command (`rootlet --root /x -D ps`), the
+ * command's name and the first word after it (a group's subcommand, so
+ * the group loads only that command's module).
+ */
 function leadingOptions(args: string[]): Leading {
   const out: Leading = {};
-  const valued: Record<string, 'logLevel' | 'root' | 'runroot'> = { '--log-level': 'logLevel', '--root': 'root', '--runroot': 'runroot' };
-
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const eq = a.indexOf('=');
-    const key = valued[eq > 0 ? a.slice(0, eq) : a];
+    const key = GLOBAL_VALUED[eq > 0 ? a.slice(0, eq) : a];
     if (key) out[key] = eq > 0 ? a.slice(eq + 1) : args[++i];
-    else if (a === '-D' || a === '--debug') out.debug = true;
+    else if (GLOBAL_FLAGS.includes(a)) out.debug = true;
     else if (a.startsWith('-')) return out;
     else return { ...out, command: a, sub: args.slice(i + 1).find((x) => !x.startsWith('-')) };
   }
@@ -51,9 +54,12 @@ function commandPath(program: Command, args: string[]): string {
   let cmd = program;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (GLOBAL_VALUED.includes(a)) i++;
-    // A flag before any command that is not a global one is what the error is about: the main help.
-    if (!path.length && a.startsWith('-') && !GLOBAL_VALUED.includes(a) && !GLOBAL_FLAGS.includes(a) && !GLOBAL_VALUED.includes(a.split('=')[0]!)) return '';
+    if (!path.length && a.startsWith('-')) {
+      if (Object.hasOwn(GLOBAL_VALUED, a)) i++;
+      // A flag before the command that is not a global one is what the error is about: the main help.
+      else if (!GLOBAL_FLAGS.includes(a) && !Object.hasOwn(GLOBAL_VALUED, a.split('=')[0]!)) return '';
+      continue;
+    }
     if (a.startsWith('-')) continue;
     const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
     if (!sub) break;
@@ -80,9 +86,9 @@ async function main(argv: string[]): Promise<void> {
   trace('bundle loaded');
   setEntryPath(fileURLToPath(import.meta.url));
   const first = argv[2];
-  // Errors raised outside the promise chain (an unhandled stream error) would otherwise print Node's trace.
+  // Errors raised outside the promise chain (an unhandled stream error) would otherwise print Node's trace;
+  // stdout's EPIPE (`rootlet logs c | head -1`) arrives here and ends quietly in fail().
   process.on('uncaughtException', (err) => {
-    // A reader that went away (`rootlet ps | head -1`): end quietly, as a program killed by SIGPIPE does.
     fail(err, argv);
     process.exit();
   });
