@@ -1,26 +1,82 @@
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
 import { releaseEngine } from './cli/common.js';
 import { buildProgram, CommanderError } from './cli/program.js';
 import { setEntryPath } from './engine/engine.js';
-import { errorMessage } from './util/errors.js';
+import { errorMessage, isOutputClosed } from './util/errors.js';
 import { describeError, setDebug } from './cli/report.js';
 import { trace } from './util/trace.js';
 
-/** The command's name and --log-level, from the global options before it (`rootlet --log-level debug ps`). */
-function leadingOptions(args: string[]): { command?: string; logLevel?: string } {
-  let logLevel: string | undefined;
+/** Global options that take a value, and the field each fills. */
+const GLOBAL_VALUED: Record<string, 'logLevel' | 'root' | 'runroot'> = { '--log-level': 'logLevel', '--root': 'root', '--runroot': 'runroot' };
+const GLOBAL_FLAGS = ['-D', '--debug'];
+
+interface Leading { command?: string; sub?: string; logLevel?: string; debug?: boolean; root?: string; runroot?: string }
+
+/**
+ * The global options before the command (`rootlet --root /x -D ps`), the
+ * command's name and the first word after it (a group's subcommand, so
+ * the group loads only that command's module).
+ */
+function leadingOptions(args: string[]): Leading {
+  const out: Leading = {};
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '--log-level') logLevel = args[++i];
-    else if (a.startsWith('--log-level=')) logLevel = a.slice('--log-level='.length);
-    else if (a.startsWith('-')) return { logLevel };
-    else return { command: a, logLevel };
+    const eq = a.indexOf('=');
+    const key = GLOBAL_VALUED[eq > 0 ? a.slice(0, eq) : a];
+    if (key) out[key] = eq > 0 ? a.slice(eq + 1) : args[++i];
+    else if (GLOBAL_FLAGS.includes(a)) out.debug = true;
+    else if (a.startsWith('-')) return out;
+    else return { ...out, command: a, sub: args.slice(i + 1).find((x) => !x.startsWith('-')) };
   }
-  return { logLevel };
+  return out;
+}
+
+/**
+ * --root and --runroot reach the engine as ROOTLET_ROOT / ROOTLET_RUNROOT
+ * in its environment, not as a request: conmon's exit hook and the helpers
+ * inherit it, so every process of this run finds the same store. A relative
+ * path is the caller's.
+ */
+function applyStorageFlags(o: Leading): void {
+  if (o.root) process.env.ROOTLET_ROOT = resolve(o.root);
+  if (o.runroot) process.env.ROOTLET_RUNROOT = resolve(o.runroot);
+}
+
+/**
+ * The command named on the line, as deep as it is known (`volume create`),
+ * for the hint after a usage error; an unknown name is never echoed (the
+ * hint names the group it was looked up in).
+ */
+function commandPath(program: Command, args: string[]): string {
+  const path: string[] = [];
+  let cmd = program;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!path.length && a.startsWith('-')) {
+      if (Object.hasOwn(GLOBAL_VALUED, a)) i++;
+      // A flag before the command that is not a global one is what the error is about: the main help.
+      else if (!GLOBAL_FLAGS.includes(a) && !Object.hasOwn(GLOBAL_VALUED, a.split('=')[0]!)) return '';
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
+    if (!sub) break;
+    path.push(a);
+    cmd = sub;
+    if (!sub.commands.length) break;
+  }
+  return path.length ? `${path.join(' ')} ` : '';
 }
 
 /** Prints one line for an error and sets the exit code; the last word on every failure. */
 function fail(err: unknown, argv: string[]): void {
+  // The reader went away (`rootlet export c | head`): nothing to say, as a program killed by SIGPIPE.
+  if (isOutputClosed(err)) {
+    process.exitCode = 141;
+    return;
+  }
   const { line, exitCode } = describeError(err, argv);
   process.stderr.write(`${line}\n`);
   process.exitCode = exitCode;
@@ -30,10 +86,9 @@ async function main(argv: string[]): Promise<void> {
   trace('bundle loaded');
   setEntryPath(fileURLToPath(import.meta.url));
   const first = argv[2];
-  // Errors raised outside the promise chain (an unhandled stream error) would otherwise print Node's trace.
+  // Errors raised outside the promise chain (an unhandled stream error) would otherwise print Node's trace;
+  // stdout's EPIPE (`rootlet logs c | head -1`) arrives here and ends quietly in fail().
   process.on('uncaughtException', (err) => {
-    // A reader that went away (`rootlet ps | head -1`): end quietly, as a program killed by SIGPIPE does.
-    if ((err as NodeJS.ErrnoException).code === 'EPIPE') process.exit(141);
     fail(err, argv);
     process.exit();
   });
@@ -53,9 +108,11 @@ async function main(argv: string[]): Promise<void> {
     }
     return;
   }
-  const { command, logLevel } = leadingOptions(argv.slice(2));
-  if (logLevel === 'debug') setDebug(true);
-  const program = await buildProgram(command);
+  const leading = leadingOptions(argv.slice(2));
+  const { command } = leading;
+  if (leading.logLevel === 'debug' || leading.debug) setDebug(true);
+  applyStorageFlags(leading);
+  const program = await buildProgram(command, leading.sub);
   trace('commands registered');
   if (argv.length <= 2) {
     program.outputHelp();
@@ -69,7 +126,7 @@ async function main(argv: string[]): Promise<void> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
         process.exitCode = 0;
       } else {
-        process.stderr.write(`See 'rootlet ${command ? `${command} ` : ''}--help'.\n`);
+        process.stderr.write(`See 'rootlet ${commandPath(program, argv.slice(2))}--help'.\n`);
         process.exitCode = 125;
       }
     } else {

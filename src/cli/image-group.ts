@@ -39,11 +39,24 @@ export const IMAGE_COMMANDS: ImageCommand[] = [
   { sub: 'import', top: 'import', define: defineImport },
 ];
 
-export function register(program: Command): void {
-  const image = program.command('image').description('Manage images (ls, rm, tag, history, inspect, check, audit, prune, save, load, import)');
+/**
+ * Commands whose modules register them at the top level (`pull`, `push`),
+ * also under `image`: the same definition, loaded only when named (or for
+ * the group's help), so `images` does not pay for the registry code.
+ */
+const TOP_LEVEL_MODULES: Array<{ sub: string; load: () => Promise<{ register: (parent: Command) => void }> }> = [
+  { sub: 'pull', load: () => import('./pull.js') },
+  { sub: 'push', load: () => import('./push.js') },
+];
+
+export async function register(program: Command, sub?: string): Promise<void> {
+  const image = program.command('image').description('Manage images (ls, rm, tag, history, inspect, check, audit, prune, save, load, import, pull, push)');
   for (const c of IMAGE_COMMANDS) {
-    const sub = c.define(image, c.sub);
-    if (c.sub === 'ls') sub.alias('list');
+    const cmd = c.define(image, c.sub);
+    if (c.sub === 'ls') cmd.alias('list');
+    if (c.sub === 'rm') cmd.alias('remove');
     if (c.top) c.define(program, c.top);
   }
+  const loaded = TOP_LEVEL_MODULES.filter((m) => sub === undefined || m.sub === sub);
+  for (const m of loaded) (await m.load()).register(image);
 }

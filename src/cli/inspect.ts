@@ -47,9 +47,11 @@ export function register(program: Command): void {
     .command('inspect')
     .description('Show low-level information on containers and images, as JSON')
     .usage('[OPTIONS] NAME|ID [NAME|ID...]'), undefined);
+}
 
-  const container = program.command('container').description('Manage containers (inspect)');
-  inspectCommand(container
+/** `container inspect` (registered by the container group). */
+export function registerContainerInspect(parent: Command): void {
+  inspectCommand(parent
     .command('inspect')
     .description('Show low-level information on one or more containers, as JSON')
     .usage('[OPTIONS] CONTAINER [CONTAINER...]'), 'container');

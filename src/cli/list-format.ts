@@ -10,9 +10,9 @@ export interface ListKind {
   headers: Record<string, string | ((...args: string[]) => string)>;
 }
 
-/** A bad template is the user's error; Docker exits 1 for it. */
+/** A bad template: one line and 125, as every other refusal of the command line (Podman's status; issue 12). */
 export function templateFailure(err: unknown): never {
-  if (err instanceof TemplateError) throw new EngineError(err.message, 1);
+  if (err instanceof TemplateError) throw new EngineError(err.message, 125);
   throw err;
 }
 

@@ -84,7 +84,7 @@ export function register(program: Command): void {
     .description('Show networks in detail (JSON)')
     .usage('[OPTIONS] NETWORK [NETWORK...]')
     .argument('<network...>')
-    .option('-f, --format <template>', 'Go template')
+    .option('-f, --format <template>', 'Go template, or json (the default document)')
     .action(async (names: string[], f: { format?: string }) => {
       const { networks } = await services();
       const found: unknown[] = [];
@@ -97,7 +97,7 @@ export function register(program: Command): void {
           missing.push(n);
         }
       }
-      process.stdout.write(f.format ? formatEach(f.format, found) : `${JSON.stringify(found, null, 4)}\n`);
+      process.stdout.write(f.format && f.format !== 'json' ? formatEach(f.format, found) : `${JSON.stringify(found, null, 4)}\n`);
       if (missing.length) throw new EngineError(missing.map((m) => `network ${m} not found`).join('\n'), 1);
     });
 

@@ -5,7 +5,8 @@ import { valueOption } from './flag-values.js';
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
 
-type Register = (program: Command) => void;
+/** Registers a module's commands; `sub` is the subcommand named after a group's name, when known (a group may load only its module). */
+type Register = (program: Command, sub?: string) => void | Promise<void>;
 
 /**
  * Every command, with the module that implements it. Only the module of the
@@ -15,7 +16,9 @@ type Register = (program: Command) => void;
 const COMMANDS: Array<{ names: string[]; load: () => Promise<{ register: Register }> }> = [
   { names: ['run'], load: () => import('./run.js') },
   { names: ['ps'], load: () => import('./ps.js') },
-  { names: ['inspect', 'container'], load: () => import('./inspect.js') },
+  { names: ['inspect'], load: () => import('./inspect.js') },
+  { names: ['container'], load: () => import('./container-group.js') },
+  { names: ['volume'], load: () => import('./volume.js') },
   { names: ['rm'], load: () => import('./rm.js') },
   { names: ['logs'], load: () => import('./logs.js') },
   { names: ['attach'], load: () => import('./attach.js') },
@@ -48,6 +51,10 @@ function base(): Command {
     // Docker's global flag; read early by main.ts (debug: the trace of an internal error is printed too).
     .addOption(valueOption('--log-level <level>', 'debug, info, warn, error or fatal (debug: print the trace of an internal error)',
       (v, flag) => parseChoice(v, flag, LOG_LEVELS, 'a log level')).default('info'))
+    .option('-D, --debug', 'same as --log-level debug')
+    // Read early by main.ts, which hands them to the engine as ROOTLET_ROOT / ROOTLET_RUNROOT (docs/configuration.md).
+    .option('--root <dir>', 'the store (images, containers, volumes, state database); default: [storage] root, else ~/.local/share/rootlet')
+    .option('--runroot <dir>', 'the runtime state (namespace, runtime, sockets); default: $XDG_RUNTIME_DIR/rootlet')
     .enablePositionalOptions()
     .showSuggestionAfterError(true)
     .exitOverride();
@@ -59,11 +66,11 @@ function exitOverrideAll(c: Command): void {
 }
 
 /** The program with the command named in argv loaded, or every command (for help and suggestions). */
-export async function buildProgram(commandName: string | undefined): Promise<Command> {
+export async function buildProgram(commandName: string | undefined, sub?: string): Promise<Command> {
   const program = base();
   const entry = COMMANDS.find((c) => commandName && c.names.includes(commandName));
   const mods = entry ? [await entry.load()] : await Promise.all(COMMANDS.map((c) => c.load()));
-  for (const m of mods) m.register(program);
+  for (const m of mods) await m.register(program, entry ? sub : undefined);
   exitOverrideAll(program);
   return program;
 }

@@ -3,6 +3,7 @@ import type { ContainerStats } from '../engine/index.js';
 import { services } from './common.js';
 import { dockerStatus } from './daemon-errors.js';
 import { table } from './format.js';
+import { formatList, type ListKind } from './list-format.js';
 
 /** Docker's memory units (binary, four significant digits): "1.543MiB". */
 export function binarySize(n: number): string {
@@ -36,6 +37,21 @@ function row(s: ContainerStats, trunc: boolean): string[] {
 
 const TITLES = ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'NET I/O', 'BLOCK I/O', 'PIDS'];
 
+/** --format: Docker's stats fields (`.Container`, `.CPUPerc`, ...; json is each row's object). */
+export const STATS_KIND: ListKind = {
+  table: 'table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}',
+  headers: {
+    Container: 'CONTAINER', ID: 'CONTAINER ID', Name: 'NAME', CPUPerc: 'CPU %', MemUsage: 'MEM USAGE / LIMIT', MemPerc: 'MEM %',
+    NetIO: 'NET I/O', BlockIO: 'BLOCK I/O', PIDs: 'PIDS',
+  },
+};
+
+/** A stats row as Docker's formatter names its fields. */
+export function statsRow(s: ContainerStats, trunc: boolean) {
+  const [id, name, cpu, mem, memPct, net, block, pids] = row(s, trunc) as [string, string, string, string, string, string, string, string];
+  return { BlockIO: block, CPUPerc: cpu, Container: id, ID: id, MemPerc: memPct, MemUsage: mem, Name: name, NetIO: net, PIDs: pids };
+}
+
 export function register(program: Command): void {
   program
     .command('stats')
@@ -45,18 +61,25 @@ export function register(program: Command): void {
     .option('-a, --all', 'show all containers (default: running only)')
     .option('--no-stream', 'print one sample and exit')
     .option('--no-trunc', 'do not truncate ids')
-    .action((names: string[], flags: { all?: boolean; stream: boolean; trunc: boolean }) => dockerStatus(async () => {
-      const svc = await services();
-      const why = (await svc.containers.cgroupsDelegated()) ? '' : ' (this host gives you no cgroup v2 delegation)';
-      process.stderr.write(`note: figures are summed from /proc over each container's processes, not read from a cgroup${why}; LIMIT is the host's memory unless --memory was set; NET I/O is "--" with the host's network\n`);
-      for (;;) {
-        const began = Date.now();
-        const stats = await svc.containers.stats(names, { all: flags.all, intervalMs: flags.stream ? 1000 : 500 });
-        const out = table(TITLES, stats.map((s) => row(s, flags.trunc)));
-        // Streaming redraws in place, as Docker does.
-        process.stdout.write(flags.stream ? `\x1b[2J\x1b[H${out}` : out);
-        if (!flags.stream) return;
-        await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - began))));
-      }
-    }));
+    .option('--format <template>', 'Go template over .Container .ID .Name .CPUPerc .MemUsage .MemPerc .NetIO .BlockIO .PIDs, table, or json')
+    .action((names: string[], flags: { all?: boolean; stream: boolean; trunc: boolean; format?: string }) => {
+      // A template that does not parse is the command line's error (125), refused before any sampling.
+      if (flags.format) formatList(flags.format, [], STATS_KIND);
+      return dockerStatus(async () => {
+        const svc = await services();
+        const why = (await svc.containers.cgroupsDelegated()) ? '' : ' (this host gives you no cgroup v2 delegation)';
+        process.stderr.write(`note: figures are summed from /proc over each container's processes, not read from a cgroup${why}; LIMIT is the host's memory unless --memory was set; NET I/O is "--" with the host's network\n`);
+        for (;;) {
+          const began = Date.now();
+          const stats = await svc.containers.stats(names, { all: flags.all, intervalMs: flags.stream ? 1000 : 500 });
+          const out = flags.format
+            ? formatList(flags.format, stats.map((s) => statsRow(s, flags.trunc)), STATS_KIND)
+            : table(TITLES, stats.map((s) => row(s, flags.trunc)));
+          // Streaming redraws in place, as Docker does.
+          process.stdout.write(flags.stream ? `\x1b[2J\x1b[H${out}` : out);
+          if (!flags.stream) return;
+          await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - began))));
+        }
+      });
+    });
 }

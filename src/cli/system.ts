@@ -2,12 +2,22 @@ import type { Command } from 'commander';
 import { SystemService } from '../engine/index.js';
 import { EngineError } from '../util/errors.js';
 import { services } from './common.js';
-import { jsonFormatOption } from './flag-values.js';
+import { jsonFormatOption, valueOption } from './flag-values.js';
+import { invalid } from '../util/values.js';
+import { collect, confirm } from './common.js';
+import { humanSize } from './format.js';
+import { pruneReport } from './volume.js';
+import { dfText, dfVerbose, dockerInfo, dockerVersion, formatOne, versionText } from './system-format.js';
 
-async function printInfo(format: 'json' | undefined): Promise<void> {
+async function printInfo(format: string | undefined): Promise<void> {
   const info = await (await services()).system.info();
   if (format === 'json') {
+    // rootlet's own document, as before templates came (scripts read .storage, .paths, .runtime).
     process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+    return;
+  }
+  if (format) {
+    process.stdout.write(formatOne(format, dockerInfo(info)));
     return;
   }
   const lines = [
@@ -30,9 +40,17 @@ async function printInfo(format: 'json' | undefined): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-/** info's --format: json, or Docker's template for it. */
+/**
+ * --format of info and version: json, or a Go template over Docker's
+ * document. A value with no {{ }} is refused: it would print itself.
+ */
+function templateFormat(what: string) {
+  return valueOption('-f, --format <format>', `json, or a Go template over Docker's ${what} document (e.g. '{{.ServerVersion}}')`,
+    (v, flag) => (v === 'json' || v.includes('{{') ? v : invalid(flag, v, 'use json or a Go template such as \'{{json .}}\'')));
+}
+
 function infoFormat() {
-  return jsonFormatOption('-f, --format <format>', 'json (or {{json .}}) for machine-readable output', ['{{json .}}']);
+  return templateFormat('info');
 }
 
 export function register(program: Command): void {
@@ -40,12 +58,17 @@ export function register(program: Command): void {
     .command('info')
     .description('Show the runtime, storage driver, network, id ranges and paths rootlet uses')
     .addOption(infoFormat())
-    .action((flags: { format?: 'json' }) => printInfo(flags.format));
+    .action((flags: { format?: string }) => printInfo(flags.format));
 
   program
     .command('version')
-    .description('Show the rootlet version')
-    .action(() => { process.stdout.write(`rootlet version ${SystemService.version().version}\n`); });
+    .description('Show the version of rootlet (the client) and of its engine with the runtime it uses (the server)')
+    .addOption(valueOption('-f, --format <format>', 'json, or a Go template over Docker\'s version document (e.g. \'{{.Server.Version}}\')',
+      (v, flag) => (v === 'json' || v.includes('{{') ? v : invalid(flag, v, 'use json or a Go template such as \'{{json .}}\''))))
+    .action(async (flags: { format?: string }) => {
+      const doc = dockerVersion(await (await services()).system.version());
+      process.stdout.write(flags.format ? formatOne(flags.format, doc) : versionText(doc));
+    });
 
   const system = program.command('system').description('Manage rootlet on this host');
   system
@@ -72,7 +95,43 @@ export function register(program: Command): void {
     .command('info')
     .description('Same as `rootlet info`')
     .addOption(infoFormat())
-    .action((flags: { format?: 'json' }) => printInfo(flags.format));
+    .action((flags: { format?: string }) => printInfo(flags.format));
+  system
+    .command('df')
+    .description('Show the disk space images, containers and volumes use, and what could be reclaimed')
+    .option('-v, --verbose', 'each image, container and volume')
+    .option('--format <template>', 'Go template over .Type .TotalCount .Active .Size .Reclaimable, table, or json')
+    .action(async (flags: { verbose?: boolean; format?: string }) => {
+      const usage = await (await services()).system.df();
+      process.stdout.write(flags.verbose && !flags.format ? dfVerbose(usage) : dfText(usage, flags.format));
+    });
+  system
+    .command('prune')
+    .description('Remove stopped containers, unused networks, dangling images (all unused ones with -a) and with --volumes unused anonymous volumes')
+    .option('-a, --all', 'every image no container uses, not only dangling ones')
+    .option('--volumes', 'unused anonymous volumes too')
+    .option('--filter <KEY=VALUE>', 'until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE] (repeatable; volumes take the label ones only)', collect)
+    .option('-f, --force', 'do not ask for confirmation')
+    .action(async (flags: { all?: boolean; volumes?: boolean; filter?: string[]; force?: boolean }) => {
+      const warning = [
+        'WARNING! This will remove:',
+        '  - all stopped containers',
+        '  - all networks not used by at least one container',
+        ...(flags.volumes ? ['  - all anonymous volumes not used by at least one container'] : []),
+        flags.all ? '  - all images without at least one container associated to them' : '  - all dangling images',
+        '',
+        'Are you sure you want to continue? [y/N] ',
+      ].join('\n');
+      const r = await (await services()).system.prune({
+        all: flags.all, volumes: flags.volumes, filters: flags.filter,
+        ...(flags.force ? {} : { confirm: () => confirm(warning) }),
+      });
+      if (!r) return;
+      const images = [...r.images.untagged.map((u) => `untagged: ${u}`), ...r.images.deleted.map((d) => `deleted: ${d}`)];
+      process.stdout.write(pruneReport('Deleted Containers:', r.containers) + pruneReport('Deleted Networks:', r.networks)
+        + pruneReport('Deleted Volumes:', r.volumes) + pruneReport('Deleted Images:', images)
+        + `Total reclaimed space: ${humanSize(r.spaceReclaimed)}\n`);
+    });
   system
     .command('recover')
     .description('Rebuild a lost or damaged state database from the store: the old one is kept aside, images, names and containers (running ones too) are restored from disk')

@@ -109,7 +109,8 @@ export async function tarInRoot(root: string, dir: string, args: string[]): Prom
     const child = spawn('tar', ['-C', '/proc/self/fd/3', ...args], { stdio: ['ignore', 'inherit', 'inherit', fd] });
     return await new Promise<number>((resolve) => {
       child.on('error', () => resolve(127));
-      child.on('close', (code) => resolve(code ?? 2));
+      // Killed by SIGPIPE (the reader of the archive went away): the shell's 141, which the caller ends quietly on.
+      child.on('close', (code, signal) => resolve(code ?? (signal === 'SIGPIPE' ? 141 : 2)));
     });
   } finally {
     closeSync(fd);

@@ -29,3 +29,20 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * The caller's reader went away (`rootlet export c | head`): not a failure
+ * to report. A front door ends quietly, with the status a program killed
+ * by SIGPIPE has (141, as the Docker CLI ends); a server just stops writing.
+ */
+export class OutputClosedError extends EngineError {
+  constructor(what: string) {
+    super(`${what}: the output was closed before everything was written (broken pipe)`, 141);
+    this.name = 'OutputClosedError';
+  }
+}
+
+/** An error that only says the reader of our output went away (EPIPE on a write). */
+export function isOutputClosed(err: unknown): boolean {
+  return err instanceof OutputClosedError || (err as NodeJS.ErrnoException | undefined)?.code === 'EPIPE';
+}

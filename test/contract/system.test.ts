@@ -12,7 +12,8 @@ describe('contract: system', () => {
   test('version is data, without a store; the engine\'s adds its runtime', async () => {
     const v = SystemService.version();
     assert.match(v.version, /^\d+\.\d+\.\d+/);
-    assert.equal(sb.ok(['version']), `rootlet version ${v.version}\n`);
+    assert.match(sb.ok(['version']), new RegExp(`^Client:\\n Version: +${v.version.replace(/\./g, '\\.')}\\n`));
+    assert.equal(sb.ok(['version', '--format', '{{.Client.Version}} {{.Server.Version}}']), `${v.version} ${v.version}\n`);
     assert.equal(v.os, 'linux');
     assert.equal(typeof v.arch, 'string');
     assert.match(v.apiVersion, /^1\.\d+$/);
@@ -56,7 +57,7 @@ describe('contract: system', () => {
     assert.ok(df.images.size > 0);
     assert.equal(df.containers.count, 1);
     assert.ok(df.containers.size >= 3000, `containers ${df.containers.size}`);
-    assert.deepEqual(df.volumes, { count: 1, size: 5000 });
+    assert.deepEqual(df.volumes, { count: 1, active: 1, size: 5000, reclaimable: 0 });
 
     const steps: string[] = [];
     const rec = await SystemService.recover({}, (s) => steps.push(s.kind));

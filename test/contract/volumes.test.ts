@@ -68,10 +68,10 @@ describe('contract: volumes', () => {
     assert.equal(anon.length, 1);
     assert.deepEqual(await held.services.volumes.prune(), { deleted: anon, spaceReclaimed: 0 });
     await held.services.volumes.create({ name: 'v4', labels: { keep: 'yes' } });
-    const some = await held.services.volumes.prune({ filters: ['all=true', 'label!=keep=yes'] });
+    const some = (await held.services.volumes.prune({ filters: ['all=true', 'label!=keep=yes'] }))!;
     assert.deepEqual(some.deleted, ['v3']);
     assert.ok(some.spaceReclaimed > 0, 'v3 held a file');
-    assert.deepEqual((await held.services.volumes.prune({ filters: ['all=1'] })).deleted, ['v4']);
+    assert.deepEqual((await held.services.volumes.prune({ filters: ['all=1'] }))!.deleted, ['v4']);
     assert.deepEqual((await held.services.volumes.list()).map((v) => v.name), ['v1'], 'v1 is in use');
     await assert.rejects(held.services.volumes.prune({ filters: ['dangling=true'] }), /invalid filter 'dangling'/);
     sb.ok(['rm', 'user']);

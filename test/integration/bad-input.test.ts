@@ -144,7 +144,7 @@ describe('bad input: every value-taking flag refuses a malformed value up front'
       [['ps', '-n', 'abc'], /"abc" for "-n, --last" flag: not a whole number/],
       [['save', '--format', 'zip', '-o', sb.path('out.tar'), 'busybox'], /"zip" for "--format" flag: not an archive format/],
       [['--log-level', 'loud', 'ps'], /"loud" for "--log-level" flag: not a log level/],
-      [['info', '--format', 'yaml'], /"yaml" for "-f, --format" flag: only json is supported/],
+      [['info', '--format', 'yaml'], /"yaml" for "-f, --format" flag: use json or a Go template/],
       [['system', 'check', '--format', 'yaml'], /"yaml" for "-f, --format" flag: only json is supported/],
       [['policy', 'show', '--format', 'yaml'], /"yaml" for "-f, --format" flag: only json is supported/],
       [['image', 'audit', '--format', 'yaml', 'busybox'], /"yaml" for "--format" flag: only json is supported/],

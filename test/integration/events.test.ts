@@ -180,7 +180,7 @@ describe('events', () => {
     assert.equal(past('--filter', 'container=once', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Status}}'),
       'container create once create\ncontainer start once start\ncontainer die once die\ncontainer destroy once destroy\n');
     const bad = sb.run(['events', '--until', '0s', '--format', '{{.Nope}}', '--since', t0]);
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 125);
     assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
   });
 

@@ -105,10 +105,10 @@ describe('ps and inspect', () => {
     const timeless = (o: Record<string, string> | undefined) => o && { ...o, Status: '', RunningFor: '' };
     assert.deepEqual(timeless(JSON.parse(sb.ok(['ps', '--format', 'json']).trim()) as Record<string, string>), timeless(rows.find((r) => r.Names === 'bg')));
     const err = sb.run(['ps', '--format', '{{.Nope}}']);
-    assert.equal(err.code, 1);
+    assert.equal(err.code, 125);
     assert.match(err.stderr, /can't evaluate field Nope/);
     const parse = sb.run(['ps', '--format', '{{.Names']);
-    assert.equal(parse.code, 1);
+    assert.equal(parse.code, 125);
     assert.match(parse.stderr, /template parsing error/);
   });
 
@@ -188,7 +188,7 @@ describe('ps and inspect', () => {
     assert.equal(sb.ok(['inspect', '-f', '{{index .Config.Labels "role"}}', 'fg']), 'web\n');
     assert.equal(sb.ok(['container', 'inspect', '-f', '{{range .Mounts}}{{.Name}}{{end}}', 'bg']), 'vol1\n');
     const err = sb.run(['inspect', '-f', '{{.State.Status', 'fg']);
-    assert.equal(err.code, 1);
+    assert.equal(err.code, 125);
     assert.match(err.stderr, /template parsing error/);
   });
 

@@ -308,11 +308,11 @@ describe('formatList (Docker\'s --format for listings)', () => {
     assert.equal(formatList('json', rows, kind), '{"ID":"aaaa","Name":"first"}\n{"ID":"bbbbbbbbbbbbbbbb","Name":"second"}\n');
   });
 
-  test('a template error is the user\'s: exit status 1, with Go\'s message', () => {
+  test('a template error is the user\'s: exit status 125 as other refusals of the command line, with Go\'s message', () => {
     for (const f of ['{{.Nope}}', '{{.ID']) {
       assert.throws(() => formatList(f, rows, kind), (e: unknown) => {
         assert.ok(e instanceof EngineError);
-        assert.equal(e.exitCode, 1);
+        assert.equal(e.exitCode, 125);
         assert.match(e.message, /^template/);
         return true;
       });

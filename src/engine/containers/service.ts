@@ -251,6 +251,19 @@ export class ContainerService {
     }
   }
 
+  /**
+   * `container prune`: removes the containers that are not running (created
+   * or exited) that the filters (until=, label=, label!=) keep; their ids
+   * and the bytes they wrote. Nothing (and nothing removed) when `confirm`,
+   * asked after the filters were checked, says no.
+   */
+  async prune(req: { filters?: string[]; confirm?: () => Promise<boolean> } = {}): Promise<{ deleted: string[]; spaceReclaimed: number } | undefined> {
+    const { containerPruneFilter, pruneContainers } = await import('./prune.js');
+    const keep = containerPruneFilter(req.filters ?? []);
+    if (req.confirm && !(await req.confirm())) return undefined;
+    return pruneContainers(this.engine, keep);
+  }
+
   /** `ps`: newest first, settled, filtered as Docker filters. */
   async list(req: ListOptions = {}): Promise<ContainerSummary[]> {
     const { listContainers } = await import('./list.js');

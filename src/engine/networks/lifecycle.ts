@@ -111,12 +111,15 @@ export function removeNetwork(engine: Engine, net: NetworkRecord): void {
   recordEvent(engine, networkEvent(net, 'destroy'));
 }
 
-/** `network prune`: removes the networks no container uses; returns their names. */
-export function pruneNetworks(engine: Engine, labelFilters: string[] = []): string[] {
+/**
+ * `network prune`: removes the networks no container uses; returns their
+ * names. `also` narrows it further (system prune's until= and label!=).
+ */
+export function pruneNetworks(engine: Engine, labelFilters: string[] = [], also: (net: NetworkRecord) => boolean = () => true): string[] {
   const removed: string[] = [];
   for (const net of listNetworks(engine)) {
     if (net.name === DEFAULT_NETWORK || usersOf(engine, net).length) continue;
-    if (!labelFilters.every((l) => labelMatches(net.labels, l))) continue;
+    if (!labelFilters.every((l) => labelMatches(net.labels, l)) || !also(net)) continue;
     try {
       removeNetwork(engine, net);
       removed.push(net.name);

@@ -1,8 +1,9 @@
-import { arch, release } from 'node:os';
+import { arch, availableParallelism, hostname, release, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { chooseRuntime, cgroupLayout } from '../../runtime/runtime.js';
 import { findInPath, runCapture } from '../../util/proc.js';
-import { containerStore } from '../containers/state.js';
+import { containerStore, refreshStates } from '../containers/state.js';
+import { isRunning } from '../containers/running.js';
 import type { Engine } from '../engine.js';
 import { errorMessage } from '../../util/errors.js';
 import { VERSION } from '../../util/version.js';
@@ -12,9 +13,9 @@ import { DEFAULT_NETWORK } from '../networks/defaults.js';
 
 export interface EngineInfo {
   version: string;
-  host: { kernel: string; os: string; arch: string; cgroups: string; user: string; uid: number };
+  host: { kernel: string; os: string; arch: string; cgroups: string; user: string; uid: number; hostname: string; cpus: number; memTotal: number };
   runtime: { name?: string; path?: string; version?: string; error?: string };
-  storage: { driver: string; root: string; runRoot: string; images: number; containers: number };
+  storage: { driver: string; root: string; runRoot: string; images: number; containers: number; containersRunning: number };
   network: { default: string; stack: string; available: string[]; networks: number };
   idMappings: { uids: Array<{ container: number; host: number; size: number }>; gids: Array<{ container: number; host: number; size: number }> };
   paths: { config: string; database: string; namespaceHolderPid?: number };
@@ -63,16 +64,21 @@ export function engineInfo(engine: Engine): EngineInfo {
   } catch (err) {
     driver = `unavailable: ${errorMessage(err)}`;
   }
+  const containers = refreshStates(engine, containerStore(engine).list());
   return {
     version: VERSION,
-    host: { kernel: release(), os: osName(), arch: arch(), cgroups: cgroupLayout(), user: engine.id.name, uid: engine.id.uid },
+    host: {
+      kernel: release(), os: osName(), arch: arch(), cgroups: cgroupLayout(), user: engine.id.name, uid: engine.id.uid,
+      hostname: hostname(), cpus: availableParallelism(), memTotal: totalmem(),
+    },
     runtime,
     storage: {
       driver,
       root: engine.paths.dataDir,
       runRoot: engine.paths.runDir,
       images: engine.images.list().length,
-      containers: containerStore(engine).list().length,
+      containers: containers.length,
+      containersRunning: containers.filter((c) => isRunning(engine, c)).length,
     },
     network: {
       default: DEFAULT_NETWORK,

@@ -12,6 +12,10 @@ export type { CheckResult, CheckStatus } from './doctor.js';
 export type { EngineInfo } from './info.js';
 export type { CheckResult as StoreCheckResult, Problem as StoreProblem } from './store-check.js';
 export type { DatabaseVerdict } from './store-recover.js';
+export type { DiskUsage, UsageRow, ImageUsage, ContainerUsage, VolumeUsage } from './df.js';
+import type { DiskUsage } from './df.js';
+import type { SystemPruneRequest, SystemPruneResult } from './prune.js';
+export type { SystemPruneRequest, SystemPruneResult } from './prune.js';
 
 /** `version`: what this engine is and where it runs. */
 export interface VersionInfo {
@@ -48,15 +52,6 @@ export interface RecoverResult {
   movedAside: string[];
   restored: string[];
   notRestored: string[];
-}
-
-/** `system df`: what the store holds, sizes in bytes. */
-export interface DiskUsage {
-  /** Layers shared by several images are counted once. */
-  images: { count: number; size: number };
-  /** What the containers wrote (their upper directories). */
-  containers: { count: number; size: number };
-  volumes: { count: number; size: number };
 }
 
 /**
@@ -146,24 +141,20 @@ export class SystemService {
     return checkStore(this.engine, !!req.repair);
   }
 
-  /** `system df`: counts and sizes of images, containers and volumes. */
+  /**
+   * `system prune`: stopped containers, unused networks, nameless images
+   * (every unused one with `all`) and with `volumes` unused anonymous
+   * volumes. Undefined when `confirm` said no (nothing removed).
+   */
+  async prune(req: SystemPruneRequest = {}): Promise<SystemPruneResult | undefined> {
+    const { systemPrune } = await import('./prune.js');
+    return systemPrune(this.engine, req);
+  }
+
+  /** `system df`: counts, sizes and what could be reclaimed, of images, containers and volumes; each item too. */
   async df(): Promise<DiskUsage> {
-    const { containerSize } = await import('../containers/size.js');
-    const { containerStore } = await import('../containers/state.js');
-    const { listVolumes, volumeSize } = await import('../volumes/volumes.js');
-    const images = this.engine.images.list();
-    const layers = [...new Set(images.flatMap((i) => i.layers))];
-    const containers = containerStore(this.engine).list();
-    const volumes = listVolumes(this.engine);
-    let volumeBytes = 0;
-    for (const v of volumes) volumeBytes += await volumeSize(this.engine, v);
-    let containerBytes = 0;
-    for (const c of containers) containerBytes += (await containerSize(this.engine, c)).rw;
-    return {
-      images: { count: images.length, size: this.engine.images.layerSizes(layers).reduce((a, b) => a + b, 0) },
-      containers: { count: containers.length, size: containerBytes },
-      volumes: { count: volumes.length, size: volumeBytes },
-    };
+    const { diskUsage } = await import('./df.js');
+    return diskUsage(this.engine);
   }
 
   /**

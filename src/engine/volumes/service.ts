@@ -81,14 +81,17 @@ export class VolumeService {
   /**
    * `volume prune`: removes the volumes no container mounts. As Docker
    * does since API 1.42, only anonymous ones unless the filter all=true;
-   * label= and label!= narrow it. Returns their names and the bytes freed.
+   * label= and label!= narrow it. Returns their names and the bytes freed;
+   * nothing (and nothing removed) when `confirm`, asked after the filters
+   * were checked, says no.
    */
-  async prune(req: { filters?: string[] } = {}): Promise<{ deleted: string[]; spaceReclaimed: number }> {
+  async prune(req: { filters?: string[]; confirm?: () => Promise<boolean> } = {}): Promise<{ deleted: string[]; spaceReclaimed: number } | undefined> {
     const { parseFilters } = await import('../containers/filter.js');
     const { labelMatches } = await import('../networks/filter.js');
     const { deleteVolume, findVolume, listVolumes, volumeSize } = await import('./volumes.js');
     const by = parseFilters(req.filters ?? [], PRUNE_KEYS);
     const all = (by.get('all') ?? []).some((v) => isTrue(v, 'all'));
+    if (req.confirm && !(await req.confirm())) return undefined;
     const deleted: string[] = [];
     let spaceReclaimed = 0;
     for (const v of listVolumes(this.engine)) {
