@@ -3,8 +3,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BIN, Sandbox, type Result } from '../helpers.js';
+import { arch } from 'node:os';
+import { BIN, busyboxTarball, Sandbox, type Result } from '../helpers.js';
 import { waitFor } from '../lifecycle-helpers.js';
+import { makeImage, pushRaw, putManifest, startRegistry } from '../registry-helpers.js';
 
 // Issue 12 item 4: the run/create flags a Docker user reaches for (--mount,
 // --ulimit, --platform, --cidfile, -a, --sig-proxy, --label-file,
@@ -114,6 +116,45 @@ describe('run and create flags', () => {
     refusedOneLine(sb.run(['run', '--rm', '--pull', 'never', '--platform', `linux/${other}`, 'busybox', 'true']), new RegExp(`image busybox is for linux/${arch}, not the --platform asked \\(linux/${other}\\)`), 'other platform');
     refusedOneLine(sb.run(['create', '--platform', 'linux', 'busybox', 'true']), /"linux" for "--platform" flag: not a platform/, 'bad platform');
     assert.deepEqual(state(), was);
+  });
+
+  test('--platform with a multi-platform image: pulled for the platform asked; one the index lacks is refused', async () => {
+    const host = ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[arch()] ?? arch();
+    const other = host === 'arm64' ? 'amd64' : 'arm64';
+    const reg = await startRegistry();
+    try {
+      const mine = makeImage([readFileSync(busyboxTarball())], { architecture: host, cmd: ['echo', `on-${host}`] });
+      const theirs = makeImage([readFileSync(busyboxTarball())], { architecture: other, cmd: ['echo', `on-${other}`] });
+      for (const img of [mine, theirs]) await pushRaw(reg.host, 'multi', img.digest, img);
+      const index = Buffer.from(JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [[mine, host], [theirs, other]].map(([img, a]) => ({
+          mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: (img as typeof mine).digest, size: (img as typeof mine).manifest.length, platform: { os: 'linux', architecture: a },
+        })),
+      }));
+      await putManifest(reg.host, 'multi', '1', index, 'application/vnd.oci.image.index.v1+json');
+      const name = `${reg.host}/multi:1`;
+      // registries.conf marks the registry insecure: run and create have no --tls-verify.
+      const conf = sb.path('registries.conf');
+      writeFileSync(conf, `[[registry]]\nlocation = "${reg.host}"\ninsecure = true\n`);
+      const env = { CONTAINERS_REGISTRIES_CONF: conf };
+      sb.ok(['create', '--name', 'foreign', '--platform', `linux/${other}`, name], { env });
+      assert.equal(sb.ok(['image', 'inspect', '-f', '{{.Architecture}}', name]).trim(), other);
+      assert.equal(sb.ok(['inspect', '-f', '{{.Config.Cmd}}', 'foreign']).trim(), `[echo on-${other}]`);
+      sb.ok(['rm', 'foreign']);
+      // The image here is for another platform: the missing policy pulls the one asked for, as Docker.
+      assert.equal(sb.ok(['run', '--rm', '--platform', `linux/${host}`, name], { env }).trim(), `on-${host}`);
+      assert.equal(sb.ok(['image', 'inspect', '-f', '{{.Architecture}}', name]).trim(), host);
+      const was = state();
+      const r = sb.run(['run', '--rm', '--platform', 'linux/s390x', name], { env });
+      assert.equal(r.code, 125, r.stderr);
+      assert.match(r.stderr.trim().split('\n').pop()!, /^Error: .*s390x/);
+      assert.deepEqual(state(), was);
+      sb.ok(['rmi', name]);
+    } finally {
+      reg.stop();
+    }
   });
 
   test('--cidfile: the id is written; a file that exists is refused before anything is created', () => {
