@@ -8,7 +8,7 @@ import {
   parseUserns, parseVolume, splitTmpfs, parseMount, parseUlimit, parsePlatformFlag, parseAnnotations, parseLogConfig,
 } from '../grammar/create-flags.js';
 import {
-  invalid, parseAbsolutePath, parseChoice, parseDuration, parseExpose, parseInteger, parseIp, parsePublish, parseSeconds, parseSignal, parseUserSpec,
+  parseAbsolutePath, parseBool, parseChoice, parseDuration, parseExpose, parseInteger, parseIp, parsePublish, parseSeconds, parseSignal, parseUserSpec,
 } from '../util/values.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { openError } from '../util/os-errors.js';
@@ -121,7 +121,7 @@ export function addRunOptions(cmd: Command): Command {
   return cmd
     .addOption(listOption('-a, --attach <stream>', 'attach to stdin, stdout or stderr (repeatable; default: all)', (v, flag) => parseChoice(v, flag, ATTACH_STREAMS, 'a stream')))
     .addOption(checkedOption('--detach-keys <keys>', 'keys that detach a run -it from a terminal, leaving the container running ("" for none)', (v) => parseDetachKeys(v)).default(DEFAULT_DETACH_KEYS))
-    .addOption(valueOption('--sig-proxy [bool]', 'pass the signals rootlet receives to the container (default true; --sig-proxy=false: not)', (v, flag) => parseBool(v, flag)).default(true));
+    .addOption(valueOption('--sig-proxy [bool]', 'pass the signals rootlet receives to the container (--sig-proxy=false: keep them from it)', (v, flag) => parseBool(v, flag)).default(true));
 }
 
 /** Writes --cidfile once the container exists; exclusive, as Docker (another may have made it since the check). */
@@ -132,12 +132,6 @@ export function writeCidfile(path: string | undefined, id: string): void {
   } catch (err) {
     throw openError(path, err);
   }
-}
-
-function parseBool(v: string, flag: string): boolean {
-  if (['true', '1'].includes(v.toLowerCase())) return true;
-  if (['false', '0'].includes(v.toLowerCase())) return false;
-  return invalid(flag, v, 'use true or false');
 }
 
 const PULL_POLICIES = ['missing', 'always', 'never'] as const;

@@ -210,6 +210,12 @@ describe('run and create flags', () => {
     }
   });
 
+  test('-e KEY takes the caller\'s value; a KEY the caller lacks is left out (Docker)', () => {
+    const out = sb.ok(['run', '--rm', '-e', 'FROM_HOST', '-e', 'NOT_SET_HERE', 'busybox', 'env'], { env: { FROM_HOST: 'host value' } });
+    assert.match(out, /^FROM_HOST=host value$/m);
+    assert.doesNotMatch(out, /NOT_SET_HERE/);
+  });
+
   test('--label-file and -l: labels from the file, -l wins; a missing file is refused', () => {
     const f = sb.path('labels');
     writeFileSync(f, '# comment\n\ncom.example.a=1\ncom.example.b=file\nempty\n');
