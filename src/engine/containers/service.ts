@@ -121,7 +121,9 @@ export class ContainerService {
    */
   async run(request: CreateRequest, opts: RunOptions, ctx: CallerContext): Promise<{ id?: string; exitCode?: number; detached?: boolean }> {
     const { req, warning } = await this.withImage(request, { ...opts, warn: opts.warn ?? ((l) => ctx.warn(l)) }, true);
-    if (!opts.detach && req.tty && req.openStdin && opts.detachKeys?.length && ctx.streams.terminal?.input) return this.runDetachable(req, opts, ctx, warning);
+    // -a picks streams of a foreground run: that run is the runtime's child, as before (the attach socket carries them all).
+    const picked = req.attachStdin !== undefined || req.attachStdout !== undefined || req.attachStderr !== undefined;
+    if (!opts.detach && !picked && req.tty && req.openStdin && opts.detachKeys?.length && ctx.streams.terminal?.input) return this.runDetachable(req, opts, ctx, warning);
     if (!opts.detach) {
       const { runForeground } = await import('./run.js');
       const created = (id: string) => { warning(); opts.created?.(id); };
