@@ -1,14 +1,18 @@
 import type { Command } from 'commander';
 import {
   bindSourceExists, checkAlias, checkDevice, checkSeccompProfile, normalizeCap, checkHostPorts, checkNetworkRequest, parseAddHost, unprivilegedPortStart, validateContainerName,
+  checkLogConfig, checkUlimits, DEFAULT_DETACH_KEYS, parseDetachKeys,
 } from '../engine/index.js';
 import {
   expandEnv, healthInterval, parseCpus, parseDevice, parseGroupAdd, parseIsolation, parseLabels, parseMemory, parsePidsLimit, parseRestart, parseSecurityOpt,
-  parseUserns, parseVolume, splitTmpfs,
+  parseUserns, parseVolume, splitTmpfs, parseMount, parseUlimit, parsePlatformFlag, parseAnnotations, parseLogConfig,
 } from '../grammar/create-flags.js';
 import {
-  parseAbsolutePath, parseChoice, parseDuration, parseExpose, parseInteger, parseIp, parsePublish, parseSeconds, parseSignal, parseUserSpec,
+  parseAbsolutePath, parseBool, parseChoice, parseDuration, parseExpose, parseInteger, parseIp, parsePublish, parseSeconds, parseSignal, parseUserSpec,
 } from '../util/values.js';
+import { existsSync, writeFileSync } from 'node:fs';
+import { openError } from '../util/os-errors.js';
+import { EngineError } from '../util/errors.js';
 import { collect } from './common.js';
 import { checkReadable } from './files.js';
 import { checkedOption, listOption, valueOption } from './flag-values.js';
@@ -36,6 +40,19 @@ function checkSecurityOpt(v: string): void {
   const o = parseSecurityOpt(v, process.cwd());
   if (o.seccomp && o.seccomp !== 'unconfined') checkSeccompProfile(o.seccomp);
 }
+
+/** --mount: the form, and a bind source that exists (--mount, unlike -v, does not make it). */
+function checkMount(v: string): void {
+  const m = parseMount(v, process.cwd(), process.env.HOME);
+  if (m.type === 'bind' && !bindSourceExists(m.source)) throw new EngineError(`invalid mount config for type "bind": bind source path does not exist: ${m.source}`);
+}
+
+/** --cidfile: Docker refuses a file that exists (another container's, maybe still running). */
+function checkCidfile(v: string): void {
+  if (existsSync(v)) throw new EngineError(`container ID file found, make sure the other container isn't running or delete ${v}`);
+}
+
+const ATTACH_STREAMS = ['stdin', 'stdout', 'stderr'] as const;
 
 /**
  * Every value is checked as the command line is parsed (src/cli/flag-values.ts),
@@ -88,7 +105,33 @@ export function addCreateOptions(cmd: Command): Command {
     .option('--privileged', 'rootless: every capability of your user namespace, no seccomp filter, no masked paths, the host devices you can open')
     .addOption(listOption('--device <host[:container][:perms]>', 'bind in a host device you can open (perms: r, w, m)', (v) => checkDevice(parseDevice(v)), { wrap: false }))
     .addOption(listOption('--group-add <group>', 'an extra group for the container\'s process (name or gid), or keep-groups to keep your own groups (crun)', (v) => parseGroupAdd(v)))
-    .addOption(valueOption('--pull <policy>', 'pull the image: missing (when not here), always, or never', (v, flag) => parseChoice(v, flag, PULL_POLICIES, 'a pull policy')).default('missing'));
+    .addOption(valueOption('--pull <policy>', 'pull the image: missing (when not here), always, or never', (v, flag) => parseChoice(v, flag, PULL_POLICIES, 'a pull policy')).default('missing'))
+    .addOption(listOption('--mount <type=...,source=...,target=...>', 'mount: type=bind|volume|tmpfs, source (src), target (dst), readonly (ro), bind-propagation, volume-opt, tmpfs-size, tmpfs-mode', checkMount))
+    .addOption(listOption('--ulimit <name=soft[:hard]>', 'a resource limit (nofile=1024:2048); at most your own hard limit', (v) => checkUlimits([parseUlimit(v)])))
+    .addOption(checkedOption('--platform <os/arch[/variant]>', 'the platform the image must be for (pulled for it when missing)', (v) => parsePlatformFlag(v)))
+    .addOption(listOption('--label-file <file>', 'read labels from a file (KEY=VALUE lines)', (v) => checkReadable(v), { wrap: false }))
+    .addOption(listOption('--annotation <KEY=VALUE>', 'add an OCI annotation to the runtime\'s config', (v) => parseAnnotations([v])))
+    .addOption(checkedOption('--log-driver <driver>', 'k8s-file (default), none, or journald (where systemd-journald runs)', (v) => checkLogConfig(parseLogConfig(v, []))))
+    .addOption(listOption('--log-opt <KEY=VALUE>', 'log driver option: max-size=SIZE (k8s-file: the log starts anew beyond it)', (v) => checkLogConfig(parseLogConfig(undefined, [v]))))
+    .addOption(checkedOption('--cidfile <file>', 'write the container\'s id to a file (which must not exist)', checkCidfile, { wrap: false }));
+}
+
+/** `run`'s own: how a foreground run joins the caller. */
+export function addRunOptions(cmd: Command): Command {
+  return cmd
+    .addOption(listOption('-a, --attach <stream>', 'attach to stdin, stdout or stderr (repeatable; default: all)', (v, flag) => parseChoice(v, flag, ATTACH_STREAMS, 'a stream')))
+    .addOption(checkedOption('--detach-keys <keys>', 'keys that detach a run -it from a terminal, leaving the container running ("" for none)', (v) => parseDetachKeys(v)).default(DEFAULT_DETACH_KEYS))
+    .addOption(valueOption('--sig-proxy [bool]', 'pass the signals rootlet receives to the container (--sig-proxy=false: keep them from it)', (v, flag) => parseBool(v, flag)).default(true));
+}
+
+/** Writes --cidfile once the container exists; exclusive, as Docker (another may have made it since the check). */
+export function writeCidfile(path: string | undefined, id: string): void {
+  if (!path) return;
+  try {
+    writeFileSync(path, id, { flag: 'wx', mode: 0o644 });
+  } catch (err) {
+    throw openError(path, err);
+  }
 }
 
 const PULL_POLICIES = ['missing', 'always', 'never'] as const;

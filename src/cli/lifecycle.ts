@@ -5,7 +5,7 @@ import { parseSeconds, parseSignal } from '../util/values.js';
 import { checkedOption, valueOption } from './flag-values.js';
 import { eachName, services } from './common.js';
 import { pullOnDemand } from './pull-output.js';
-import { addCreateOptions, type CreateFlags } from './create-options.js';
+import { addCreateOptions, writeCidfile, type CreateFlags } from './create-options.js';
 import { processContext } from './process-context.js';
 
 export function register(program: Command): void {
@@ -21,6 +21,7 @@ export function register(program: Command): void {
       const req = toCreateRequest(image, command, flags, processContext());
       const svc = await services();
       const { id } = await svc.containers.create(req, { pull: flags.pull as PullPolicy, onPull: pullOnDemand(), warn: (l) => process.stderr.write(`${l}\n`) });
+      writeCidfile(flags.cidfile, id);
       process.stdout.write(`${id}\n`);
     });
 

@@ -1,6 +1,6 @@
 import { familiarName, tmpName } from '../engine/index.js';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, fstatSync, renameSync, rmSync, statSync, type ReadStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { EngineError } from '../util/errors.js';
@@ -11,6 +11,7 @@ import { openFile } from './files.js';
 import { valueOption } from './flag-values.js';
 import { parseChoice } from '../util/values.js';
 import { processContext } from './process-context.js';
+import { archiveProgress } from './progress-lines.js';
 
 /** What `load` prints for the images it loaded, as Docker does. */
 export function loadedLines(images: LoadedImage[]): string[] {
@@ -41,11 +42,16 @@ bare NAME every tag of that repository. \`rootlet load\`, \`docker load\` and
       // A temporary name beside the file: a failed save leaves no partial archive behind.
       // Opened first, before the store: a path that cannot be written is refused with nothing done.
       const tmp = join(dirname(flags.output), `.${basename(flags.output)}.${tmpName('save')}`);
-      const out = createWriteStream('', { fd: openFile(tmp, 'wx', 0o644, flags.output) });
+      const fd = openFile(tmp, 'wx', 0o644, flags.output);
+      const out = createWriteStream('', { fd });
+      // By the file's name: the stream closes its descriptor when it ends, before the last draw.
+      const progress = archiveProgress('Writing', () => { try { return statSync(tmp).size; } catch { return 0; } });
       try {
         await (await services()).images.save(refs, { format: flags.format }, out);
+        progress.end(true);
         renameSync(tmp, flags.output);
       } catch (err) {
+        progress.end(false);
         out.destroy();
         if (!out.closed) await once(out, 'close');
         rmSync(tmp, { force: true });
@@ -70,9 +76,20 @@ export function defineLoad(parent: Command, name: string): Command {
         throw new EngineError('requested load from stdin, but stdin is a terminal: use -i FILE or redirect standard input');
       }
       // Opened before the store: a wrong path is refused with nothing touched.
-      const input = flags.input ? createReadStream('', { fd: openFile(flags.input, 'r') }) : process.stdin;
+      const fd = flags.input ? openFile(flags.input, 'r') : undefined;
+      const input = fd !== undefined ? createReadStream('', { fd }) : process.stdin;
       const what = flags.input ?? 'standard input';
-      const images = await (await services()).images.load(input, { what, remapOutsideIds: flags.remapOutsideIds }, processContext());
+      // A file's size is known: a bar of how much of it was read (standard input has neither).
+      const file = input as Partial<ReadStream>;
+      const progress = fd !== undefined && !flags.quiet ? archiveProgress('Loading', () => file.bytesRead ?? 0, fstatSync(fd).size) : undefined;
+      let images: LoadedImage[];
+      try {
+        images = await (await services()).images.load(input, { what, remapOutsideIds: flags.remapOutsideIds }, processContext());
+      } catch (err) {
+        progress?.end(false);
+        throw err;
+      }
+      progress?.end(true);
       if (!flags.quiet) process.stdout.write(loadedLines(images).map((l) => `${l}\n`).join(''));
     });
 }

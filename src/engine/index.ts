@@ -20,6 +20,9 @@ export type { CallerContext, CallerStreams, Terminal, SignalSource, ForwardedSig
 export type { CreateRequest, ExecRequest, HostRequest, MountSpec, ResourcesRequest, RestartPolicy, HealthRequest } from './containers/request.js';
 export type { DeviceMapping, SecurityOptions } from './containers/request.js';
 export { ISOLATIONS, type Isolation } from './containers/request.js';
+export { LOG_DRIVERS, type LogConfig, type LogDriver, type Ulimit } from './containers/request.js';
+export { checkUlimits, ULIMIT_NAMES } from './containers/ulimits.js';
+export { logSettings as checkLogConfig } from './containers/log-config.js';
 export { checkDevice, checkSeccompProfile } from './containers/security.js';
 export { normalizeCap } from '../runtime/capabilities.js';
 // Checks a front door runs while it parses, so a bad value is refused before anything is pulled or created.

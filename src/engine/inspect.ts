@@ -18,6 +18,7 @@ import type { Engine } from './engine.js';
 import { EngineError } from '../util/errors.js';
 import { keepIdLayerName } from './containers/keepid.js';
 import { pathsOf, securityOptText, settingsOf } from './containers/security.js';
+import { logConfigOf } from './containers/log-config.js';
 
 /** Go's zero time, which Docker prints for "never". */
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -131,7 +132,7 @@ export async function inspectContainer(engine: Engine, recIn: ContainerRecord, o
     Name: `/${rec.name}`,
     RestartCount: rec.restartCount,
     Driver: spec.driver,
-    Platform: 'linux',
+    Platform: spec.platform?.split('/')[0] ?? 'linux',
     MountLabel: '',
     ProcessLabel: '',
     AppArmorProfile: '',
@@ -139,7 +140,7 @@ export async function inspectContainer(engine: Engine, recIn: ContainerRecord, o
     HostConfig: {
       Binds: binds(engine.paths.volumes, spec),
       ContainerIDFile: '',
-      LogConfig: { Type: 'k8s-file', Config: {} },
+      LogConfig: logConfigOf(spec.log),
       NetworkMode: network,
       PortBindings: portMap(spec.net.ports),
       RestartPolicy: { Name: spec.restart.name, MaximumRetryCount: spec.restart.maxRetries },
@@ -175,6 +176,8 @@ export async function inspectContainer(engine: Engine, recIn: ContainerRecord, o
       CpuQuota: 0,
       PidsLimit: res.pidsLimit ?? null,
       Init: spec.init,
+      Ulimits: spec.ulimits?.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })) ?? null,
+      ...(spec.annotations ? { Annotations: sorted(spec.annotations) } : {}),
     },
     GraphDriver: {
       Name: spec.driver,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import type { CreateRequest, DeviceMapping, ExecRequest, Isolation, MountSpec, RestartPolicy, SecurityOptions } from '../engine/index.js';
-import { ISOLATIONS, normalizeCap } from '../engine/index.js';
+import type { CreateRequest, DeviceMapping, ExecRequest, Isolation, LogConfig, MountSpec, RestartPolicy, SecurityOptions, Ulimit } from '../engine/index.js';
+import { ISOLATIONS, LOG_DRIVERS, normalizeCap, parsePlatform } from '../engine/index.js';
 import { EngineError } from '../util/errors.js';
 import { openError } from '../util/os-errors.js';
 import { invalid, parseBytes, parseChoice, parseDuration, parseInteger, parsePositiveNumber, parsePublish } from '../util/values.js';
@@ -63,6 +63,18 @@ export interface CreateFlags {
   privileged?: boolean;
   device?: string[];
   groupAdd?: string[];
+  /** --mount: Docker's key=value lists. */
+  mount?: string[];
+  ulimit?: string[];
+  platform?: string;
+  labelFile?: string[];
+  annotation?: string[];
+  logDriver?: string;
+  logOpt?: string[];
+  /** -a: the streams a foreground run joins to the caller's. */
+  attach?: string[];
+  /** Written by the front door once the container exists. */
+  cidfile?: string;
 }
 
 /** --isolation: default, or sandbox (gVisor). */
@@ -87,6 +99,7 @@ export function toCreateRequest(image: string, command: string[], f: CreateFlags
   const mounts: MountSpec[] = [
     ...(f.volume ?? []).map((v) => volumeMount(parseVolume(v, at.cwd, at.env.HOME))),
     ...(f.tmpfs ?? []).map(splitTmpfs),
+    ...(f.mount ?? []).map((m) => parseMount(m, at.cwd, at.env.HOME)),
   ];
   return {
     image,
@@ -97,13 +110,15 @@ export function toCreateRequest(image: string, command: string[], f: CreateFlags
     workingDir: f.workdir,
     user: f.user,
     hostname: f.hostname,
-    labels: parseLabels(f.label ?? []),
+    labels: { ...readLabelFiles(f.labelFile ?? [], at.cwd), ...parseLabels(f.label ?? []) },
     tty: !!f.tty,
     openStdin: !!f.interactive,
+    ...(f.attach?.length ? { attachStdin: f.attach.includes('stdin'), attachStdout: f.attach.includes('stdout'), attachStderr: f.attach.includes('stderr') } : {}),
     stopSignal: f.stopSignal,
     stopTimeoutSec: f.stopTimeout,
     healthcheck: Object.keys(health).length ? health : undefined,
     exposedPorts: f.expose ?? [],
+    ...(f.platform !== undefined ? { platform: parsePlatformFlag(f.platform) } : {}),
     host: {
       mounts,
       readonlyRootfs: !!f.readOnly,
@@ -132,8 +147,143 @@ export function toCreateRequest(image: string, command: string[], f: CreateFlags
       securityOpt: parseSecurityOpts(f.securityOpt ?? [], at.cwd),
       devices: (f.device ?? []).map(parseDevice),
       groupAdd: (f.groupAdd ?? []).map(parseGroupAdd),
+      ...(f.ulimit?.length ? { ulimits: f.ulimit.map(parseUlimit) } : {}),
+      ...(f.annotation?.length ? { annotations: parseAnnotations(f.annotation) } : {}),
+      ...(f.logDriver !== undefined || f.logOpt?.length ? { logConfig: parseLogConfig(f.logDriver, f.logOpt ?? []) } : {}),
     },
   };
+}
+
+/** --platform os/arch[/variant], as given but with Docker's aliases (x86_64 is amd64). */
+export function parsePlatformFlag(v: string): string {
+  const p = parsePlatform(v);
+  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+
+/** --ulimit NAME=SOFT[:HARD] (HARD defaults to SOFT; -1 or unlimited: no limit), as Docker. */
+export function parseUlimit(v: string): Ulimit {
+  const m = /^([a-z]+)=(-?\d+|unlimited)(?::(-?\d+|unlimited))?$/.exec(v);
+  if (!m) return invalid('--ulimit', v, 'use NAME=SOFT[:HARD], e.g. nofile=1024:2048');
+  const num = (t: string) => (t === 'unlimited' ? -1 : Number(t));
+  const soft = num(m[2]!);
+  return { name: m[1]!, soft, hard: m[3] !== undefined ? num(m[3]) : soft };
+}
+
+/** --annotation KEY=VALUE (one KEY alone: an empty value, as Podman). */
+export function parseAnnotations(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const a of list) {
+    const i = a.indexOf('=');
+    const k = i < 0 ? a : a.slice(0, i);
+    if (!k || /\s/.test(k)) return invalid('--annotation', a, 'use KEY=VALUE');
+    out[k] = i < 0 ? '' : a.slice(i + 1);
+  }
+  return out;
+}
+
+/** --log-driver and --log-opt KEY=VALUE. */
+export function parseLogConfig(driver: string | undefined, opts: string[]): LogConfig {
+  const type = driver === undefined ? 'k8s-file' : parseChoice(driver, '--log-driver', LOG_DRIVERS, 'a log driver rootlet has');
+  const config: Record<string, string> = {};
+  for (const o of opts) {
+    const i = o.indexOf('=');
+    if (i <= 0) return invalid('--log-opt', o, 'use KEY=VALUE, e.g. max-size=10m');
+    config[o.slice(0, i)] = o.slice(i + 1);
+  }
+  return { type, ...(Object.keys(config).length ? { config } : {}) };
+}
+
+/** --label-file: a label a line (KEY=VALUE, or KEY for an empty one); blank lines and # comments are skipped. */
+export function readLabelFiles(files: string[], cwd: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of files) {
+    const file = posix.resolve(cwd, f);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw openError(file, err);
+    }
+    const lines = text.split('\n').map((l) => l.replace(/\r$/, '').trim()).filter((l) => l && !l.startsWith('#'));
+    for (const l of lines) if (l.startsWith('=')) throw new EngineError(`${file}: invalid label "${l}": use KEY=VALUE`);
+    Object.assign(out, parseLabels(lines));
+  }
+  return out;
+}
+
+const MOUNT_TYPES = ['bind', 'volume', 'tmpfs'] as const;
+const PROPAGATIONS = ['shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate'];
+
+/**
+ * --mount type=bind|volume|tmpfs,KEY=VALUE... with Docker's keys: source
+ * (src), target (dst, destination), readonly (ro), bind-propagation,
+ * volume-opt (repeatable), volume-nocopy, tmpfs-size, tmpfs-mode. As
+ * Docker, a bind source must exist (-v makes a missing one; --mount does not).
+ */
+export function parseMount(v: string, cwd: string, home = '/'): MountSpec {
+  const bad = (why: string): never => invalid('--mount', v, why);
+  const kv = new Map<string, string | undefined>();
+  const volumeOptions: Record<string, string> = {};
+  for (const field of v.split(',')) {
+    if (!field) continue;
+    const i = field.indexOf('=');
+    const key = (i < 0 ? field : field.slice(0, i)).trim().toLowerCase();
+    const value = i < 0 ? undefined : field.slice(i + 1);
+    if (key === 'volume-opt') {
+      const j = value?.indexOf('=') ?? -1;
+      if (!value || j <= 0) return bad(`invalid volume-opt "${value ?? ''}": use volume-opt=KEY=VALUE`);
+      volumeOptions[value.slice(0, j)] = value.slice(j + 1);
+      continue;
+    }
+    const canon = ({ src: 'source', dst: 'target', destination: 'target', ro: 'readonly' } as Record<string, string>)[key] ?? key;
+    if (!['type', 'source', 'target', 'readonly', 'bind-propagation', 'volume-nocopy', 'tmpfs-size', 'tmpfs-mode', 'consistency'].includes(canon)) return bad(`unexpected key '${key}' in '${field}'`);
+    if (value === undefined && canon !== 'readonly' && canon !== 'volume-nocopy') return bad(`invalid field '${field}' must be a key=value pair`);
+    kv.set(canon, value);
+  }
+  const type = kv.get('type') ?? 'volume';
+  if (!(MOUNT_TYPES as readonly string[]).includes(type)) return bad(`mount type "${type}" is not supported: use bind, volume or tmpfs`);
+  const flag = (k: string) => {
+    if (!kv.has(k)) return false;
+    const x = kv.get(k);
+    if (x === undefined || ['true', '1'].includes(x.toLowerCase())) return true;
+    if (['false', '0'].includes(x.toLowerCase())) return false;
+    return bad(`invalid value for ${k}: ${x} (use true or false)`);
+  };
+  const readOnly = flag('readonly');
+  const target = kv.get('target');
+  if (!target) return bad(`invalid mount config for type "${type}": field Target must not be empty`);
+  if (!target.startsWith('/')) return bad(`invalid mount config for type "${type}": the target "${target}" must be an absolute path`);
+  const only = (keys: string[], forType: string, field: string) => {
+    for (const k of keys) if (kv.has(k)) bad(`invalid mount config for type "${type}": field ${field} must not be specified (${k} is for ${forType})`);
+  };
+  const source = kv.get('source');
+  if (type === 'tmpfs') {
+    if (source) return bad('invalid mount config for type "tmpfs": field Source must not be specified');
+    only(['bind-propagation'], 'bind mounts', 'BindOptions');
+    if (Object.keys(volumeOptions).length || kv.has('volume-nocopy')) return bad('invalid mount config for type "tmpfs": field VolumeOptions must not be specified');
+    const options: string[] = [];
+    const size = kv.get('tmpfs-size');
+    if (size !== undefined) options.push(`size=${parseBytes(size, '--mount tmpfs-size')}`);
+    const mode = kv.get('tmpfs-mode');
+    if (mode !== undefined) {
+      if (!/^[0-7]{1,4}$/.test(mode)) return bad(`invalid tmpfs-mode "${mode}": use an octal mode, e.g. 1777`);
+      options.push(`mode=${mode}`);
+    }
+    if (readOnly) options.push('ro');
+    return { type: 'tmpfs', target, options };
+  }
+  only(['tmpfs-size', 'tmpfs-mode'], 'tmpfs mounts', 'TmpfsOptions');
+  const propagation = kv.get('bind-propagation');
+  if (propagation !== undefined && !PROPAGATIONS.includes(propagation)) return bad(`invalid bind-propagation "${propagation}": use ${PROPAGATIONS.join(', ')}`);
+  if (type === 'bind') {
+    if (!source) return bad('invalid mount config for type "bind": field Source must not be empty');
+    if (Object.keys(volumeOptions).length || kv.has('volume-nocopy')) return bad('invalid mount config for type "bind": field VolumeOptions must not be specified');
+    const abs = source.startsWith('~') ? posix.join(home || '/', source.slice(1)) : posix.resolve(cwd, source);
+    return { type: 'bind', source: abs, target, readOnly, mustExist: true, ...(propagation ? { propagation } : {}) };
+  }
+  if (propagation !== undefined) return bad('invalid mount config for type "volume": field BindOptions must not be specified');
+  if (source && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(source)) return bad(`invalid volume name "${source}": use [a-zA-Z0-9][a-zA-Z0-9_.-] (a path is type=bind)`);
+  return { type: 'volume', ...(source ? { source } : {}), target, readOnly, ...(Object.keys(volumeOptions).length ? { volumeOptions } : {}) };
 }
 
 const SECURITY_OPT_USE = 'use no-new-privileges, seccomp=unconfined, seccomp=PROFILE.json, mask=PATH[:PATH...] or unmask=ALL|PATH[:PATH...]';

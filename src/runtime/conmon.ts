@@ -29,6 +29,10 @@ export interface ConmonOptions {
   keyring: boolean;
   exitCommand?: string[];
   env: NodeJS.ProcessEnv;
+  /** Where the output goes: k8s-file (logPath, the default), none, or journald. */
+  logDriver?: 'k8s-file' | 'none' | 'journald';
+  /** k8s-file: bytes before conmon starts the log anew. */
+  logSizeMax?: number;
 }
 
 export interface ConmonStarted {
@@ -42,14 +46,21 @@ export function conmonPath(): string {
   return p;
 }
 
+/** conmon's -l: DRIVER:PATH (journald and none take no path). */
+function logTarget(o: ConmonOptions): string {
+  const driver = o.logDriver ?? 'k8s-file';
+  return driver === 'k8s-file' ? `k8s-file:${o.logPath}` : `${driver}:`;
+}
+
 /** Starts conmon, which creates (not starts) the container. */
 export function createWithConmon(o: ConmonOptions): Promise<ConmonStarted> {
   const args = [
     conmonPath(), '--api-version', '1', '-c', o.id, '-u', o.id, '-n', o.name, '-r', o.runtime.path, '-b', o.bundle,
-    '-p', join(o.bundle, 'pidfile'), '-P', join(o.bundle, 'conmon.pid'), '-l', `k8s-file:${o.logPath}`,
+    '-p', join(o.bundle, 'pidfile'), '-P', join(o.bundle, 'conmon.pid'), '-l', logTarget(o),
     '--exit-dir', o.exitDir, '--socket-dir-path', o.socketDir, '--log-level', 'error', '--syslog',
     ...o.runtimeGlobalArgs.flatMap((a) => ['--runtime-arg', a]),
   ];
+  if (o.logSizeMax !== undefined) args.push('--log-size-max', String(o.logSizeMax));
   if (o.tty) args.push('-t');
   if (!o.keyring) args.push('--no-new-keyring');
   // As Docker for detached containers: an attach session ending does not close the container's input.

@@ -44,6 +44,18 @@ export interface SpecInput {
   resources?: { resources: object; cgroupsPath: string };
   /** Capabilities, seccomp, masked paths, devices; absent: the defaults without a seccomp filter. */
   security?: SpecSecurity;
+  /** process.rlimits; -1 is unlimited (written as RLIM_INFINITY by specText). */
+  rlimits?: Array<{ type: string; soft: number; hard: number }>;
+  /** The user's annotations (the security settings' own are added over them). */
+  annotations?: Record<string, string>;
+}
+
+/** Stands for RLIM_INFINITY (2^64-1), which a JavaScript number cannot hold exactly, until specText writes it. */
+const RLIM_INFINITY = '__rootlet_rlim_infinity__';
+
+/** config.json's text: JSON, with unlimited rlimits as the exact 18446744073709551615 the runtimes parse. */
+export function specText(config: object): string {
+  return JSON.stringify(config).replaceAll(`"${RLIM_INFINITY}"`, '18446744073709551615');
 }
 
 /** The container's confinement, resolved by the engine (src/engine/containers/security.ts). */
@@ -125,6 +137,7 @@ export function buildRuntimeSpec(input: SpecInput): object {
   const bounding = sec?.caps ?? DEFAULT_CAPS;
   const caps = isRoot ? bounding : [];
   const args = input.initPath ? [INIT_PATH, '--', ...input.args] : input.args;
+  const annotations = { ...input.annotations, ...sec?.annotations };
 
   const linux: Record<string, unknown> = {
     namespaces,
@@ -151,11 +164,16 @@ export function buildRuntimeSpec(input: SpecInput): object {
       cwd: input.cwd,
       capabilities: { bounding, effective: caps, permitted: caps, inheritable: [] },
       noNewPrivileges: !!sec?.noNewPrivileges,
+      ...(input.rlimits?.length ? { rlimits: input.rlimits.map((r) => ({ type: r.type, soft: unlimited(r.soft), hard: unlimited(r.hard) })) } : {}),
     },
-    ...(sec && Object.keys(sec.annotations).length ? { annotations: sec.annotations } : {}),
+    ...(Object.keys(annotations).length ? { annotations } : {}),
     root: { path: input.rootfs, readonly: input.readonlyRootfs },
     hostname: input.hostname,
     mounts,
     linux,
   };
+}
+
+function unlimited(n: number): number | string {
+  return n < 0 ? RLIM_INFINITY : n;
 }

@@ -138,6 +138,14 @@ describe('containers through the service', () => {
     await refused(request(['x'], { env: ['NOVALUE'] }), /invalid environment variable/);
     await refused(request(['x'], { host: { autoRemove: true, restartPolicy: { name: 'always', maxRetries: 0 } } }), /conflicting options/);
     await refused({ image: 'nosuchimage', cmd: ['x'] }, /nosuchimage/);
+    // Issue 12's values, checked for a door that has no flag grammar (the API) as for the CLI.
+    await refused(request(['x'], { host: { ulimits: [{ name: 'nofile', soft: 10, hard: 5 }] } }), /soft limit 10 is above the hard limit 5/);
+    await refused(request(['x'], { host: { ulimits: [{ name: 'openfiles', soft: 1, hard: 1 }] } }), /invalid ulimit type: openfiles/);
+    await refused(request(['x'], { host: { annotations: { 'run.oci.keep_original_groups': '1' } } }), /run\.oci\.\* annotations/);
+    await refused(request(['x'], { host: { logConfig: { type: 'syslog' as never } } }), /invalid log driver "syslog"/);
+    await refused(request(['x'], { host: { logConfig: { type: 'k8s-file', config: { 'max-file': '3' } } } }), /unknown log opt 'max-file'/);
+    await refused(request(['x'], { host: { mounts: [{ type: 'bind', source: '/nonexistent/src', target: '/x', mustExist: true }] } }), /bind source path does not exist/);
+    await refused(request(['x'], { platform: 'linux/s390x' }), /not the --platform asked \(linux\/s390x\)/);
     assert.equal((await svc.containers.list({ all: true })).length, before);
   });
 });

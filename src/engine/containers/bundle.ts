@@ -4,7 +4,8 @@ import { hexOf } from '../../image/store.js';
 import { checkExecutable, resolveUser, RootfsView } from '../../runtime/rootfs-lookup.js';
 import { chooseRuntime, cgroupLayout, isSandbox, runtimeArgs, runtimeStateExists, usesConsoleRelay, type Runtime } from '../../runtime/runtime.js';
 import { randomHex } from '../../util/random.js';
-import { buildRuntimeSpec, type SpecSecurity } from '../../runtime/spec.js';
+import { buildRuntimeSpec, specText, type SpecSecurity } from '../../runtime/spec.js';
+import { ociRlimits } from './ulimits.js';
 import { containerDirs, mountScript, shq, unmountScript } from '../../storage/rootfs.js';
 import { findInPath } from '../../util/proc.js';
 import { keepIdMap, type ContainerSpec } from './spec.js';
@@ -92,12 +93,12 @@ export function layerNames(engine: Engine, rec: ContainerRecord): string[] {
  * writes the exit code where conmon would: a rootlet killed meanwhile no
  * longer takes the container's exit code with it.
  */
-export function startCommand(engine: Engine, rec: ContainerRecord, names: string[], runtimeCmd: string[], opts: { exitFile?: string; filesOnly?: boolean } = {}): string[] {
+export function startCommand(engine: Engine, rec: ContainerRecord, names: string[], runtimeCmd: string[], opts: { exitFile?: string; workdir?: WorkdirOwner; filesOnly?: boolean } = {}): string[] {
   const dirs = containerDirs(containerDir(engine, rec.id));
   for (const d of [dirs.upper, dirs.work, dirs.merged]) engine.mkdirForNs(d);
   // Overlay shows the upper directory's mode on /: it must be the image's, not our private 0700.
   chmodSync(dirs.upper, statSync(join(engine.paths.layers, names[names.length - 1]!)).mode & 0o7777);
-  const mount = mountScript(rec.spec.driver, engine.paths.layers, names, dirs);
+  const mount = mountScript(rec.spec.driver, engine.paths.layers, names, dirs) + (opts.workdir ? ` && { ${workdirScript(dirs.merged, rec.spec.workdir, opts.workdir)}; }` : '');
   const run = opts.exitFile ? runRecordingExit(opts.exitFile) : 'exec "$@"';
   // filesOnly: the command reads or writes the container's files (cp, export of a stopped one); no runtime starts.
   const sandbox = !opts.filesOnly && isSandbox(runtimeFor(engine, rec.spec)) ? `${runscNetnsFix(join(containerDir(engine, rec.id), 'config.json'))}; ` : '';
@@ -112,6 +113,25 @@ export function startCommand(engine: Engine, rec: ContainerRecord, names: string
   const script = `${sandbox}cd ${shq(engine.paths.layers)} && ${mount} || { echo "rootlet: cannot mount the container's root filesystem (${rec.spec.driver})" >&2; exit 125; }; ${run}`;
   // slave: a network namespace file unmounted in the holder is gone here too (src/engine/networks/bridge.ts).
   return ['unshare', '--mount', '--propagation', 'slave', 'sh', '-c', script, 'sh', ...runtimeCmd];
+}
+
+/** Who owns a working directory made for the container: ids of the user's namespace. */
+export interface WorkdirOwner {
+  uid: number;
+  gid: number;
+}
+
+/**
+ * Makes the working directory when the image lacks it, as Podman does:
+ * each missing component owned by the container's user (the runtime would
+ * make it root's). Run on the mounted root before the runtime, component
+ * by component: a symbolic link (which the container may have made in an
+ * earlier run) is never followed on the host, and anything that is not a
+ * directory stops it; the runtime then deals with the path as it is.
+ */
+function workdirScript(root: string, workdir: string, owner: WorkdirOwner): string {
+  const parts = workdir.split('/').filter(Boolean).map(shq).join(' ');
+  return `w() { d=${shq(root)}; for c in ${parts}; do d="$d/$c"; if [ -L "$d" ]; then return 0; elif [ ! -e "$d" ]; then mkdir -m 755 "$d" && chown -h ${owner.uid}:${owner.gid} "$d" || return 0; elif [ ! -d "$d" ]; then return 0; fi; done; }; w`;
 }
 
 /**
@@ -163,7 +183,7 @@ function runRecordingExit(exitFile: string): string {
  * first, so that a missing command is Docker's exit 127 with one line
  * rather than the runtime's error, before any network state is made.
  */
-export function prepareBundle(engine: Engine, rec: ContainerRecord, names: string[]): (net: NetSetup) => void {
+export function prepareBundle(engine: Engine, rec: ContainerRecord, names: string[]): ((net: NetSetup) => void) & { workdir?: WorkdirOwner } {
   const ns = engine.ns();
   const spec = rec.spec;
   const view = new RootfsView([...names].reverse().map((n) => join(engine.paths.layers, n)), spec.mounts);
@@ -176,12 +196,24 @@ export function prepareBundle(engine: Engine, rec: ContainerRecord, names: strin
   const cmd = spec.args[0]!;
   const cwd = view.stat(spec.workdir);
   if (cwd && !cwd.isDirectory()) throw new EngineError(`the working directory ${spec.workdir} is not a directory in the container`);
+  const underMount = spec.mounts.some((m) => spec.workdir === m.destination || spec.workdir.startsWith(`${m.destination.replace(/\/$/, '')}/`));
+  const workdir = cwd || underMount || spec.workdir === '/' ? undefined : nsOwner(user, keepId ? { uid: engine.id.uid, gid: engine.id.gid, size: ns.size } : undefined);
   const verdict = checkExecutable(cmd, env, spec.workdir, view);
   if (verdict) throw new EngineError(verdict.message, verdict.code);
   checkKeyQuota(engine);
   // Before any network state is made: a missing default profile or a device gone since create is refused here.
   const security = specSecurity(engine, spec, runtimeFor(engine, spec));
-  return (net) => writeBundle(engine, rec, { user, env, security }, net);
+  return Object.assign((net: NetSetup) => writeBundle(engine, rec, { user, env, security }, net), { workdir });
+}
+
+/** The container's user as ids of the user's namespace (keep-id nests another namespace: its maps say where each id is). */
+function nsOwner(user: { uid: number; gid: number }, keepId?: { uid: number; gid: number; size: number }): WorkdirOwner {
+  if (!keepId) return { uid: user.uid, gid: user.gid };
+  const outside = (id: number, host: number) => {
+    const e = keepIdMap(host, keepId.size).find((m) => id >= m.inside && id < m.inside + m.count);
+    return e ? e.outside + (id - e.inside) : 0;
+  };
+  return { uid: outside(user.uid, keepId.uid), gid: outside(user.gid, keepId.gid) };
 }
 
 function writeBundle(engine: Engine, rec: ContainerRecord, proc: { user: ReturnType<typeof resolveUser>; env: string[]; security: SpecSecurity & { seccompKey?: string } }, net: NetSetup): void {
@@ -215,8 +247,10 @@ function writeBundle(engine: Engine, rec: ContainerRecord, proc: { user: ReturnT
     initPath: spec.init ? findInPath('catatonit') : undefined,
     resources: resourcesSpec(spec.resources, rec.id, engine.id.uid),
     security: proc.security,
+    rlimits: ociRlimits(spec.ulimits),
+    annotations: spec.annotations,
   });
-  engine.writeFileForNs(join(dir, 'config.json'), JSON.stringify(config));
+  engine.writeFileForNs(join(dir, 'config.json'), specText(config));
   // Which compiled filter the runtime's state will hold once it created the container (start.ts keeps it).
   if (proc.security.seccompKey && !proc.security.annotations['run.oci.seccomp_bpf_data']) engine.writeFileForNs(join(dir, SECCOMP_KEY_FILE), proc.security.seccompKey);
   else rmSync(join(dir, SECCOMP_KEY_FILE), { force: true });

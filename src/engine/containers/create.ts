@@ -16,10 +16,15 @@ import { checkNetworkRefs } from '../networks/endpoints.js';
 import { containerEvent, recordEvent } from '../events/log.js';
 import { ensureVolume } from '../volumes/volumes.js';
 import { askOf } from '../policy/check.js';
+import { checkImagePlatform } from './platform.js';
 
 
 /** Turns parsed -v entries into mounts: bind sources are created if missing (as Docker), volumes live in the store. */
 function resolveVolumes(engine: Engine, parsed: VolumeMount[], spec: ContainerSpec): void {
+  // Before any volume is made: a refusal leaves nothing behind.
+  for (const v of parsed) {
+    if (v.kind === 'bind' && v.mustExist && !bindSourceExists(v.source)) throw new EngineError(`invalid mount config for type "bind": bind source path does not exist: ${v.source}`);
+  }
   for (const v of parsed) {
     const propagation = v.propagation ? [v.propagation] : [];
     if (v.kind === 'bind') {
@@ -37,7 +42,7 @@ function resolveVolumes(engine: Engine, parsed: VolumeMount[], spec: ContainerSp
       continue;
     }
     const name = v.kind === 'named' ? v.source : newContainerId();
-    const { data } = ensureVolume(engine, { name, anonymous: v.kind === 'anonymous' });
+    const { data } = ensureVolume(engine, { name, anonymous: v.kind === 'anonymous', ...(v.options ? { options: v.options } : {}) });
     spec.volumes.push({ name, anonymous: v.kind === 'anonymous' });
     spec.mounts.push({ type: 'bind', source: data, destination: v.destination, options: ['rbind', ...propagation, ...(v.readonly ? ['ro'] : [])] });
   }
@@ -46,6 +51,7 @@ function resolveVolumes(engine: Engine, parsed: VolumeMount[], spec: ContainerSp
 /** Creates the container's record and spec; nothing runs yet. */
 export function createContainer(engine: Engine, opts: CreateRequest): ContainerRecord {
   const image = engine.images.resolve(opts.image);
+  if (opts.platform) checkImagePlatform(image, opts.image, opts.platform);
   const id = newContainerId();
   const { spec, volumes } = buildSpec(opts, image, {
     id,

@@ -22,18 +22,21 @@ export function checkTerminal(ctx: CallerContext, o: { interactive: boolean; tty
   if (o.tty && o.interactive && !ctx.streams.terminal?.input) throw new EngineError('the input device is not a TTY: drop -t, or run from a terminal');
 }
 
-export function foreground(ctx: CallerContext, rt: Runtime, o: { interactive: boolean; tty: boolean; capture: boolean }): Foreground {
+export function foreground(ctx: CallerContext, rt: Runtime, o: { interactive: boolean; tty: boolean; capture: boolean; attach?: { stdin: boolean; stdout: boolean; stderr: boolean } }): Foreground {
   // Only what is used is read: a caller's streams may be made on first touch (the CLI's are).
   const fds = ctx.streams.fds;
   if (!o.interactive && o.tty && !usesConsoleRelay(rt) && !ctx.streams.terminal) {
     // runc, with no console relay, opens the caller's terminal itself.
     throw new EngineError('-t needs a terminal on stdin or stdout with runc: run from a terminal, or drop -t');
   }
-  const input = !o.interactive ? 'ignore' : fds ? fds.stdin : ctx.streams.stdin ? 'pipe' : 'ignore';
+  const attached = o.attach ?? { stdin: true, stdout: true, stderr: true };
+  const input = !o.interactive || !attached.stdin ? 'ignore' : fds ? fds.stdin : ctx.streams.stdin ? 'pipe' : 'ignore';
   // gVisor writes to a donated regular file at an offset of its own, from 0, over what the caller's shell wrote
   // before (`{ echo a; rootlet run --isolation sandbox ...; } > f` lost "a"): a sandbox's output is always relayed.
   const direct = !o.capture && !isSandbox(rt) && fds;
-  const stdio: StdioOptions = [input, direct ? fds.stdout : 'pipe', direct ? fds.stderr : 'pipe'];
+  // A stream not attached (-a) is not the caller's: captured for the log, or dropped.
+  const out = (name: 'stdout' | 'stderr') => (!attached[name] ? (o.capture ? 'pipe' : 'ignore') : direct ? fds[name] : 'pipe');
+  const stdio: StdioOptions = [input, out('stdout'), out('stderr')];
   return {
     stdio,
     connect(child, tee, onEnd) {
@@ -46,12 +49,12 @@ export function foreground(ctx: CallerContext, rt: Runtime, o: { interactive: bo
         const from = child[name];
         // Not relayed (the child has the caller's descriptor): the caller's stream is never touched.
         if (!from) continue;
-        const to = ctx.streams[name];
+        const to = attached[name] ? ctx.streams[name] : undefined;
         open++;
         from.on('data', (d: Buffer) => {
           tee?.(name, d);
           // A closed output (e.g. `| head`) must not stop the container's logging.
-          if (writable(to)) to.write(d, () => {});
+          if (to && writable(to)) to.write(d, () => {});
         });
         from.on('end', () => { if (--open === 0) onEnd?.(); });
       }
@@ -76,9 +79,11 @@ export interface SignalForwarding {
  * with a TTY, window changes too. `child` is read at each signal: it may
  * be spawned later.
  */
-export function forwardSignals(ctx: CallerContext, child: () => ChildProcess | undefined, o: { tty: boolean }): SignalForwarding {
+export function forwardSignals(ctx: CallerContext, child: () => ChildProcess | undefined, o: { tty: boolean; proxy?: boolean }): SignalForwarding {
   let pending: ForwardedSignal | undefined;
   const send = (sig: ForwardedSignal | 'SIGWINCH') => {
+    // --sig-proxy=false: the caller's signals are taken (the run still waits and cleans up) but not passed on.
+    if (o.proxy === false && sig !== 'SIGWINCH') return;
     const c = child();
     if (c?.pid) {
       try { c.kill(sig); } catch { /* already gone */ }

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { closeSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 
 /**
  * Container logs in conmon's k8s-file format, one record a line:
@@ -116,9 +116,12 @@ export function printRecord(r: LogRecord, timestamps: boolean, out: Writable, er
  */
 export class LogWriter {
   private readonly fd: number;
+  private size: number;
 
-  constructor(path: string) {
+  /** maxSize: as conmon's --log-size-max, the log is started anew when a write would take it beyond. */
+  constructor(path: string, private readonly maxSize?: number) {
     this.fd = openSync(path, 'a', 0o600);
+    this.size = maxSize === undefined ? 0 : fstatSync(this.fd).size;
   }
 
   write(stream: 'stdout' | 'stderr', chunk: Buffer): void {
@@ -129,6 +132,14 @@ export class LogWriter {
     let out = '';
     for (const l of lines) out += `${time} ${stream} F ${l}\n`;
     if (last) out += `${time} ${stream} P ${last}\n`;
+    if (this.maxSize !== undefined) {
+      const bytes = Buffer.byteLength(out);
+      if (this.size + bytes > this.maxSize) {
+        ftruncateSync(this.fd, 0);
+        this.size = 0;
+      }
+      this.size += bytes;
+    }
     writeSync(this.fd, out);
   }
 

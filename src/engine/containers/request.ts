@@ -26,12 +26,18 @@ export interface CreateRequest {
   /** Config.Tty and Config.OpenStdin (-t, -i). */
   tty?: boolean;
   openStdin?: boolean;
+  /** Config.AttachStdin/Stdout/Stderr (-a): which streams a foreground run joins to the caller's (absent: all). */
+  attachStdin?: boolean;
+  attachStdout?: boolean;
+  attachStderr?: boolean;
   stopSignal?: string;
   stopTimeoutSec?: number;
   /** Config.Healthcheck over the image's; test ['NONE'] disables the image's. Durations in ms. */
   healthcheck?: HealthRequest;
   /** Config.ExposedPorts: "80/tcp", ranges "9000-9001/udp". */
   exposedPorts?: string[];
+  /** --platform: os/arch[/variant] the image must be for (a pull asks for it; an image here of another is refused). */
+  platform?: string;
   host?: HostRequest;
 }
 
@@ -86,6 +92,28 @@ export interface HostRequest {
   devices?: DeviceMapping[];
   /** HostConfig.GroupAdd: group names or ids of the container, or "keep-groups" (the user's own groups stay). */
   groupAdd?: string[];
+  /** HostConfig.Ulimits: none may exceed the caller's own hard limit (a user namespace cannot raise it). */
+  ulimits?: Ulimit[];
+  /** HostConfig.Annotations: OCI annotations written into the runtime's config. */
+  annotations?: Record<string, string>;
+  /** HostConfig.LogConfig: k8s-file (default), none, or journald where a journal runs. */
+  logConfig?: LogConfig;
+}
+
+/** One of Docker's HostConfig.Ulimits: Name as Docker's (nofile, nproc, ...); -1 is unlimited. */
+export interface Ulimit {
+  name: string;
+  soft: number;
+  hard: number;
+}
+
+export type LogDriver = 'k8s-file' | 'none' | 'journald';
+export const LOG_DRIVERS: LogDriver[] = ['k8s-file', 'none', 'journald'];
+
+/** HostConfig.LogConfig; the only option is max-size (bytes, as text: "10m"), the log file's size before conmon starts it anew. */
+export interface LogConfig {
+  type: LogDriver;
+  config?: Record<string, string>;
 }
 
 /** What `--security-opt` says, as values. */
@@ -120,9 +148,10 @@ export interface ResourcesRequest {
 
 /** A mount, as Docker's `Mounts` entries have them. */
 export type MountSpec =
-  | { type: 'bind'; source: string; target: string; readOnly?: boolean; propagation?: string }
+  /** mustExist: a missing source is refused (Docker's HostConfig.Mounts, --mount), not made (its Binds, -v). */
+  | { type: 'bind'; source: string; target: string; readOnly?: boolean; propagation?: string; mustExist?: boolean }
   /** source absent: an anonymous volume, removed with the container by rm -v. */
-  | { type: 'volume'; source?: string; target: string; readOnly?: boolean; propagation?: string }
+  | { type: 'volume'; source?: string; target: string; readOnly?: boolean; propagation?: string; volumeOptions?: Record<string, string> }
   /** options as tmpfs takes them (size=64m, mode=1777, exec ...); nosuid,nodev,noexec are the defaults. */
   | { type: 'tmpfs'; target: string; options?: string[] };
 

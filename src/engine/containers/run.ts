@@ -56,11 +56,13 @@ function removeAtOnce(engine: Engine, store: ContainerStore, rec: ContainerRecor
  * returned. With --rm, everything of the container is gone when this
  * returns, also on Ctrl-C.
  */
-export async function runForeground(engine: Engine, req: CreateRequest, ctx: CallerContext, hooks: { created?: () => void } = {}): Promise<number> {
+export async function runForeground(engine: Engine, req: CreateRequest, ctx: CallerContext, hooks: { created?: (id: string) => void; sigProxy?: boolean } = {}): Promise<number> {
   checkTerminal(ctx, { interactive: !!req.openStdin, tty: !!req.tty });
+  // A foreground run logs what it relays itself, to the k8s-file log: the journal's driver is conmon's.
+  if (req.host?.logConfig?.type === 'journald') throw new EngineError('log driver journald takes a detached container (run -d, or create and start): a foreground run\'s output goes to your terminal and its log file');
   trace('run: start');
   const rec = createContainer(engine, req);
-  hooks.created?.();
+  hooks.created?.(rec.id);
   trace('run: record created');
   const store = new ContainerStore(engine.db);
   const dir = containerDir(engine, rec.id);
@@ -72,10 +74,13 @@ export async function runForeground(engine: Engine, req: CreateRequest, ctx: Cal
   let child: ReturnType<typeof spawn> | undefined;
   let stopKeeping = (): void => {};
   // A signal that arrives before the container runs must still end the run cleanly.
-  const signals = forwardSignals(ctx, () => child, { tty: rec.spec.tty });
+  const signals = forwardSignals(ctx, () => child, { tty: rec.spec.tty, proxy: hooks.sigProxy });
   try {
     // With --rm nothing reads the log afterwards: the container writes to the caller's stdio directly.
-    const io = foreground(ctx, runtime, { interactive: rec.spec.interactive, tty: rec.spec.tty, capture: !rec.spec.rm });
+    const logged = !rec.spec.rm && rec.spec.log?.driver !== 'none';
+    const attach = req.attachStdin === undefined && req.attachStdout === undefined && req.attachStderr === undefined
+      ? undefined : { stdin: !!req.attachStdin, stdout: !!req.attachStdout, stderr: !!req.attachStderr };
+    const io = foreground(ctx, runtime, { interactive: rec.spec.interactive, tty: rec.spec.tty, capture: logged, attach });
     engine.mkdirForNs(dir);
     const names = layerNames(engine, rec);
     const writeBundle = prepareBundle(engine, rec, names);
@@ -83,7 +88,7 @@ export async function runForeground(engine: Engine, req: CreateRequest, ctx: Cal
     const runtimeCmd = [...console.relay, runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), ...containerRuntimeArgs(engine, rec), ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid), 'run', ...createArgs({ keyring: keyringPerContainer(engine) }, runtime), ...console.flags, '--bundle', dir, rec.id];
     clearExitFile(engine, rec.id);
     const exitFile = join(engine.paths.exits, rec.id);
-    const args = [...engine.ns().nsenterArgs(), '--', ...startCommand(engine, rec, names, runtimeCmd, { exitFile })];
+    const args = [...engine.ns().nsenterArgs(), '--', ...startCommand(engine, rec, names, runtimeCmd, { exitFile, workdir: writeBundle.workdir })];
     // Before markRunning, so that "running" means the runtime is starting it; a rootlet killed
     // meanwhile leaves network state that the next look removes (its owner is dead).
     writeBundle(await connectContainer(engine, rec));
@@ -103,7 +108,7 @@ export async function runForeground(engine: Engine, req: CreateRequest, ctx: Cal
       if (child.pid) store.setForegroundMonitor(rec.id, child.pid, processStartTime(child.pid));
       // The first run of a seccomp profile keeps crun's compiled filter, so later runs skip the compile.
       if (runtime.name === 'crun') stopKeeping = keepFilterWhileRunning(engine, rec.id, dir);
-      const log = rec.spec.rm ? undefined : new LogWriter(logPath(engine, rec.id));
+      const log = logged ? new LogWriter(logPath(engine, rec.id), rec.spec.log?.maxSize) : undefined;
       io.connect(child, log && ((name, d) => log.write(name, d)), () => log?.close());
       child.on('error', (e) => reject(new EngineError(`cannot start nsenter: ${e.message}`)));
       // 'close', not 'exit': captured output must be logged before the run ends.

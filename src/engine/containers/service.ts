@@ -51,6 +51,21 @@ export interface ImageChoice {
   warn?: (line: string) => void;
 }
 
+/** `run`'s choices beyond the request: detached or not, the image's, and the caller's part in a foreground run. */
+export interface RunOptions extends ImageChoice {
+  detach: boolean;
+  /** false: the caller's signals do not reach the container (Docker's --sig-proxy=false). */
+  sigProxy?: boolean;
+  /** Called once the container exists (e.g. to write --cidfile), before it runs. */
+  created?: (id: string) => void;
+  /**
+   * Bytes that detach a foreground `run -it` from a terminal, leaving the
+   * container running (parseDetachKeys); empty or absent: the run is the
+   * runtime's child, and ends with the container.
+   */
+  detachKeys?: Buffer;
+}
+
 export class ContainerService {
   constructor(private readonly engine: Engine, private readonly images: ImageService) {}
 
@@ -69,7 +84,7 @@ export class ContainerService {
     const req = await checkCreateRequest(this.engine, request, { running });
     const { requestedRuntime } = await import('./isolation.js');
     const rt = requestedRuntime(this.engine, req.host?.runtime, req.host?.isolation);
-    const { name } = await this.images.ensure(req.image, { policy: choice.pull ?? 'missing' }, choice.onPull);
+    const { name } = await this.images.ensure(req.image, { policy: choice.pull ?? 'missing', ...(req.platform ? { platform: req.platform } : {}) }, choice.onPull);
     let line: string | undefined;
     if (choice.warn) {
       trace('run: image ready');
@@ -110,17 +125,22 @@ export class ContainerService {
    * detached container that fails to start is kept (status Created), as
    * Docker keeps it, unless --rm or a published port could not be bound.
    */
-  async run(request: CreateRequest, opts: { detach: boolean } & ImageChoice, ctx: CallerContext): Promise<{ id?: string; exitCode?: number }> {
+  async run(request: CreateRequest, opts: RunOptions, ctx: CallerContext): Promise<{ id?: string; exitCode?: number; detached?: boolean }> {
     const { req, warning } = await this.withImage(request, { ...opts, warn: opts.warn ?? ((l) => ctx.warn(l)) }, true);
+    // -a picks streams of a foreground run: that run is the runtime's child, as before (the attach socket carries them all).
+    const picked = req.attachStdin !== undefined || req.attachStdout !== undefined || req.attachStderr !== undefined;
+    if (!opts.detach && !picked && req.tty && req.openStdin && opts.detachKeys?.length && ctx.streams.terminal?.input) return this.runDetachable(req, opts, ctx, warning);
     if (!opts.detach) {
       const { runForeground } = await import('./run.js');
-      return { exitCode: await runForeground(this.engine, req, ctx, { created: warning }) };
+      const created = (id: string) => { warning(); opts.created?.(id); };
+      return { exitCode: await runForeground(this.engine, req, ctx, { created, sigProxy: opts.sigProxy }) };
     }
     const [{ createContainer }, { startDetached }, { removeContainer }, { PortError }] = await Promise.all([
       import('./create.js'), import('./start.js'), import('./remove.js'), import('../networks/forwarder.js'),
     ]);
     const rec = createContainer(this.engine, req);
     warning();
+    opts.created?.(rec.id);
     try {
       await startDetached(this.engine, rec);
     } catch (err) {
@@ -128,6 +148,39 @@ export class ContainerService {
       throw err;
     }
     return { id: rec.id };
+  }
+
+  /**
+   * `run -it` from a terminal, with detach keys: the container runs under
+   * conmon as a detached one does, and the caller is attached to it before
+   * it starts (as `start -ai`), so the detach keys leave it running in the
+   * background. Its exit code, or `detached`.
+   */
+  private async runDetachable(req: CreateRequest, opts: RunOptions, ctx: CallerContext, warning: () => void): Promise<{ id?: string; exitCode?: number; detached?: boolean }> {
+    const [{ createContainer }, { startDetached }, { removeContainer }, { attach }, { checkTerminal }] = await Promise.all([
+      import('./create.js'), import('./start.js'), import('./remove.js'), import('./attach.js'), import('./foreground.js'),
+    ]);
+    checkTerminal(ctx, { interactive: true, tty: true });
+    const rec = createContainer(this.engine, req);
+    warning();
+    opts.created?.(rec.id);
+    let attachment: Attachment | undefined;
+    try {
+      await startDetached(this.engine, rec, { beforeStart: async () => { attachment = await attach(this.engine, rec, { stdin: true, detachKeys: opts.detachKeys! }, ctx); } });
+    } catch (err) {
+      // As a foreground run: a container that could not start is not left behind with --rm.
+      if (rec.spec.rm) removeContainer(this.engine, rec, { force: true, volumes: true });
+      throw err;
+    }
+    if (!attachment) throw new EngineError(`container ${rec.name} did not start`);
+    const r = await this.follow(attachment, rec.id);
+    if (r.detached) return { id: rec.id, detached: true };
+    // --rm is conmon's exit hook's: the run ends once the container is gone, as a foreground run does.
+    if (rec.spec.rm) {
+      const store = await this.store();
+      for (let i = 0; i < 100 && store.get(rec.id); i++) await new Promise((res) => setTimeout(res, 50));
+    }
+    return { exitCode: r.exitCode };
   }
 
   /** `start`: starts a stopped container in the background; one already running is left as it is. */
@@ -240,6 +293,9 @@ export class ContainerService {
     ]);
     const store = await this.store();
     const rec = store.resolve(ref);
+    // Docker's refusal: with none or journald there is no file of rootlet's to read.
+    if (rec.spec.log?.driver === 'none') throw new EngineError(`configured logging driver does not support reading: ${rec.name} was created with --log-driver none`);
+    if (rec.spec.log?.driver === 'journald') throw new EngineError(`configured logging driver does not support reading: ${rec.name} logs to the journal (journalctl CONTAINER_ID_FULL=${rec.id})`);
     const ended = () => {
       if (ctx.signal?.aborted) return true;
       const cur = store.get(rec.id);

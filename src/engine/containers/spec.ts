@@ -4,7 +4,9 @@ import type { MapEntry } from '../../rootless/userns.js';
 import type { MountRequest } from '../../runtime/spec.js';
 import type { DriverName } from '../../storage/rootfs.js';
 import { legacyNetworkSpec, networkSpec, type NetworkMode, type NetworkSpec } from '../networks/options.js';
-import type { CreateRequest, DeviceMapping, HealthRequest, HostRequest, MountSpec, ResourcesRequest, RestartPolicy } from './request.js';
+import type { CreateRequest, DeviceMapping, HealthRequest, HostRequest, MountSpec, ResourcesRequest, RestartPolicy, Ulimit } from './request.js';
+import { checkUlimits } from './ulimits.js';
+import { logSettings, type LogSettings } from './log-config.js';
 import { EngineError } from '../../util/errors.js';
 import type { ContainerAsk } from '../policy/evaluate.js';
 import { randomHex } from '../../util/random.js';
@@ -56,6 +58,14 @@ export interface ContainerSpec {
   policy?: ContainerAsk;
   /** Capabilities, seccomp, masks, devices, groups (absent in records of older versions: the defaults). */
   security?: SecuritySettings;
+  /** --ulimit (absent: the caller's limits, inherited). */
+  ulimits?: Ulimit[];
+  /** --annotation: OCI annotations of the runtime's config. */
+  annotations?: Record<string, string>;
+  /** --log-driver and --log-opt (absent: k8s-file, no size limit). */
+  log?: LogSettings;
+  /** --platform as asked (the image was checked against it at create). */
+  platform?: string;
 }
 
 /** The container's confinement as asked for; turned into the runtime's at each start (security.ts). */
@@ -239,6 +249,10 @@ export interface VolumeMount {
   destination: string;
   readonly: boolean;
   propagation?: string;
+  /** A bind source that must exist (--mount): not made when missing. */
+  mustExist?: boolean;
+  /** --mount volume-opt: options for a volume made for this mount. */
+  options?: Record<string, string>;
 }
 
 function volumeMount(m: Extract<MountSpec, { type: 'bind' | 'volume' }>): VolumeMount {
@@ -246,11 +260,26 @@ function volumeMount(m: Extract<MountSpec, { type: 'bind' | 'volume' }>): Volume
   const base = { destination, readonly: !!m.readOnly, ...(m.propagation ? { propagation: m.propagation } : {}) };
   if (m.type === 'bind') {
     if (!m.source.startsWith('/')) throw new EngineError(`invalid bind mount source "${m.source}": it must be an absolute path`);
-    return { kind: 'bind', source: posix.normalize(m.source), ...base };
+    return { kind: 'bind', source: posix.normalize(m.source), ...base, ...(m.mustExist ? { mustExist: true } : {}) };
   }
-  if (!m.source) return { kind: 'anonymous', source: '', ...base };
+  const options = m.volumeOptions && Object.keys(m.volumeOptions).length ? { options: m.volumeOptions } : {};
+  if (!m.source) return { kind: 'anonymous', source: '', ...base, ...options };
   if (!VOLUME_NAME.test(m.source)) throw new EngineError(`invalid volume name "${m.source}": use [a-zA-Z0-9][a-zA-Z0-9_.-], or an absolute path for a bind mount`);
-  return { kind: 'named', source: m.source, ...base };
+  return { kind: 'named', source: m.source, ...base, ...options };
+}
+
+/**
+ * --annotation: keys as OCI has them (reverse domain notation, at least
+ * not empty). The runtime's own keys (run.oci.*, io.kubernetes.cri-o.*)
+ * steer crun: those that rootlet sets itself could undo the confinement
+ * (seccomp filter data, keep-groups), so they are not taken from a request.
+ */
+function checkAnnotations(a: Record<string, string>): Record<string, string> {
+  for (const k of Object.keys(a)) {
+    if (!k || /\s/.test(k)) throw new EngineError(`invalid annotation "${k}": use KEY=VALUE, the key not empty and without spaces`);
+    if (k.startsWith('run.oci.')) throw new EngineError(`annotation "${k}" is refused: run.oci.* annotations set crun's own behaviour (seccomp, groups), which rootlet decides`);
+  }
+  return a;
 }
 
 /** Builds the spec from the request and the image. Mounts of volumes are completed by the caller. */
@@ -314,6 +343,10 @@ export function buildSpec(req: CreateRequest, image: ImageRecord, ctx: {
       labels: { ...(cfg.Labels ?? {}), ...(req.labels ?? {}) },
       resources: resourcesFrom(host.resources),
       health: healthFrom(req.healthcheck, (cfg as { Healthcheck?: ImageHealthcheck }).Healthcheck),
+      ...(host.ulimits?.length ? { ulimits: checkUlimits(host.ulimits) } : {}),
+      ...(host.annotations && Object.keys(host.annotations).length ? { annotations: checkAnnotations(host.annotations) } : {}),
+      ...(host.logConfig ? { log: logSettings(host.logConfig) } : {}),
+      ...(req.platform ? { platform: req.platform } : {}),
     },
     volumes,
   };

@@ -89,13 +89,14 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
     started = await createWithConmon({
       // From the holder's mount namespace also when the exit hook restarts the container (it runs in the
       // old conmon's): the new run's network namespace file is mounted there, and seen by slaves of it.
-      launch: (argv) => [...ns.holderArgs(), '--', ...startCommand(engine, rec, names, argv)],
+      launch: (argv) => [...ns.holderArgs(), '--', ...startCommand(engine, rec, names, argv, { workdir: writeBundle.workdir })],
       runtime: rt,
       runtimeGlobalArgs: [...globalArgs, ...containerRuntimeArgs(engine, rec), ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid)],
       id: rec.id,
       name: rec.name,
       bundle: dir,
       logPath: logPath(engine, rec.id),
+      ...(rec.spec.log ? { logDriver: rec.spec.log.driver, ...(rec.spec.log.maxSize !== undefined ? { logSizeMax: rec.spec.log.maxSize } : {}) } : {}),
       exitDir: engine.paths.exits,
       socketDir: engine.paths.sockets,
       tty: rec.spec.tty,

@@ -252,17 +252,25 @@ export class ImageService {
    * (`missing` pulls it when not here, `always` every time, `never`
    * refuses a missing one), resolving a short name as a pull would.
    */
-  async ensure(ref: string, req: { policy?: PullPolicy } = {}, onProgress?: (e: ImagePullEvent) => void): Promise<EnsureResult> {
+  async ensure(ref: string, req: { policy?: PullPolicy; platform?: string } = {}, onProgress?: (e: ImagePullEvent) => void): Promise<EnsureResult> {
     const { missingPullError, planEnsure } = await import('./ensure.js');
     const plan = await planEnsure(this.engine, ref, req.policy ?? 'missing');
-    if (!plan.pull) return { name: plan.name };
+    if (!plan.pull && !(req.platform && req.policy !== 'never' && await this.otherPlatform(plan.name, req.platform))) return { name: plan.name };
+    const missingLocally = plan.pull ? plan.missingLocally : undefined;
     let pulled: PullResult;
     try {
-      pulled = await this.pullOne(ref, {}, onProgress, plan.missingLocally);
+      pulled = await this.pullOne(ref, req.platform ? { platform: req.platform } : {}, onProgress, missingLocally);
     } catch (err) {
-      throw plan.missingLocally ? missingPullError(plan.missingLocally, err) : err;
+      throw missingLocally ? missingPullError(missingLocally, err) : err;
     }
     return { name: this.engine.images.find(ref) ? ref : pulled.name, pulled };
+  }
+
+  /** --platform: the image here is for another platform (a pull by the missing policy fetches the one asked for, as Docker). */
+  private async otherPlatform(name: string, platform: string): Promise<boolean> {
+    const { imageIsFor } = await import('../containers/platform.js');
+    const image = this.engine.images.find(name);
+    return !!image && !imageIsFor(image, platform);
   }
 
   /** `login`: checks the credentials against the registry, then keeps them; returns the registry's key (host[:port]). */
