@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { latencyRow, median, summarize, timeInterleaved, tryOnce } from '../lib/measure.mjs';
+import { LATENCY_COLUMNS, latencyRow, median, summarize, timeInterleaved, tryOnce } from '../lib/measure.mjs';
 import { PODMAN_TUNING } from '../lib/sandbox.mjs';
 
 export const id = 'run';
@@ -152,12 +152,7 @@ export async function run(sb, { runs, warmup, progress }) {
       `rootlet and Podman both load their default seccomp profile (containers-common's); the \`seccomp=unconfined\` row is rootlet without it.`,
     runs,
     warmup,
-    columns: [
-      { key: 'tool', label: 'tool' },
-      { key: 'median_ms', label: 'median ms' },
-      { key: 'p90_ms', label: 'p90 ms' },
-      { key: 'min_ms', label: 'min ms' },
-    ],
+    columns: LATENCY_COLUMNS,
     rows,
     summary,
     notes: [

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { latencyRow, median, summarize, timeInterleaved } from '../lib/measure.mjs';
+import { LATENCY_COLUMNS, latencyRow, median, summarize, timeInterleaved } from '../lib/measure.mjs';
 
 export const id = 'policy';
 
@@ -64,12 +64,7 @@ export async function run(sb, { runs, warmup, progress }) {
       `and the check itself from rootlet's phase marks (reading and parsing the policy, evaluating the request, counting).`,
     runs,
     warmup,
-    columns: [
-      { key: 'tool', label: 'tool' },
-      { key: 'median_ms', label: 'median ms' },
-      { key: 'p90_ms', label: 'p90 ms' },
-      { key: 'min_ms', label: 'min ms' },
-    ],
+    columns: LATENCY_COLUMNS,
     rows,
     summary: [
       { label: 'the check with the policy (ROOTLET_TRACE, median of ' + n + ' runs)', value: cost.policy, text: `${cost.policy.toFixed(2)} ms` },

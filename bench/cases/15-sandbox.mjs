@@ -1,7 +1,7 @@
 // Figure: what the sandbox isolation costs. `run --rm` of a trivial
 // container under --isolation sandbox (gVisor's runsc) against the same
 // run on rootlet's default runtime, and against Podman on runsc.
-import { latencyRow, summarize, timeInterleaved, tryOnce } from '../lib/measure.mjs';
+import { LATENCY_COLUMNS, latencyRow, summarize, timeInterleaved, tryOnce } from '../lib/measure.mjs';
 import { PODMAN_TUNING } from '../lib/sandbox.mjs';
 
 export const id = 'sandbox';
@@ -57,12 +57,7 @@ export async function run(sb, { runs, warmup, progress }) {
       `warm-up round${warmup === 1 ? '' : 's'}, interleaved round-robin.`,
     runs,
     warmup,
-    columns: [
-      { key: 'tool', label: 'tool' },
-      { key: 'median_ms', label: 'median ms' },
-      { key: 'p90_ms', label: 'p90 ms' },
-      { key: 'min_ms', label: 'min ms' },
-    ],
+    columns: LATENCY_COLUMNS,
     rows,
     summary,
     notes: [

@@ -2,7 +2,7 @@
 // the cost of every `docker exec`-style probe, script step or shell.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { latencyRow, summarize, timeInterleaved, tryOnce } from '../lib/measure.mjs';
+import { LATENCY_COLUMNS, latencyRow, summarize, timeInterleaved, tryOnce } from '../lib/measure.mjs';
 import { engines, holders, PODMAN_NOTE, removeAll, runDetachedArgv } from '../lib/engines.mjs';
 import { describe, reapLeftovers, snapshot } from '../lib/procs.mjs';
 
@@ -147,13 +147,7 @@ export async function run(sb, { warmup, progress }) {
         `in rootlet's user and mount namespaces, with rootlet's runtime state: what any engine on that runtime pays at least.`,
       runs,
       warmup,
-      columns: [
-        { key: 'tool', label: 'tool' },
-        { key: 'median_ms', label: 'median ms' },
-        { key: 'p90_ms', label: 'p90 ms' },
-        { key: 'min_ms', label: 'min ms' },
-        { key: 'status', label: 'status' },
-      ],
+      columns: [...LATENCY_COLUMNS, { key: 'status', label: 'status' }],
       rows,
       summary,
       notes,

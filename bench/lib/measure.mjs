@@ -103,3 +103,11 @@ export function latencyRow(label, stats, samples, argv) {
     samples_ms: samples.map((v) => Math.round(v * 100) / 100),
   };
 }
+
+/** The columns of a latency figure (rows made by latencyRow). */
+export const LATENCY_COLUMNS = [
+  { key: 'tool', label: 'tool' },
+  { key: 'median_ms', label: 'median ms' },
+  { key: 'p90_ms', label: 'p90 ms' },
+  { key: 'min_ms', label: 'min ms' },
+];
