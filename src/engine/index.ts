@@ -58,6 +58,7 @@ export type {
   CheckReport, CheckResult as SystemCheckItem, CheckStatus, DatabaseVerdict, DiskUsage, EngineInfo, RecoverResult, RecoverStep, StoreCheckResult, StoreProblem, VersionInfo,
 } from './system/service.js';
 export type { Volume } from './volumes/service.js';
+export { NAME_KINDS, type NameKind } from './system/service.js';
 export { VolumeNotFoundError } from './volumes/service.js';
 export { ContainerService, EventService, ImageService, NetworkService, SystemService, VolumeService, PolicyService };
 export type { PolicyReport, PolicyVerdict } from './policy/service.js';

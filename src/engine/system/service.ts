@@ -6,12 +6,14 @@ import type { CheckResult } from './doctor.js';
 import type { EngineInfo } from './info.js';
 import type { CheckResult as StoreCheckResult } from './store-check.js';
 import type { DatabaseVerdict } from './store-recover.js';
+import type { NameKind } from './names.js';
 import { VERSION } from '../../util/version.js';
 
 export type { CheckResult, CheckStatus } from './doctor.js';
 export type { EngineInfo } from './info.js';
 export type { CheckResult as StoreCheckResult, Problem as StoreProblem } from './store-check.js';
 export type { DatabaseVerdict } from './store-recover.js';
+export { NAME_KINDS, type NameKind } from './names.js';
 
 /** `version`: what this engine is and where it runs. */
 export interface VersionInfo {
@@ -144,6 +146,12 @@ export class SystemService {
   async imageCheck(req: { repair?: boolean } = {}): Promise<StoreCheckResult> {
     const { checkStore } = await import('./store-check.js');
     return checkStore(this.engine, !!req.repair);
+  }
+
+  /** Names for shell completion (`__complete`): containers, images, networks or volumes; cheap, no reconciling. */
+  async names(kind: NameKind): Promise<string[]> {
+    const { completionNames } = await import('./names.js');
+    return completionNames(this.engine, kind);
   }
 
   /** `system df`: counts and sizes of images, containers and volumes. */
