@@ -21,13 +21,13 @@ export interface Paths {
   sockets: string;
 }
 
-export function resolvePaths(id: Identity, env: NodeJS.ProcessEnv = process.env, storageRoot?: string): Paths {
+export function resolvePaths(id: Identity, env: NodeJS.ProcessEnv = process.env, storageRoot?: string, runRoot?: string): Paths {
   const isRoot = id.uid === 0;
   const dataDir = storageRoot
     ?? (env.XDG_DATA_HOME ? join(env.XDG_DATA_HOME, 'rootlet')
       : isRoot ? '/var/lib/rootlet' : join(id.home, '.local/share/rootlet'));
   const configHome = env.XDG_CONFIG_HOME || (isRoot ? '/etc' : join(id.home, '.config'));
-  const runDir = join(runtimeBase(id, env), 'rootlet');
+  const runDir = runRoot ?? join(runtimeBase(id, env), 'rootlet');
   return {
     dataDir,
     runDir,

@@ -52,6 +52,7 @@ export function createContainer(engine: Engine, opts: CreateRequest): ContainerR
     isRoot: engine.id.uid === 0,
     driver: engine.storageDriver(),
     hostHostname: osHostname(),
+    defaultEnv: engine.config.containers.env,
   });
   spec.runtime = isolationRuntime(engine, spec, opts.host?.isolation).name;
   spec.policy = askOf(opts);
