@@ -10,7 +10,7 @@
 // from 58 ms (split ESM) to 43 ms, bare `node` being 30 ms.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -60,6 +60,25 @@ for (const [out, src] of [['rootlet-portfwd', 'src/engine/networks/portfwd.c'], 
 copyFileSync(addon, join(root, 'dist/better_sqlite3.node'));
 for (const pkg of readdirSync(join(root, 'node_modules')).filter((n) => n === 'node-unix-socket' || n.startsWith('node-unix-socket-'))) {
   cpSync(join(root, 'node_modules', pkg), join(root, 'dist/node_modules', pkg), { recursive: true, dereference: true });
+}
+
+// Manual pages and shell completion scripts, generated from the command definitions that --help prints
+// (src/cli/manpages.ts, src/cli/completion.ts); scripts/install.sh puts them where man and the shells look.
+const cliMain = join(root, 'dist/rootlet-main.cjs');
+const generated = [
+  [['__manpages', join(root, 'dist/man/man1')]],
+  [['completion', 'bash'], 'dist/completion/rootlet.bash'],
+  [['completion', 'zsh'], 'dist/completion/_rootlet'],
+  [['completion', 'fish'], 'dist/completion/rootlet.fish'],
+];
+mkdirSync(join(root, 'dist/completion'), { recursive: true });
+for (const [args, out] of generated) {
+  const r = spawnSync(process.execPath, [cliMain, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.error(`build: rootlet ${args.join(' ')} failed: ${r.stderr}`);
+    process.exit(1);
+  }
+  if (out) writeFileSync(join(root, out), r.stdout);
 }
 
 // Tests: one ES module bundle per test file, sharing the addon copied into build/.

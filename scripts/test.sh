@@ -21,7 +21,8 @@ chmod 0440 /etc/sudoers.d/rootlet-tests
 install -d -o root -g root -m 0755 /etc/rootlet /etc/rootlet/policy.d
 install -o root -g root -m 0644 test/fixtures/policy-rootlet-ci2.toml /etc/rootlet/policy.d/50-rootlet-tests.toml
 
-# npm install, not npm ci: see quickstart.sh.
+# npm install, not npm ci: see quickstart.sh (which also says why npm_config_nodedir).
+if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node_api.h ]; then export npm_config_nodedir=/usr; fi
 [ -d node_modules ] || npm install --no-audit --no-fund --loglevel=error
 npm run --silent typecheck
 # The layers of src (.dependency-cruiser.cjs): no cycles, nothing imports upward.

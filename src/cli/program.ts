@@ -40,7 +40,12 @@ const COMMANDS: Array<{ names: string[]; load: () => Promise<{ register: Registe
   { names: ['events'], load: () => import('./events.js') },
   { names: ['info', 'version', 'system'], load: () => import('./system.js') },
   { names: ['policy'], load: () => import('./policy.js') },
+  { names: ['completion', '__complete'], load: () => import('./completion.js') },
+  { names: ['__manpages'], load: () => import('./manpages.js') },
 ];
+
+/** Commands that read the whole command tree (completion scripts, manual pages): every command is loaded for them. */
+const WHOLE_TREE = ['completion', '__manpages'];
 
 function base(): Command {
   return new Command()
@@ -68,7 +73,7 @@ function exitOverrideAll(c: Command): void {
 /** The program with the command named in argv loaded, or every command (for help and suggestions). */
 export async function buildProgram(commandName: string | undefined, sub?: string): Promise<Command> {
   const program = base();
-  const entry = COMMANDS.find((c) => commandName && c.names.includes(commandName));
+  const entry = COMMANDS.find((c) => commandName && !WHOLE_TREE.includes(commandName) && c.names.includes(commandName));
   const mods = entry ? [await entry.load()] : await Promise.all(COMMANDS.map((c) => c.load()));
   for (const m of mods) await m.register(program, entry ? sub : undefined);
   exitOverrideAll(program);

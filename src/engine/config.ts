@@ -12,6 +12,8 @@ export interface RootletConfig {
     /** Where images and containers live; point it at local disk when $HOME is on NFS. */
     root?: string;
     driver?: string;
+    /** From storage.conf's runroot (docs/configuration.md): the runtime state's directory. */
+    runRoot?: string;
   };
   engine: {
     runtime?: string;
@@ -29,6 +31,12 @@ export interface RootletConfig {
   containers: {
     /** false: no session keyring of its own per container (the runtime's --no-new-keyring; containers.conf's key). */
     keyring?: boolean;
+    /** From containers.conf (src/engine/containers-conf.ts): the defaults a create request starts from. */
+    defaultCapabilities?: string[];
+    env?: string[];
+    dnsServers?: string[];
+    dnsSearches?: string[];
+    dnsOptions?: string[];
   };
 }
 

@@ -58,7 +58,11 @@ export class Engine {
     const id = currentIdentity();
     const bootstrap = resolvePaths(id);
     const config = await loadConfig(bootstrap.configFile);
-    const paths = config.storage.root ? resolvePaths(id, engineEnv(), config.storage.root) : bootstrap;
+    // Podman's containers.conf and storage.conf fill what rootlet.toml leaves unset.
+    const { readContainersConf, mergeIntoConfig } = await import('./containers-conf.js');
+    const configHome = dirname(dirname(bootstrap.configFile));
+    mergeIntoConfig(config, await readContainersConf(engineEnv(), configHome, id.uid === 0, join(bootstrap.runDir, 'containers-conf.json')));
+    const paths = config.storage.root || config.storage.runRoot ? resolvePaths(id, engineEnv(), config.storage.root, config.storage.runRoot) : bootstrap;
     return { id, config, paths };
   }
 

@@ -62,6 +62,7 @@ export type {
 } from './system/service.js';
 export type { Volume } from './volumes/service.js';
 export type { SystemPruneResult, UsageRow } from './system/service.js';
+export { NAME_KINDS, type NameKind } from './system/service.js';
 export { VolumeNotFoundError } from './volumes/service.js';
 export { ContainerService, EventService, ImageService, NetworkService, SystemService, VolumeService, PolicyService };
 export type { PolicyReport, PolicyVerdict } from './policy/service.js';

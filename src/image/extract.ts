@@ -4,12 +4,13 @@ import {
   lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Readable, Transform } from 'node:stream';
+import { type Duplex, PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { runCapture } from '../util/proc.js';
 import { SparseError, sparsePlanOf, SparseWriter, TarFramer } from './tar-sparse.js';
+import { isZstd, zstdDecompressor, ZstdError } from './zstd.js';
 
 /**
  * Extracts one image layer into an empty directory. It runs inside the
@@ -105,10 +106,8 @@ function peek(stream: Readable, n: number): Promise<{ head: Buffer; stream: Read
   });
 }
 
-function decompressorFor(head: Buffer): Transform {
-  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
-    throw new LayerError('zstd-compressed layers are not supported yet: recompress the layer with gzip', 'corrupt');
-  }
+function decompressorFor(head: Buffer): Transform | Duplex {
+  if (isZstd(head)) return zstdDecompressor();
   // Not tars either: saying which compression it is points at the way out.
   if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) {
     throw new LayerError('xz-compressed layers are not supported: give the tar uncompressed or gzip-compressed', 'corrupt');
@@ -390,7 +389,7 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
     const peeked = await peek(input, 10);
     const decompress = decompressorFor(peeked.head);
     // Told apart from the tar's own errors (which pipeline also hands to this stream): zlib's have Z_ codes.
-    decompress.on('error', (e: Error & { code?: string }) => { if (e.code?.startsWith('Z_')) gzipError ??= e; });
+    decompress.on('error', (e: Error & { code?: string }) => { if (e.code?.startsWith('Z_') || e instanceof ZstdError) gzipError ??= e; });
     await pipeline(peeked.stream, raw, tee, decompress, plain, framer, extract);
   } catch (err) {
     throw streamError(err, gzipError, plain.size);
@@ -420,6 +419,9 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
 function streamError(err: unknown, gzipError: (Error & { code?: string }) | undefined, tarBytes: number): LayerError {
   if (err instanceof LayerError) return err;
   if (err instanceof SparseError) return new LayerError(err.message, 'corrupt');
+  if (gzipError instanceof ZstdError) {
+    return new LayerError(gzipError.missing ? gzipError.message : `corrupt zstd stream: ${gzipError.message}`, gzipError.missing ? 'io' : 'corrupt');
+  }
   if (gzipError) {
     // zlib says "unexpected end of file" when the input stops before the gzip trailer.
     if (gzipError.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(gzipError.message)) {

@@ -23,15 +23,16 @@ export interface Paths {
 
 /**
  * ROOTLET_ROOT and ROOTLET_RUNROOT (the global flags --root and --runroot
- * set them) come before the config's storage root and the XDG defaults.
+ * set them) come before the config's storage root (or storage.conf's
+ * graphroot) and the XDG defaults; `runRoot` is storage.conf's runroot.
  */
-export function resolvePaths(id: Identity, env: NodeJS.ProcessEnv = process.env, storageRoot?: string): Paths {
+export function resolvePaths(id: Identity, env: NodeJS.ProcessEnv = process.env, storageRoot?: string, runRoot?: string): Paths {
   const isRoot = id.uid === 0;
   const dataDir = (env.ROOTLET_ROOT || undefined) ?? storageRoot
     ?? (env.XDG_DATA_HOME ? join(env.XDG_DATA_HOME, 'rootlet')
       : isRoot ? '/var/lib/rootlet' : join(id.home, '.local/share/rootlet'));
   const configHome = env.XDG_CONFIG_HOME || (isRoot ? '/etc' : join(id.home, '.config'));
-  const runDir = env.ROOTLET_RUNROOT || join(runtimeBase(id, env), 'rootlet');
+  const runDir = (env.ROOTLET_RUNROOT || undefined) ?? runRoot ?? join(runtimeBase(id, env), 'rootlet');
   return {
     dataDir,
     runDir,

@@ -266,5 +266,9 @@ describe('ps and inspect', () => {
   test('ps --help names the flags', () => {
     const help = sb.ok(['ps', '--help']);
     for (const flag of ['--all', '--filter', '--format', '--last', '--latest', '--no-trunc', '--quiet', '--size']) assert.match(help, new RegExp(flag));
+    // Every filter the engine knows is listed.
+    for (const key of ['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'volume', 'network', 'health', 'publish', 'expose', 'is-task', 'isolation']) {
+      assert.match(help, new RegExp(`^  ${key}=`, 'm'), key);
+    }
   });
 });

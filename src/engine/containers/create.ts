@@ -58,6 +58,7 @@ export function createContainer(engine: Engine, opts: CreateRequest): ContainerR
     isRoot: engine.id.uid === 0,
     driver: engine.storageDriver(),
     hostHostname: osHostname(),
+    defaultEnv: engine.config.containers.env,
   });
   // The security settings first: what the sandbox cannot honour is judged on them too.
   spec.security = securityFrom(engine, opts.host ?? {}, requestedRuntime(engine, spec.runtime, opts.host?.isolation).name);

@@ -80,8 +80,8 @@ export class ContainerService {
    * creation, so a refused request still answers with its one line alone.
    */
   private async withImage(request: CreateRequest, choice: ImageChoice, running: boolean): Promise<{ req: CreateRequest; warning: () => void }> {
-    const { checkCreateRequest } = await import('../policy/check.js');
-    const req = await checkCreateRequest(this.engine, request, { running });
+    const [{ checkCreateRequest }, { withConfDefaults }] = await Promise.all([import('../policy/check.js'), import('./conf-defaults.js')]);
+    const req = await checkCreateRequest(this.engine, withConfDefaults(this.engine.config, request), { running });
     const { requestedRuntime } = await import('./isolation.js');
     const rt = requestedRuntime(this.engine, req.host?.runtime, req.host?.isolation);
     const { name } = await this.images.ensure(req.image, { policy: choice.pull ?? 'missing', ...(req.platform ? { platform: req.platform } : {}) }, choice.onPull);

@@ -288,6 +288,8 @@ export function buildSpec(req: CreateRequest, image: ImageRecord, ctx: {
   isRoot: boolean;
   driver: DriverName;
   hostHostname: string;
+  /** containers.conf's env: below the image's and the request's. */
+  defaultEnv?: string[];
 }): { spec: ContainerSpec; volumes: VolumeMount[] } {
   const host = req.host ?? {};
   const cfg = image.config.config ?? {};
@@ -303,7 +305,7 @@ export function buildSpec(req: CreateRequest, image: ImageRecord, ctx: {
   const hostname = req.hostname || (network === 'host' ? ctx.hostHostname : ctx.id.slice(0, 12));
   const base = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`];
   checkEnv(req.env);
-  const env = mergeEnv(base, cfg.Env ?? [], req.tty ? ['TERM=xterm'] : [], req.env ?? []);
+  const env = mergeEnv(base, ctx.defaultEnv ?? [], cfg.Env ?? [], req.tty ? ['TERM=xterm'] : [], req.env ?? []);
   const volumes: VolumeMount[] = [];
   const mounts: MountRequest[] = [];
   for (const m of host.mounts ?? []) {

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { tmpName, type ImageRecord } from '../../image/store.js';
+import { isZstd } from '../../image/zstd.js';
 import { DEFAULT_CAPS } from '../../runtime/spec.js';
 import { EngineError } from '../../util/errors.js';
 import type { Engine } from '../engine.js';
@@ -253,11 +254,11 @@ export function configFindings(img: Pick<ImageRecord, 'config'>, idLimit: number
   return out;
 }
 
-/** Reads one layer blob's tar headers (gzip or plain) into the merge, skipping file data. */
+/** Reads one layer blob's tar headers (gzip, zstd or plain) into the merge, skipping file data. */
 export async function readLayer(input: Readable, merge: AuditMerge): Promise<void> {
   const head = await new Promise<Buffer>((resolve, reject) => {
     const onReadable = () => {
-      const b = input.read(2) as Buffer | null;
+      const b = (input.read(4) ?? input.read()) as Buffer | null;
       if (b === null) return;
       cleanup();
       input.unshift(b);
@@ -278,6 +279,7 @@ export async function readLayer(input: Readable, merge: AuditMerge): Promise<voi
   });
   const gz = head[0] === 0x1f && head[1] === 0x8b;
   if (gz) await pipeline(input, createGunzip({ chunkSize: 1 << 20 }), extract);
+  else if (isZstd(head)) await pipeline(input, (await import('../../image/zstd.js')).zstdDecompressor(), extract);
   else await pipeline(input, extract);
   merge.endLayer();
 }

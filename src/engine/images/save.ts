@@ -12,6 +12,7 @@ import {
 import { MEDIA, type Descriptor } from '../../image/oci.js';
 import { familiarName, formatReference, parseReference, repository } from '../../image/reference.js';
 import { hexOf, type ImageRecord } from '../../image/store.js';
+import { isZstd, zstdDecompressor } from '../../image/zstd.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
 
@@ -71,6 +72,16 @@ async function addStream(pack: tar.Pack, name: string, size: number, body: Reada
   return `sha256:${hash.digest('hex')}`;
 }
 
+function isZstdFile(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    return readSync(fd, head, 0, 4, 0) === 4 && isZstd(head);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function isGzip(file: string): boolean {
   const fd = openSync(file, 'r');
   try {
@@ -127,7 +138,7 @@ async function writeDockerArchive(engine: Engine, pack: tar.Pack, items: SaveIte
       const file = blobFile(engine, img, m.layers[i]!.digest);
       // docker-archive layers are plain tars whose digest is the diff id.
       const raw = createReadStream(file);
-      const body = isGzip(file) ? raw.pipe(createGunzip()) : raw;
+      const body = isGzip(file) ? raw.pipe(createGunzip()) : isZstdFile(file) ? raw.pipe(zstdDecompressor()) : raw;
       raw.on('error', (e) => body.destroy(e));
       const got = await addStream(pack, `${hexOf(diffId)}.tar`, sizes[i]!, body);
       if (got !== diffId) throw corrupt(img, `layer ${diffId} reads as ${got}`);

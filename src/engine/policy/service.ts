@@ -37,8 +37,10 @@ export class PolicyService {
     const { parseReference } = await import('../../image/reference.js');
     const { checkCreateRequest, checkPullFrom } = await import('./check.js');
     const { PolicyDenied } = await import('./evaluate.js');
+    const { withConfDefaults } = await import('../containers/conf-defaults.js');
     try {
-      const request = await checkCreateRequest(this.engine, req, { running: true });
+      // As run builds it: containers.conf's defaults folded in first.
+      const request = await checkCreateRequest(this.engine, withConfDefaults(this.engine.config, req), { running: true });
       if (!this.engine.images.find(req.image)) await checkPullFrom(this.engine, parseReference(req.image).domain, `image ${req.image} from registry ${parseReference(req.image).domain}`);
       return { allowed: true, request };
     } catch (err) {

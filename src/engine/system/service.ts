@@ -6,6 +6,7 @@ import type { CheckResult } from './doctor.js';
 import type { EngineInfo } from './info.js';
 import type { CheckResult as StoreCheckResult } from './store-check.js';
 import type { DatabaseVerdict } from './store-recover.js';
+import type { NameKind } from './names.js';
 import { VERSION } from '../../util/version.js';
 
 export type { CheckResult, CheckStatus } from './doctor.js';
@@ -16,6 +17,7 @@ export type { DiskUsage, UsageRow, ImageUsage, ContainerUsage, VolumeUsage } fro
 import type { DiskUsage } from './df.js';
 import type { SystemPruneRequest, SystemPruneResult } from './prune.js';
 export type { SystemPruneRequest, SystemPruneResult } from './prune.js';
+export { NAME_KINDS, type NameKind } from './names.js';
 
 /** `version`: what this engine is and where it runs. */
 export interface VersionInfo {
@@ -149,6 +151,12 @@ export class SystemService {
   async prune(req: SystemPruneRequest = {}): Promise<SystemPruneResult | undefined> {
     const { systemPrune } = await import('./prune.js');
     return systemPrune(this.engine, req);
+  }
+
+  /** Names for shell completion (`__complete`): containers, images, networks or volumes; cheap, no reconciling. */
+  async names(kind: NameKind): Promise<string[]> {
+    const { completionNames } = await import('./names.js');
+    return completionNames(this.engine, kind);
   }
 
   /** `system df`: counts, sizes and what could be reclaimed, of images, containers and volumes; each item too. */

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { ImageConfig, Manifest } from '../../image/oci.js';
 import { familiarName } from '../../image/reference.js';
 import { readTagsFile } from '../../image/store.js';
+import { isZstd, zstdDecompressor } from '../../image/zstd.js';
 import { adoptHolder } from '../../rootless/userns.js';
 import { checkIntegrity, openDb } from '../../state/db.js';
 import { isProcessAlive, processStartTime } from '../../util/proc.js';
@@ -97,16 +98,17 @@ function isManifest(m: unknown): m is Manifest {
   return !!o && typeof o === 'object' && typeof o.config?.digest === 'string' && Array.isArray(o.layers);
 }
 
-/** The size and digest of a layer blob's tar (gunzipped when compressed). */
+/** The size and digest of a layer blob's tar (decompressed when gzip or zstd). */
 async function tarOf(path: string): Promise<{ size: number; digest: string }> {
-  const head = Buffer.alloc(2);
+  const head = Buffer.alloc(4);
   const fd = openSync(path, 'r');
-  try { readSync(fd, head, 0, 2, 0); } finally { closeSync(fd); }
+  try { readSync(fd, head, 0, 4, 0); } finally { closeSync(fd); }
   const gz = head[0] === 0x1f && head[1] === 0x8b;
+  const zst = isZstd(head);
   const h = createHash('sha256');
   let size = 0;
   const src = createReadStream(path, { highWaterMark: 1 << 20 });
-  const stream = gz ? src.pipe(createGunzip()) : src;
+  const stream = gz ? src.pipe(createGunzip()) : zst ? src.pipe(zstdDecompressor()) : src;
   for await (const c of stream) {
     h.update(c as Buffer);
     size += (c as Buffer).length;

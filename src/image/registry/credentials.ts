@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,7 +10,9 @@ import { randomHex } from '../../util/random.js';
  * `$XDG_RUNTIME_DIR/containers/auth.json` (Podman's, or $REGISTRY_AUTH_FILE
  * or --authfile), and reads it, then `$XDG_CONFIG_HOME/containers/auth.json`,
  * then `~/.docker/config.json`. Entries are `{"auths": {KEY: {"auth":
- * base64("user:password")}}}`, KEY a host, host/namespace, or a URL.
+ * base64("user:password")}}}`, KEY a host, host/namespace, or a URL; a
+ * file may instead name credential helpers (`credHelpers`, `credsStore`),
+ * which are asked as Docker asks them.
  */
 
 export interface Credentials {
@@ -19,6 +22,10 @@ export interface Credentials {
 
 interface AuthFile {
   auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>;
+  /** Docker's: a credential helper per registry (`docker-credential-NAME`). */
+  credHelpers?: Record<string, string>;
+  /** Docker's: the helper that holds every other registry's credentials. */
+  credsStore?: string;
   [k: string]: unknown;
 }
 
@@ -66,11 +73,24 @@ function keysFor(host: string, path?: string): string[] {
   return keys;
 }
 
+/**
+ * The credentials for a registry, from the first file that has any: in
+ * each file, as Docker decides, the registry's `credHelpers` entry first,
+ * then an `auths` entry with credentials in it, then `credsStore`.
+ */
 export function lookupCredentials(host: string, path?: string, authfile?: string): Credentials | undefined {
   for (const file of authFiles(authfile)) {
-    const auths = readAuthFile(file)?.auths;
-    if (!auths) continue;
-    for (const key of keysFor(host, path)) {
+    const data = readAuthFile(file);
+    if (!data) continue;
+    const keys = keysFor(host, path);
+    const helper = keys.map((k) => data.credHelpers?.[k]).find((h) => typeof h === 'string' && h);
+    if (helper) {
+      const c = fromHelper(helper, host, file);
+      if (c) return c;
+      continue;
+    }
+    const auths = data.auths ?? {};
+    for (const key of keys) {
       const e = auths[key];
       if (!e) continue;
       if (e.username !== undefined && e.password !== undefined) return { username: e.username, password: e.password };
@@ -81,8 +101,53 @@ export function lookupCredentials(host: string, path?: string, authfile?: string
         return { username: plain.slice(0, colon), password: plain.slice(colon + 1) };
       }
     }
+    if (typeof data.credsStore === 'string' && data.credsStore) {
+      const c = fromHelper(data.credsStore, host, file);
+      if (c) return c;
+    }
   }
   return undefined;
+}
+
+/**
+ * Asks `docker-credential-NAME get` with the registry on stdin, as Docker
+ * does (Docker Hub under its index URL). "Not found" is no credentials;
+ * any other failure is an error: a pull without the credentials the user
+ * set up would fail later, less clearly.
+ */
+function fromHelper(name: string, host: string, file: string): Credentials | undefined {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new EngineError(`${file}: "${name}" is not a credential helper name`);
+  const server = DOCKER_HUB_KEYS.includes(host) ? 'https://index.docker.io/v1/' : host;
+  // Once per process: a pull asks for credentials at each request, a helper may prompt or unlock a keychain.
+  const key = `${name}\0${server}`;
+  if (!helperAnswers.has(key)) helperAnswers.set(key, askHelper(name, server, file));
+  return helperAnswers.get(key);
+}
+
+const helperAnswers = new Map<string, Credentials | undefined>();
+
+function askHelper(name: string, server: string, file: string): Credentials | undefined {
+  const bin = `docker-credential-${name}`;
+  const r = spawnSync(bin, ['get'], { input: server, encoding: 'utf8', timeout: 60_000 });
+  const err = r.error as NodeJS.ErrnoException | undefined;
+  if (err?.code === 'ENOENT') throw new EngineError(`${file} names the credential helper ${bin}, which is not installed (not on PATH): install it or remove it from the file`);
+  if (err) throw new EngineError(`credential helper ${bin} failed: ${err.message}`);
+  const out = (r.stdout ?? '').trim();
+  if (r.status !== 0) {
+    if (/credentials not found/i.test(out) || /credentials not found/i.test(r.stderr ?? '')) return undefined;
+    const why = (out || (r.stderr ?? '').trim() || `exit status ${r.status}`).split('\n')[0];
+    throw new EngineError(`credential helper ${bin} failed for ${server}: ${why}`);
+  }
+  let reply: { Username?: unknown; Secret?: unknown };
+  try {
+    reply = JSON.parse(out) as typeof reply;
+  } catch {
+    throw new EngineError(`credential helper ${bin} answered for ${server} with something that is not JSON`);
+  }
+  if (typeof reply.Username !== 'string' || typeof reply.Secret !== 'string') {
+    throw new EngineError(`credential helper ${bin} answered for ${server} without a Username and Secret`);
+  }
+  return { username: reply.Username, password: reply.Secret };
 }
 
 /** Writes the file atomically with mode 0600: it holds passwords. */
