@@ -50,7 +50,7 @@ describe('local image commands: tag, images, history, inspect', () => {
     assert.equal(rows.length, 4);
     assert.ok(rows.every((r) => r.ID && r.Digest?.startsWith('sha256:') && r.Size && r.CreatedSince && r.Repository && r.Tag));
     assert.match(sb.ok(['images', '--format', 'table {{.ID}}\t{{.Tag}}']), /^IMAGE ID\s+TAG\n/);
-    refused(sb.run(['images', '--format', '{{.Nope}}']), 1, /Nope/);
+    refused(sb.run(['images', '--format', '{{.Nope}}']), 125, /Nope/);
   });
 
   test('images --filter: reference, label, dangling, before, since; bad filters refused', () => {

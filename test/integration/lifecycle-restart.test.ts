@@ -289,7 +289,8 @@ describe('detached containers outlive rootlet and the namespace holder', () => {
     if (runs !== 2) problems.push(`the on-failure:1 container started before the holder died ran ${runs} time(s), not 2`);
     const hookLog = join(storeDirs(sb).containers, netId, 'exit-hook.log');
     await waitFor('the networked container\'s exit hook to give up', () => existsSync(hookLog), 15_000);
-    assert.match(readFileSync(hookLog, 'utf8'), /cannot set up network rootlet: the namespace holder this container ran under has stopped; start the container again/);
+    // Usually the hook finds its holder gone; when the kill lands while it runs, entering the holder fails instead.
+    assert.match(readFileSync(hookLog, 'utf8'), /cannot set up network rootlet: (the namespace holder this container ran under has stopped; start the container again|nsenter: cannot open \/proc\/\d+\/ns\/mnt)/);
     const netRuns = countLines(logs(sb, 'elder-net'), 'run');
     if (netRuns !== 1) problems.push(`the networked on-failure:1 container ran ${netRuns} time(s) in the dead holder's namespace, not 1`);
     // The new holder's default network still works, and the container starts again in it.
