@@ -320,7 +320,8 @@ export async function packCopy(input: CopyInput): Promise<{ hash: string; entrie
       written.add(p);
       const have = stack?.lookup(p);
       if (have && have.st.isDirectory()) await w.add({ name: p.slice(1), type: 'directory', mode: have.st.mode, uid: have.st.uid, gid: have.st.gid, mtime: have.st.mtime });
-      else await w.add({ name: p.slice(1), type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: now });
+      // Made new: owned by --chown's user, as Podman makes them.
+      else await w.add({ name: p.slice(1), type: 'directory', mode: 0o755, uid: owner.uid, gid: owner.gid, mtime: now });
     }
   };
 
@@ -329,6 +330,18 @@ export async function packCopy(input: CopyInput): Promise<{ hash: string; entrie
     written.add(target);
     const mode = chmod !== undefined ? chmod : e.mode;
     await w.add({ ...e, name: target.slice(1), mode, uid: input.chown ? owner.uid : e.uid, gid: input.chown ? owner.gid : e.gid });
+  };
+
+  /** The destination directory: as the image has it, or new (then owned by --chown's user, as Podman makes it). */
+  const addDestDir = async () => {
+    if (written.has(destReal)) return;
+    if (destExisting?.st.isDirectory()) {
+      await parents(destReal);
+      written.add(destReal);
+      await w.add({ name: destReal.slice(1), type: 'directory', mode: destExisting.st.mode, uid: destExisting.st.uid, gid: destExisting.st.gid, mtime: destExisting.st.mtime });
+      return;
+    }
+    await addOne(destReal, { type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: now });
   };
 
   const copyTree = async (srcPath: string, target: string) => {
@@ -354,7 +367,13 @@ export async function packCopy(input: CopyInput): Promise<{ hash: string; entrie
       stream.on('data', (c: unknown) => { chunks.push(c as Buffer); });
       stream.on('end', () => {
         const parts = (h.name ?? '').split('/').filter((p) => p && p !== '.');
-        if (parts.includes('..') || !parts.length) { next(); return; }
+        if (parts.includes('..')) { next(); return; }
+        if (!parts.length) {
+          // The archive's own root: the destination directory takes its owner and mode (unless it exists).
+          if (h.type !== 'directory' || destExisting?.st.isDirectory() || written.has(target)) { next(); return; }
+          addOne(target, { type: 'directory', mode: h.mode ?? 0o755, uid: h.uid ?? 0, gid: h.gid ?? 0, mtime: h.mtime ?? now }).then(() => next(), (err) => ex.destroy(err as Error));
+          return;
+        }
         const t = posix.join(target, ...parts);
         const type = h.type === 'directory' ? 'directory' : h.type === 'symlink' ? 'symlink' : h.type === 'link' ? 'link' : 'file';
         const linkname = type === 'link' ? posix.join(target, h.linkname ?? '').slice(1) : h.linkname ?? undefined;
@@ -372,7 +391,7 @@ export async function packCopy(input: CopyInput): Promise<{ hash: string; entrie
     const st = view.lstat(src)!;
     if (st.isDirectory()) {
       // A directory's contents go into the destination, which becomes a directory.
-      if (destReal !== '/') await addOne(destReal, { type: 'directory', mode: destExisting?.st.isDirectory() ? destExisting.st.mode : 0o755, uid: 0, gid: 0, mtime: now });
+      if (destReal !== '/') await addDestDir();
       for (const n of view.list(src)) {
         const child = posix.join(src, n);
         if (ignored(child.slice(1))) continue;
