@@ -259,26 +259,13 @@ function isArchive(head: Buffer): 'gzip' | 'tar' | undefined {
   return undefined;
 }
 
-/**
- * A COPY or ADD step's layer: the sources (globs expanded, the ignore file
- * applied; a directory's contents, not itself), at the destination by
- * Docker's rules, owned by root or --chown, with --chmod's mode; the
- * destination's parents as the image has them (made 0755 root when
- * missing). ADD extracts a local tar archive, keeping its owners.
- */
-export async function packCopy(input: CopyInput): Promise<{ hash: string; entries: number }> {
-  const view = 'dir' in input.from ? dirView(input.from.dir) : layersView(input.from.layers);
-  const ignored = 'dir' in input.from ? ignoreMatcher(input.ignore) : () => false;
-  const owner = input.chown ? chownIds(input.destLayers, input.chown) : { uid: 0, gid: 0 };
-  const chmod = input.chmod === undefined ? undefined : parseInt(input.chmod, 8);
-  if (input.chmod !== undefined && (!/^[0-7]{3,4}$/.test(input.chmod))) throw new Error(`--chmod=${input.chmod}: give an octal mode such as 755`);
-
-  // Sources: each pattern expanded against the tree.
+/** COPY's sources: each pattern expanded against the tree (the ignore file applied); a missing one is an error. */
+function expandSources(view: SourceView, sources: string[], ignored: (p: string) => boolean, where: string): string[] {
   const found: string[] = [];
-  for (const src of input.sources) {
+  for (const src of sources) {
     const clean = posix.normalize(`/${src}`);
     if (!/[*?[]/.test(src)) {
-      if (!view.lstat(clean) || (clean !== '/' && ignored(clean.slice(1)))) throw new Error(`${src}: no such file or directory in the ${'dir' in input.from ? 'build context' : 'source image'}`);
+      if (!view.lstat(clean) || (clean !== '/' && ignored(clean.slice(1)))) throw new Error(`${src}: no such file or directory in the ${where}`);
       found.push(clean);
       continue;
     }
@@ -295,9 +282,53 @@ export async function packCopy(input: CopyInput): Promise<{ hash: string; entrie
       cur = next;
     }
     const hits = cur.filter((p) => !ignored(p.slice(1)));
-    if (!hits.length) throw new Error(`${src}: no source files were specified (the pattern matches nothing in the ${'dir' in input.from ? 'build context' : 'source image'})`);
+    if (!hits.length) throw new Error(`${src}: no source files were specified (the pattern matches nothing in the ${where})`);
     found.push(...hits);
   }
+  return found;
+}
+
+/**
+ * The build cache's hash of what a COPY from the context would copy (names,
+ * types, modes, sizes, contents, link targets; not times), read in the
+ * caller's own process: the context is the user's, so a cache hit needs no
+ * helper in the namespace. Errors are those packCopy would give.
+ */
+export function hashContextSources(dir: string, sources: string[], ignore: string[]): string {
+  const view = dirView(dir);
+  const ignored = ignoreMatcher(ignore);
+  const h = createHash('sha256');
+  const walk = (p: string) => {
+    const st = view.lstat(p)!;
+    h.update(JSON.stringify([p, st.mode, st.isFile() ? st.size : 0]));
+    if (st.isSymbolicLink()) h.update(readlinkSync(view.host(p)));
+    else if (st.isFile()) h.update(readFileSync(view.host(p)));
+    else if (st.isDirectory()) {
+      for (const n of view.list(p)) {
+        const child = posix.join(p, n);
+        if (!ignored(child.slice(1))) walk(child);
+      }
+    }
+  };
+  for (const p of expandSources(view, sources, ignored, 'build context')) walk(p);
+  return `sha256:${h.digest('hex')}`;
+}
+
+/**
+ * A COPY or ADD step's layer: the sources (globs expanded, the ignore file
+ * applied; a directory's contents, not itself), at the destination by
+ * Docker's rules, owned by root or --chown, with --chmod's mode; the
+ * destination's parents as the image has them (made 0755 root when
+ * missing). ADD extracts a local tar archive, keeping its owners.
+ */
+export async function packCopy(input: CopyInput): Promise<{ hash: string; entries: number }> {
+  const view = 'dir' in input.from ? dirView(input.from.dir) : layersView(input.from.layers);
+  const ignored = 'dir' in input.from ? ignoreMatcher(input.ignore) : () => false;
+  const owner = input.chown ? chownIds(input.destLayers, input.chown) : { uid: 0, gid: 0 };
+  const chmod = input.chmod === undefined ? undefined : parseInt(input.chmod, 8);
+  if (input.chmod !== undefined && (!/^[0-7]{3,4}$/.test(input.chmod))) throw new Error(`--chmod=${input.chmod}: give an octal mode such as 755`);
+
+  const found = expandSources(view, input.sources, ignored, 'dir' in input.from ? 'build context' : 'source image');
 
   const many = found.length + (input.inline?.length ?? 0) > 1;
   const destDirForm = input.dest.endsWith('/') || input.dest.endsWith('/.');

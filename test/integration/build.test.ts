@@ -230,3 +230,27 @@ describe('build', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('build: independent stages', () => {
+  let sb: Sandbox;
+  before(() => {
+    sb = new Sandbox('build-parallel');
+    sb.importBusybox('busybox');
+  });
+  after(() => sb.destroy());
+
+  test('two independent stages run at the same time (each waits for the other\'s mark in a shared cache mount)', () => {
+    const dir = mkdtempSync(join(sb.root, 'ctx-'));
+    // Built one after the other, the first stage would wait for a mark that never comes and fail.
+    const wait = (me: string, other: string) => `RUN --mount=type=cache,id=sync-$TAG,target=/s touch /s/${me} && i=0; while [ ! -e /s/${other} ] && [ $i -lt 1200 ]; do i=$((i+1)); sleep 0.1; done; test -e /s/${other} && echo ${me} > /${me}`;
+    writeFileSync(join(dir, 'Containerfile'), [
+      'FROM busybox AS a', 'ARG TAG', wait('a', 'b'),
+      'FROM busybox AS b', 'ARG TAG', wait('b', 'a'),
+      'FROM scratch', 'COPY --from=a /a /a', 'COPY --from=b /b /b',
+    ].join('\n'));
+    const out = sb.ok(['build', '--build-arg', `TAG=${process.pid}`, '-t', 'both', dir]);
+    assert.match(out, /^\[1\/3\] STEP/m);
+    assert.match(out, /^\[2\/3\] STEP/m);
+    sb.ok(['rmi', 'both']);
+  });
+});
