@@ -39,6 +39,21 @@ function secrets(list: string[] | undefined): Record<string, string> {
   return out;
 }
 
+/** --output type=local,dest=DIR | type=tar,dest=FILE (a bare path: local). */
+function output(v: string | undefined): { type: 'local' | 'tar'; dest: string } | undefined {
+  if (!v) return undefined;
+  if (!v.includes('=')) return { type: 'local', dest: resolve(v) };
+  const o: Record<string, string> = {};
+  for (const part of v.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) o[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  const type = o.type ?? 'local';
+  if (type !== 'local' && type !== 'tar') throw new EngineError(`--output ${v}: type must be local or tar`);
+  if (!o.dest) throw new EngineError(`--output ${v}: give dest=PATH`);
+  return { type, dest: resolve(o.dest) };
+}
+
 function render(e: BuildEvent): string {
   switch (e.type) {
     case 'step': return `${e.stages > 1 ? `[${e.stage}/${e.stages}] ` : ''}STEP ${e.n}/${e.total}: ${e.text}\n`;
@@ -65,11 +80,13 @@ function defineBuild(parent: Command, name: string): Command {
     .option('--network <mode>', 'the RUN steps\' network: default or none')
     .option('--secret <id=ID,src=FILE>', 'a secret for RUN --mount=type=secret (repeatable)', collect)
     .option('--iidfile <file>', 'write the image id to the file')
+    .option('-o, --output <type=local,dest=DIR|type=tar,dest=FILE>', 'also write the image\'s file system to a directory or a tar file')
     .option('-q, --quiet', 'print only the image id')
     .action((context: string, flags: {
       tag?: string[]; file?: string; buildArg?: string[]; label?: string[]; target?: string; cache: boolean; pull?: boolean; platform?: string;
-      network?: string; secret?: string[]; iidfile?: string; quiet?: boolean;
+      network?: string; secret?: string[]; iidfile?: string; quiet?: boolean; output?: string;
     }) => dockerStatus(async () => {
+      const out = output(flags.output);
       if (flags.network && flags.network !== 'none' && flags.network !== 'default') throw new EngineError(`--network ${flags.network}: a build's steps take default or none`);
       const req = {
         context: context === '-' ? process.stdin : resolve(context),
@@ -83,6 +100,7 @@ function defineBuild(parent: Command, name: string): Command {
         ...(flags.network ? { network: flags.network as 'none' | 'default' } : {}),
         secrets: secrets(flags.secret),
         ...(flags.platform ? { platform: flags.platform } : {}),
+        ...(out ? { output: out } : {}),
       };
       const aborter = new AbortController();
       // Ctrl-C ends the running step's container and then the build, which cleans up after itself.

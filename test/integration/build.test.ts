@@ -170,6 +170,17 @@ describe('build', () => {
     assert.deepEqual(readdirSync(sb.path('data/rootlet/tmp')).filter((f) => f.startsWith('build')), [], 'the unpacked context is gone');
   });
 
+  test('--output type=local and type=tar write the image\'s file system', () => {
+    const dir = context({ Containerfile: 'FROM scratch\nCOPY a.txt /in/a.txt\n', 'a.txt': 'out\n' });
+    const local = join(ctxRoot, 'out-dir');
+    sb.ok(['build', '-q', '--output', `type=local,dest=${local}`, dir]);
+    assert.equal(readFileSync(join(local, 'in/a.txt'), 'utf8'), 'out\n');
+    const tarFile = join(ctxRoot, 'out.tar');
+    sb.ok(['build', '-q', '-o', `type=tar,dest=${tarFile}`, dir]);
+    assert.match(spawnSync('tar', ['-tf', tarFile], { encoding: 'utf8' }).stdout, /^in\/a\.txt$/m);
+    assert.equal(sb.ok(['ps', '-a', '-q']), '', 'the exporting container is gone');
+  });
+
   test('bad input: FILE:LINE in one line, exit 1, nothing left behind', () => {
     const secretless = 'FROM busybox\nRUN --mount=type=secret,id=nope cat /run/secrets/nope\n';
     const cases: Array<[string, Record<string, string>, RegExp, string[]?]> = [
