@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -179,6 +179,27 @@ describe('build', () => {
     sb.ok(['build', '-q', '-o', `type=tar,dest=${tarFile}`, dir]);
     assert.match(spawnSync('tar', ['-tf', tarFile], { encoding: 'utf8' }).stdout, /^in\/a\.txt$/m);
     assert.equal(sb.ok(['ps', '-a', '-q']), '', 'the exporting container is gone');
+  });
+
+  test('ADD of a URL (a server on loopback): the file, mode 0600; one that cannot be fetched fails at once, naming why', async () => {
+    // The server runs in a process of its own: sb.run blocks this one.
+    const server = spawn(process.execPath, ['-e', `
+      const s = require('node:http').createServer((q, r) => { if (q.url === '/files/fetched.txt') r.end('fetched\\n'); else { r.statusCode = 404; r.end(); } });
+      s.listen(0, '127.0.0.1', () => console.log(s.address().port));`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<string>((resolve) => server.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
+      const dir = context({ Containerfile: `FROM busybox\nADD http://127.0.0.1:${port}/files/fetched.txt /got/\n` });
+      const id = sb.ok(['build', '-q', dir]).trim();
+      assert.equal(sb.ok(['run', '--rm', id, 'stat', '-c', '%a %u %s', '/got/fetched.txt']), '600 0 8\n');
+      const before = state();
+      refused(sb.run(['build', context({ Containerfile: `FROM busybox\nADD http://127.0.0.1:${port}/missing /x\n` })]), 1,
+        /Containerfile:2: ADD http:\/\/127\.0\.0\.1:\d+\/missing: cannot fetch it: the server answered 404/, 'a 404');
+      refused(sb.run(['build', context({ Containerfile: 'FROM busybox\nADD http://127.0.0.1:2/x /x\n' })]), 1,
+        /Containerfile:2: ADD http:\/\/127\.0\.0\.1:2\/x: cannot fetch it: .*ECONNREFUSED/, 'nothing listening');
+      assert.deepEqual(state(), before);
+    } finally {
+      server.kill();
+    }
   });
 
   test('bad input: FILE:LINE in one line, exit 1, nothing left behind', () => {
