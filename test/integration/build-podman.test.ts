@@ -63,6 +63,7 @@ const CASES: Array<{ name: string; file: string; files?: Record<string, string> 
   { name: 'copy-glob', file: 'COPY *.txt /texts/\n', files: { 'a.txt': 'a\n', 'b.txt': 'b\n', 'c.md': 'c\n' } },
   { name: 'dockerignore', file: 'COPY . /app/\n', files: { 'keep.txt': 'k\n', 'secret.key': 's\n', 'logs/x.log': 'l\n', '.dockerignore': '*.key\nlogs\n' } },
   { name: 'add-tar', file: 'ADD bundle.tar /unpacked/\n' },
+  { name: 'workdir-made', file: 'WORKDIR /made/by/workdir\nWORKDIR /tmp\n' },
   { name: 'workdir-relative', file: 'WORKDIR /w\nWORKDIR sub\nCOPY one.txt ./\nRUN pwd > /where\n', files: { 'one.txt': '1\n' } },
   { name: 'entrypoint-shell', file: 'CMD ["base"]\nENTRYPOINT echo entry\n' },
   { name: 'entrypoint-exec-cmd', file: 'ENTRYPOINT ["/bin/echo"]\nCMD ["default", "args"]\n' },
