@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseDockerfile } from '../../src/engine/build/parse.js';
 import { lexWords, lexWord, parsePairs } from '../../src/engine/build/substitute.js';
+import { globRegex, ignoreMatcher } from '../../src/storage/layer-pack.js';
 
 const env: Record<string, string> = { A: 'one', E: '', S: 'x y' };
 const look = (n: string) => env[n];
@@ -46,5 +47,26 @@ describe('build: variable substitution', () => {
     assert.deepEqual(parsePairs('K=v L="a b" M=$A', look, '\\').pairs, [['K', 'v'], ['L', 'a b'], ['M', 'one']]);
     assert.deepEqual(parsePairs('K some value', look, '\\').pairs, [['K', 'some value']]);
     assert.deepEqual(parsePairs('K', look, '\\', { keyOnly: true }).pairs, [['K', undefined]]);
+  });
+});
+
+describe('build: COPY globs and the ignore file', () => {
+  test('Go filepath.Match per path part, ** across parts', () => {
+    assert.ok(globRegex('*.txt').test('a.txt'));
+    assert.ok(!globRegex('*.txt').test('d/a.txt'));
+    assert.ok(globRegex('file?.[ch]').test('file1.c'));
+    assert.ok(!globRegex('file?.[!ch]').test('file1.c'));
+    assert.ok(globRegex('**/*.log').test('a/b/c.log'));
+    assert.ok(globRegex('**/*.log').test('c.log'));
+  });
+  test('.dockerignore: last match wins, ! re-includes, a matched directory excludes what is below', () => {
+    const ignored = ignoreMatcher(['# comment', '*.key', 'logs', '!logs/keep.log', 'node_modules/', '**/*.tmp']);
+    assert.ok(ignored('a.key'));
+    assert.ok(!ignored('sub/a.key'), 'a pattern without ** matches from the root only');
+    assert.ok(ignored('logs/x.log'));
+    assert.ok(!ignored('logs/keep.log'));
+    assert.ok(ignored('node_modules/x/y.js'));
+    assert.ok(ignored('deep/er/f.tmp'));
+    assert.ok(!ignored('keep.txt'));
   });
 });
