@@ -54,6 +54,13 @@ function output(v: string | undefined): { type: 'local' | 'tar'; dest: string } 
   return { type, dest: resolve(o.dest) };
 }
 
+async function readStdin(context: string): Promise<string> {
+  if (context === '-') throw new EngineError('-f - and a context of -: standard input can hold only one of them');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 function render(e: BuildEvent): string {
   switch (e.type) {
     case 'step': return `${e.stages > 1 ? `[${e.stage}/${e.stages}] ` : ''}STEP ${e.n}/${e.total}: ${e.text}\n`;
@@ -70,7 +77,7 @@ function defineBuild(parent: Command, name: string): Command {
     .usage('[OPTIONS] CONTEXT|-')
     .argument('<context>', 'the build context: a directory, or - for a tar archive on stdin')
     .option('-t, --tag <name>', 'name the image NAME[:TAG] (repeatable)', collect)
-    .option('-f, --file <path>', 'the Containerfile (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile)')
+    .option('-f, --file <path>', 'the Containerfile, - for standard input (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile)')
     .option('--build-arg <key=value>', 'set a build argument (repeatable)', collect)
     .option('--label <key=value>', 'set a label on the image (repeatable)', collect)
     .option('--target <stage>', 'build up to this stage')
@@ -90,7 +97,9 @@ function defineBuild(parent: Command, name: string): Command {
       if (flags.network && flags.network !== 'none' && flags.network !== 'default') throw new EngineError(`--network ${flags.network}: a build's steps take default or none`);
       const req = {
         context: context === '-' ? process.stdin : resolve(context),
-        ...(flags.file ? { file: flags.file === '-' ? flags.file : resolve(flags.file) } : {}),
+        ...(flags.file && flags.file !== '-' ? { file: resolve(flags.file) } : {}),
+        // -f -: the Containerfile on standard input (then the context cannot be there too).
+        ...(flags.file === '-' ? { fileText: await readStdin(context) } : {}),
         tags: flags.tag ?? [],
         buildArgs: keyValues(flags.buildArg, '--build-arg', true),
         labels: keyValues(flags.label, '--label'),

@@ -225,6 +225,8 @@ describe('build', () => {
       assert.deepEqual(state(), before, `${what}: nothing left behind`);
     }
     refused(sb.run(['build', join(ctxRoot, 'no-such-dir')]), 1, /build context .*no-such-dir: no such directory/, 'a missing context');
+    refused(sb.run(['build', '--secret', `id=x,src=${join(ctxRoot, 'no-such-secret')}`, context({ Containerfile: 'FROM busybox\n' })]), 1, /--secret id=x: .*no-such-secret: no such file/, 'a missing secret file');
+    refused(sb.run(['build', '-f', '-', context({})], { input: 'FROM busybox\nBAD x\n' }), 1, /Containerfile \(standard input\):2: unknown instruction: BAD/, 'a Containerfile on stdin');
     refused(sb.run(['build', '-t', 'Bad:Name', context({ Containerfile: 'FROM busybox\n' })]), 1, /invalid reference format/, 'a bad tag');
     assert.deepEqual(state(), before, 'nothing left behind');
   });

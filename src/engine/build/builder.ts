@@ -80,10 +80,16 @@ export class Builder {
     private readonly stepOutput: CallerContext,
   ) {
     this.contextDir = contextDir;
-    const filePath = req.file ? (isAbsolute(req.file) ? req.file : join(contextDir, req.file)) : ['Containerfile', 'Dockerfile'].map((n) => join(contextDir, n)).find((p) => existsSync(p));
-    if (!filePath || !existsSync(filePath)) throw new EngineError(`no Containerfile or Dockerfile ${req.file ? `at ${req.file}` : 'in the build context'}: give one with -f`);
-    const shown = req.file ?? posix.basename(filePath);
-    this.file = parseDockerfile(readFileSync(filePath, 'utf8'), shown);
+    if (req.fileText !== undefined) {
+      this.file = parseDockerfile(req.fileText, req.file ?? 'Containerfile (standard input)');
+    } else {
+      const filePath = req.file ? (isAbsolute(req.file) ? req.file : join(contextDir, req.file)) : ['Containerfile', 'Dockerfile'].map((n) => join(contextDir, n)).find((p) => existsSync(p));
+      if (!filePath || !existsSync(filePath)) throw new EngineError(`no Containerfile or Dockerfile ${req.file ? `at ${req.file}` : 'in the build context'}: give one with -f`);
+      this.file = parseDockerfile(readFileSync(filePath, 'utf8'), req.file ?? posix.basename(filePath));
+    }
+    for (const [id, src] of Object.entries(req.secrets ?? {})) {
+      if (!existsSync(src)) throw new EngineError(`--secret id=${id}: ${src}: no such file`);
+    }
     const ignoreFile = ['.containerignore', '.dockerignore'].map((n) => join(contextDir, n)).find((p) => existsSync(p));
     this.ignore = ignoreFile ? readFileSync(ignoreFile, 'utf8').split('\n') : [];
     const arch = hostArchitecture();

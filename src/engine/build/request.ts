@@ -6,6 +6,8 @@ export interface BuildRequest {
   context: string | Readable;
   /** The Containerfile/Dockerfile: absolute, or relative to the context (default: Containerfile, else Dockerfile, in the context). */
   file?: string;
+  /** The Containerfile's text itself (`-f -`): then `file` only names it in messages. */
+  fileText?: string;
   /** NAME[:TAG] each, given to the result. */
   tags?: string[];
   buildArgs?: Record<string, string>;
