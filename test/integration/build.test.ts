@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Sandbox, until, type Result } from '../helpers.js';
@@ -286,5 +286,14 @@ describe('build: independent stages', () => {
     assert.match(out, /^\[1\/3\] STEP/m);
     assert.match(out, /^\[2\/3\] STEP/m);
     sb.ok(['rmi', 'both']);
+  });
+
+  test('system reset also deletes cache mounts holding files of other container users', () => {
+    const dir = mkdtempSync(join(sb.root, 'ctx-'));
+    writeFileSync(join(dir, 'Containerfile'), 'FROM busybox\nRUN --mount=type=cache,target=/c mkdir -p /c/d && touch /c/d/f && chown -R 1000:1000 /c/d && chmod 700 /c/d\n');
+    sb.ok(['build', '-q', dir]);
+    assert.ok(existsSync(sb.path('data/rootlet/build-cache-mounts')));
+    sb.ok(['system', 'reset', '--force']);
+    assert.ok(!existsSync(sb.path('data/rootlet/build-cache-mounts')), 'the cache mounts are gone');
   });
 });
