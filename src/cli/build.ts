@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { BuildEvent } from '../engine/index.js';
-import { EngineError } from '../util/errors.js';
+import { DeniedError, EngineError } from '../util/errors.js';
 import { collect, confirm, services } from './common.js';
 import { dockerStatus } from './daemon-errors.js';
 import { processContext } from './process-context.js';
@@ -70,6 +70,16 @@ function render(e: BuildEvent): string {
   }
 }
 
+/** Docker's exit status 1 for a failed build; a refusal by the admin's policy keeps its own line and 125, as for `run`. */
+async function buildStatus(action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (err) {
+    if (err instanceof DeniedError) throw err;
+    await dockerStatus(() => { throw err; });
+  }
+}
+
 function defineBuild(parent: Command, name: string): Command {
   return parent
     .command(name)
@@ -92,7 +102,7 @@ function defineBuild(parent: Command, name: string): Command {
     .action((context: string, flags: {
       tag?: string[]; file?: string; buildArg?: string[]; label?: string[]; target?: string; cache: boolean; pull?: boolean; platform?: string;
       network?: string; secret?: string[]; iidfile?: string; quiet?: boolean; output?: string;
-    }) => dockerStatus(async () => {
+    }) => buildStatus(async () => {
       const out = output(flags.output);
       if (flags.network && flags.network !== 'none' && flags.network !== 'default') throw new EngineError(`--network ${flags.network}: a build's steps take default or none`);
       const req = {

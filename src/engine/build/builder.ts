@@ -5,7 +5,7 @@ import { isAbsolute, join, posix, resolve as resolvePath } from 'node:path';
 import { hostArchitecture, type ImageConfig, type ImageRuntimeConfig } from '../../image/oci.js';
 import { formatReference, parseReference } from '../../image/reference.js';
 import { tmpName } from '../../image/store.js';
-import { EngineError } from '../../util/errors.js';
+import { DeniedError, EngineError } from '../../util/errors.js';
 import type { CallerContext } from '../context.js';
 import type { Engine } from '../engine.js';
 import type { ContainerService } from '../containers/service.js';
@@ -264,6 +264,8 @@ export class Builder {
       const { name: got } = await this.services.images.ensure(name, { policy: this.req.pull ? 'always' : 'missing' });
       found = this.engine.images.resolve(got);
     } catch (e) {
+      // A refusal by the admin's policy is shown as the policy's own line.
+      if (e instanceof DeniedError) throw e;
       throw this.err(stage.from, `FROM ${name}: ${(e as Error).message}`);
     }
     const manifest = this.engine.images.readManifest(found);
@@ -725,6 +727,7 @@ export class Builder {
           const { name } = await this.services.images.ensure(from, { policy: 'missing' });
           img = this.engine.images.resolve(name);
         } catch (e) {
+          if (e instanceof DeniedError) throw e;
           throw this.err(ins, `--from=${from}: no stage or image by that name (${(e as Error).message})`);
         }
         fromLayers = layerDirs(this.engine, img.layers);
