@@ -7,6 +7,7 @@ import { defineImageCheck } from './image-check.js';
 import { defineImageAudit } from './image-audit.js';
 import { defineLoad, defineSave } from './save-load.js';
 import { defineTag } from './tag.js';
+import { defineBuild } from './build.js';
 
 /** Defines one command on `parent` under `name`. */
 export type DefineCommand = (parent: Command, name: string) => Command;
@@ -37,6 +38,7 @@ export const IMAGE_COMMANDS: ImageCommand[] = [
   { sub: 'save', top: 'save', define: defineSave },
   { sub: 'load', top: 'load', define: defineLoad },
   { sub: 'import', top: 'import', define: defineImport },
+  { sub: 'build', define: defineBuild },
 ];
 
 /**

@@ -23,7 +23,7 @@ export function defineImages(parent: Command, name: string): Command {
     .description('List images')
     .usage('[OPTIONS] [REPOSITORY[:TAG]]')
     .argument('[reference]', 'only images whose name matches (a pattern, as --filter reference=)')
-    .option('-a, --all', 'show all images (there are no intermediate images to hide)')
+    .option('-a, --all', 'show all images, the intermediate images of builds too')
     .option('--digests', 'show digests')
     .option('-f, --filter <KEY=VALUE>', 'filter by dangling=true|false, reference=PATTERN, label=KEY[=VALUE], before=IMAGE, since=IMAGE or until=TIME (repeatable)', collect)
     .option('--format <template>', 'format with a Go template (e.g. \'table {{.Repository}}\\t{{.ID}}\'), or json')

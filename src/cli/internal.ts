@@ -6,6 +6,7 @@ import { statInRoot } from '../runtime/stat-in-root.js';
 import { extractInRoot, tarInRoot } from '../runtime/in-root.js';
 import { containerChanges } from '../storage/changes.js';
 import { opaqueDirs } from '../storage/opaque-dirs.js';
+import { packChanges, packCopy, type CopyInput } from '../storage/layer-pack.js';
 
 /**
  * Helpers that rootlet runs inside the user's namespace (`nsenter ... node
@@ -70,6 +71,17 @@ export async function runInternal(name: string, args: string[]): Promise<number>
         const o = JSON.parse(args[0]!) as { top: string; mode: 'overlay' | 'copy'; layers: string[]; ignore: string[]; skipAtRoot: string[]; whiteoutFiles: boolean };
         const opaque = o.mode === 'overlay' ? opaqueDirs(o.top) : new Set<string>();
         process.stdout.write(JSON.stringify(containerChanges({ ...o, opaque, ignore: new Set(o.ignore) })));
+        return 0;
+      }
+      // build: a RUN step's changes, and a COPY/ADD's files, as a layer tar (storage/layer-pack.ts).
+      case '__pack-changes': {
+        const o = JSON.parse(args[0]!) as { top: string; mode: 'overlay' | 'copy'; layers: string[]; ignore: string[]; skipAtRoot: string[]; whiteoutFiles: boolean; out: string };
+        const opaque = o.mode === 'overlay' ? opaqueDirs(o.top) : new Set<string>();
+        process.stdout.write(JSON.stringify(await packChanges({ ...o, opaque, ignore: new Set(o.ignore) }, o.out)));
+        return 0;
+      }
+      case '__pack-copy': {
+        process.stdout.write(JSON.stringify(await packCopy(JSON.parse(args[0]!) as CopyInput)));
         return 0;
       }
       default:

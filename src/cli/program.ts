@@ -31,6 +31,7 @@ const COMMANDS: Array<{ names: string[]; load: () => Promise<{ register: Registe
   { names: ['cp'], load: () => import('./cp.js') },
   { names: ['export'], load: () => import('./export.js') },
   { names: ['image', 'images', 'rmi', 'tag', 'history', 'save', 'load', 'import'], load: () => import('./image-group.js') },
+  { names: ['build', 'commit', 'builder'], load: () => import('./build.js') },
   { names: ['pull'], load: () => import('./pull.js') },
   { names: ['push'], load: () => import('./push.js') },
   { names: ['login', 'logout'], load: () => import('./login.js') },

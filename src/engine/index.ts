@@ -15,6 +15,7 @@ import { NetworkService } from './networks/service.js';
 import { SystemService } from './system/service.js';
 import { VolumeService } from './volumes/service.js';
 import { PolicyService } from './policy/service.js';
+import { BuildService } from './build/service.js';
 
 export type { CallerContext, CallerStreams, Terminal, SignalSource, ForwardedSignal } from './context.js';
 export type { CreateRequest, ExecRequest, HostRequest, MountSpec, ResourcesRequest, RestartPolicy, HealthRequest } from './containers/request.js';
@@ -66,6 +67,8 @@ export { NAME_KINDS, type NameKind } from './system/service.js';
 export { VolumeNotFoundError } from './volumes/service.js';
 export { ContainerService, EventService, ImageService, NetworkService, SystemService, VolumeService, PolicyService };
 export type { PolicyReport, PolicyVerdict } from './policy/service.js';
+export type { BuildEvent, BuildRequest, BuildResult, BuilderPruneResult } from './build/service.js';
+export { BuildService };
 export type { EffectiveValue as PolicyValue, Caller as PolicyCaller } from './policy/evaluate.js';
 export type { EngineEvent, EventType } from './events/log.js';
 export type { EventQuery } from './events/service.js';
@@ -80,6 +83,7 @@ export class Services {
   readonly system: SystemService;
   readonly events: EventService;
   readonly policy: PolicyService;
+  readonly build: BuildService;
 
   constructor(readonly engine: Engine) {
     this.images = new ImageService(engine);
@@ -89,6 +93,7 @@ export class Services {
     this.system = new SystemService(engine);
     this.events = new EventService(engine);
     this.policy = new PolicyService(engine);
+    this.build = new BuildService(engine, this.containers, this.images);
   }
 
   /** `inspect` of any object by name or id: a container or an image (the first found, or of `type`). */

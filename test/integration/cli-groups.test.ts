@@ -125,9 +125,10 @@ describe('volume, container and image groups', () => {
     assert.equal(sb.ok(['container', 'rm', 'grp']), 'grp\n');
     // The same definition: the same help text as the top-level command.
     assert.equal(sb.ok(['container', 'run', '--help']).replace('rootlet container run', 'rootlet run'), sb.ok(['run', '--help']));
+    assert.equal(sb.ok(['container', 'commit', '--help']).replace('rootlet container commit', 'rootlet commit'), sb.ok(['commit', '--help']));
     assert.equal(sb.ok(['container', 'ls', '--help']).replace(/rootlet container ls\|list/, 'rootlet ps'), sb.ok(['ps', '--help']));
     const help = sb.ok(['container', '--help']);
-    for (const c of ['ls', 'run', 'create', 'start', 'stop', 'restart', 'kill', 'rm', 'prune', 'logs', 'exec', 'attach', 'inspect', 'top', 'stats', 'diff', 'cp', 'export', 'port', 'rename', 'pause', 'unpause', 'wait']) {
+    for (const c of ['ls', 'run', 'create', 'start', 'stop', 'restart', 'kill', 'rm', 'prune', 'logs', 'exec', 'attach', 'inspect', 'top', 'stats', 'diff', 'cp', 'export', 'port', 'rename', 'pause', 'unpause', 'wait', 'commit']) {
       assert.match(help, new RegExp(`\\n  ${c}\\b`), c);
     }
     // Docker's two lines: what was wrong, and where the help is.

@@ -105,6 +105,9 @@ describe('the admin policy: every refusal names the rule; an allowed request sti
 
   test('pull from an unlisted registry: refused before any network access', () => {
     denied(['pull', `127.0.0.1:${registryPort}/x:1`], 'registries', /image 127\.0\.0\.1:\d+\/x:1 from registry/);
+    // build: its FROM images come through the same rule.
+    const ctx = as(`d=$(mktemp -d ${shq(join(work, 'build-XXXXXX'))}) && printf 'FROM 127.0.0.1:${registryPort}/x:1\\nRUN true\\n' > "$d/Containerfile" && echo "$d"`).stdout.trim();
+    denied(['build', '-q', ctx], 'registries', /image 127\.0\.0\.1:\d+\/x:1 from registry/);
     denied(['pull', '--all-tags', `127.0.0.1:${registryPort}/x`], 'registries', /pull --all-tags/);
     assert.equal(registryHits, 0, 'no connection to the registry');
   });

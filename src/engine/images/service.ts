@@ -36,7 +36,7 @@ export interface ImageSummary {
 }
 
 export interface ImageListRequest {
-  /** Docker's -a (intermediate images): there are none to hide, so it changes nothing. */
+  /** Docker's -a: also the intermediate images of builds (untagged step images in the build cache). */
   all?: boolean;
   /** `KEY=VALUE`: dangling, reference, label, before, since, until. */
   filters?: string[];
@@ -122,7 +122,12 @@ export class ImageService {
     const { familiarName } = await import('../../image/reference.js');
     const { imageCreated } = await import('./filter.js');
     const { listImages } = await import('./lifecycle.js');
-    return listImages(this.engine, req.filters ?? []).map(({ image, names }) => ({
+    // A build's step images (untagged, in the build cache) are intermediate: shown with -a only, as Docker hides them.
+    const { cacheEntries } = await import('../build/cache.js');
+    const entries = req.all ? new Map<string, string>() : cacheEntries(this.engine);
+    const steps = new Set([...entries].filter(([k]) => !k.startsWith('result-')).map(([, id]) => id));
+    for (const [k, id] of entries) if (k.startsWith('result-')) steps.delete(id);
+    return listImages(this.engine, req.filters ?? []).filter(({ image }) => image.tags.length || !steps.has(image.id)).map(({ image, names }) => ({
       id: image.id,
       repoTags: names.map(familiarName),
       digest: image.manifestDigest,

@@ -22,7 +22,7 @@ export function resetStore(engine: Engine): void {
   // Files owned by subordinate ids can only be deleted from inside the namespace.
   const { dataDir, runDir } = engine.paths;
   try {
-    engine.ns().run(['sh', '-c', `rm -rf ${shq(dataDir)}/layers ${shq(dataDir)}/containers ${shq(dataDir)}/volumes ${shq(dataDir)}/tmp ${shq(runDir)}/runc`]);
+    engine.ns().run(['sh', '-c', `rm -rf ${shq(dataDir)}/layers ${shq(dataDir)}/containers ${shq(dataDir)}/volumes ${shq(dataDir)}/tmp ${shq(dataDir)}/build-cache-mounts ${shq(runDir)}/runc`]);
   } catch { /* no namespace possible: delete what we can */ }
   try { stopUserNamespace(engine.db); } catch { /* a damaged database: the holder's mark stops it at the next start */ }
   try { engine.close(); } catch { /* closing a damaged database */ }
