@@ -1,45 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { busyboxTarball, Sandbox, type Result } from '../helpers.js';
+import { busyboxTarball, Sandbox } from '../helpers.js';
+import { Podman } from '../podman-helpers.js';
 
 // Issue 13: a Containerfile that `podman build` accepts builds in rootlet to
 // an image with the same files (owners, modes, sizes, links) and the same
 // config; and what rootlet builds runs under Podman.
-
-/** Podman with a store of its own under the test's directory (as in image-podman.test.ts). */
-class Podman {
-  private readonly global: string[];
-  private readonly env: NodeJS.ProcessEnv;
-  constructor(private readonly dir: string) {
-    for (const d of ['run', 'config', 'tmp']) mkdirSync(`${dir}/${d}`, { recursive: true, mode: 0o700 });
-    this.env = { ...process.env, XDG_RUNTIME_DIR: `${dir}/run`, XDG_CONFIG_HOME: `${dir}/config` };
-    this.global = ['--root', `${dir}/root`, '--runroot', `${dir}/rr`, '--tmpdir', `${dir}/tmp`, '--runtime', 'runc',
-      '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
-  }
-
-  run(args: string[], input?: Buffer): Result & { raw: Buffer } {
-    const r = spawnSync('podman', [...this.global, ...args], { env: this.env, input, timeout: 300_000, maxBuffer: 256 << 20 });
-    return { code: r.status ?? 128, stdout: r.stdout?.toString() ?? '', stderr: r.stderr?.toString() ?? '', raw: r.stdout ?? Buffer.alloc(0) };
-  }
-
-  ok(args: string[]): string {
-    const r = this.run(args);
-    if (r.code !== 0) throw new Error(`podman ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
-    return r.stdout;
-  }
-
-  destroy(): void {
-    this.run(['unshare', 'rm', '-rf', `${this.dir}/root`, `${this.dir}/rr`]);
-    const pidFile = `${this.dir}/tmp/pause.pid`;
-    if (existsSync(pidFile)) {
-      try { process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL'); } catch { /* already gone */ }
-    }
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
 
 /**
  * Twenty-odd Containerfiles over the instructions both builders know

@@ -1,13 +1,11 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { containerDirs } from '../../storage/rootfs.js';
 import type { CopyInput } from '../../storage/layer-pack.js';
 import { hexOf, tmpName } from '../../image/store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
 import { storeLayer, type StoredLayer } from '../images/layers.js';
-import { layerNames } from '../containers/bundle.js';
-import { containerDir } from '../containers/paths.js';
+import { changesInput } from '../containers/diff.js';
 import { containerStore } from '../containers/state.js';
 
 /**
@@ -17,16 +15,6 @@ import { containerStore } from '../containers/state.js';
  * helper writes an OCI layer tar inside the user's namespace (owners as
  * the container sees them), and the tar is stored as any pulled layer.
  */
-
-/** Where the runtime mounted something: not the container's change. */
-function mountPoints(dir: string): string[] {
-  try {
-    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { mounts?: Array<{ destination: string }> };
-    return (config.mounts ?? []).map((m) => m.destination);
-  } catch {
-    return [];
-  }
-}
 
 async function storeTar(engine: Engine, tar: string): Promise<StoredLayer> {
   try {
@@ -40,21 +28,10 @@ async function storeTar(engine: Engine, tar: string): Promise<StoredLayer> {
 export async function layerFromContainer(engine: Engine, containerId: string): Promise<StoredLayer> {
   const rec = containerStore(engine).get(containerId);
   if (!rec) throw new EngineError('the step\'s container is gone');
-  const dir = containerDir(engine, rec.id);
-  const dirs = containerDirs(dir);
-  const copy = rec.spec.driver === 'vfs';
-  const layers = [...layerNames(engine, rec)].reverse().map((n) => join(engine.paths.layers, n));
+  const changes = changesInput(engine, rec);
+  if (!changes) throw new EngineError('the step\'s container left no file system');
   const out = join(engine.paths.tmp, tmpName('build-layer'));
-  if (!existsSync(dirs.upper)) throw new EngineError('the step\'s container left no file system');
-  const input = {
-    top: dirs.upper,
-    mode: copy ? 'copy' : 'overlay',
-    layers,
-    ignore: mountPoints(dir),
-    skipAtRoot: copy ? ['.rootlet-complete'] : [],
-    whiteoutFiles: rec.spec.driver === 'fuse-overlayfs',
-    out,
-  };
+  const input = { ...changes, out };
   try {
     await engine.ns().runCheckedAsync(engine.helperCommand('__pack-changes', [JSON.stringify(input)]), 'cannot read the step\'s changes', { env: engine.helperEnv() });
   } catch (err) {

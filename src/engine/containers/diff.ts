@@ -20,6 +20,28 @@ function mountPoints(dir: string): string[] {
 }
 
 /**
+ * What the changes helpers (`diff`'s listing, build's layer packing) read
+ * of a container: its own layer (the overlay upper directory, or the vfs
+ * copy) against the image's layers, leaving out the runtime's mount points.
+ * Undefined when it never started (or, with vfs, the copy of the image never
+ * finished): nothing changed yet.
+ */
+export function changesInput(engine: Engine, rec: ContainerRecord) {
+  const dir = containerDir(engine, rec.id);
+  const dirs = containerDirs(dir);
+  const copy = rec.spec.driver === 'vfs';
+  if (!existsSync(dirs.upper) || (copy && !existsSync(join(dirs.upper, '.rootlet-complete')))) return undefined;
+  return {
+    top: dirs.upper,
+    mode: copy ? 'copy' as const : 'overlay' as const,
+    layers: [...layerNames(engine, rec)].reverse().map((n) => join(engine.paths.layers, n)),
+    ignore: mountPoints(dir),
+    skipAtRoot: copy ? ['.rootlet-complete'] : [],
+    whiteoutFiles: rec.spec.driver === 'fuse-overlayfs',
+  };
+}
+
+/**
  * `diff`: what the container changed in its file system against its image,
  * read from its own layer (the overlay upper directory, or the vfs copy)
  * by a helper inside the user's namespace, where files of every container
@@ -28,20 +50,8 @@ function mountPoints(dir: string): string[] {
 export async function containerDiff(engine: Engine, rec: ContainerRecord): Promise<Change[]> {
   const cur = refreshState(engine, rec);
   if (!cur || cur.state === 'removing') throw new EngineError(`container ${rec.name} is being removed`);
-  const dir = containerDir(engine, cur.id);
-  const dirs = containerDirs(dir);
-  const copy = cur.spec.driver === 'vfs';
-  // Never started (or, with vfs, the copy of the image never finished): nothing changed yet.
-  if (!existsSync(dirs.upper) || (copy && !existsSync(join(dirs.upper, '.rootlet-complete')))) return [];
-  const layers = [...layerNames(engine, cur)].reverse().map((n) => join(engine.paths.layers, n));
-  const input = {
-    top: dirs.upper,
-    mode: copy ? 'copy' : 'overlay',
-    layers,
-    ignore: mountPoints(dir),
-    skipAtRoot: copy ? ['.rootlet-complete'] : [],
-    whiteoutFiles: cur.spec.driver === 'fuse-overlayfs',
-  };
+  const input = changesInput(engine, cur);
+  if (!input) return [];
   const out = await engine.ns().runCheckedAsync(engine.helperCommand('__container-changes', [JSON.stringify(input)]),
     `cannot read the changes of container ${cur.name}`, { env: engine.helperEnv() });
   return JSON.parse(out) as Change[];
