@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -127,4 +128,14 @@ export async function until(what: string, fn: () => boolean, ms = 15_000): Promi
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A refusal as every front door must make it: exit 125, exactly one line on stderr, no trace, and the line matches. */
+export function refusedOneLine(r: Result, want: RegExp, what: string): void {
+  assert.equal(r.code, 125, `${what}: exit ${r.code}: ${r.stderr}`);
+  const lines = r.stderr.split('\n').filter(Boolean);
+  assert.equal(lines.length, 1, `${what}: ${r.stderr}`);
+  assert.ok(!r.stderr.includes('    at '), `${what}: ${r.stderr}`);
+  assert.match(lines[0]!, /^Error: /, what);
+  assert.match(lines[0]!, want, what);
 }

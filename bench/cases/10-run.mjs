@@ -1,9 +1,8 @@
 // Figure 1: how long `run --rm` of a trivial container takes, end to end —
 // the latency a user (or a script calling run in a loop) feels.
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LATENCY_COLUMNS, latencyRow, median, summarize, timeInterleaved, tryOnce } from '../lib/measure.mjs';
+import { LATENCY_COLUMNS, latencyTable, median, timeInterleaved, tracedRuns, tryOnce } from '../lib/measure.mjs';
 import { PODMAN_TUNING } from '../lib/sandbox.mjs';
 
 export const id = 'run';
@@ -55,15 +54,13 @@ function prepareFloor(sb) {
   };
 }
 
-/** rootlet's own phase marks (src/util/trace.ts), from runs apart from the timed ones: tracing writes to stderr. */
+/** The median of each of rootlet's phase marks over n traced runs. */
 function traceRootlet(sb, argv, n) {
   const marks = new Map();
-  for (let i = 0; i < n; i++) {
-    const r = spawnSync(argv[0], argv.slice(1), { env: { ...sb.env, ROOTLET_TRACE: '1' }, cwd: sb.root, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`traced rootlet run exited ${r.status}: ${r.stderr.trim()}`);
-    for (const m of r.stderr.matchAll(/^\[trace\] ([\d.]+)ms (.+)$/gm)) {
-      if (!marks.has(m[2])) marks.set(m[2], []);
-      marks.get(m[2]).push(Number(m[1]));
+  for (const run of tracedRuns(sb, argv, n)) {
+    for (const [phase, ms] of run) {
+      if (!marks.has(phase)) marks.set(phase, []);
+      marks.get(phase).push(ms);
     }
   }
   return { runs: n, list: [...marks].map(([phase, v]) => ({ phase, ms: median(v) })) };
@@ -95,7 +92,6 @@ export async function run(sb, { runs, warmup, progress }) {
     { tool: 'spawn', argv: ['/bin/true'] },
   );
   const samples = await timeInterleaved(commands, { env: sb.env, cwd: sb.root, runs, warmup, onRound: progress });
-  const stats = Object.fromEntries(Object.entries(samples).map(([t, s]) => [t, summarize(s)]));
   const what = {
     rootlet: `rootlet (${rt})`,
     rootletNoSeccomp: `rootlet (${rt}) --security-opt seccomp=unconfined`,
@@ -105,9 +101,7 @@ export async function run(sb, { runs, warmup, progress }) {
     crun: 'bare crun (the floor on crun)',
     runc: 'bare runc (the floor on runc)',
   };
-  const argvOf = (tool) => commands.find((c) => c.tool === tool).argv;
-  const rows = Object.keys(what).filter((tool) => stats[tool])
-    .map((tool) => latencyRow(what[tool], stats[tool], samples[tool], argvOf(tool)));
+  const { stats, rows, argvOf } = latencyTable(commands, samples, what);
   const phases = traceRootlet(sb, argvOf('rootlet'), Math.min(10, runs));
   const phasesRunc = stats.rootletRunc ? traceRootlet(sb, argvOf('rootletRunc'), Math.min(10, runs)) : undefined;
 

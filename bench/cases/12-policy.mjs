@@ -3,10 +3,9 @@
 // has a rule for every kind of request (the user's own [policy] table,
 // which the engine reads and applies as it does the admin's files: a bench
 // must not write /etc/rootlet while other users' rootlet runs obey it).
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LATENCY_COLUMNS, latencyRow, median, summarize, timeInterleaved } from '../lib/measure.mjs';
+import { LATENCY_COLUMNS, latencyTable, median, timeInterleaved, tracedRuns } from '../lib/measure.mjs';
 
 export const id = 'policy';
 
@@ -22,16 +21,9 @@ ports = "20000-29999"
 max_containers = 50
 `;
 
-/** Median ms between rootlet's 'policy: check' and 'policy checked' marks over n traced runs (apart from the timed ones). */
+/** Median ms between rootlet's 'policy: check' and 'policy checked' marks over n traced runs. */
 function checkCost(sb, argv, n) {
-  const costs = [];
-  for (let i = 0; i < n; i++) {
-    const r = spawnSync(argv[0], argv.slice(1), { env: { ...sb.env, ROOTLET_TRACE: '1' }, cwd: sb.root, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`traced rootlet run exited ${r.status}: ${r.stderr.trim()}`);
-    const at = (mark) => Number(r.stderr.match(new RegExp(`^\\[trace\\] ([\\d.]+)ms ${mark}$`, 'm'))?.[1] ?? NaN);
-    costs.push(at('policy checked') - at('policy: check'));
-  }
-  return median(costs);
+  return median(tracedRuns(sb, argv, n).map((m) => (m.get('policy checked') ?? NaN) - (m.get('policy: check') ?? NaN)));
 }
 
 export async function run(sb, { runs, warmup, progress }) {
@@ -48,11 +40,10 @@ export async function run(sb, { runs, warmup, progress }) {
     { tool: 'policy', argv: runArgv(withPolicy) },
   ];
   const samples = await timeInterleaved(commands, { env: sb.env, cwd: sb.root, runs, warmup, onRound: progress });
-  const stats = Object.fromEntries(Object.entries(samples).map(([t, s]) => [t, summarize(s)]));
   const n = Math.min(10, runs);
   const cost = { none: checkCost(sb, commands[0].argv, n), policy: checkCost(sb, commands[1].argv, n) };
   const what = { none: `rootlet (${rt}), no policy`, policy: `rootlet (${rt}), a policy with a rule of every kind` };
-  const rows = Object.keys(what).map((tool) => latencyRow(what[tool], stats[tool], samples[tool], commands.find((c) => c.tool === tool).argv));
+  const { stats, rows } = latencyTable(commands, samples, what);
   const diff = stats.policy.median - stats.none.median;
   return {
     id,

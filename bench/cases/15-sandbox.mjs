@@ -1,7 +1,7 @@
 // Figure: what the sandbox isolation costs. `run --rm` of a trivial
 // container under --isolation sandbox (gVisor's runsc) against the same
 // run on rootlet's default runtime, and against Podman on runsc.
-import { LATENCY_COLUMNS, latencyRow, summarize, timeInterleaved, tryOnce } from '../lib/measure.mjs';
+import { LATENCY_COLUMNS, latencyTable, timeInterleaved, tryOnce } from '../lib/measure.mjs';
 import { PODMAN_TUNING } from '../lib/sandbox.mjs';
 
 export const id = 'sandbox';
@@ -30,16 +30,13 @@ export async function run(sb, { runs, warmup, progress }) {
   else commands.push({ tool: 'podmanSandbox', argv: podmanSandbox });
 
   const samples = await timeInterleaved(commands, { env: sb.env, cwd: sb.root, runs, warmup, onRound: progress });
-  const stats = Object.fromEntries(Object.entries(samples).map(([t, s]) => [t, summarize(s)]));
   const what = {
     rootlet: `rootlet (${rt})`,
     rootletSandbox: 'rootlet --isolation sandbox (runsc)',
     podman: 'Podman (overlay, runc)',
     podmanSandbox: 'Podman --runtime runsc (overlay)',
   };
-  const argvOf = (tool) => commands.find((c) => c.tool === tool).argv;
-  const rows = Object.keys(what).filter((tool) => stats[tool])
-    .map((tool) => latencyRow(what[tool], stats[tool], samples[tool], argvOf(tool)));
+  const { stats, rows } = latencyTable(commands, samples, what);
   const s = stats.rootletSandbox.median;
   const summary = [
     { label: `rootlet sandbox − rootlet (${rt}) (medians)`, value: s - stats.rootlet.median, text: `${(s - stats.rootlet.median).toFixed(1)} ms (${(s / stats.rootlet.median).toFixed(2)}× the time)` },

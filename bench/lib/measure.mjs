@@ -111,3 +111,29 @@ export const LATENCY_COLUMNS = [
   { key: 'p90_ms', label: 'p90 ms' },
   { key: 'min_ms', label: 'min ms' },
 ];
+
+/**
+ * A latency figure's statistics per tool and its rows: one per tool of
+ * `what` (label by tool id) that was measured, in that order.
+ */
+export function latencyTable(commands, samples, what) {
+  const stats = Object.fromEntries(Object.entries(samples).map(([t, s]) => [t, summarize(s)]));
+  const argvOf = (tool) => commands.find((c) => c.tool === tool).argv;
+  const rows = Object.keys(what).filter((tool) => stats[tool]).map((tool) => latencyRow(what[tool], stats[tool], samples[tool], argvOf(tool)));
+  return { stats, rows, argvOf };
+}
+
+/**
+ * rootlet's own phase marks (src/util/trace.ts) of `n` runs apart from the
+ * timed ones (tracing writes to stderr): per run, a map of mark to ms since
+ * node started.
+ */
+export function tracedRuns(sb, argv, n) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const r = spawnSync(argv[0], argv.slice(1), { env: { ...sb.env, ROOTLET_TRACE: '1' }, cwd: sb.root, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`traced rootlet run exited ${r.status}: ${r.stderr.trim()}`);
+    out.push(new Map([...r.stderr.matchAll(/^\[trace\] ([\d.]+)ms (.+)$/gm)].map((m) => [m[2], Number(m[1])])));
+  }
+  return out;
+}

@@ -15,22 +15,26 @@ interface InspectFlags {
 /**
  * Prints a JSON array of what the names mean, or a template's output for
  * each; like Docker, a missing name is reported after the others and makes
- * the exit status 1.
+ * the exit status 1. `lookup` is the one engine call per name.
  */
-async function inspect(names: string[], flags: InspectFlags, type: InspectType | undefined): Promise<void> {
-  const svc = await services();
+export async function printInspected(names: string[], lookup: (name: string) => Promise<unknown>, format: string | undefined): Promise<void> {
   const docs: unknown[] = [];
   const errors: string[] = [];
   for (const name of names) {
     try {
-      docs.push(await svc.inspect(name, { type, size: flags.size }));
+      docs.push(await lookup(name));
     } catch (err) {
       errors.push(`Error: ${errorMessage(err)}\n`);
     }
   }
-  process.stdout.write(flags.format ? formatEach(flags.format, docs) : `${JSON.stringify(docs, null, 4)}\n`);
+  process.stdout.write(format ? formatEach(format, docs) : `${JSON.stringify(docs, null, 4)}\n`);
   process.stderr.write(errors.join(''));
   if (errors.length) process.exitCode = 1;
+}
+
+async function inspect(names: string[], flags: InspectFlags, type: InspectType | undefined): Promise<void> {
+  const svc = await services();
+  await printInspected(names, (name) => svc.inspect(name, { type, size: flags.size }), flags.format);
 }
 
 export function inspectCommand(cmd: Command, type: InspectType | undefined): Command {

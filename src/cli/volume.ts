@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import type { Volume } from '../engine/index.js';
 import { parseLabels } from '../grammar/create-flags.js';
-import { errorMessage } from '../util/errors.js';
 import { parseChoice } from '../util/values.js';
 import { checkedOption, listOption } from './flag-values.js';
 import { collect, confirm, eachName, services } from './common.js';
 import { humanSize } from './format.js';
-import { formatEach, formatList, type ListKind } from './list-format.js';
+import { formatList, type ListKind } from './list-format.js';
+import { printInspected } from './inspect.js';
 
 /** `volume ls`'s columns and the headers of its template fields, as Docker names them. */
 export const VOLUME_LS: ListKind = {
@@ -91,20 +91,9 @@ export function register(program: Command): void {
     .argument('<name...>')
     .option('-f, --format <template>', 'format each with a Go template, e.g. \'{{.Mountpoint}}\'')
     .action(async (names: string[], f: { format?: string }) => {
-      const svc = await services();
-      const docs: unknown[] = [];
-      const errors: string[] = [];
-      for (const n of names) {
-        try {
-          docs.push(volumeInspect(await svc.volumes.inspect(n)));
-        } catch (err) {
-          errors.push(`Error: ${errorMessage(err)}\n`);
-        }
-      }
-      // As Docker: what was found is printed, then the names that were not, and the status is 1.
-      process.stdout.write(f.format && f.format !== 'json' ? formatEach(f.format, docs) : `${JSON.stringify(docs, null, 4)}\n`);
-      process.stderr.write(errors.join(''));
-      if (errors.length) process.exitCode = 1;
+      const { volumes } = await services();
+      // json is the default document here.
+      await printInspected(names, async (n) => volumeInspect(await volumes.inspect(n)), f.format === 'json' ? undefined : f.format);
     });
 
   vol.command('rm').alias('remove')

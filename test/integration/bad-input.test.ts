@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { Sandbox, type Result } from '../helpers.js';
+import { refusedOneLine, Sandbox } from '../helpers.js';
 import { destroyHard, markerFor, psStatus } from '../lifecycle-helpers.js';
 
 // Issue "Reliability: every bad value refused up front": a malformed value
@@ -13,16 +13,6 @@ import { destroyHard, markerFor, psStatus } from '../lifecycle-helpers.js';
 
 /** An image that is not here and whose registry does not answer: a check made after the pull would show as a pull error. */
 const ABSENT = '127.0.0.1:9/absent/image:1';
-
-/** Exit 125, exactly one line on stderr, no trace, and the line matches. */
-function refusedOneLine(r: Result, want: RegExp, what: string): void {
-  assert.equal(r.code, 125, `${what}: exit ${r.code}: ${r.stderr}`);
-  const lines = r.stderr.split('\n').filter(Boolean);
-  assert.equal(lines.length, 1, `${what}: ${r.stderr}`);
-  assert.ok(!r.stderr.includes('    at '), `${what}: ${r.stderr}`);
-  assert.match(lines[0]!, /^Error: /, what);
-  assert.match(lines[0]!, want, what);
-}
 
 describe('bad input: every value-taking flag refuses a malformed value up front', () => {
   const sb = new Sandbox('badinput');

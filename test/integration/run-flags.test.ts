@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { arch } from 'node:os';
-import { BIN, busyboxTarball, Sandbox, type Result } from '../helpers.js';
+import { BIN, busyboxTarball, refusedOneLine, Sandbox } from '../helpers.js';
 import { waitFor } from '../lifecycle-helpers.js';
 import { makeImage, pushRaw, putManifest, startRegistry } from '../registry-helpers.js';
 
@@ -13,14 +13,6 @@ import { makeImage, pushRaw, putManifest, startRegistry } from '../registry-help
 // --annotation, --log-driver/--log-opt, -w creation, Ctrl-P Ctrl-Q of a
 // run -it), each as a user runs it; every bad value refused with 125, one
 // line, and nothing created.
-
-function refusedOneLine(r: Result, want: RegExp, what: string): void {
-  assert.equal(r.code, 125, `${what}: exit ${r.code}: ${r.stderr}`);
-  const lines = r.stderr.split('\n').filter(Boolean);
-  assert.equal(lines.length, 1, `${what}: ${r.stderr}`);
-  assert.match(lines[0]!, /^Error: /, what);
-  assert.match(lines[0]!, want, what);
-}
 
 /** The caller's own hard limit of a resource, as /proc/self/limits says it (-1: unlimited). */
 function ownHard(label: string): number {

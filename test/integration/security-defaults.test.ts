@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, readdirSync, statSync, writeFileSync
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { Sandbox, type Result } from '../helpers.js';
+import { refusedOneLine, Sandbox } from '../helpers.js';
 import { ALL_CAPS, DEFAULT_CAPS } from '../../src/runtime/capabilities.js';
 
 // Issue 11, hardened defaults: a container gets Docker's rootless
@@ -30,15 +30,6 @@ function status(text: string): Record<string, string> {
 function capNames(hex: string): string[] {
   const mask = BigInt(`0x${hex}`);
   return ALL_CAPS.filter((_, i) => (mask >> BigInt(i)) & 1n);
-}
-
-/** Exit 125, one line on stderr naming what was wrong. */
-function refusedOneLine(r: Result, want: RegExp, what: string): void {
-  assert.equal(r.code, 125, `${what}: exit ${r.code}: ${r.stderr}`);
-  const lines = r.stderr.split('\n').filter(Boolean);
-  assert.equal(lines.length, 1, `${what}: ${r.stderr}`);
-  assert.match(lines[0]!, /^Error: /, what);
-  assert.match(lines[0]!, want, what);
 }
 
 /** A character or block device on this host that this user cannot open read-write. */
