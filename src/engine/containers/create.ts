@@ -2,7 +2,8 @@ import { hostname as osHostname } from 'node:os';
 import { lockedFlags } from '../../storage/mountinfo.js';
 import { findInPath } from '../../util/proc.js';
 import { osReason } from '../../util/os-errors.js';
-import { isolationRuntime, requestedRuntime } from './isolation.js';
+import { checkSandboxable, requestedRuntime } from './isolation.js';
+import { isSandbox } from '../../runtime/runtime.js';
 import { buildSpec, newContainerId, type ContainerSpec, type VolumeMount } from './spec.js';
 import { randomName, validateName } from './names.js';
 import { securityFrom } from './security.js';
@@ -60,9 +61,11 @@ export function createContainer(engine: Engine, opts: CreateRequest): ContainerR
     hostHostname: osHostname(),
     defaultEnv: engine.config.containers.env,
   });
-  // The security settings first: what the sandbox cannot honour is judged on them too.
-  spec.security = securityFrom(engine, opts.host ?? {}, requestedRuntime(engine, spec.runtime, opts.host?.isolation).name);
-  spec.runtime = isolationRuntime(engine, spec, opts.host?.isolation).name;
+  const runtime = requestedRuntime(engine, spec.runtime, opts.host?.isolation);
+  spec.security = securityFrom(engine, opts.host ?? {}, runtime.name);
+  // After the security settings: what the sandbox cannot honour is judged on them too.
+  if (isSandbox(runtime)) checkSandboxable(spec, runtime);
+  spec.runtime = runtime.name;
   spec.policy = askOf(opts);
   checkNetworkRefs(engine, spec.net);
   checkResources(spec.resources, engine.id.uid);

@@ -8,23 +8,13 @@ import type { ContainerSpec } from './spec.js';
 import type { Engine } from '../engine.js';
 
 /**
- * The runtime a new container gets, given the isolation asked for.
- * `sandbox` is gVisor's runsc (or a runtime of the config that is a runsc);
- * `--runtime runsc` alone means the same. An isolation that cannot be had
- * (runsc missing, another runtime named with it, a request the sandbox
- * cannot honour rootless) is an error: never a container on the host's
- * kernel instead.
- */
-export function isolationRuntime(engine: Engine, spec: ContainerSpec, isolation: Isolation | undefined): Runtime {
-  const rt = requestedRuntime(engine, spec.runtime, isolation);
-  if (isSandbox(rt)) checkSandboxable(spec, rt);
-  return rt;
-}
-
-/**
  * The runtime a request names (--runtime, --isolation), checked before
  * anything else is done (no image is pulled for a request that names a
- * runtime rootlet does not know).
+ * runtime rootlet does not know). `sandbox` is gVisor's runsc (or a runtime
+ * of the config that is a runsc); `--runtime runsc` alone means the same.
+ * An isolation that cannot be had (runsc missing, another runtime named
+ * with it, a request the sandbox cannot honour rootless: checkSandboxable)
+ * is an error: never a container on the host's kernel instead.
  */
 export function requestedRuntime(engine: Engine, runtime: string | undefined, isolation: Isolation | undefined): Runtime {
   let rt: Runtime;
@@ -50,7 +40,7 @@ export function isolationOf(rt: Runtime): Isolation {
  * What a rootless gVisor sandbox cannot do here, refused in one line
  * rather than run weaker (docs/security.md, "Sandbox isolation").
  */
-function checkSandboxable(spec: ContainerSpec, rt: Runtime): void {
+export function checkSandboxable(spec: ContainerSpec, rt: Runtime): void {
   const what = `the sandbox (${rt.name})`;
   const limits = asked(spec.resources);
   if (limits.length) {

@@ -61,8 +61,7 @@ const GROUP_NAME = /^[a-zA-Z0-9_.][a-zA-Z0-9_.-]*$/;
 
 /** The request's security part, checked; a profile file is copied into the store by its hash. */
 export function securityFrom(engine: Engine, host: HostRequest, runtime: string): SecuritySettings {
-  const capAdd = (host.capAdd ?? []).map((c) => normalizeCap(c, '--cap-add'));
-  const capDrop = (host.capDrop ?? []).map((c) => normalizeCap(c, '--cap-drop'));
+  const { capAdd, capDrop } = requestedCaps(host);
   // Every capability named must be one this kernel has: checked here rather than at start.
   capabilitySet({ capAdd, capDrop, privileged: !!host.privileged });
   const opt = host.securityOpt ?? {};
@@ -104,9 +103,15 @@ export function settingsOf(spec: ContainerSpec): SecuritySettings {
 
 /** The bounding set a create request asks for, under the runtime it will run on (as create will record it). */
 export function requestCaps(host: HostRequest, rt: Pick<Runtime, 'kind'>): string[] {
-  const capAdd = (host.capAdd ?? []).map((c) => normalizeCap(c, '--cap-add'));
-  const capDrop = (host.capDrop ?? []).map((c) => normalizeCap(c, '--cap-drop'));
-  return capabilitySet({ capAdd, capDrop, privileged: !!host.privileged }, knownCaps(isSandbox(rt)));
+  return capabilitySet({ ...requestedCaps(host), privileged: !!host.privileged }, knownCaps(isSandbox(rt)));
+}
+
+/** --cap-add and --cap-drop as CAP_ names (ALL stays ALL); a name that is no capability is refused. */
+function requestedCaps(host: HostRequest): { capAdd: string[]; capDrop: string[] } {
+  return {
+    capAdd: (host.capAdd ?? []).map((c) => normalizeCap(c, '--cap-add')),
+    capDrop: (host.capDrop ?? []).map((c) => normalizeCap(c, '--cap-drop')),
+  };
 }
 
 /** The container's bounding set under its runtime (`ALL` and --privileged mean what that runtime knows). */

@@ -17,12 +17,6 @@ export interface TopTable {
   processes: string[][];
 }
 
-/** The host pids of a running container's processes. */
-export function containerPids(engine: Engine, rec: ContainerRecord): { rec: ContainerRecord; pid: number; pids: number[] } {
-  const r = runningContainer(engine, rec);
-  return { ...r, pids: containerHostPids(engine, r.rec, r.pid) };
-}
-
 function pad2(n: number): string {
   return String(n).padStart(2, '0');
 }
@@ -91,23 +85,26 @@ function defaultTable(engine: Engine, rec: ContainerRecord, pid: number, pids: n
   };
 }
 
+/** ps's table: the titles, and each row's fields (the last column, the command, may contain spaces: kept whole). */
+function psOutput(stdout: string): { titles: string[]; rows: string[][] } {
+  const lines = stdout.split('\n').filter(Boolean);
+  const titles = (lines[0] ?? '').trim().split(/\s+/);
+  const rows = lines.slice(1).map((line) => {
+    const fields = line.trim().split(/\s+/);
+    return [...fields.slice(0, titles.length - 1), fields.slice(titles.length - 1).join(' ')];
+  });
+  return { titles, rows };
+}
+
 /** With ps options, as Docker does: the host's ps with them, keeping the rows of the container's pids. */
 async function psTable(psArgs: string[], pids: number[]): Promise<TopTable> {
   const r = await runCaptureAsync('ps', psArgs);
   if (r.code !== 0) throw new EngineError(`ps ${psArgs.join(' ')} failed: ${r.stderr.trim().split('\n').pop() || `exit status ${r.code}`}`);
-  const lines = r.stdout.split('\n').filter(Boolean);
-  const titles = (lines[0] ?? '').trim().split(/\s+/);
+  const { titles, rows } = psOutput(r.stdout);
   const col = titles.indexOf('PID');
   if (col < 0) throw new EngineError(`ps ${psArgs.join(' ')} prints no PID column: rootlet needs it to pick the container's processes`);
   const wanted = new Set(pids.map(String));
-  const processes: string[][] = [];
-  for (const line of lines.slice(1)) {
-    const fields = line.trim().split(/\s+/);
-    if (!wanted.has(fields[col] ?? '')) continue;
-    // The last column (the command) may contain spaces: keep it whole.
-    processes.push([...fields.slice(0, titles.length - 1), fields.slice(titles.length - 1).join(' ')]);
-  }
-  return { titles, processes };
+  return { titles, processes: rows.filter((fields) => wanted.has(fields[col] ?? '')) };
 }
 
 /**
@@ -116,26 +113,20 @@ async function psTable(psArgs: string[], pids: number[]): Promise<TopTable> {
  * are the sandbox's own, as there are no host pids for them.
  */
 async function sandboxTable(engine: Engine, rec: ContainerRecord): Promise<TopTable> {
-  const r = await runCaptureAsync('nsenter', [...engine.ns().nsenterArgs(), '--', ...runtimeCommand(engine, rec, 'ps', rec.id)]);
+  const r = await engine.ns().runAsync(runtimeCommand(engine, rec, 'ps', rec.id));
   if (r.code !== 0) throw new EngineError(`cannot list the sandbox's processes: ${r.stderr.trim().split('\n').pop() || `runsc ps exited ${r.code}`}`);
-  const lines = r.stdout.split('\n').filter(Boolean);
-  const titles = (lines[0] ?? '').trim().split(/\s+/);
-  return {
-    titles,
-    processes: lines.slice(1).map((line) => {
-      const fields = line.trim().split(/\s+/);
-      return [...fields.slice(0, titles.length - 1), fields.slice(titles.length - 1).join(' ')];
-    }),
-  };
+  const { titles, rows } = psOutput(r.stdout);
+  return { titles, processes: rows };
 }
 
 /** `top`: the processes running in a container. */
 export async function containerTop(engine: Engine, rec: ContainerRecord, psArgs: string[] = []): Promise<TopTable> {
-  const { rec: cur, pid, pids } = containerPids(engine, rec);
+  const { rec: cur, pid } = runningContainer(engine, rec);
   if (isSandbox(runtimeFor(engine, cur.spec))) {
     // The host's ps cannot see inside gVisor; runsc ps takes no options.
     if (psArgs.length) throw new EngineError(`top with ps options cannot look into a sandboxed container (gVisor): its processes are not the host's; run \`rootlet top ${cur.name}\` without options`);
     return sandboxTable(engine, cur);
   }
+  const pids = containerHostPids(engine, cur, pid);
   return psArgs.length ? psTable(psArgs, pids) : defaultTable(engine, cur, pid, pids);
 }
