@@ -47,21 +47,7 @@ export async function* readLog(path: string, opts: ReadOptions): AsyncGenerator<
   let rest = '';
   const buf = Buffer.alloc(1 << 16);
   const keep = (r: LogRecord) => (opts.since === undefined || r.ms >= opts.since) && (opts.until === undefined || r.ms <= opts.until);
-  // --tail counts lines as the user sees them: full records.
-  if (fd !== undefined && opts.tail !== undefined) {
-    const all = readAll(fd);
-    pos = all.length;
-    const recs = all.toString('utf8').split('\n').filter(Boolean).map(parseLogLine).filter((r): r is LogRecord => !!r && keep(r));
-    let full = 0;
-    let start = recs.length;
-    while (start > 0 && full < opts.tail) {
-      start--;
-      if (!recs[start]!.partial) full++;
-    }
-    while (start > 0 && recs[start - 1]!.partial) start--;
-    if (opts.tail === 0) start = recs.length;
-    for (const r of recs.slice(start)) yield r;
-  }
+  if (fd !== undefined && opts.tail !== undefined) pos = tailStart(fd, opts.tail, keep);
   for (;;) {
     if (fd === undefined) {
       try { fd = openSync(path, 'r'); } catch { /* not yet written */ }
@@ -91,16 +77,41 @@ export async function* readLog(path: string, opts: ReadOptions): AsyncGenerator<
   if (fd !== undefined) closeSync(fd);
 }
 
-function readAll(fd: number): Buffer {
-  const size = statSync(`/proc/self/fd/${fd}`).size;
-  const out = Buffer.alloc(size);
-  let off = 0;
-  while (off < size) {
-    const n = readSync(fd, out, off, size - off, off);
-    if (n <= 0) break;
-    off += n;
+/**
+ * Where `--tail N` starts reading: just after the (N+1)-th record from the
+ * end that is shown and ends a line (a P record belongs to the full record
+ * after it, so the first of the N lines starts with its parts). The file is
+ * read backwards a chunk at a time, so a log of gigabytes costs what its
+ * last lines cost, not a read of the whole file into memory (which would
+ * not even fit in a string).
+ */
+export function tailStart(fd: number, tail: number, keep: (r: LogRecord) => boolean): number {
+  const size = fstatSync(fd).size;
+  if (tail <= 0) return size;
+  const chunk = Buffer.alloc(1 << 16);
+  let end = size;
+  // The bytes from `end` to the first newline after it: a line split by the chunk boundary.
+  let carry = Buffer.alloc(0);
+  let full = 0;
+  while (end > 0) {
+    const start = Math.max(0, end - chunk.length);
+    const n = readSync(fd, chunk, 0, end - start, start);
+    const block = Buffer.concat([chunk.subarray(0, n), carry]);
+    // Walk the complete lines of this block from the last to the first.
+    let lineEnd = block.length;
+    for (let i = block.length - 1; i >= -1; i--) {
+      if (i >= 0 && block[i] !== 0x0a) continue;
+      if (i === -1 && start > 0) break; // the first line may begin in the previous chunk
+      // A last line with no newline yet is still being written: reading shows it once it is whole, so it is not counted.
+      const whole = block[lineEnd - 1] === 0x0a;
+      const r = whole && lineEnd - 1 > i + 1 ? parseLogLine(block.subarray(i + 1, lineEnd - 1).toString('utf8')) : undefined;
+      if (r && keep(r) && !r.partial && ++full > tail) return start + lineEnd;
+      lineEnd = i + 1;
+    }
+    carry = block.subarray(0, lineEnd);
+    end = start;
   }
-  return out.subarray(0, off);
+  return 0;
 }
 
 /** Writes records as `logs` prints them. */
