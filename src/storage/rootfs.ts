@@ -1,3 +1,4 @@
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError } from '../util/errors.js';
 import type { UserNamespace } from '../rootless/userns.js';
@@ -5,6 +6,37 @@ import { findInPath } from '../util/proc.js';
 
 export type DriverName = 'overlay' | 'fuse-overlayfs' | 'vfs';
 export const DRIVERS: DriverName[] = ['overlay', 'fuse-overlayfs', 'vfs'];
+
+/** The kernel's limit on an overlay's lower layers (OVL_MAX_STACK). */
+export const OVERLAY_MAX_LAYERS = 500;
+
+/** Refuses, before anything is made, an image deeper than an overlay mount can stack. */
+export function checkOverlayDepth(layers: number): void {
+  if (layers > OVERLAY_MAX_LAYERS) {
+    throw new EngineError(`the image has ${layers} layers; an overlay mount stacks at most ${OVERLAY_MAX_LAYERS}: squash the image (e.g. rebuild it with fewer steps) or use the vfs storage driver`);
+  }
+}
+
+/**
+ * Where an overlay mount names its lower layers from, so that the option
+ * string fits in the one page mount(2) takes. Layer directories are named
+ * by their 64-hex diff ids: past about 55 layers the names no longer fit,
+ * and the mount fails with a bare "invalid argument". Then the container's
+ * directory gets a `lower/` of short links (`0`, `1`, ...: the bottom
+ * layer first) to the layer directories, and the mount names those,
+ * relative to it; overlay follows the links when it mounts. Returns the
+ * directory the mount must run in and the names to give it.
+ */
+export function overlayLowers(layersDir: string, layerNames: string[], d: ContainerDirs): { cwd: string; names: string[] } {
+  checkOverlayDepth(layerNames.length);
+  const options = `lowerdir=${layerNames.join(':')},upperdir=${d.upper},workdir=${d.work},userxattr`;
+  if (options.length < 3800) return { cwd: layersDir, names: layerNames };
+  const links = join(d.dir, 'lower');
+  rmSync(links, { recursive: true, force: true });
+  mkdirSync(links);
+  layerNames.forEach((n, i) => symlinkSync(join(layersDir, n), join(links, String(i))));
+  return { cwd: links, names: layerNames.map((_, i) => String(i)) };
+}
 
 /** Quotes a word for sh. */
 export function shq(s: string): string {

@@ -6,7 +6,7 @@ import { chooseRuntime, cgroupLayout, isSandbox, runtimeArgs, runtimeStateExists
 import { randomHex } from '../../util/random.js';
 import { buildRuntimeSpec, specText, type SpecSecurity } from '../../runtime/spec.js';
 import { ociRlimits } from './ulimits.js';
-import { containerDirs, mountScript, shq, unmountScript } from '../../storage/rootfs.js';
+import { containerDirs, mountScript, overlayLowers, shq, unmountScript } from '../../storage/rootfs.js';
 import { findInPath } from '../../util/proc.js';
 import { keepIdMap, type ContainerSpec } from './spec.js';
 import type { ContainerRecord } from './store.js';
@@ -98,7 +98,9 @@ export function startCommand(engine: Engine, rec: ContainerRecord, names: string
   for (const d of [dirs.upper, dirs.work, dirs.merged]) engine.mkdirForNs(d);
   // Overlay shows the upper directory's mode on /: it must be the image's, not our private 0700.
   chmodSync(dirs.upper, statSync(join(engine.paths.layers, names[names.length - 1]!)).mode & 0o7777);
-  const mount = mountScript(rec.spec.driver, engine.paths.layers, names, dirs) + (opts.workdir ? ` && { ${workdirScript(dirs.merged, rec.spec.workdir, opts.workdir)}; }` : '');
+  // overlay: the layers as the mount names them, from the directory it runs in.
+  const lowers = rec.spec.driver === 'overlay' ? overlayLowers(engine.paths.layers, names, dirs) : { cwd: engine.paths.layers, names };
+  const mount = mountScript(rec.spec.driver, engine.paths.layers, lowers.names, dirs) + (opts.workdir ? ` && { ${workdirScript(dirs.merged, rec.spec.workdir, opts.workdir)}; }` : '');
   const run = opts.exitFile ? runRecordingExit(opts.exitFile) : 'exec "$@"';
   // filesOnly: the command reads or writes the container's files (cp, export of a stopped one); no runtime starts.
   const sandbox = !opts.filesOnly && isSandbox(runtimeFor(engine, rec.spec)) ? `${runscNetnsFix(join(containerDir(engine, rec.id), 'config.json'))}; ` : '';
@@ -109,8 +111,8 @@ export function startCommand(engine: Engine, rec: ContainerRecord, names: string
     if (sandbox) return ['unshare', '--mount', '--propagation', 'slave', 'sh', '-c', `${sandbox}${run}`, 'sh', ...runtimeCmd];
     return opts.exitFile ? ['sh', '-c', run, 'sh', ...runtimeCmd] : runtimeCmd;
   }
-  // cd inside the namespace: lower layers are named relative to the layer directory.
-  const script = `${sandbox}cd ${shq(engine.paths.layers)} && ${mount} || { echo "rootlet: cannot mount the container's root filesystem (${rec.spec.driver})" >&2; exit 125; }; ${run}`;
+  // cd inside the namespace: lower layers are named relative to the layer directory (or to the short links).
+  const script = `${sandbox}cd ${shq(lowers.cwd)} && ${mount} || { echo "rootlet: cannot mount the container's root filesystem (${rec.spec.driver})" >&2; exit 125; }; ${run}`;
   // slave: a network namespace file unmounted in the holder is gone here too (src/engine/networks/bridge.ts).
   return ['unshare', '--mount', '--propagation', 'slave', 'sh', '-c', script, 'sh', ...runtimeCmd];
 }

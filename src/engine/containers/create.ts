@@ -1,5 +1,6 @@
 import { hostname as osHostname } from 'node:os';
 import { lockedFlags } from '../../storage/mountinfo.js';
+import { checkOverlayDepth } from '../../storage/rootfs.js';
 import { findInPath } from '../../util/proc.js';
 import { osReason } from '../../util/os-errors.js';
 import { checkSandboxable, requestedRuntime } from './isolation.js';
@@ -54,6 +55,7 @@ export function createContainer(engine: Engine, opts: CreateRequest): ContainerR
   const image = engine.images.resolve(opts.image);
   if (opts.platform) checkImagePlatform(image, opts.image, opts.platform);
   const id = newContainerId();
+  if (engine.storageDriver() === 'overlay') checkOverlayDepth(image.layers.length);
   const { spec, volumes } = buildSpec(opts, image, {
     id,
     isRoot: engine.id.uid === 0,
