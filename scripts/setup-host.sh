@@ -15,7 +15,7 @@ fi
 install=1
 if [ "${1:-}" = "--no-install" ]; then install=0; shift; fi
 users=("$@")
-[ ${#users[@]} -gt 0 ] || users=(rootlet-ci rootlet-ci2 rootlet-nosub:nosub)
+[ ${#users[@]} -gt 0 ] || users=(rootlet-ci rootlet-ci2 rootlet-ci3 rootlet-nosub:nosub)
 
 packages=(uidmap runc crun conmon catatonit passt slirp4netns fuse-overlayfs
   runsc busybox-static docker-registry attr iproute2 curl util-linux nftables

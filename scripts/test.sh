@@ -9,13 +9,15 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-bash scripts/setup-host.sh rootlet-ci rootlet-ci2 rootlet-nosub:nosub
-# Test-only: the suite (as rootlet-ci) acts as the other two users for the
-# isolation and doctor tests.
+bash scripts/setup-host.sh rootlet-ci rootlet-ci2 rootlet-ci3 rootlet-nosub:nosub
+# Test-only: the suite (as rootlet-ci) acts as the other users: rootlet-ci2
+# (under the test policy below) for the isolation and policy tests,
+# rootlet-ci3 (under none) for the two-user soak, rootlet-nosub (no
+# subordinate ids) for the doctor tests.
 if ! command -v sudo >/dev/null; then
   apt-get install -y -q --no-install-recommends sudo >/dev/null
 fi
-echo 'rootlet-ci ALL=(rootlet-ci2,rootlet-nosub) NOPASSWD: ALL' > /etc/sudoers.d/rootlet-tests
+echo 'rootlet-ci ALL=(rootlet-ci2,rootlet-ci3,rootlet-nosub) NOPASSWD: ALL' > /etc/sudoers.d/rootlet-tests
 chmod 0440 /etc/sudoers.d/rootlet-tests
 # Test-only: an admin policy for rootlet-ci2 alone (test/integration/policy.test.ts).
 install -d -o root -g root -m 0755 /etc/rootlet /etc/rootlet/policy.d
@@ -70,4 +72,5 @@ runuser -u rootlet-ci -- env -i \
   PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
   XDG_RUNTIME_DIR="/run/user/$uid" \
   ROOTLET_BIN="$stage/dist/rootlet.cjs" ROOTLET_SCRIPTS="$stage/scripts" ROOTLET_REMOTE_HOST="$remote" ROOTLET_FULLFS="$fullfs" \
+  ROOTLET_SOAK_RUNS="${ROOTLET_SOAK_RUNS:-}" ROOTLET_SOAK_LIFECYCLES="${ROOTLET_SOAK_LIFECYCLES:-}" \
   node --test --test-concurrency=2 --test-timeout=600000 "${targets[@]}"
