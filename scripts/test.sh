@@ -73,4 +73,4 @@ runuser -u rootlet-ci -- env -i \
   XDG_RUNTIME_DIR="/run/user/$uid" \
   ROOTLET_BIN="$stage/dist/rootlet.cjs" ROOTLET_SCRIPTS="$stage/scripts" ROOTLET_REMOTE_HOST="$remote" ROOTLET_FULLFS="$fullfs" \
   ROOTLET_SOAK_RUNS="${ROOTLET_SOAK_RUNS:-}" ROOTLET_SOAK_LIFECYCLES="${ROOTLET_SOAK_LIFECYCLES:-}" \
-  node --test --test-concurrency=2 --test-timeout=600000 "${targets[@]}"
+  node --test --test-concurrency=2 --test-timeout="${ROOTLET_TEST_TIMEOUT:-600000}" "${targets[@]}"

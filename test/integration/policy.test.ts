@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -162,6 +162,30 @@ describe('the admin policy: every refusal names the rule; an allowed request sti
     } finally {
       config(BASE_CONFIG);
       rootlet('rm', '-f', 'one', 'two', 'three');
+    }
+  });
+
+  test('max_containers holds when runs race: of six parallel run -d, two run and four are refused, leaving nothing', async () => {
+    const start = (name: string) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn('sudo', ['-n', '-u', USER, 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, BIN, 'run', '-d', '--name', name, 'busybox', 'sleep', '300'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    const names = Array.from({ length: 6 }, (_, i) => `race${i}`);
+    try {
+      const results = await Promise.all(names.map(start));
+      const ran = results.filter((r) => r.code === 0);
+      const refused = results.filter((r) => r.code !== 0);
+      assert.equal(ran.length, 2, results.map((r) => r.stderr).join(''));
+      for (const r of refused) {
+        assert.equal(r.code, 125, r.stderr);
+        assert.match(r.stderr, new RegExp(`^rootlet: denied by policy ${esc(POLICY)}:${lineOf('max_containers')} .*max_containers = 2\\): run \\(2 of yours already running\\)\n$`));
+      }
+      assert.equal(ok('ps', '-q').trim().split('\n').length, 2);
+      assert.equal(ok('ps', '-aq').trim().split('\n').length, 2, 'a refused run left its container');
+    } finally {
+      rootlet('rm', '-f', ...names);
     }
   });
 

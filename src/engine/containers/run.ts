@@ -27,6 +27,8 @@ import { cgroupRuntimeArgs } from './resources.js';
 import { keepFilterWhileRunning } from './security.js';
 import type { ContainerRecord } from './store.js';
 import { containerEvent, recordEvent } from '../events/log.js';
+import { refuseOverLimit, runningAdmission } from './admission.js';
+import { PolicyDenied } from '../policy/evaluate.js';
 
 /**
  * --rm: the container goes now, also when the run failed because the disk
@@ -95,7 +97,8 @@ export async function runForeground(engine: Engine, req: CreateRequest, ctx: Cal
     trace('run: bundle written');
     const early = signals.pending();
     if (early) throw new EngineError(`interrupted by ${early} before the container started`, 130);
-    store.markRunning(rec.id, process.pid, processStartTime(process.pid));
+    const limit = await runningAdmission(engine);
+    if (!store.markRunning(rec.id, process.pid, processStartTime(process.pid), limit?.max)) refuseOverLimit(store, rec, limit, 'run');
     started = true;
     recordEvent(engine, containerEvent(rec, 'start'));
     refreshPeers(engine, rec.id);
@@ -127,8 +130,8 @@ export async function runForeground(engine: Engine, req: CreateRequest, ctx: Cal
     }
     return exitCode;
   } catch (err) {
-    // `run` leaves no container behind when a published port cannot be bound.
-    if (err instanceof PortError) portFailed = true;
+    // `run` leaves no container behind when a published port cannot be bound, nor when the policy refused its start.
+    if (err instanceof PortError || err instanceof PolicyDenied) portFailed = true;
     // A file of ours that could not be written (the bundle, the log) on a full disk: say so, in one line.
     throw err instanceof EngineError ? err : asNoSpace(err, engine.paths.dataDir);
   } finally {

@@ -135,8 +135,8 @@ export class ContainerService {
       const created = (id: string) => { warning(); opts.created?.(id); };
       return { exitCode: await runForeground(this.engine, req, ctx, { created, sigProxy: opts.sigProxy }) };
     }
-    const [{ createContainer }, { startDetached }, { removeContainer }, { PortError }] = await Promise.all([
-      import('./create.js'), import('./start.js'), import('./remove.js'), import('../networks/forwarder.js'),
+    const [{ createContainer }, { startDetached }, { removeContainer }, { PortError }, { PolicyDenied }] = await Promise.all([
+      import('./create.js'), import('./start.js'), import('./remove.js'), import('../networks/forwarder.js'), import('../policy/evaluate.js'),
     ]);
     const rec = createContainer(this.engine, req);
     warning();
@@ -144,7 +144,8 @@ export class ContainerService {
     try {
       await startDetached(this.engine, rec);
     } catch (err) {
-      if (rec.spec.rm || err instanceof PortError) removeContainer(this.engine, rec, { force: true, volumes: true });
+      // Refused by the policy at the start (another start took the last place): nothing is left, as when refused before.
+      if (rec.spec.rm || err instanceof PortError || err instanceof PolicyDenied) removeContainer(this.engine, rec, { force: true, volumes: true });
       throw err;
     }
     return { id: rec.id };

@@ -20,6 +20,7 @@ import { cgroupRuntimeArgs } from './resources.js';
 import { PortError } from '../networks/forwarder.js';
 import { containerEvent, recordEvent } from '../events/log.js';
 import { keepFilterOf } from './security.js';
+import { refuseOverLimit, runningAdmission } from './admission.js';
 
 /** conmon writes its pid file as it daemonizes: give it a moment. */
 function readConmonPid(bundle: string): number {
@@ -72,8 +73,10 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
   const runToken = randomHex(8);
   // Before the run is claimed: a look must not read the last run's exit file as this run's end.
   clearExitFile(engine, rec.id);
-  if (!store.markStarting(rec.id, runToken, process.pid, processStartTime(process.pid), opts.restartOf)) {
+  const limit = opts.restartOf === undefined ? await runningAdmission(engine) : undefined;
+  if (!store.markStarting(rec.id, runToken, process.pid, processStartTime(process.pid), opts.restartOf, limit?.max)) {
     if (opts.restartOf !== undefined) return;
+    refuseOverLimit(store, rec, limit);
     const now = store.get(rec.id);
     if (!now) throw new EngineError(`No such container: ${rec.name}`);
     if (now.state === 'removing') throw new EngineError(`container ${rec.name} is being removed`);

@@ -154,6 +154,9 @@ export function readRecordFile(dir: string): RecordFile | undefined {
   }
 }
 
+/** The record states of a container that runs: what max_containers counts. */
+const RUNNING_STATES = "('running', 'stopping')";
+
 /** Container records in the state database; every change is one transaction. */
 export class ContainerStore {
   constructor(private readonly db: DB) {}
@@ -221,7 +224,7 @@ export class ContainerStore {
    * container exactly one wins. `set` adds columns the move writes.
    * Returns whether it applied.
    */
-  private move(id: string, name: MoveName, opts: { runToken?: string | null; set?: Record<string, unknown>; setSql?: string } = {}): boolean {
+  private move(id: string, name: MoveName, opts: { runToken?: string | null; set?: Record<string, unknown>; setSql?: string; maxRunning?: number } = {}): boolean {
     const m = MOVES[name];
     if (m.sameRun && opts.runToken === undefined) throw new Error(`the ${name} move needs the run it acts on`);
     const sets: string[] = [];
@@ -240,6 +243,11 @@ export class ContainerStore {
       params.push(opts.runToken);
     }
     if (m.unlessStopped) where += ' AND stopped_by_user = 0';
+    if (opts.maxRunning !== undefined) {
+      // In the same statement, so two starts at once cannot both see room for one more (SQLite runs writes one at a time).
+      where += ` AND (SELECT COUNT(*) FROM containers WHERE state IN ${RUNNING_STATES} AND id != ?) < ?`;
+      params.push(id, opts.maxRunning);
+    }
     return this.db.prepare(`UPDATE containers SET ${sets.join(', ')} WHERE ${where}`).run(...params).changes > 0;
   }
 
@@ -252,11 +260,21 @@ export class ContainerStore {
     this.db.prepare("UPDATE containers SET conmon_pid = ?, conmon_start = ? WHERE id = ? AND state IN ('running', 'stopping')").run(pid, start ?? null, id);
   }
 
-  /** Running in the foreground under this rootlet process (the start move). */
-  markRunning(id: string, ownerPid: number, ownerStart: number | undefined): boolean {
+  /**
+   * Running in the foreground under this rootlet process (the start move).
+   * `maxRunning`: the move applies only while fewer other containers run
+   * (the admin policy's max_containers).
+   */
+  markRunning(id: string, ownerPid: number, ownerStart: number | undefined, maxRunning?: number): boolean {
     return this.move(id, 'start', {
       set: { owner_pid: ownerPid, owner_start: ownerStart ?? null, conmon_pid: null, conmon_start: null, started_at: Date.now(), exit_code: null, finished_at: null },
+      ...(maxRunning !== undefined ? { maxRunning } : {}),
     });
+  }
+
+  /** How many other containers run (or are being stopped): what a start's `maxRunning` counts. */
+  countRunning(except: string): number {
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM containers WHERE state IN ${RUNNING_STATES} AND id != ?`).get(except) as { n: number }).n;
   }
 
   /**
@@ -268,12 +286,13 @@ export class ContainerStore {
    * scheduled, which a stop or start meanwhile has taken. Returns whether
    * this start won.
    */
-  markStarting(id: string, runToken: string, ownerPid: number, ownerStart: number | undefined, restartOf?: string): boolean {
+  markStarting(id: string, runToken: string, ownerPid: number, ownerStart: number | undefined, restartOf?: string, maxRunning?: number): boolean {
     const set: Record<string, unknown> = {
       owner_pid: ownerPid, owner_start: ownerStart ?? null, conmon_pid: null, conmon_start: null, pid: null,
       run_token: runToken, started_at: Date.now(), exit_code: null, finished_at: null,
     };
-    if (restartOf === undefined) return this.move(id, 'start', { set });
+    // A restart by the policy is not limited: the container was running, and counted, until it ended.
+    if (restartOf === undefined) return this.move(id, 'start', { set, ...(maxRunning !== undefined ? { maxRunning } : {}) });
     return this.move(id, 'restart', { runToken: restartOf, set, setSql: 'restart_count = restart_count + 1' });
   }
 

@@ -9,7 +9,7 @@ import { refreshStates } from '../containers/state.js';
 import { isRunning } from '../containers/running.js';
 import { ContainerStore } from '../containers/store.js';
 import { trace } from '../../util/trace.js';
-import { applicable, checkContainer, checkLocalImage, checkRegistry, checkRunning, type Caller, type ContainerAsk } from './evaluate.js';
+import { applicable, checkContainer, checkLocalImage, checkRegistry, checkRunning, runningLimit, type Caller, type ContainerAsk } from './evaluate.js';
 import { loadPolicy, loadUserPolicy, POLICY_DIR, type PolicySection } from './load.js';
 
 /** The policy as it applies to this engine's user: the files read and the sections that count. */
@@ -158,6 +158,12 @@ export async function checkStart(engine: Engine, rec: ContainerRecord): Promise<
   if (!p.sections.length) return;
   checkContainer(p.sections, p.caller, askOfSpec(engine, rec.spec), defaultRuntime(engine), { fill: false });
   if (needsRunningCount(p)) checkRunning(p.sections, countRunning(engine, rec.id), `start ${rec.name}`);
+}
+
+/** What a start must stay within (`max_containers`), for the start move to enforce; undefined when no rule limits it. */
+export async function runningAdmission(engine: Engine): Promise<ReturnType<typeof runningLimit>> {
+  const p = await policyFor(engine);
+  return p.sections.length ? runningLimit(p.sections) : undefined;
 }
 
 /** `exec`: a privileged exec is the same ask as --privileged; the container's own settings must still be allowed. */

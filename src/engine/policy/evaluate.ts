@@ -184,6 +184,17 @@ export function checkRunning(sections: PolicySection[], running: number, what: s
   }
 }
 
+/**
+ * The tightest `max_containers` rule, as the start of a container enforces
+ * it atomically (containers/store.ts): the count checked before a run is
+ * only a first, early answer, since starts running at the same time all
+ * see the same count.
+ */
+export function runningLimit(sections: PolicySection[]): { max: number; refuse: (running: number, what: string) => PolicyDenied } | undefined {
+  const tightest = rules<number>(sections, 'max_containers').sort((a, b) => a.value - b.value)[0];
+  return tightest && { max: tightest.value, refuse: (running, what) => new PolicyDenied(tightest, `${what} (${running} of yours already running)`) };
+}
+
 /** A key's effective value for the caller, and the rules it came from. */
 export interface EffectiveValue {
   key: string;
