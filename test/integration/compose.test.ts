@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { refusedOneLine, Sandbox, until, type Result } from '../helpers.js';
+import { asUser, BIN, refusedOneLine, Sandbox, SCRIPTS, until, type Result } from '../helpers.js';
 
 // Issue 14: `rootlet compose`, the project operations. Real containers, as
 // rootlet-ci; images are the local busybox and one built from a Dockerfile.
@@ -190,6 +190,56 @@ describe('compose', () => {
     assert.equal(ok(['-p', 'fg2', 'ps', '-q'], fg).trim().split('\n').length, 1);
     ok(['-p', 'fg2', 'down'], fg);
     nothingLeft('fg2', 'both downs');
+  });
+
+  test('Ctrl-C stops a foreground up and everything it started', async () => {
+    const p = sb.spawn(['compose', '-f', join(sb.path('fg'), 'compose.yaml'), '-p', 'fgint', 'up', 'a']);
+    let out = '';
+    p.stdout!.on('data', (d) => { out += d; });
+    const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
+    await until('a runs and says so', () => out.includes('a-says-hi'), 60_000);
+    p.kill('SIGINT');
+    assert.equal(await exited, 130);
+    assert.deepEqual(ok(['-p', 'fgint', 'ps', '-a', '--format', '{{.Name}} {{.State}}'], sb.path('fg')).trim().split('\n'), ['fgint-a-1 exited']);
+    ok(['-p', 'fgint', 'down'], sb.path('fg'));
+    nothingLeft('fgint', 'down after Ctrl-C');
+  });
+
+  test('two users bring up a project of the same name at once; the admin policy applies to compose', () => {
+    // rootlet-ci2 has a store of its own here and an admin policy (test/fixtures/policy-rootlet-ci2.toml): host ports 20000-20999 only.
+    const home = asUser('rootlet-ci2', ['mktemp', '-d', '/tmp/rootlet-compose-ci2-XXXXXX']).stdout.trim();
+    assert.match(home, /^\/tmp\/rootlet-compose-ci2-/);
+    const env = { HOME: home, USER: 'rootlet-ci2', PATH: '/usr/local/bin:/usr/bin:/bin', XDG_DATA_HOME: `${home}/data`, XDG_CONFIG_HOME: `${home}/config`, XDG_RUNTIME_DIR: `${home}/run` };
+    const as2 = (args: string[]) => asUser('rootlet-ci2', [process.execPath, BIN, ...args], env);
+    const file = (port: number) => `services:\n  a:\n    image: busybox\n    command: ["sleep", "300"]\n    init: true\n    ports: ["${port}:80"]\n`;
+    const write = (name: string, body: string) => {
+      const r = asUser('rootlet-ci2', ['sh', '-c', 'mkdir -p "$(dirname "$1")" && printf %s "$2" > "$1"', 'sh', `${home}/${name}`, body]);
+      assert.equal(r.code, 0, r.stderr);
+    };
+    try {
+      assert.equal(asUser('rootlet-ci2', ['mkdir', '-m', '700', `${home}/run`]).code, 0);
+      assert.equal(asUser('rootlet-ci2', ['bash', join(SCRIPTS, 'make-busybox-rootfs.sh'), `${home}/bb.tar`]).code, 0);
+      assert.equal(as2(['import', `${home}/bb.tar`, 'busybox']).code, 0);
+      write('fg/compose.yaml', file(20650));
+      write('low/compose.yaml', file(18650));
+      const refused = as2(['compose', '-f', `${home}/low/compose.yaml`, 'up', '-d']);
+      assert.equal(refused.code, 125, refused.stderr);
+      assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
+      assert.match(refused.stderr, /18650/);
+      assert.equal(as2(['ps', '-a', '-q']).stdout, '', 'nothing made for the refused project');
+      const up2 = as2(['compose', '-f', `${home}/fg/compose.yaml`, 'up', '-d']);
+      assert.equal(up2.code, 0, up2.stderr);
+      // The same project name, service and container name for rootlet-ci at the same time.
+      ok(['up', '-d', 'a'], sb.path('fg'));
+      assert.deepEqual(ok(['ps', '--format', '{{.Name}}'], sb.path('fg')).trim().split('\n'), ['fg-a-1']);
+      assert.equal(as2(['compose', '-f', `${home}/fg/compose.yaml`, 'ps', '--format', '{{.Name}} {{.State}}']).stdout.trim(), 'fg-a-1 running');
+      ok(['down'], sb.path('fg'));
+      assert.equal(as2(['compose', '-f', `${home}/fg/compose.yaml`, 'ps', '--format', '{{.Name}} {{.State}}']).stdout.trim(), 'fg-a-1 running', 'the other user\'s project is untouched');
+      assert.equal(as2(['compose', '-f', `${home}/fg/compose.yaml`, 'down']).code, 0);
+    } finally {
+      as2(['system', 'reset', '--force']);
+      asUser('rootlet-ci2', ['rm', '-rf', home]);
+    }
   });
 
   test('an up killed half-way is finished by the next up, or cleaned by down', async () => {
