@@ -318,6 +318,15 @@ volumes:
       refusedOneLine(compose(['up', '-d'], d), want, name);
       nothingLeft(name, name);
     }
+    // A service that cannot start fails up with the runtime's status; what depends on it is not made.
+    const fail = dir('fail', { 'compose.yaml': 'services:\n  a:\n    image: busybox\n    command: ["/nonexistent"]\n  b:\n    image: busybox\n    command: ["sleep", "300"]\n    depends_on: [a]\n' });
+    const r0 = compose(['up', '-d'], fail);
+    assert.equal(r0.code, 127, r0.stderr);
+    assert.match(r0.stderr.trim().split('\n').pop()!, /^Error: container fail-a-1 could not start: .*nonexistent/);
+    assert.equal(r0.stderr.split('\n').filter((l) => l.startsWith('Error')).length, 1, r0.stderr);
+    assert.deepEqual(ok(['ps', '-a', '--format', '{{.Name}} {{.State}}'], fail).trim().split('\n'), ['fail-a-1 created']);
+    ok(['down'], fail);
+    nothingLeft('fail', 'down of a failed up');
     // A service not in the file: Docker's words, exit 1.
     const r = compose(['up', '-d', 'nope'], sb.path('reserve'));
     assert.equal(r.code, 1);
