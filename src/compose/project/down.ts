@@ -74,7 +74,8 @@ export async function down(svc: Services, project: ComposeProject, opts: DownOpt
     }));
   }
   for (const c of targets) {
-    await svc.containers.remove(c.id, { force: true });
+    // -v also takes the containers' anonymous volumes, as Docker's down -v.
+    await svc.containers.remove(c.id, { force: true, volumes: !!opts.volumes });
     say(`Container ${c.name}  Removed`);
   }
   if (orphans.length && !opts.removeOrphans) {

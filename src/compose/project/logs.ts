@@ -54,8 +54,8 @@ export async function projectLogs(svc: Services, cs: ContainerSummary[], opts: P
         ...ctx, streams: { stdout: out, stderr: err },
       });
     } finally {
-      out.end();
-      err.end();
+      // Ended and flushed (a last line without its newline) before the caller hears that this log is done.
+      await Promise.all([new Promise<void>((r) => out.end(r)), new Promise<void>((r) => err.end(r))]);
     }
     opts.ended?.(c);
   };

@@ -1,7 +1,7 @@
 import type { Services } from '../../engine/index.js';
 import { EngineError } from '../../util/errors.js';
 import type { ComposeProject } from '../model.js';
-import { L, projectFilter } from './labels.js';
+import { COMPOSE_VERSION, L, projectFilter } from './labels.js';
 
 /** Which project-level networks and volumes the given services use. */
 export function usedBy(project: ComposeProject, services: string[]): { networks: string[]; volumes: string[] } {
@@ -45,7 +45,7 @@ export async function ensureResources(svc: Services, project: ComposeProject, us
     await svc.networks.create({
       name: n.name,
       internal: !!n.internal,
-      labels: { ...(n.labels ?? {}), [L.project]: project.name, [L.network]: k, [L.version]: '2.29.0' },
+      labels: { ...(n.labels ?? {}), [L.project]: project.name, [L.network]: k, [L.version]: COMPOSE_VERSION },
       ...(cfg?.subnet ? { subnet: cfg.subnet } : {}),
       ...(cfg?.gateway ? { gateway: cfg.gateway } : {}),
     });
@@ -57,7 +57,7 @@ export async function ensureResources(svc: Services, project: ComposeProject, us
     if (v.external) throw new EngineError(`external volume "${v.name}" not found`, 1);
     await svc.volumes.create({
       name: v.name,
-      labels: { ...(v.labels ?? {}), [L.project]: project.name, [L.volume]: k, [L.version]: '2.29.0' },
+      labels: { ...(v.labels ?? {}), [L.project]: project.name, [L.volume]: k, [L.version]: COMPOSE_VERSION },
       ...(v.driver_opts && Object.keys(v.driver_opts).length ? { options: v.driver_opts } : {}),
     });
   }

@@ -5,7 +5,7 @@ import type { ComposeProject } from '../model.js';
 import { converge, type Say } from './converge.js';
 import { configHash } from './hash.js';
 import { prepareImages } from './images.js';
-import { containerNumber, L, projectContainers } from './labels.js';
+import { containerNumber, projectContainers } from './labels.js';
 import { ensureResources, usedBy, checkNetworks } from './resources.js';
 import { checkEnforceable, serviceRequest } from './service-request.js';
 
@@ -65,4 +65,3 @@ export async function execInService(svc: Services, project: ComposeProject, serv
   return svc.containers.exec(await serviceContainer(svc, project, service, index), req, ctx);
 }
 
-export { L };
