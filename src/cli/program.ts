@@ -41,6 +41,7 @@ const COMMANDS: Array<{ names: string[]; load: () => Promise<{ register: Registe
   { names: ['events'], load: () => import('./events.js') },
   { names: ['info', 'version', 'system'], load: () => import('./system.js') },
   { names: ['policy'], load: () => import('./policy.js') },
+  { names: ['compose'], load: () => import('./compose.js') },
   { names: ['completion', '__complete'], load: () => import('./completion.js') },
   { names: ['__manpages'], load: () => import('./manpages.js') },
 ];
