@@ -51,7 +51,11 @@ export function listOrDict(v: unknown, bare: null | ''): Record<string, string |
       else out[s.slice(0, eq)] = s.slice(eq + 1);
     }
   } else if (isPlainObject(v)) {
-    for (const [k, val] of Object.entries(v)) out[k] = val === null ? bare : scalarString(val);
+    for (const [k, val] of Object.entries(v)) {
+      // A `!reset`/`!override` on one entry stays for the merge to read.
+      if (val instanceof Reset || val instanceof Override) (out as Record<string, unknown>)[k] = val;
+      else out[k] = val === null ? bare : scalarString(val);
+    }
   }
   return out;
 }
