@@ -22,7 +22,8 @@ export function renderConfig(project: ComposeProject, view: ConfigView): string 
     case 'json':
       return `${JSON.stringify(configDocument(project), null, 2)}\n`;
     default:
-      return stringify(configDocument(project), { lineWidth: 0, aliasDuplicateObjects: false });
+      // YAML 1.1 output quotes yes/no/on/off strings, as Docker's (go-yaml) does, so 1.1 readers keep them strings.
+      return stringify(configDocument(project), { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false });
   }
 }
 
