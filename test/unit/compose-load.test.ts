@@ -195,7 +195,7 @@ configs: {c1: {file: /etc/hostname}}
     const p = await loadProject(opts(root, { env: { B: 'fromenv' } }));
     const web = p.services.web!;
     assert.equal(p.name, normalizeProjectName(root.split('/').pop()!));
-    assert.deepEqual(web.build, { context: join(root, 'app') });
+    assert.deepEqual(web.build, { context: join(root, 'app'), dockerfile: 'Dockerfile' });
     assert.deepEqual(web.command, ['sh', '-c', 'echo hi']);
     assert.deepEqual(web.entrypoint, ['/bin/tini', '--']);
     assert.deepEqual(web.environment, { A: '1', B: 'fromenv' });
@@ -304,6 +304,9 @@ describe('YAML', () => {
     assert.equal(p.services.b!.image, 'own');
     assert.equal(p.services.b!.restart, 'always');
     assert.deepEqual(p.extensions, { 'x-base': { image: 'shared', restart: 'always' } });
+    const q = await loadProject(opts(tree({ 'compose.yaml': 'services:\n  a: {image: x, x-note: kept}\n' })));
+    assert.deepEqual(q.services.a!.extensions, { 'x-note': 'kept' });
+    assert.equal((q.services.a as unknown as Record<string, unknown>)['x-note'], undefined);
   });
 
   test('a key given twice is an error', async () => {
@@ -342,7 +345,7 @@ services:
     const r = p.services.remote!;
     assert.equal(r.image, 'r');
     assert.deepEqual(r.command, ['own']);
-    assert.deepEqual(r.build, { context: join(root, 'lib/ctx') });
+    assert.deepEqual(r.build, { context: join(root, 'lib/ctx'), dockerfile: 'Dockerfile' });
     assert.equal(r.volumes[0]!.source, join(root, 'lib/data'));
     assert.deepEqual(r.environment, { V: '1' });
     assert.equal((r as unknown as Record<string, unknown>).extends, undefined);

@@ -387,6 +387,13 @@ function finishService(name: string, raw: Raw, lookup: Lookup, file: string): Co
     labels: (s.labels ?? {}) as Record<string, string>,
     scale: replicas ?? scale ?? 1,
   };
+  // The service's x-* keys are kept apart: config prints them, nothing else reads them.
+  const ext = Object.keys(out).filter((k) => k.startsWith('x-'));
+  if (ext.length) {
+    out.extensions = Object.fromEntries(ext.map((k) => [k, (out as unknown as Raw)[k]]));
+    for (const k of ext) delete (out as unknown as Raw)[k];
+  }
+  if (out.build && out.build.dockerfile === undefined && out.build.dockerfile_inline === undefined) out.build = { ...out.build, dockerfile: 'Dockerfile' };
   if (out.image === undefined && out.build === undefined) {
     throw new ComposeError(`${where}: has neither an image nor a build context`);
   }

@@ -56,5 +56,6 @@ function serviceDocument(s: ComposeService): Record<string, unknown> {
     if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0 && k !== 'networks') continue;
     out[k] = v && typeof v === 'object' && !Array.isArray(v) && (k === 'environment' || k === 'labels' || k === 'depends_on' || k === 'networks') ? sortedMap(v as Record<string, unknown>) : v;
   }
+  Object.assign(out, s.extensions ?? {});
   return out;
 }
