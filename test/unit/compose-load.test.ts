@@ -11,6 +11,8 @@ import { splitShellWords } from '../../src/compose/load/shellwords.js';
 import { portLong, volumeLong } from '../../src/compose/load/normalize.js';
 import { dependencyCycle } from '../../src/compose/load/check.js';
 import { normalizeProjectName } from '../../src/compose/load/find.js';
+import { composeSchemaForValidation } from '../../src/compose/load/schema-data.js';
+import { SCHEMA_SHA256 } from '../../src/compose/load/validate-compose.generated.js';
 
 const roots: string[] = [];
 after(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
@@ -380,6 +382,12 @@ describe('profiles', () => {
     const r = await loadProject(opts(root));
     assert.throws(() => activateServices(r, ['debug']), /service "debug" depends on service "tools", which is disabled by its profiles/);
     assert.throws(() => activateServices(r, ['nope']), /no such service: nope/);
+  });
+});
+
+describe('the schema', () => {
+  test('the generated validator is made from the schema as prepared now (else: node scripts/gen-compose-validator.mjs)', () => {
+    assert.equal(SCHEMA_SHA256, composeSchemaForValidation().sha256);
   });
 });
 
