@@ -21,6 +21,8 @@ packages=(uidmap runc crun conmon catatonit passt slirp4netns fuse-overlayfs
   runsc busybox-static docker-registry attr iproute2 curl util-linux nftables
   apache2-utils openssl skopeo podman gcc libc6-dev keyutils
   golang-github-containers-common zstd man-db zsh fish)
+# Debian's docker-compose (1.29): the comparator of the compose figures in bench/.
+packages+=(docker-compose)
 if [ "$install" = 1 ]; then
   missing=()
   for p in "${packages[@]}"; do
