@@ -410,6 +410,8 @@ describe('references', () => {
     ['wrong type', 'services:\n  a: {image: x, ports: [[1]]}\n', /^compose\.yaml: services\.a\.ports\[0\]: must be a number, a string or a mapping$/],
     ['unknown key', 'services:\n  a: {image: x, imgae: y}\n', /^compose\.yaml: services\.a: unknown key "imgae"$/],
     ['unknown top-level key', 'servics: {}\n', /^compose\.yaml: unknown top-level key "servics"/],
+    ['invalid service name', 'services:\n  "we b": {image: x}\n', /^compose\.yaml: services: invalid name "we b"/],
+    ['a string for a map', 'services:\n  a: {image: x, environment: "A=1"}\n', /^compose\.yaml: services\.a\.environment: must be a mapping or a list$/],
     ['include', 'include: [x.yaml]\n', /include: not supported yet/],
   ] as const) {
     test(what, async () => refused(loadProject(opts(tree({ 'compose.yaml': body }))), want));
