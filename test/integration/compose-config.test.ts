@@ -233,7 +233,8 @@ networks:
       ['cycle', 'services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [c]}\n  c: {image: x, depends_on: [a]}\n', /^Error: compose\.yaml: services\.a\.depends_on: dependency cycle: a -> b -> c -> a$/],
       ['unknown service in depends_on', 'services:\n  a: {image: x, depends_on: {nope: {condition: service_healthy}}}\n', /^Error: compose\.yaml: services\.a\.depends_on: unknown service "nope"$/],
       ['undeclared volume', 'services:\n  a: {image: x, volumes: ["data:/d"]}\n', /^Error: compose\.yaml: services\.a\.volumes\[0\]: volume "data" is not declared/],
-      ['bad YAML', 'services:\n  a: {image: x}\n  a: {image: y}\n', /^Error: compose\.yaml: .*unique/],
+      ['a key twice', 'services:\n  a: {image: x}\n  a: {image: y}\n', /^Error: compose\.yaml: services: the key "a" is given twice \(line 3\)$/],
+      ['bad YAML', 'services:\n  a: [\n', /^Error: compose\.yaml: /],
       ['bad port', 'services:\n  a: {image: x, ports: ["80/sctp"]}\n', /^Error: compose\.yaml: services\.a\.ports\[0\]: invalid protocol "sctp"/],
     ];
     for (const [what, text, want] of cases) {

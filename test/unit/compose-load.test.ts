@@ -313,7 +313,7 @@ describe('YAML', () => {
 
   test('a key given twice is an error', async () => {
     const root = tree({ 'compose.yaml': 'services:\n  a: {image: x}\n  a: {image: y}\n' });
-    await refused(loadProject(opts(root)), /^compose\.yaml: .*unique/);
+    await refused(loadProject(opts(root)), /^compose\.yaml: services: the key "a" is given twice \(line 3\)$/);
   });
 });
 

@@ -1,4 +1,5 @@
-import { isCollection, isScalar, parseDocument, Scalar, visit } from 'yaml';
+import { isCollection, isMap, isScalar, isSeq, parseDocument, Scalar, visit } from 'yaml';
+import { docPath } from './errors.js';
 import { ComposeError } from './errors.js';
 
 /** `!reset`: the value goes away when merged over another file's (or an extended service's). */
@@ -21,6 +22,10 @@ export class Override {
 export function parseYaml(text: string, file: string): Record<string, unknown> {
   const doc = parseDocument(text, { merge: true, uniqueKeys: true, prettyErrors: true, strict: true });
   const err = doc.errors[0];
+  if (err?.code === 'DUPLICATE_KEY') {
+    const where = duplicateKeyPath(text, err.pos[0]);
+    if (where) throw new ComposeError(`${file}: ${where.path ? `${where.path}: ` : ''}the key "${where.key}" is given twice (line ${err.linePos?.[0].line ?? '?'})`);
+  }
   if (err) throw new ComposeError(`${file}: ${oneLine(err.message)}`);
   visit(doc, {
     Node(_key, node) {
@@ -46,4 +51,27 @@ function oneLine(msg: string): string {
   // yaml's pretty errors add the source line and a caret below the message.
   const first = msg.split('\n')[0]!.trim();
   return first.replace(/:$/, '');
+}
+
+/** The document path of the mapping that has a key twice, and the key, from the offset of the second one. */
+function duplicateKeyPath(text: string, offset: number): { path: string; key: string } | undefined {
+  const doc = parseDocument(text, { merge: true, uniqueKeys: false });
+  const find = (node: unknown, segs: (string | number)[]): { path: string; key: string } | undefined => {
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const k = pair.key;
+        const name = isScalar(k) ? String(k.value) : String(k);
+        if (isScalar(k) && k.range?.[0] === offset) return { path: docPath(segs), key: name };
+        const hit = find(pair.value, [...segs, name]);
+        if (hit) return hit;
+      }
+    } else if (isSeq(node)) {
+      for (let i = 0; i < node.items.length; i++) {
+        const hit = find(node.items[i], [...segs, i]);
+        if (hit) return hit;
+      }
+    }
+    return undefined;
+  };
+  return find(doc.contents, []);
 }
