@@ -220,6 +220,15 @@ configs: {c1: {file: /etc/hostname}}
     assert.deepEqual(p.secrets.s2, { name: 's2', external: true });
   });
 
+  test('build args named without a value take the caller\'s; sizes are strings, cpus a number', async () => {
+    const root = tree({ 'compose.yaml': 'services:\n  a: {build: {context: ., args: [FROM_ENV, FIXED=1, UNSET]}, mem_limit: 1048576, shm_size: 64m, cpus: "1.5"}\n' });
+    const a = (await loadProject(opts(root, { env: { FROM_ENV: 'v' } }))).services.a!;
+    assert.deepEqual(a.build?.args, { FROM_ENV: 'v', FIXED: '1', UNSET: null });
+    assert.equal(a.mem_limit, '1048576');
+    assert.equal(a.shm_size, '64m');
+    assert.equal(a.cpus, 1.5);
+  });
+
   test('scale and deploy.replicas that differ are an error', async () => {
     const root = tree({ 'compose.yaml': 'services:\n  a: {image: x, scale: 2, deploy: {replicas: 3}}\n' });
     await refused(loadProject(opts(root)), /services\.a: "scale" \(2\) and "deploy\.replicas" \(3\) differ/);

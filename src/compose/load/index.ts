@@ -394,6 +394,14 @@ function finishService(name: string, raw: Raw, lookup: Lookup, file: string): Co
     for (const k of ext) delete (out as unknown as Raw)[k];
   }
   if (out.build && out.build.dockerfile === undefined && out.build.dockerfile_inline === undefined) out.build = { ...out.build, dockerfile: 'Dockerfile' };
+  // A build arg named without a value takes the caller's, as an environment entry does.
+  if (out.build?.args) {
+    out.build = { ...out.build, args: Object.fromEntries(Object.entries(out.build.args).map(([k, v]) => [k, v ?? lookup(k) ?? null])) };
+  }
+  // Sizes the model keeps as written, as strings; counts and CPUs as numbers (YAML lets either be written).
+  for (const k of ['mem_limit', 'shm_size'] as const) if (typeof out[k] === 'number') out[k] = String(out[k]);
+  if (typeof out.cpus === 'string') out.cpus = Number(out.cpus);
+  if (typeof out.pids_limit === 'string') out.pids_limit = Number(out.pids_limit);
   if (out.image === undefined && out.build === undefined) {
     throw new ComposeError(`${where}: has neither an image nor a build context`);
   }
