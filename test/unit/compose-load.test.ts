@@ -369,6 +369,26 @@ services:
   });
 });
 
+describe('include', () => {
+  test('an included file brings its services with its own relative paths; a service in both is an error', async () => {
+    const root = tree({
+      'compose.yaml': 'include:\n  - lib/db.yaml\nservices:\n  web: {image: w, depends_on: [db], volumes: ["./site:/site"]}\n',
+      'lib/db.yaml': 'services:\n  db: {image: d, volumes: ["./seed:/seed", "data:/data"]}\nvolumes:\n  data: {}\n',
+    });
+    const p = await loadProject(opts(root));
+    assert.deepEqual(Object.keys(p.services).sort(), ['db', 'web']);
+    assert.equal(p.services.db!.volumes[0]!.source, join(root, 'lib/seed'));
+    assert.equal(p.services.web!.volumes[0]!.source, join(root, 'site'));
+    assert.equal(p.volumes.data!.name, `${p.name}_data`);
+    const clash = tree({ 'compose.yaml': 'include: [other.yaml]\nservices:\n  db: {image: mine}\n', 'other.yaml': 'services:\n  db: {image: theirs}\n' });
+    await refused(loadProject(opts(clash)), /^compose\.yaml: services\.db: conflicts with the service "db" that include brings in \(other\.yaml\)$/);
+    const loop = tree({ 'compose.yaml': 'include: [b.yaml]\nservices: {}\n', 'b.yaml': 'include: [compose.yaml]\nservices: {}\n' });
+    await refused(loadProject(opts(loop)), /include\[0\]: .*compose\.yaml includes itself/);
+    const missing = tree({ 'compose.yaml': 'include: [nope.yaml]\nservices: {}\n' });
+    await refused(loadProject(opts(missing)), /^compose\.yaml: include\[0\]: file .*nope\.yaml not found$/);
+  });
+});
+
 describe('profiles', () => {
   const file = 'services:\n  web: {image: w, depends_on: [db]}\n  db: {image: d}\n  debug: {image: g, profiles: [dev], depends_on: [tools]}\n  tools: {image: t, profiles: [tools]}\n';
 
@@ -421,7 +441,6 @@ describe('references', () => {
     ['unknown top-level key', 'servics: {}\n', /^compose\.yaml: unknown top-level key "servics"/],
     ['invalid service name', 'services:\n  "we b": {image: x}\n', /^compose\.yaml: services: invalid name "we b"/],
     ['a string for a map', 'services:\n  a: {image: x, environment: "A=1"}\n', /^compose\.yaml: services\.a\.environment: must be a mapping or a list$/],
-    ['include', 'include: [x.yaml]\n', /include: not supported yet/],
   ] as const) {
     test(what, async () => refused(loadProject(opts(tree({ 'compose.yaml': body }))), want));
   }

@@ -46,10 +46,19 @@ export async function loadProject(opts: LoadOptions): Promise<ComposeProject> {
   const loader = new FileLoader(opts, lookup, warn, stdinText);
   const merged: Raw = {};
   const origin: Record<string, string> = {};
-  for (const f of files) {
-    const file = loader.load(f, projectDir);
+  /**
+   * Adds a file to the project: first what it includes (each included file
+   * a model of its own, paths against its own directory), then its own
+   * keys. A service defined by two includes, or by an include and the
+   * including file, is an error, as in Docker (-f files merge instead).
+   */
+  const add = (file: LoadedFile, stack: string[], imported?: { names: Map<string, number>; entry: number }) => {
+    const mine = new Map<string, number>();
+    loader.includes(file, stack).forEach((paths, entry) => {
+      for (const inc of paths) add(inc, [...stack, file.path], { names: mine, entry });
+    });
     for (const [k, v] of Object.entries(file.doc)) {
-      if (k === 'services') continue;
+      if (k === 'services' || k === 'include') continue;
       if (k === 'version') {
         warn(`${file.display}: the attribute "version" is obsolete, it is ignored`);
         continue;
@@ -60,11 +69,18 @@ export async function loadProject(opts: LoadOptions): Promise<ComposeProject> {
     }
     const services = (merged.services ??= {}) as Record<string, Raw>;
     for (const name of Object.keys(file.services)) {
+      if (mine.has(name)) throw new ComposeError(`${file.display}: services.${name}: conflicts with the service "${name}" that include brings in (${origin[name]})`);
+      if (imported) {
+        const prev = imported.names.get(name);
+        if (prev !== undefined && prev !== imported.entry) throw new ComposeError(`${file.display}: services.${name}: defined by two included files (also ${origin[name]})`);
+        imported.names.set(name, imported.entry);
+      }
       const svc = loader.resolveExtends(file, name, []);
       services[name] = services[name] ? mergeMaps(services[name]!, svc) : svc;
       origin[name] = file.display;
     }
-  }
+  };
+  for (const f of files) add(loader.load(f, projectDir), []);
   const doc = unwrap(merged) as Raw;
 
   const name = projectName(opts, lookup, doc, projectDir);
@@ -214,7 +230,6 @@ class FileLoader {
       }
     }
     const parsed = parseYaml(text, display);
-    if ('include' in parsed) throw new ComposeError(`${display}: include: not supported yet; name the files with -f instead`);
     const warned = new Set<string>();
     const doc = interpolateTree(parsed, [], display, this.lookup, (n) => {
       if (warned.has(n)) return;
@@ -232,6 +247,25 @@ class FileLoader {
     const file: LoadedFile = { path, display, doc, services, resolved: new Map() };
     this.cache.set(key, file);
     return file;
+  }
+
+  /** The files each `include` entry names, loaded (a list per entry: its paths merge as -f files do). */
+  includes(file: LoadedFile, stack: string[]): LoadedFile[][] {
+    const entries = (file.doc.include ?? []) as (string | { path: string | string[]; env_file?: unknown; project_directory?: string })[];
+    const dir = file.path === '-' ? this.opts.cwd : dirname(file.path);
+    return entries.map((e, i) => {
+      const where = `${file.display}: include[${i}]`;
+      const o = typeof e === 'string' ? { path: e } : e;
+      if (o.env_file !== undefined) throw new ComposeError(`${where}.env_file: not supported yet: set the variables in the environment or the project's .env`);
+      const paths = (Array.isArray(o.path) ? o.path : [o.path]).map((p) => resolve(dir, p));
+      return paths.map((p) => {
+        if (!existsSync(p)) throw new ComposeError(`${where}: file ${p} not found`);
+        if (p === file.path || stack.includes(p)) throw new ComposeError(`${where}: ${p} includes itself (through ${[...stack, file.path].map((s) => this.display(s)).join(' -> ')})`);
+        // An included file's relative paths are its own directory's, or the entry's project_directory.
+        const base = o.project_directory ? resolve(dir, o.project_directory) : dirname(paths[0]!);
+        return this.load(p, base);
+      });
+    });
   }
 
   /** A service with its `extends` chain merged in (the base first, then the service itself). */

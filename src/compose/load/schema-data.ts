@@ -25,6 +25,14 @@ function modernise(s: Json): Json {
   dropIds(s);
   const d = s.definitions;
   s.properties.name = { type: 'string' };
+  const strings = { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] };
+  s.properties.include = {
+    type: 'array',
+    items: { oneOf: [
+      { type: 'string' },
+      { type: 'object', properties: { path: strings, env_file: strings, project_directory: { type: 'string' } }, required: ['path'], additionalProperties: false },
+    ] },
+  };
   const svc = d.service.properties;
   for (const k of ['develop', 'post_start', 'pre_stop', 'models', 'provider']) svc[k] = {};
   svc.attach = { type: 'boolean' };

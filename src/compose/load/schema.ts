@@ -53,7 +53,7 @@ function describe(errors: ErrorObject[], doc: unknown): string {
   switch (first.keyword) {
     case 'additionalProperties': {
       const key = String(first.params.additionalProperty);
-      if (!path) return `unknown top-level key "${key}" (allowed: version, name, services, networks, volumes, secrets, configs and x-* extensions)`;
+      if (!path) return `unknown top-level key "${key}" (allowed: version, name, include, services, networks, volumes, secrets, configs and x-* extensions)`;
       // Under services:/volumes:/... a key is a name the schema's pattern refused, not a misspelt field.
       if (['services', 'volumes', 'networks', 'secrets', 'configs'].includes(path)) {
         return `${path}: invalid name "${key}": use letters, digits, ".", "_" and "-"`;
