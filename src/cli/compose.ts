@@ -9,6 +9,7 @@ import { formatPorts } from './ports-format.js';
 import { psRow } from './ps-format.js';
 import { processContext } from './process-context.js';
 import { table, humanSize } from './format.js';
+import { registerComposeConfig } from './compose-config.js';
 
 /**
  * `rootlet compose`: compose-spec projects, run by rootlet itself (no
@@ -31,10 +32,10 @@ function globals(cmd: Command): GlobalFlags {
   return (c?.opts() ?? {}) as GlobalFlags;
 }
 
-async function project(cmd: Command): Promise<ComposeProject> {
+/** The loader's options from the `compose` flags and the caller's place. */
+function loadOptions(cmd: Command): LoadOptions {
   const g = globals(cmd);
-  const { loadProject } = await import('../compose/load/index.js');
-  const opts: LoadOptions = {
+  return {
     files: g.file ?? [],
     ...(g.projectName !== undefined ? { projectName: g.projectName } : {}),
     profiles: g.profile ?? [],
@@ -47,8 +48,14 @@ async function project(cmd: Command): Promise<ComposeProject> {
       for await (const c of process.stdin) chunks.push(c as Buffer);
       return Buffer.concat(chunks).toString('utf8');
     },
+    warn: (m) => process.stderr.write(`WARNING: ${m}\n`),
   };
-  return loadProject(opts);
+}
+
+/** The project, with the services named on the command line enabled even where a profile left them out (as Docker does). */
+async function project(cmd: Command, named: string[] = []): Promise<ComposeProject> {
+  const { loadProject, activateServices } = await import('../compose/load/index.js');
+  return activateServices(await loadProject(loadOptions(cmd)), named);
 }
 
 /** Compose's progress lines (`Container p-web-1  Started`) go to stderr, as Docker's. */
@@ -81,7 +88,7 @@ export function register(program: Command): void {
     .option('--project-directory <dir>', 'the project directory (default: the first file\'s)')
     .enablePositionalOptions();
 
-  // compose config: registered by registerComposeConfig (src/cli/compose-config.ts)
+  registerComposeConfig(compose, () => loadOptions(compose));
 
   compose.command('up')
     .description('Create and start the project\'s containers (in the foreground, streaming their output, unless -d)')
@@ -100,7 +107,7 @@ export function register(program: Command): void {
       if (f.wait && !f.detach) throw new EngineError('--wait needs -d, --detach');
       if (f.abortOnContainerExit && f.detach) throw new EngineError('-d, --detach and --abort-on-container-exit cannot be combined');
       if (f.forceRecreate && f.recreate === false) throw new EngineError('--force-recreate and --no-recreate cannot be combined');
-      const p = await project(cmd);
+      const p = await project(cmd, names);
       const { up } = await import('../compose/project/up.js');
       process.exitCode = await up(await services(), p, {
         services: names, detach: !!f.detach, build: f.build === true, noBuild: f.build === false, forceRecreate: !!f.forceRecreate,
@@ -117,7 +124,7 @@ export function register(program: Command): void {
     .option('--force-recreate', 'recreate containers even if their configuration is unchanged')
     .option('--no-recreate', 'never recreate existing containers')
     .action(async (names: string[], f: { build?: boolean; recreate?: boolean; forceRecreate?: boolean }, cmd: Command) => {
-      const p = await project(cmd);
+      const p = await project(cmd, names);
       const { converge } = await import('../compose/project/converge.js');
       await converge(await services(), p, { services: names, build: f.build === true, noBuild: f.build === false, forceRecreate: !!f.forceRecreate, noRecreate: f.recreate === false, noStart: true }, processContext(), say);
     });
@@ -291,7 +298,7 @@ export function register(program: Command): void {
     .option('-w, --workdir <dir>', 'the working directory')
     .passThroughOptions()
     .action(async (service: string, command: string[], f: { rm?: boolean; TTY?: boolean; deps?: boolean; servicePorts?: boolean; name?: string; entrypoint?: string; env?: string[]; user?: string; workdir?: string }, cmd: Command) => {
-      const p = await project(cmd);
+      const p = await project(cmd, [service]);
       const { runOneOff } = await import('../compose/project/run.js');
       const tty = f.TTY !== false && !!process.stdin.isTTY;
       process.exitCode = await runOneOff(await services(), p, service, command, {

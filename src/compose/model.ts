@@ -59,6 +59,10 @@ export interface ComposeService {
   networks: Record<string, ComposeServiceNetwork | null>;
   network_mode?: string;
   depends_on: Record<string, ComposeDependency>;
+  /** `SERVICE` or `SERVICE:ALIAS`. */
+  links?: string[];
+  /** `SERVICE[:ro|rw]` or `container:NAME[:ro|rw]`. */
+  volumes_from?: string[];
   healthcheck?: ComposeHealthcheck;
   restart?: 'no' | 'always' | 'on-failure' | 'unless-stopped' | string;
   user?: string;
@@ -232,4 +236,6 @@ export interface LoadOptions {
   env: Record<string, string | undefined>;
   /** Read when a file is `-`. */
   stdin?: () => Promise<string>;
+  /** Warnings Docker prints and goes on (an unset variable, an obsolete `version`); none when absent. */
+  warn?: (message: string) => void;
 }
