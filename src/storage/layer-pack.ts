@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { containerChanges, LayerStack, type ChangesInput } from './changes.js';
 
@@ -33,10 +33,11 @@ class TarWriter {
   readonly hash: Hash = createHash('sha256');
   entries = 0;
 
-  constructor(out: string) {
-    const ws = createWriteStream(out, { mode: 0o600 });
+  /** out: a file, or a stream (the helper that extracts while packing, storage/pack-store.ts). */
+  constructor(out: string | Writable) {
+    const ws = typeof out === 'string' ? createWriteStream(out, { mode: 0o600 }) : out;
     this.done = new Promise((resolve, reject) => {
-      ws.on('close', () => resolve());
+      ws.on(typeof out === 'string' ? 'close' : 'finish', () => resolve());
       ws.on('error', reject);
       this.pack.on('error', reject);
     });
@@ -84,7 +85,7 @@ function entryOf(name: string, st: Stats, host: string, links: Map<string, strin
  * to mount something on (/run/secrets, a cache mount's target) are left
  * out, as their mount points are.
  */
-export async function packChanges(input: ChangesInput, out: string): Promise<{ hash: string; entries: number }> {
+export async function packChanges(input: ChangesInput, out: string | Writable): Promise<{ hash: string; entries: number }> {
   const changes = containerChanges(input);
   const keep = changes.filter((c) => {
     if (c.kind !== 'A') return true;
@@ -156,8 +157,8 @@ export function resolveInLayers(layers: string[], path: string): string {
 }
 
 export interface CopyInput {
-  /** The tar to write. */
-  out: string;
+  /** The tar to write (a file, or the stream of storage/pack-store.ts). */
+  out: string | Writable;
   /** Where sources are read: the context directory, or layers (top first) of a stage or image. */
   from: { dir: string } | { layers: string[] };
   /** Source patterns relative to the context (or the image's root), after variable expansion. */
