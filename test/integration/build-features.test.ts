@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -147,6 +148,26 @@ describe('build: more of BuildKit', () => {
     refused(sb.run(['build', context({ Containerfile: 'FROM busybox\nRUN <<EOF\n#!/bin/sh -e\nfalse\necho not-reached\nEOF\n' })]),
       /Containerfile:2: RUN .*: the command exited with code 1/, '#!/bin/sh -e');
     assert.deepEqual(state(), before, 'nothing left behind');
+  });
+
+  test('file capabilities set in a RUN are refused naming the line (not stored without them); nothing left', () => {
+    const dir = context({ Containerfile: 'FROM busybox\nCOPY setcap-raw /usr/local/bin/\nRUN cp /bin/busybox /ping && setcap-raw /ping\n' });
+    // busybox has no setcap: a static program that writes the xattr as setcap does (cap_net_raw, effective).
+    writeFileSync(join(dir, 'setcap.c'), [
+      '#include <stdint.h>', '#include <stdio.h>', '#include <sys/xattr.h>',
+      'int main(int argc, char **argv) {',
+      '  uint32_t cap[5] = { 0x02000001, 1u << 13, 0, 0, 0 };',
+      '  if (argc != 2 || setxattr(argv[1], "security.capability", cap, sizeof cap, 0)) { perror("setxattr"); return 1; }',
+      '  return 0;',
+      '}',
+    ].join('\n'));
+    const cc = spawnSync('gcc', ['-static', '-O1', '-o', join(dir, 'setcap-raw'), join(dir, 'setcap.c')], { encoding: 'utf8' });
+    assert.equal(cc.status, 0, `gcc (scripts/setup-host.sh installs it): ${cc.stderr}`);
+    const before = state();
+    refused(sb.run(['build', dir]), /Containerfile:3: RUN cp \/bin\/busybox \/ping && setcap-raw \/ping: .*\/ping has file capabilities \(security\.capability/, 'setcap in a RUN');
+    const after = state();
+    assert.equal(after.containers, before.containers, 'no container left');
+    assert.equal(after.tmp, before.tmp, 'no temporary file left');
   });
 });
 

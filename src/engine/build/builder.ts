@@ -691,7 +691,12 @@ export class Builder {
       trace('build: RUN exited');
       if (this.ctx.signal?.aborted) throw new EngineError('build interrupted', 130);
       if (code !== 0) throw new EngineError(`${this.file.file}:${ins.line}: ${text}: the command exited with code ${code ?? 1}`, 1);
-      const layer = await layerFromContainer(this.engine, id!);
+      let layer;
+      try {
+        layer = await layerFromContainer(this.engine, id!);
+      } catch (e) {
+        throw this.err(ins, `${text}: ${(e as Error).message}`);
+      }
       trace('build: RUN layer stored');
       return layer;
     } finally {
