@@ -6,7 +6,7 @@ import { statInRoot } from '../runtime/stat-in-root.js';
 import { extractInRoot, tarInRoot } from '../runtime/in-root.js';
 import { containerChanges } from '../storage/changes.js';
 import { opaqueDirs } from '../storage/opaque-dirs.js';
-import { packChanges, packCopy, type CopyInput } from '../storage/layer-pack.js';
+import { packCopy, type CopyInput } from '../storage/layer-pack.js';
 import { packAndStore } from '../storage/pack-store.js';
 
 /**
@@ -74,14 +74,7 @@ export async function runInternal(name: string, args: string[]): Promise<number>
         process.stdout.write(JSON.stringify(containerChanges({ ...o, opaque, ignore: new Set(o.ignore) })));
         return 0;
       }
-      // build: a RUN step's changes, and a COPY/ADD's files, as a layer tar (storage/layer-pack.ts).
-      case '__pack-changes': {
-        const o = JSON.parse(args[0]!) as { top: string; mode: 'overlay' | 'copy'; layers: string[]; ignore: string[]; skipAtRoot: string[]; whiteoutFiles: boolean; out: string };
-        const opaque = o.mode === 'overlay' ? opaqueDirs(o.top) : new Set<string>();
-        process.stdout.write(JSON.stringify(await packChanges({ ...o, opaque, ignore: new Set(o.ignore) }, o.out)));
-        return 0;
-      }
-      // build: both at once, extracted into the store as they are packed (storage/pack-store.ts).
+      // build: a RUN step's changes, or a COPY/ADD's files, packed as a layer tar and extracted into the store as they are packed (storage/pack-store.ts).
       case '__pack-store': {
         const o = JSON.parse(args[0]!) as {
           changes?: { top: string; mode: 'overlay' | 'copy'; layers: string[]; ignore: string[]; skipAtRoot: string[]; whiteoutFiles: boolean };
@@ -106,6 +99,7 @@ export async function runInternal(name: string, args: string[]): Promise<number>
         process.stdout.write(JSON.stringify(r));
         return 0;
       }
+      // build: a COPY --from's (or here-document's) files as a layer tar, hashed for the cache key before anything is stored.
       case '__pack-copy': {
         process.stdout.write(JSON.stringify(await packCopy(JSON.parse(args[0]!) as CopyInput)));
         return 0;
