@@ -20,7 +20,7 @@ users=("$@")
 packages=(uidmap runc crun conmon catatonit passt slirp4netns fuse-overlayfs
   runsc busybox-static docker-registry attr iproute2 curl util-linux nftables
   apache2-utils openssl skopeo podman gcc libc6-dev keyutils
-  golang-github-containers-common zstd man-db zsh fish
+  golang-github-containers-common zstd man-db zsh fish debootstrap
   docker-compose)  # Debian's compose 1.29: the compose figures' comparator (bench/)
 if [ "$install" = 1 ]; then
   missing=()

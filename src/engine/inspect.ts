@@ -253,7 +253,8 @@ export function inspectImage(img: ImageRecord, storage?: ImageStorage): Record<s
     Volumes: cfg.Volumes && Object.keys(cfg.Volumes).length ? sorted(cfg.Volumes) : null,
     WorkingDir: cfg.WorkingDir ?? '',
     Entrypoint: cfg.Entrypoint ?? null,
-    OnBuild: null,
+    // A build's ONBUILD triggers (docs/build.md): Docker shows them here.
+    OnBuild: (cfg as { OnBuild?: string[] }).OnBuild?.length ? (cfg as { OnBuild?: string[] }).OnBuild : null,
     Labels: cfg.Labels ? sorted(cfg.Labels) : null,
     ...(cfg.StopSignal ? { StopSignal: cfg.StopSignal } : {}),
   };

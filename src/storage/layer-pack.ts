@@ -2,9 +2,10 @@ import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { containerChanges, LayerStack, type ChangesInput } from './changes.js';
+import { runCapture } from '../util/proc.js';
 
 /**
  * The layers `build` makes, written as OCI layer tars by rootlet's helper
@@ -33,10 +34,11 @@ class TarWriter {
   readonly hash: Hash = createHash('sha256');
   entries = 0;
 
-  constructor(out: string) {
-    const ws = createWriteStream(out, { mode: 0o600 });
+  /** out: a file, or a stream (the helper that extracts while packing, storage/pack-store.ts). */
+  constructor(out: string | Writable) {
+    const ws = typeof out === 'string' ? createWriteStream(out, { mode: 0o600 }) : out;
     this.done = new Promise((resolve, reject) => {
-      ws.on('close', () => resolve());
+      ws.on(typeof out === 'string' ? 'close' : 'finish', () => resolve());
       ws.on('error', reject);
       this.pack.on('error', reject);
     });
@@ -84,7 +86,7 @@ function entryOf(name: string, st: Stats, host: string, links: Map<string, strin
  * to mount something on (/run/secrets, a cache mount's target) are left
  * out, as their mount points are.
  */
-export async function packChanges(input: ChangesInput, out: string): Promise<{ hash: string; entries: number }> {
+export async function packChanges(input: ChangesInput, out: string | Writable): Promise<{ hash: string; entries: number }> {
   const changes = containerChanges(input);
   const keep = changes.filter((c) => {
     if (c.kind !== 'A') return true;
@@ -93,6 +95,13 @@ export async function packChanges(input: ChangesInput, out: string): Promise<{ h
     // An added directory that holds nothing but mount points.
     return changes.some((o) => o !== c && o.path.startsWith(`${c.path}/`) && ![...input.ignore].some((i) => i === o.path || i.startsWith(`${o.path}/`)));
   });
+  const capped = fileCapabilities(input.top);
+  const lost = keep.find((c) => c.kind !== 'D' && capped.has(c.path));
+  if (lost) {
+    // Docker keeps them (a PAX xattr record); the tar library rootlet extracts with reads PAX values as UTF-8,
+    // which mangles the capability bytes: refused rather than stored without them or with wrong ones.
+    throw new Error(`${lost.path} has file capabilities (security.capability, e.g. from setcap), which rootlet cannot keep in a layer yet: set them when the container starts (--cap-add) instead`);
+  }
   const w = new TarWriter(out);
   const links = new Map<string, string>();
   for (const c of keep) {
@@ -105,6 +114,16 @@ export async function packChanges(input: ChangesInput, out: string): Promise<{ h
     await w.add(entryOf(name, lstatSync(host), host, links));
   }
   return w.finish();
+}
+
+/** The files under `top` (as container paths) that carry security.capability; one getfattr pass (package attr). */
+function fileCapabilities(top: string): Set<string> {
+  const r = runCapture('getfattr', ['-R', '-h', '--absolute-names', '-m', '^security\\.capability$', top]);
+  const out = new Set<string>();
+  for (const line of r.stdout.split('\n')) {
+    if (line.startsWith('# file: ')) out.add(posix.join('/', posix.relative(top, line.slice(8))));
+  }
+  return out;
 }
 
 /** A tree that COPY reads from: the build context (a directory) or an image's or stage's layers. */
@@ -156,8 +175,8 @@ export function resolveInLayers(layers: string[], path: string): string {
 }
 
 export interface CopyInput {
-  /** The tar to write. */
-  out: string;
+  /** The tar to write (a file, or the stream of storage/pack-store.ts). */
+  out: string | Writable;
   /** Where sources are read: the context directory, or layers (top first) of a stage or image. */
   from: { dir: string } | { layers: string[] };
   /** Source patterns relative to the context (or the image's root), after variable expansion. */

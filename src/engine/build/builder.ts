@@ -6,6 +6,7 @@ import { hostArchitecture, type ImageConfig, type ImageRuntimeConfig } from '../
 import { formatReference, parseReference } from '../../image/reference.js';
 import { tmpName } from '../../image/store.js';
 import { DeniedError, EngineError } from '../../util/errors.js';
+import { trace } from '../../util/trace.js';
 import type { CallerContext } from '../context.js';
 import type { Engine } from '../engine.js';
 import type { ContainerService } from '../containers/service.js';
@@ -16,7 +17,9 @@ import type { StoredLayer } from '../images/layers.js';
 import { fileError, instructionText, parseDockerfile, splitInstruction, type Instruction, type ParsedFile } from './parse.js';
 import { lexWord, lexWords, parsePairs, SubstitutionError } from './substitute.js';
 import { cacheGet, cacheMountsDir, cachePut, stepKey } from './cache.js';
-import { layerDirs, layerFromContainer, packCopyTar, storeCopy } from './steps.js';
+import { layerDirs, layerFromContainer, packCopyTar, storeCopy, storeCopyDirect } from './steps.js';
+import { holdCacheDir, type Sharing } from './cache-mount.js';
+import { mountLayers } from './stage-mount.js';
 import { hashContextSources } from '../../storage/layer-pack.js';
 import type { BuildEvent, BuildRequest, BuildResult } from './request.js';
 
@@ -570,6 +573,8 @@ export class Builder {
 
   private async runStep(ins: Instruction, state: State, args: Map<string, string | undefined>, lookup: (n: string) => string | undefined, shell: string[], text: string): Promise<State> {
     const mounts: MountSpec[] = [];
+    const caches: Array<{ mount: MountSpec & { type: 'bind' }; sharing: Sharing }> = [];
+    const froms: Array<{ mount: MountSpec & { type: 'bind' }; diffIds: string[]; source: string; key: string }> = [];
     const keyParts: string[] = [];
     let network = this.req.network ?? 'default';
     for (const f of ins.flags) {
@@ -578,16 +583,30 @@ export class Builder {
         if (v !== 'none' && v !== 'default') throw this.err(ins, `RUN --network=${v}: use none or default`);
         network = v;
       } else if (f.name === 'mount') {
-        mounts.push(this.runMount(ins, this.word(ins, lookup, f.value ?? ''), state));
+        const m = await this.runMount(ins, this.word(ins, lookup, f.value ?? ''), state);
+        mounts.push(m.spec);
+        if (m.sharing && m.spec.type === 'bind') caches.push({ mount: m.spec, sharing: m.sharing });
+        if (m.from && m.spec.type === 'bind') {
+          froms.push({ mount: m.spec, ...m.from });
+          keyParts.push(`from:${m.from.key}`);
+        }
       } else throw this.err(ins, `RUN: unknown flag --${f.name}`);
     }
     // The heredoc form: the body is the script, run by the shell (or by the program a #! line names).
     let cmd: string[];
+    let script: { name: string; body: string } | undefined;
     if (ins.heredocs.length) {
       const h = ins.heredocs[0]!;
       const body = h.body;
       const before = ins.args.slice(0, ins.args.indexOf('<<')).trim();
-      cmd = before ? [...shell, `${before} <<'${h.name}'\n${body}${h.name}`] : [...shell, body];
+      if (!before && ins.heredocs.length === 1 && body.startsWith('#!')) {
+        // As BuildKit: a here-document that starts with #! is a script file, run by the program its first line names (so `#!/bin/sh -e` stops at an error).
+        script = { name: h.name, body };
+        cmd = [`/dev/pipes/${h.name}`];
+        keyParts.push(body);
+      } else {
+        cmd = before ? [...shell, `${before} <<'${h.name}'\n${body}${h.name}`] : [...shell, body];
+      }
     } else {
       cmd = this.command(ins, shell);
     }
@@ -610,35 +629,80 @@ export class Builder {
     return this.layerStep(state, shown, keyParts, async () => {
       let committed = state;
       if (!committed.id) committed = await this.commit(state);
-      const request: CreateRequest = {
-        image: committed.id!,
-        cmd,
-        entrypoint: [],
-        env: [...(state.image.config.Env ?? []), ...argEnv],
-        workingDir: state.image.config.WorkingDir || '/',
-        ...(state.image.config.User ? { user: state.image.config.User } : {}),
-        labels: { 'io.rootlet.build': '1' },
-        host: { networkMode: network, mounts },
-      };
-      const { id } = await this.services.containers.create(request, { pull: 'never' });
-      this.containers.add(id);
+      // Cache mounts are taken (and `locked` ones waited for) only when the step really runs, in one order so two builds cannot deadlock.
+      const held: Array<{ release(): Promise<void> }> = [];
+      let scriptDir: string | undefined;
       try {
-        const abort = () => { void this.services.containers.kill(id, { signal: 'KILL' }).catch(() => {}); };
-        this.ctx.signal?.addEventListener('abort', abort);
-        let result;
-        try {
-          result = await this.services.containers.startAttached(id, { stdin: false, detachKeys: Buffer.alloc(0) }, this.stepOutput);
-        } finally {
-          this.ctx.signal?.removeEventListener('abort', abort);
+        for (const f of froms) {
+          const m = await mountLayers(this.engine, f.diffIds);
+          held.push(m);
+          f.mount.source = await this.stagePath(ins, m.dir, f.source);
         }
-        if (this.ctx.signal?.aborted) throw new EngineError('build interrupted', 130);
-        const code = result.detached ? 1 : result.exitCode;
-        if (code !== 0) throw new EngineError(`${this.file.file}:${ins.line}: ${text}: the command exited with code ${code}`, 1);
-        return await layerFromContainer(this.engine, id);
+        if (script) {
+          scriptDir = join(this.engine.paths.tmp, tmpName('build-script'));
+          mkdirSync(scriptDir, { mode: 0o755 });
+          writeFileSync(join(scriptDir, script.name), script.body, { mode: 0o755 });
+          mounts.push({ type: 'bind', source: scriptDir, target: '/dev/pipes', readOnly: true });
+        }
+        for (const c of [...caches].sort((a, b) => a.mount.source.localeCompare(b.mount.source))) {
+          const h = await holdCacheDir(this.engine, c.mount.source, c.sharing, this.ctx.signal);
+          held.push(h);
+          c.mount.source = h.dir;
+        }
+        return await this.runContainer(ins, state, committed, cmd, argEnv, network, mounts, text);
       } finally {
-        await this.removeContainer(id);
+        for (const h of held) await h.release();
+        if (scriptDir) rmSync(scriptDir, { recursive: true, force: true });
       }
     });
+  }
+
+  private async runContainer(
+    ins: Instruction, state: State, committed: State, cmd: string[], argEnv: string[], network: string, mounts: MountSpec[], text: string,
+  ): Promise<StoredLayer> {
+    const request: CreateRequest = {
+      image: committed.id!,
+      cmd,
+      entrypoint: [],
+      env: [...(state.image.config.Env ?? []), ...argEnv],
+      workingDir: state.image.config.WorkingDir || '/',
+      ...(state.image.config.User ? { user: state.image.config.User } : {}),
+      labels: { 'io.rootlet.build': '1' },
+      host: { networkMode: network, mounts },
+    };
+    trace('build: RUN create');
+    // The foreground run, as `run` without -d: the runtime is our child (no conmon, no attach socket, no exit
+    // hook), its output relayed to the caller. The container stays (not --rm): its changes are read, then it goes.
+    request.host = { ...request.host, logConfig: { type: 'none' } };
+    let id: string | undefined;
+    const abort = () => { if (id) void this.services.containers.kill(id, { signal: 'KILL' }).catch(() => {}); };
+    this.ctx.signal?.addEventListener('abort', abort);
+    try {
+      let code: number | undefined;
+      try {
+        const r = await this.services.containers.run(request, {
+          detach: false, pull: 'never', sigProxy: false,
+          created: (cid) => { id = cid; this.containers.add(cid); trace('build: RUN created'); },
+        }, this.stepOutput);
+        code = r.exitCode;
+      } finally {
+        this.ctx.signal?.removeEventListener('abort', abort);
+      }
+      trace('build: RUN exited');
+      if (this.ctx.signal?.aborted) throw new EngineError('build interrupted', 130);
+      if (code !== 0) throw new EngineError(`${this.file.file}:${ins.line}: ${text}: the command exited with code ${code ?? 1}`, 1);
+      let layer;
+      try {
+        layer = await layerFromContainer(this.engine, id!);
+      } catch (e) {
+        throw this.err(ins, `${text}: ${(e as Error).message}`);
+      }
+      trace('build: RUN layer stored');
+      return layer;
+    } finally {
+      if (id) await this.removeContainer(id);
+      trace('build: RUN container removed');
+    }
   }
 
   private async removeContainer(id: string): Promise<void> {
@@ -649,7 +713,20 @@ export class Builder {
   }
 
   /** RUN --mount: cache (kept between builds, never in the image), secret (never in a layer), bind (from the context or a stage). */
-  private runMount(ins: Instruction, spec: string, state: State): MountSpec {
+  /**
+   * A bind source inside a mounted stage: it must exist and involve no
+   * symbolic link, which the runtime would follow on the host rather than
+   * in the stage.
+   */
+  private async stagePath(ins: Instruction, root: string, source: string): Promise<string> {
+    const path = source === '/' ? root : join(root, source);
+    const r = await this.engine.ns().runAsync(['realpath', '-e', '--', path]);
+    if (r.code !== 0) throw this.err(ins, `RUN --mount source ${source}: no such file or directory in the stage or image`);
+    if (r.stdout.trim() !== path) throw this.err(ins, `RUN --mount source ${source}: the path goes through a symbolic link in the stage or image: give the path it points to`);
+    return path;
+  }
+
+  private async runMount(ins: Instruction, spec: string, state: State): Promise<{ spec: MountSpec; sharing?: Sharing; from?: { diffIds: string[]; source: string; key: string } }> {
     const o: Record<string, string> = {};
     for (const part of spec.split(',')) {
       const eq = part.indexOf('=');
@@ -661,32 +738,52 @@ export class Builder {
     if (type === 'cache') {
       if (!target) throw this.err(ins, 'RUN --mount=type=cache needs target=DIR');
       const id = o.id ?? abs(target);
+      const sharing = o.sharing ?? 'shared';
+      if (sharing !== 'shared' && sharing !== 'private' && sharing !== 'locked') throw this.err(ins, `RUN --mount=type=cache,sharing=${sharing}: use shared, private or locked`);
       const dir = join(cacheMountsDir(this.engine), sha(id));
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      return { type: 'bind', source: dir, target: abs(target), readOnly: o.ro === 'true' || o.readonly === 'true' };
+      // 0755 as BuildKit makes it: a program that drops to another user (apt's _apt) can still reach its subdirectories.
+      return { spec: { type: 'bind', source: dir, target: abs(target), readOnly: o.ro === 'true' || o.readonly === 'true' }, sharing };
     }
     if (type === 'secret') {
       const id = o.id ?? (target ? posix.basename(target) : undefined);
       if (!id) throw this.err(ins, 'RUN --mount=type=secret needs id=ID');
       const src = this.req.secrets?.[id];
       if (!src) {
-        if (o.required === 'false') return { type: 'tmpfs', target: target ? abs(target) : `/run/secrets/${id}` };
+        if (o.required === 'false') return { spec: { type: 'tmpfs', target: target ? abs(target) : `/run/secrets/${id}` } };
         throw this.err(ins, `RUN --mount=type=secret,id=${id}: no such secret: give it with --secret id=${id},src=FILE`);
       }
-      return { type: 'bind', source: src, target: target ? abs(target) : `/run/secrets/${id}`, readOnly: true };
+      return { spec: { type: 'bind', source: src, target: target ? abs(target) : `/run/secrets/${id}`, readOnly: true } };
     }
     if (type === 'bind') {
       if (!target) throw this.err(ins, 'RUN --mount=type=bind needs target=DIR');
-      if (o.from) throw this.err(ins, 'RUN --mount=type=bind,from=...: binding from a stage or image is not supported yet; COPY --from the files instead');
+      const readOnly = !(o.rw === 'true' || o.readwrite === 'true');
+      if (o.from) {
+        const source = posix.normalize(`/${o.source ?? o.src ?? '/'}`);
+        const s = this.stageRef(o.from);
+        if (s) {
+          const built = this.results.get(s.index);
+          if (!built) throw this.err(ins, `--mount from=${o.from}: stage "${o.from}" is not built before this one`);
+          return { spec: { type: 'bind', source: '', target: abs(target), readOnly }, from: { diffIds: built.layers.map((l) => l.diffId), source, key: built.key } };
+        }
+        let img;
+        try {
+          const { name } = await this.services.images.ensure(o.from, { policy: 'missing' });
+          img = this.engine.images.resolve(name);
+        } catch (e) {
+          if (e instanceof DeniedError) throw e;
+          throw this.err(ins, `--mount from=${o.from}: no stage or image by that name (${(e as Error).message})`);
+        }
+        return { spec: { type: 'bind', source: '', target: abs(target), readOnly }, from: { diffIds: img.layers, source, key: img.id } };
+      }
       const src = posix.normalize(o.source ?? o.src ?? '.');
       if (src.startsWith('..')) throw this.err(ins, `RUN --mount source ${src} is outside the build context`);
       const host = join(this.contextDir, src);
       if (!existsSync(host)) throw this.err(ins, `RUN --mount source ${src}: no such file or directory in the build context`);
-      return { type: 'bind', source: host, target: abs(target), readOnly: !(o.rw === 'true' || o.readwrite === 'true') };
+      return { spec: { type: 'bind', source: host, target: abs(target), readOnly } };
     }
     if (type === 'tmpfs') {
       if (!target) throw this.err(ins, 'RUN --mount=type=tmpfs needs target=DIR');
-      return { type: 'tmpfs', target: abs(target) };
+      return { spec: { type: 'tmpfs', target: abs(target) } };
     }
     throw this.err(ins, `RUN --mount=type=${type}: use cache, secret, bind or tmpfs`);
   }
@@ -805,26 +902,37 @@ export class Builder {
     }
     const workdir = state.image.config.WorkingDir || '/';
     const dest = destWord.startsWith('/') ? destWord : posix.join(workdir, destWord) + (destWord.endsWith('/') || destWord === '.' ? '/' : '');
+    const input = {
+      from: fromLayers ? { layers: fromLayers } : { dir: o.srcDir },
+      sources,
+      ...(inline ? { inline } : {}),
+      dest,
+      destLayers: layerDirs(this.engine, state.layers.map((l) => l.diffId)),
+      ...(o.chown ? { chown: o.chown } : {}),
+      ...(o.chmod ? { chmod: o.chmod } : {}),
+      ignore: fromLayers ? [] : o.ignore,
+      extractArchives: o.extract,
+    };
+    if (keyHash !== undefined) {
+      // The key is known (a miss): the files are packed straight into the store, no tar file between.
+      return this.layerStep(state, `${text} # buildkit`, [keyHash], async () => {
+        try {
+          return await storeCopyDirect(this.engine, input);
+        } catch (e) {
+          throw this.err(ins, `${ins.keyword} failed: ${(e as Error).message}`);
+        }
+      });
+    }
     let packed;
     try {
-      packed = await packCopyTar(this.engine, {
-        from: fromLayers ? { layers: fromLayers } : { dir: o.srcDir },
-        sources,
-        ...(inline ? { inline } : {}),
-        dest,
-        destLayers: layerDirs(this.engine, state.layers.map((l) => l.diffId)),
-        ...(o.chown ? { chown: o.chown } : {}),
-        ...(o.chmod ? { chmod: o.chmod } : {}),
-        ignore: fromLayers ? [] : o.ignore,
-        extractArchives: o.extract,
-      });
+      packed = await packCopyTar(this.engine, input);
     } catch (e) {
       throw this.err(ins, `${ins.keyword} failed: ${(e as Error).message}`);
     }
     const tar = packed.tar;
     let used = false;
     try {
-      return await this.layerStep(state, `${text} # buildkit`, [keyHash ?? packed.hash], async () => {
+      return await this.layerStep(state, `${text} # buildkit`, [packed.hash], async () => {
         used = true;
         return storeCopy(this.engine, tar);
       });

@@ -4,7 +4,8 @@ import type { CopyInput } from '../../storage/layer-pack.js';
 import { hexOf, tmpName } from '../../image/store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
-import { storeLayer, type StoredLayer } from '../images/layers.js';
+import { trace } from '../../util/trace.js';
+import { adoptLayer, layerTemps, storeLayer, type StoredLayer } from '../images/layers.js';
 import { changesInput } from '../containers/diff.js';
 import { containerStore } from '../containers/state.js';
 
@@ -30,15 +31,39 @@ export async function layerFromContainer(engine: Engine, containerId: string): P
   if (!rec) throw new EngineError('the step\'s container is gone');
   const changes = changesInput(engine, rec);
   if (!changes) throw new EngineError('the step\'s container left no file system');
-  const out = join(engine.paths.tmp, tmpName('build-layer'));
-  const input = { ...changes, out };
+  return packStore(engine, { changes }, 'cannot read the step\'s changes');
+}
+
+/**
+ * Packs a step's layer and extracts it into the store in one helper run
+ * (storage/pack-store.ts), then takes it in as storeLayer takes a pulled
+ * one. A failure leaves neither the layer nor its blob.
+ */
+async function packStore(engine: Engine, what: { changes: object } | { copy: Omit<CopyInput, 'out'> }, failure?: string): Promise<StoredLayer> {
+  const { tmpLayer, tmpBlob } = layerTemps(engine);
+  const ns = engine.ns();
+  const input = { ...what, dest: tmpLayer, blob: tmpBlob, idLimit: ns.size };
+  let r;
   try {
-    await engine.ns().runCheckedAsync(engine.helperCommand('__pack-changes', [JSON.stringify(input)]), 'cannot read the step\'s changes', { env: engine.helperEnv() });
+    r = await ns.runAsync(engine.helperCommand('__pack-store', [JSON.stringify(input)]), { env: engine.helperEnv() });
   } catch (err) {
-    rmSync(out, { force: true });
+    await ns.runAsync(['rm', '-rf', tmpLayer]);
+    rmSync(tmpBlob, { force: true });
     throw err;
   }
-  return storeTar(engine, out);
+  trace('build: layer packed and extracted');
+  if (r.code !== 0) {
+    await ns.runAsync(['rm', '-rf', tmpLayer]);
+    rmSync(tmpBlob, { force: true });
+    const last = r.stderr.trim().split('\n').pop()?.replace(/^__pack-store: /, '');
+    throw new EngineError(failure ? `${failure}: ${last || `exit status ${r.code}`}` : last || `exit status ${r.code}`);
+  }
+  return adoptLayer(engine, tmpLayer, tmpBlob, JSON.parse(r.stdout) as StoredLayer, { warn: () => {} });
+}
+
+/** A COPY/ADD's layer straight into the store (its cache key was known beforehand, from the context). */
+export function storeCopyDirect(engine: Engine, input: Omit<CopyInput, 'out'>): Promise<StoredLayer> {
+  return packStore(engine, { copy: input });
 }
 
 /** The host directories of layers by diff id, top first (as the helpers take them). */

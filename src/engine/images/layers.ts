@@ -78,6 +78,19 @@ export async function storeLayer(engine: Engine, source: string | Readable, opts
   if (opts.emptyMessage && r.entries === 0) await discard(opts.emptyMessage);
   const mismatch = opts.expect && blobMismatch(opts.expect, r.digest, r.blobSize);
   if (mismatch) await discard(`layer ${opts.expect!.digest} ${mismatch}: the source is corrupt or not what it claims; nothing was stored`);
+  return adoptLayer(engine, tmpLayer, tmpBlob, r, opts);
+}
+
+/** Where a helper extracts a layer before adoptLayer renames it into place. */
+export function layerTemps(engine: Engine): { tmpLayer: string; tmpBlob: string } {
+  return { tmpLayer: join(engine.paths.layers, `.${tmpName('tmp')}`), tmpBlob: join(engine.paths.tmp, tmpName('blob')) };
+}
+
+/**
+ * Takes a layer the helper extracted under temporary names (storeLayer's,
+ * or a build step's packed and extracted in one pass) into the store.
+ */
+export async function adoptLayer(engine: Engine, tmpLayer: string, tmpBlob: string, r: StoredLayer, opts: Pick<StoreLayerOptions, 'warn'>): Promise<StoredLayer> {
   await commitLayer(engine, tmpLayer, r.diffId);
   const blobDest = engine.images.blobPath(r.digest);
   try {
