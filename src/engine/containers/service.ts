@@ -142,7 +142,7 @@ export class ContainerService {
     warning();
     opts.created?.(rec.id);
     try {
-      await startDetached(this.engine, rec);
+      await startDetached(this.engine, rec, { asRun: true });
     } catch (err) {
       // Refused by the policy at the start (another start took the last place): nothing is left, as when refused before.
       if (rec.spec.rm || err instanceof PortError || err instanceof PolicyDenied) removeContainer(this.engine, rec, { force: true, volumes: true });

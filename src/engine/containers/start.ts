@@ -52,7 +52,7 @@ export function logPath(engine: Engine, id: string): string {
  * first); a stop that comes while it starts wins: the container is not
  * started.
  */
-export async function startDetached(engine: Engine, rec: ContainerRecord, opts: { beforeStart?: () => Promise<void>; restartOf?: string } = {}): Promise<void> {
+export async function startDetached(engine: Engine, rec: ContainerRecord, opts: { beforeStart?: () => Promise<void>; restartOf?: string; asRun?: boolean } = {}): Promise<void> {
   const ns = engine.ns();
   const store = new ContainerStore(engine.db);
   if (opts.restartOf === undefined) {
@@ -76,7 +76,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
   const limit = opts.restartOf === undefined ? await runningAdmission(engine) : undefined;
   if (!store.markStarting(rec.id, runToken, process.pid, processStartTime(process.pid), opts.restartOf, limit?.max)) {
     if (opts.restartOf !== undefined) return;
-    refuseOverLimit(store, rec, limit);
+    refuseOverLimit(store, rec, limit, opts.asRun ? 'run' : undefined);
     const now = store.get(rec.id);
     if (!now) throw new EngineError(`No such container: ${rec.name}`);
     if (now.state === 'removing') throw new EngineError(`container ${rec.name} is being removed`);
