@@ -16,6 +16,7 @@ import { SystemService } from './system/service.js';
 import { VolumeService } from './volumes/service.js';
 import { PolicyService } from './policy/service.js';
 import { BuildService } from './build/service.js';
+import { PodService } from './pods/service.js';
 
 export type { CallerContext, CallerStreams, Terminal, SignalSource, ForwardedSignal } from './context.js';
 export type { CreateRequest, ExecRequest, HostRequest, MountSpec, ResourcesRequest, RestartPolicy, HealthRequest } from './containers/request.js';
@@ -69,6 +70,7 @@ export { ContainerService, EventService, ImageService, NetworkService, SystemSer
 export type { PolicyReport, PolicyVerdict } from './policy/service.js';
 export type { BuildEvent, BuildRequest, BuildResult, BuilderPruneResult } from './build/service.js';
 export { BuildService };
+export { PodService, PodNotFoundError, POD_SHARES, type PodShare, type CreatePodRequest, type PodDetails, type PodMember } from './pods/service.js';
 export type { EffectiveValue as PolicyValue, Caller as PolicyCaller } from './policy/evaluate.js';
 export type { EngineEvent, EventType } from './events/log.js';
 export type { EventQuery } from './events/service.js';
@@ -84,6 +86,7 @@ export class Services {
   readonly events: EventService;
   readonly policy: PolicyService;
   readonly build: BuildService;
+  readonly pods: PodService;
 
   constructor(readonly engine: Engine) {
     this.images = new ImageService(engine);
@@ -94,6 +97,7 @@ export class Services {
     this.events = new EventService(engine);
     this.policy = new PolicyService(engine);
     this.build = new BuildService(engine, this.containers, this.images);
+    this.pods = new PodService(engine, this.containers);
   }
 
   /** `inspect` of any object by name or id: a container or an image (the first found, or of `type`). */
