@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { PodDetails, PodShare } from '../engine/index.js';
-import { POD_SHARES, validateContainerName, checkHostPorts, unprivilegedPortStart } from '../engine/index.js';
+import { POD_SHARES, checkHostPorts, unprivilegedPortStart } from '../engine/index.js';
 import { parseLabels } from '../grammar/create-flags.js';
 import { invalid, parseInteger, parsePublish, parseTimestamp } from '../util/values.js';
 import { checkedOption, listOption, valueOption } from './flag-values.js';
@@ -76,7 +76,6 @@ export function register(program: Command): void {
     .addOption(listOption('--label <KEY=VALUE>', 'set a label (repeatable)', (v) => parseLabels([v])))
     .addOption(checkedOption('--network <network>', 'the pod\'s network (default: rootlet\'s default network)', (v) => v))
     .action(async (f: { name?: string; publish?: string[]; share?: PodShare[]; label?: string[]; network?: string }) => {
-      if (f.name !== undefined) validateContainerName(f.name);
       const r = await (await services()).pods.create({
         name: f.name,
         portBindings: (f.publish ?? []).flatMap((p) => parsePublish(p, '--publish')),

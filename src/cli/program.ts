@@ -39,6 +39,7 @@ const COMMANDS: Array<{ names: string[]; load: () => Promise<{ register: Registe
   { names: ['network'], load: () => import('./network.js') },
   { names: ['pod'], load: () => import('./pod.js') },
   { names: ['kube'], load: () => import('./kube.js') },
+  { names: ['generate'], load: () => import('./generate.js') },
   { names: ['port'], load: () => import('./port.js') },
   { names: ['events'], load: () => import('./events.js') },
   { names: ['info', 'version', 'system'], load: () => import('./system.js') },

@@ -18,6 +18,7 @@ import { PolicyService } from './policy/service.js';
 import { BuildService } from './build/service.js';
 import { PodService } from './pods/service.js';
 import { KubeService } from './kube/service.js';
+import { SystemdService } from './systemd/service.js';
 
 export type { CallerContext, CallerStreams, Terminal, SignalSource, ForwardedSignal } from './context.js';
 export type { CreateRequest, ExecRequest, HostRequest, MountSpec, ResourcesRequest, RestartPolicy, HealthRequest } from './containers/request.js';
@@ -71,6 +72,7 @@ export { ContainerService, EventService, ImageService, NetworkService, SystemSer
 export type { PolicyReport, PolicyVerdict } from './policy/service.js';
 export type { BuildEvent, BuildRequest, BuildResult, BuilderPruneResult } from './build/service.js';
 export { BuildService };
+export { SystemdService, SYSTEMD_RESTART, type SystemdRequest, type SystemdUnit, type SystemdRestart } from './systemd/service.js';
 export { KubeService, type GenerateRequest as KubeGenerateRequest, type GenerateResult as KubeGenerateResult, type PlayRequest as KubePlayRequest, type PlayResult as KubePlayResult, type PssViolation } from './kube/service.js';
 export { PodService, PodNotFoundError, POD_SHARES, type PodShare, type CreatePodRequest, type PodDetails, type PodMember } from './pods/service.js';
 export type { EffectiveValue as PolicyValue, Caller as PolicyCaller } from './policy/evaluate.js';
@@ -90,6 +92,7 @@ export class Services {
   readonly build: BuildService;
   readonly pods: PodService;
   readonly kube: KubeService;
+  readonly systemd: SystemdService;
 
   constructor(readonly engine: Engine) {
     this.images = new ImageService(engine);
@@ -102,6 +105,7 @@ export class Services {
     this.build = new BuildService(engine, this.containers, this.images);
     this.pods = new PodService(engine, this.containers);
     this.kube = new KubeService(engine, this.containers, this.pods);
+    this.systemd = new SystemdService(engine);
   }
 
   /** `inspect` of any object by name or id: a container or an image (the first found, or of `type`). */

@@ -64,6 +64,7 @@ describe('pods', () => {
     refusedOneLine(sb.run(['run', '-d', '--pod', 'p1', '--hostname', 'x', 'busybox', 'true']), /--hostname/, '--hostname on a member');
     refusedOneLine(sb.run(['pod', 'create', '--name', 'p1']), /pod name "p1" is already in use/, 'a pod name in use');
     refusedOneLine(sb.run(['pod', 'create', '--share', 'pid']), /--share/, 'a namespace pods do not share');
+    refusedOneLine(sb.run(['pod', 'create', '--name', 'x']), /invalid pod name "x"/, 'a bad pod name');
     assert.equal(sb.ok(['ps', '-a', '--no-trunc', '-q']), before, 'no container made');
     assert.equal(sb.ok(['pod', 'ls', '--format', '{{.Name}}']).trim(), 'p1');
     const rm = sb.run(['pod', 'rm', 'nosuch']);

@@ -80,7 +80,13 @@ export class PodService {
     const store = new PodStore(this.engine.db);
     const share: PodShare[] = [...new Set(req.share ?? POD_SHARES)];
     if (!share.includes('net') && req.portBindings?.length) throw new EngineError('--publish needs the network namespace shared (--share net): the ports are the infra\'s, which nothing else would reach');
-    const name = req.name ? validateName(req.name) : randomName();
+    let name: string;
+    try {
+      name = req.name ? validateName(req.name) : randomName();
+    } catch (err) {
+      // Pods follow the container names' rules; the message names what was asked for.
+      throw new EngineError((err as Error).message.replace('container name', 'pod name'));
+    }
     if (store.byName(name)) throw new EngineError(`the pod name "${name}" is already in use: remove that pod or choose another name`);
     if (new ContainerStore(this.engine.db).find(name)) throw new EngineError(`the pod name "${name}" is already in use by a container: pods and containers share names (kube generate takes either)`);
     const id = newContainerId();
