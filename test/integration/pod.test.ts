@@ -67,6 +67,9 @@ describe('pods', () => {
     refusedOneLine(sb.run(['pod', 'create', '--name', 'x']), /invalid pod name "x"/, 'a bad pod name');
     assert.equal(sb.ok(['ps', '-a', '--no-trunc', '-q']), before, 'no container made');
     assert.equal(sb.ok(['pod', 'ls', '--format', '{{.Name}}']).trim(), 'p1');
+    // The stopped infra of p1 is the pod's: container prune leaves it.
+    sb.ok(['container', 'prune', '-f']);
+    assert.equal(sb.ok(['ps', '-a', '--no-trunc', '-q']), before, 'the infra stays');
     const rm = sb.run(['pod', 'rm', 'nosuch']);
     assert.equal(rm.code, 1);
     assert.equal(rm.stderr.trim(), 'Error: no such pod: nosuch');
