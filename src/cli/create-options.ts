@@ -108,6 +108,7 @@ export function addCreateOptions(cmd: Command): Command {
     .addOption(valueOption('--pull <policy>', 'pull the image: missing (when not here), always, or never', (v, flag) => parseChoice(v, flag, PULL_POLICIES, 'a pull policy')).default('missing'))
     .addOption(listOption('--mount <type=...,source=...,target=...>', 'mount: type=bind|volume|tmpfs, source (src), target (dst), readonly (ro), bind-propagation, volume-opt, tmpfs-size, tmpfs-mode', checkMount))
     .addOption(listOption('--ulimit <name=soft[:hard]>', 'a resource limit (nofile=1024:2048); at most your own hard limit', (v) => checkUlimits([parseUlimit(v)])))
+    .option('--pod <pod>', 'join a pod (name or id): its network, IPC and UTS namespaces; its ports are the pod\'s')
     .addOption(checkedOption('--platform <os/arch[/variant]>', 'the platform the image must be for (pulled for it when missing)', (v) => parsePlatformFlag(v)))
     .addOption(listOption('--label-file <file>', 'read labels from a file (KEY=VALUE lines)', (v) => checkReadable(v), { wrap: false }))
     .addOption(listOption('--annotation <KEY=VALUE>', 'add an OCI annotation to the runtime\'s config', (v) => parseAnnotations([v])))

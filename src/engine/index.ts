@@ -16,6 +16,9 @@ import { SystemService } from './system/service.js';
 import { VolumeService } from './volumes/service.js';
 import { PolicyService } from './policy/service.js';
 import { BuildService } from './build/service.js';
+import { PodService } from './pods/service.js';
+import { KubeService } from './kube/service.js';
+import { SystemdService } from './systemd/service.js';
 
 export type { CallerContext, CallerStreams, Terminal, SignalSource, ForwardedSignal } from './context.js';
 export type { CreateRequest, ExecRequest, HostRequest, MountSpec, ResourcesRequest, RestartPolicy, HealthRequest } from './containers/request.js';
@@ -69,6 +72,9 @@ export { ContainerService, EventService, ImageService, NetworkService, SystemSer
 export type { PolicyReport, PolicyVerdict } from './policy/service.js';
 export type { BuildEvent, BuildRequest, BuildResult, BuilderPruneResult } from './build/service.js';
 export { BuildService };
+export { SystemdService, SYSTEMD_RESTART, type SystemdRequest, type SystemdUnit, type SystemdRestart } from './systemd/service.js';
+export { KubeService, type GenerateRequest as KubeGenerateRequest, type GenerateResult as KubeGenerateResult, type PlayRequest as KubePlayRequest, type PlayResult as KubePlayResult, type PssViolation } from './kube/service.js';
+export { PodService, PodNotFoundError, POD_SHARES, type PodShare, type CreatePodRequest, type PodDetails, type PodMember } from './pods/service.js';
 export type { EffectiveValue as PolicyValue, Caller as PolicyCaller } from './policy/evaluate.js';
 export type { EngineEvent, EventType } from './events/log.js';
 export type { EventQuery } from './events/service.js';
@@ -84,6 +90,9 @@ export class Services {
   readonly events: EventService;
   readonly policy: PolicyService;
   readonly build: BuildService;
+  readonly pods: PodService;
+  readonly kube: KubeService;
+  readonly systemd: SystemdService;
 
   constructor(readonly engine: Engine) {
     this.images = new ImageService(engine);
@@ -94,6 +103,9 @@ export class Services {
     this.events = new EventService(engine);
     this.policy = new PolicyService(engine);
     this.build = new BuildService(engine, this.containers, this.images);
+    this.pods = new PodService(engine, this.containers);
+    this.kube = new KubeService(engine, this.containers, this.pods);
+    this.systemd = new SystemdService(engine);
   }
 
   /** `inspect` of any object by name or id: a container or an image (the first found, or of `type`). */

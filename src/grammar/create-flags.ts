@@ -67,6 +67,8 @@ export interface CreateFlags {
   mount?: string[];
   ulimit?: string[];
   platform?: string;
+  /** --pod NAME: the pod the container joins. */
+  pod?: string;
   labelFile?: string[];
   annotation?: string[];
   logDriver?: string;
@@ -119,6 +121,7 @@ export function toCreateRequest(image: string, command: string[], f: CreateFlags
     healthcheck: Object.keys(health).length ? health : undefined,
     exposedPorts: f.expose ?? [],
     ...(f.platform !== undefined ? { platform: parsePlatformFlag(f.platform) } : {}),
+    ...(f.pod ? { pod: f.pod } : {}),
     host: {
       mounts,
       readonlyRootfs: !!f.readOnly,

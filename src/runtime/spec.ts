@@ -33,6 +33,8 @@ export interface SpecInput {
   network: 'own' | 'host';
   /** A network namespace to join (rootlet's bridge or stack namespace, or another container's). */
   netnsPath?: string;
+  /** Namespaces joined instead of made (a pod's infra's): IPC and UTS by path; a joined UTS keeps its own hostname. */
+  joinNamespaces?: { ipc?: string; uts?: string };
   mounts: MountRequest[];
   /** Files rootlet writes for the container (hosts, hostname, resolv.conf), bound in read-write. */
   etcFiles: Array<{ source: string; destination: string }>;
@@ -128,7 +130,8 @@ export function buildRuntimeSpec(input: SpecInput): object {
     mounts.push({ destination: d.destination, type: 'bind', source: d.source, options: ['bind', 'nosuid', 'noexec', 'rprivate', ...(d.readOnly ? ['ro'] : [])] });
   }
 
-  const namespaces: Array<{ type: string; path?: string }> = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  const join = input.joinNamespaces ?? {};
+  const namespaces: Array<{ type: string; path?: string }> = [{ type: 'pid' }, join.ipc ? { type: 'ipc', path: join.ipc } : { type: 'ipc' }, join.uts ? { type: 'uts', path: join.uts } : { type: 'uts' }, { type: 'mount' }];
   if (ownsNetns) namespaces.push(input.netnsPath ? { type: 'network', path: input.netnsPath } : { type: 'network' });
   if (input.cgroupV2) namespaces.push({ type: 'cgroup' });
   if (input.userns) namespaces.push({ type: 'user' });
@@ -168,7 +171,8 @@ export function buildRuntimeSpec(input: SpecInput): object {
     },
     ...(Object.keys(annotations).length ? { annotations } : {}),
     root: { path: input.rootfs, readonly: input.readonlyRootfs },
-    hostname: input.hostname,
+    // The runtimes refuse a hostname without a UTS namespace of the container's own.
+    ...(join.uts ? {} : { hostname: input.hostname }),
     mounts,
     linux,
   };

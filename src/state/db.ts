@@ -125,6 +125,15 @@ const MIGRATIONS: string[] = [
    CREATE INDEX IF NOT EXISTS events_time ON events(time);`,
   // 8: container states are explicit (engine/containers/transitions.ts): a run that a stop has marked is "stopping".
   `UPDATE containers SET state = 'stopping' WHERE state = 'running' AND stopped_by_user = 1;`,
+  // 9: pods (engine/pods/): the members find theirs by their spec's pod id; the infra container holds the namespaces.
+  `CREATE TABLE IF NOT EXISTS pods (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     infra_id TEXT NOT NULL,
+     share TEXT NOT NULL,            -- JSON array: net, ipc, uts
+     labels TEXT NOT NULL,           -- JSON object
+     created INTEGER NOT NULL
+   );`,
 ];
 
 /** The command that rebuilds a damaged state database from the store (src/engine/system/store-recover.ts). */

@@ -19,6 +19,7 @@ import { lastLine } from '../../rootless/userns.js';
 import { hostsFor, resolvFor, type NetSetup } from '../networks/endpoints.js';
 import { containerDir } from './paths.js';
 import { groupIds, SECCOMP_KEY_FILE, settingsOf, specSecurity } from './security.js';
+import { infraNamespaces } from '../pods/join.js';
 
 // The directory helper moved to paths.ts (the endpoints need it too); its many importers still find it here.
 
@@ -240,6 +241,7 @@ function writeBundle(engine: Engine, rec: ContainerRecord, proc: { user: ReturnT
     user,
     terminal: spec.tty,
     hostname: spec.hostname,
+    ...(spec.pod ? { joinNamespaces: infraNamespaces(engine, spec.pod) } : {}),
     network: spec.net.mode === 'host' ? 'host' : 'own',
     netnsPath: net.netnsPath,
     mounts: spec.mounts,

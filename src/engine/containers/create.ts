@@ -19,6 +19,7 @@ import { containerEvent, recordEvent } from '../events/log.js';
 import { ensureVolume } from '../volumes/volumes.js';
 import { askOf } from '../policy/check.js';
 import { checkImagePlatform } from './platform.js';
+import { podMembership } from '../pods/join.js';
 
 
 /** Turns parsed -v entries into mounts: bind sources are created if missing (as Docker), volumes live in the store. */
@@ -69,6 +70,7 @@ export function createContainer(engine: Engine, opts: CreateRequest): ContainerR
   if (isSandbox(runtime)) checkSandboxable(spec, runtime);
   spec.runtime = runtime.name;
   spec.policy = askOf(opts);
+  if (opts.pod) spec.pod = podMembership(engine, opts.pod, spec);
   checkNetworkRefs(engine, spec.net);
   checkResources(spec.resources, engine.id.uid);
   if (spec.init && !findInPath('catatonit')) throw new EngineError('--init needs catatonit: install the Debian package catatonit');

@@ -36,6 +36,8 @@ export async function pruneContainers(engine: Engine, keep: (c: { created: numbe
     const phase = rec.phase ?? rec.state;
     if (phase !== 'created' && phase !== 'exited') continue;
     if (isRunning(engine, rec) || !keep({ created: rec.created, labels: rec.spec.labels })) continue;
+    // A pod's infra goes with its pod (pod rm), as Podman's: pruned alone, the pod could not start again.
+    if (rec.spec.labels['io.rootlet.infra'] === 'true' && rec.spec.labels['io.rootlet.pod']) continue;
     const { rw } = await containerSize(engine, rec);
     // Started meanwhile by another rootlet: removeContainer refuses a running one without force.
     try {

@@ -38,6 +38,8 @@ export interface CreateRequest {
   exposedPorts?: string[];
   /** --platform: os/arch[/variant] the image must be for (a pull asks for it; an image here of another is refused). */
   platform?: string;
+  /** --pod: a pod (name or id) whose namespaces the container joins; its ports are the pod's. */
+  pod?: string;
   host?: HostRequest;
 }
 

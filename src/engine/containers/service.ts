@@ -81,6 +81,12 @@ export class ContainerService {
    */
   private async withImage(request: CreateRequest, choice: ImageChoice, running: boolean): Promise<{ req: CreateRequest; warning: () => void }> {
     const [{ checkCreateRequest }, { withConfDefaults }] = await Promise.all([import('../policy/check.js'), import('./conf-defaults.js')]);
+    if (request.pod) {
+      // A pod's member: the pod's network and hostname, and what the pod owns refused, before the policy judges it.
+      const { podMemberRequest, ensureInfraRunning } = await import('../pods/member.js');
+      request = podMemberRequest(this.engine, request);
+      if (running) await ensureInfraRunning(this.engine, request.pod!);
+    }
     const req = await checkCreateRequest(this.engine, withConfDefaults(this.engine.config, request), { running });
     const { requestedRuntime } = await import('./isolation.js');
     const rt = requestedRuntime(this.engine, req.host?.runtime, req.host?.isolation);
@@ -99,6 +105,13 @@ export class ContainerService {
       trace('run: image audit checked');
     }
     return { req: { ...req, image: name }, warning: () => { if (line) choice.warn?.(line); } };
+  }
+
+  /** A pod member starts after its pod's infra, whose namespaces it joins. */
+  private async podReady(rec: ContainerRecord): Promise<void> {
+    if (!rec.spec.pod) return;
+    const { ensureInfraRunning } = await import('../pods/member.js');
+    await ensureInfraRunning(this.engine, rec.spec.pod.id);
   }
 
   private async store() {
@@ -196,6 +209,7 @@ export class ContainerService {
     const rec = await this.resolve(ref);
     if (isRunning(this.engine, rec)) return;
     await checkStart(this.engine, rec);
+    await this.podReady(rec);
     await startDetached(this.engine, rec);
   }
 
@@ -210,6 +224,7 @@ export class ContainerService {
     const rec = (await this.resolve(ref));
     if (isRunning(this.engine, rec)) return this.follow(await attach(this.engine, rec, req, ctx), rec.id);
     await checkStart(this.engine, rec);
+    await this.podReady(rec);
     let attachment: Attachment | undefined;
     await startDetached(this.engine, rec, { beforeStart: async () => { attachment = await attach(this.engine, rec, req, ctx); } });
     return this.follow(attachment!, rec.id);
@@ -242,6 +257,7 @@ export class ContainerService {
     await checkStart(this.engine, await this.resolve(ref));
     await stopContainer(this.engine, (await this.resolve(ref)), req.timeoutSec);
     const rec = (await this.resolve(ref));
+    await this.podReady(rec);
     await startDetached(this.engine, rec);
     recordEvent(this.engine, containerEvent(rec, 'restart'));
   }

@@ -11,6 +11,7 @@ import { EngineError } from '../../util/errors.js';
 import type { ContainerAsk } from '../policy/evaluate.js';
 import { randomHex } from '../../util/random.js';
 import { parseDuration, parseSignal } from '../../util/values.js';
+import type { PodMembership } from '../pods/membership.js';
 
 // Parsed in src/util/values.ts with every other typed value; re-exported for the modules that import them from here.
 export { parseDuration, parseSignal };
@@ -66,6 +67,8 @@ export interface ContainerSpec {
   log?: LogSettings;
   /** --platform as asked (the image was checked against it at create). */
   platform?: string;
+  /** --pod: the pod it belongs to, whose infra container's namespaces it joins. */
+  pod?: PodMembership;
 }
 
 /** The container's confinement as asked for; turned into the runtime's at each start (security.ts). */

@@ -10,6 +10,7 @@ import type { Identity } from '../../rootless/identity.js';
 import { readSubIds, totalIds } from '../../rootless/subid.js';
 import { lastLine } from '../../rootless/userns.js';
 import { randomHex } from '../../util/random.js';
+import { checkLinger } from '../systemd/linger.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'failed' | 'skipped';
 
@@ -253,6 +254,7 @@ export function runChecks(engine: Engine): CheckResult[] {
     checkNetworkTools(),
     checkCgroups(engine.id),
   );
+  results.push(checkLinger(engine.id));
   const init = findInPath('catatonit');
   results.push(init
     ? { item: 'init for --init', status: 'ok', required: false, detail: init }
