@@ -8,6 +8,8 @@ import { EngineError, errorMessage } from '../util/errors.js';
 import { containerRoutes } from './containers.js';
 import { ApiError, sendError, sendJson } from './http.js';
 import { imageRoutes } from './images.js';
+import { buildRoutes } from './build.js';
+import { networkRoutes } from './networks.js';
 import { Router, splitVersion } from './router.js';
 import { Sessions } from './sessions.js';
 import type { Upgrade } from './router.js';
@@ -36,6 +38,8 @@ export function apiRouter(): Router {
   systemRoutes(r);
   containerRoutes(r);
   imageRoutes(r);
+  networkRoutes(r);
+  buildRoutes(r);
   return r;
 }
 

@@ -133,3 +133,65 @@ describe('the docker CLI against rootlet system service', () => {
     for (const r of all) assert.equal(r.status, 200, r.body);
   });
 });
+
+describe('the docker CLI: networks, volumes, build and events through the API', () => {
+  const sb = new Sandbox('api-docker-objects');
+  let api: ApiService;
+
+  before(async () => {
+    sb.importBusybox();
+    api = new ApiService(sb);
+    await api.ready();
+  });
+  after(async () => {
+    await api?.stop();
+    sb.destroy();
+  });
+
+  test('network create: two containers reach each other by name', () => {
+    assert.match(api.dockerOk(['network', 'create', 'apinet']), /^[0-9a-f]{64}\n$/);
+    api.dockerOk(['run', '-d', '--name', 'srv', '--network', 'apinet', 'busybox', 'sh', '-c', 'echo pong > /tmp/i; exec httpd -f -p 8080 -h /tmp']);
+    const r = api.docker(['run', '--rm', '--network', 'apinet', 'busybox', 'sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://srv:8080/i && exit 0; sleep 0.3; done; exit 1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'pong\n');
+    assert.match(api.dockerOk(['network', 'ls', '--format', '{{.Name}}']), /^apinet$/m);
+    assert.equal(api.dockerOk(['network', 'inspect', '-f', '{{.Name}} {{.Driver}}', 'apinet']), 'apinet bridge\n');
+    api.dockerOk(['rm', '-f', 'srv']);
+    assert.equal(api.dockerOk(['network', 'rm', 'apinet']), 'apinet\n');
+    const gone = api.docker(['network', 'inspect', 'apinet']);
+    assert.equal(gone.code, 1);
+  });
+
+  test('volume create, use, ls, rm', () => {
+    assert.equal(api.dockerOk(['volume', 'create', 'apivol']), 'apivol\n');
+    api.dockerOk(['run', '--rm', '-v', 'apivol:/data', 'busybox', 'sh', '-c', 'echo kept > /data/f']);
+    assert.equal(api.dockerOk(['run', '--rm', '-v', 'apivol:/data:ro', 'busybox', 'cat', '/data/f']), 'kept\n');
+    assert.match(api.dockerOk(['volume', 'ls', '--format', '{{.Name}}']), /^apivol$/m);
+    assert.equal(api.dockerOk(['volume', 'rm', 'apivol']), 'apivol\n');
+    assert.equal(api.docker(['volume', 'inspect', 'apivol']).code, 1);
+  });
+
+  test('build -t from a context directory; the image runs', () => {
+    const dir = sb.path('ctx');
+    spawnSync('mkdir', ['-p', dir]);
+    spawnSync('sh', ['-c', `printf 'FROM busybox\\nCOPY msg /msg\\nRUN echo built >> /msg\\nCMD ["cat", "/msg"]\\n' > ${dir}/Dockerfile; echo copied > ${dir}/msg`]);
+    const r = api.docker(['build', '-t', 'apibuilt:1', dir], { env: { DOCKER_BUILDKIT: '0' } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Step 1\/4 : FROM busybox/);
+    assert.match(r.stdout, /Successfully built [0-9a-f]{12}\nSuccessfully tagged apibuilt:1\n/);
+    assert.equal(api.dockerOk(['run', '--rm', 'apibuilt:1']), 'copied\nbuilt\n');
+    const bad = api.docker(['build', '-t', 'apibad', dir, '-f', `${dir}/msg`], { env: { DOCKER_BUILDKIT: '0' } });
+    assert.notEqual(bad.code, 0);
+    assert.equal(api.docker(['image', 'inspect', 'apibad']).code, 1);
+  });
+
+  test('events: a container\'s life, filtered, between since and until', () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    api.dockerOk(['run', '--rm', '--name', 'evented', 'busybox', 'true']);
+    const until2 = Math.ceil(Date.now() / 1000) + 1;
+    const out = api.dockerOk(['events', '--since', String(since), '--until', String(until2), '--filter', 'container=evented', '--format', '{{.Type}} {{.Action}}']);
+    assert.match(out, /container create/);
+    assert.match(out, /container start/);
+    assert.match(out, /container die/);
+  });
+});
