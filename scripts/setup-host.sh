@@ -20,7 +20,10 @@ users=("$@")
 packages=(uidmap runc crun conmon catatonit passt slirp4netns fuse-overlayfs
   runsc busybox-static docker-registry attr iproute2 curl util-linux nftables
   apache2-utils openssl skopeo podman gcc libc6-dev keyutils
-  golang-github-containers-common zstd man-db zsh fish)
+  golang-github-containers-common zstd man-db zsh fish docker-compose)
+# The API tests (test/integration/api-*.test.ts) drive a docker CLI: Debian's docker.io
+# gives one where the machine has none (its daemon is never used).
+command -v docker >/dev/null || packages+=(docker.io)
 if [ "$install" = 1 ]; then
   missing=()
   for p in "${packages[@]}"; do
