@@ -34,6 +34,8 @@ export function registerService(system: Command): void {
         serverVersion: version.version,
         log: (line) => process.stderr.write(`${line}\n`),
       });
+      // What the user's clients need, once the socket is there to be used.
+      if (listen.kind === 'unix') process.stderr.write(`export DOCKER_HOST=unix://${listen.path}\n`);
       const stop = () => server.close();
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
