@@ -105,6 +105,10 @@ if (entries.length) {
     format: 'esm',
     logLevel: 'warning',
     external: ['node-unix-socket'],
+    // dockerode (the API tests' client) brings ssh2's optional native addons: copied beside the bundles, loaded if they load.
+    loader: { '.node': 'file' },
+    // ...and CommonJS modules that read __dirname, which an ES module bundle has not.
+    define: { __dirname: 'import.meta.dirname' },
     banner: { js: "import { createRequire as __rootletCreateRequire } from 'node:module';\nconst require = __rootletCreateRequire(import.meta.url);" },
   });
   copyFileSync(addon, join(root, 'build/better_sqlite3.node'));

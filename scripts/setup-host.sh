@@ -22,6 +22,9 @@ packages=(uidmap runc crun conmon catatonit passt slirp4netns fuse-overlayfs
   apache2-utils openssl skopeo podman gcc libc6-dev keyutils
   golang-github-containers-common zstd man-db zsh fish debootstrap
   docker-compose)  # Debian's compose 1.29: the compose figures' comparator (bench/)
+# The API tests (test/integration/api-*.test.ts) drive a docker CLI: Debian's docker.io
+# gives one where the machine has none (its daemon is never used).
+command -v docker >/dev/null || packages+=(docker.io)
 if [ "$install" = 1 ]; then
   missing=()
   for p in "${packages[@]}"; do

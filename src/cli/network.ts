@@ -28,7 +28,7 @@ function lsRow(n: NetworkDetails, trunc: boolean) {
 }
 
 /** Docker's `network inspect` JSON for a network the engine describes. */
-function dockerInspect(n: NetworkDetails): Record<string, unknown> {
+export function dockerInspect(n: NetworkDetails): Record<string, unknown> {
   const members: Record<string, unknown> = {};
   for (const m of n.containers) {
     members[m.containerId] = { Name: m.name, EndpointID: m.endpointId, MacAddress: m.macAddress, IPv4Address: `${m.ipv4Address}/${m.prefixLength}`, IPv6Address: '' };

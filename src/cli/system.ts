@@ -7,6 +7,7 @@ import { invalid } from '../util/values.js';
 import { collect, confirm } from './common.js';
 import { humanSize } from './format.js';
 import { pruneReport } from './volume.js';
+import { registerService } from './service.js';
 import { dfText, dfVerbose, dockerInfo, dockerVersion, formatOne, versionText } from './system-format.js';
 
 async function printInfo(format: string | undefined): Promise<void> {
@@ -71,6 +72,7 @@ export function register(program: Command): void {
     });
 
   const system = program.command('system').description('Manage rootlet on this host');
+  registerService(system);
   system
     .command('check')
     .description('Check every rootless prerequisite; print the fix for each failure')

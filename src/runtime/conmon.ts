@@ -25,6 +25,8 @@ export interface ConmonOptions {
   socketDir: string;
   tty: boolean;
   stdin: boolean;
+  /** The input closes when an attached client closes its own (Docker's StdinOnce), not left open. */
+  stdinOnce?: boolean;
   /** false: conmon's --no-new-keyring, passed on to the runtime's create (runtime.ts createArgs). */
   keyring: boolean;
   exitCommand?: string[];
@@ -64,7 +66,7 @@ export function createWithConmon(o: ConmonOptions): Promise<ConmonStarted> {
   if (o.tty) args.push('-t');
   if (!o.keyring) args.push('--no-new-keyring');
   // As Docker for detached containers: an attach session ending does not close the container's input.
-  if (o.stdin) args.push('-i', '--leave-stdin-open');
+  if (o.stdin) args.push('-i', ...(o.stdinOnce ? [] : ['--leave-stdin-open']));
   if (o.exitCommand?.length) {
     args.push('--exit-command', o.exitCommand[0]!);
     for (const a of o.exitCommand.slice(1)) args.push('--exit-command-arg', a);

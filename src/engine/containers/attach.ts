@@ -107,6 +107,11 @@ function pump(sock: Seqpacket, rec: ContainerRecord, bundle: string, opts: { std
       resize();
       stopResize = terminal.onResize(resize);
     }
+    // The caller went away (an API client that disconnected): the session ends, the container goes on.
+    if (ctx.signal) {
+      if (ctx.signal.aborted) finish('detached');
+      else ctx.signal.addEventListener('abort', () => finish('detached'), { once: true });
+    }
     if (input) {
       if (raw) terminal!.setRaw(true);
       input.on('data', onInput);

@@ -26,6 +26,8 @@ export interface CreateRequest {
   /** Config.Tty and Config.OpenStdin (-t, -i). */
   tty?: boolean;
   openStdin?: boolean;
+  /** Config.StdinOnce: the input closes when the attached client's input ends (the API's docker run -i). */
+  stdinOnce?: boolean;
   /** Config.AttachStdin/Stdout/Stderr (-a): which streams a foreground run joins to the caller's (absent: all). */
   attachStdin?: boolean;
   attachStdout?: boolean;

@@ -217,16 +217,22 @@ export class ContainerService {
    * `start -a [-i]`: attached before the container starts, so no output is
    * lost (to one already running, attached at once).
    */
-  async startAttached(ref: string, req: AttachRequest, ctx: CallerContext): Promise<AttachResult> {
+  async startAttached(ref: string, req: AttachRequest, ctx: CallerContext, hooks: { started?: () => void } = {}): Promise<AttachResult> {
     const [{ isRunning }, { startDetached }, { attach }, { checkStart }] = await Promise.all([
       import('./running.js'), import('./start.js'), import('./attach.js'), import('../policy/check.js'),
     ]);
     const rec = (await this.resolve(ref));
-    if (isRunning(this.engine, rec)) return this.follow(await attach(this.engine, rec, req, ctx), rec.id);
+    if (isRunning(this.engine, rec)) {
+      const a = await attach(this.engine, rec, req, ctx);
+      hooks.started?.();
+      return this.follow(a, rec.id);
+    }
     await checkStart(this.engine, rec);
     await this.podReady(rec);
     let attachment: Attachment | undefined;
     await startDetached(this.engine, rec, { beforeStart: async () => { attachment = await attach(this.engine, rec, req, ctx); } });
+    // The API answers its start request here, while the attached session goes on.
+    hooks.started?.();
     return this.follow(attachment!, rec.id);
   }
 

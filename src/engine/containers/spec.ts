@@ -44,6 +44,8 @@ export interface ContainerSpec {
   init: boolean;
   tty: boolean;
   interactive: boolean;
+  /** Config.StdinOnce: the container's input closes when the first attached session's input ends (docker run -i through the API). */
+  stdinOnce?: boolean;
   userns: UsernsMode;
   rm: boolean;
   runtime?: string;
@@ -337,6 +339,7 @@ export function buildSpec(req: CreateRequest, image: ImageRecord, ctx: {
       init: !!host.init,
       tty: !!req.tty,
       interactive: !!req.openStdin,
+      ...(req.stdinOnce && req.openStdin ? { stdinOnce: true } : {}),
       userns,
       rm: !!host.autoRemove,
       runtime: host.runtime,

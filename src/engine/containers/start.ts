@@ -104,6 +104,7 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
       socketDir: engine.paths.sockets,
       tty: rec.spec.tty,
       stdin: rec.spec.interactive,
+      ...(rec.spec.stdinOnce ? { stdinOnce: true } : {}),
       // runsc has no --no-new-keyring: gVisor's keyring is its own (runtime.ts createArgs).
       keyring: isSandbox(rt) || keyringPerContainer(engine),
       exitCommand: engine.cliCommand(['__container-exited', rec.id, runToken]),
