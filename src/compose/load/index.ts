@@ -105,8 +105,8 @@ export async function loadProject(opts: LoadOptions): Promise<ComposeProject> {
     (enabled ? project.services : project.disabledServices)[sname] = svc;
   }
   const ctx = { baseDir: projectDir, home: opts.env.HOME, where: '' };
-  for (const [k, v] of Object.entries((doc.networks ?? {}) as Record<string, Raw | null>)) project.networks[k] = finishNetwork(name, k, v);
-  for (const [k, v] of Object.entries((doc.volumes ?? {}) as Record<string, Raw | null>)) project.volumes[k] = finishVolume(name, k, v);
+  for (const [k, v] of Object.entries((doc.networks ?? {}) as Record<string, Raw | null>)) project.networks[k] = finishNamed<ComposeNetwork>(name, k, v);
+  for (const [k, v] of Object.entries((doc.volumes ?? {}) as Record<string, Raw | null>)) project.volumes[k] = finishNamed<ComposeVolume>(name, k, v);
   for (const kind of ['secrets', 'configs'] as const) {
     for (const [k, v] of Object.entries((doc[kind] ?? {}) as Record<string, Raw>)) {
       const o: ComposeFileObject = { ...(v as unknown as ComposeFileObject) };
@@ -348,24 +348,15 @@ function externalName(v: Raw | null): { external: boolean; name?: string } {
   return { external: false };
 }
 
-function finishNetwork(project: string, key: string, v: Raw | null): ComposeNetwork {
+/**
+ * A project-level network or volume: its engine name (`PROJECT_KEY`, or
+ * `name:`, or the external name) and its labels as a map. Both kinds are
+ * named by the same rules.
+ */
+function finishNamed<T extends ComposeNetwork | ComposeVolume>(project: string, key: string, v: Raw | null): T {
   const o = { ...(v ?? {}) } as Raw;
   const ext = externalName(v);
-  const out = { ...o } as unknown as ComposeNetwork;
-  if (ext.external) {
-    out.external = true;
-    out.name = (o.name as string | undefined) ?? ext.name ?? key;
-  } else {
-    out.name = (o.name as string | undefined) ?? `${project}_${key}`;
-  }
-  if (o.labels !== undefined) out.labels = listOrDictStrings(o.labels);
-  return out;
-}
-
-function finishVolume(project: string, key: string, v: Raw | null): ComposeVolume {
-  const o = { ...(v ?? {}) } as Raw;
-  const ext = externalName(v);
-  const out = { ...o } as unknown as ComposeVolume;
+  const out = { ...o } as unknown as T;
   if (ext.external) {
     out.external = true;
     out.name = (o.name as string | undefined) ?? ext.name ?? key;
