@@ -67,8 +67,25 @@ describe('contract: networks', () => {
     assert.deepEqual(interfaces(sb, 'c1'), ['eth0', 'lo']);
     assert.deepEqual((await held.services.networks.inspect('cb')).containers, []);
     await assert.rejects(held.services.networks.disconnect('cb', 'c1'), /container c1 is not connected to network cb/);
-    await assert.rejects(held.services.networks.disconnect('ca', 'c1'), /container c1 is only on network ca/);
+    await assert.rejects(held.services.networks.disconnect('ca', 'c1'), /container c1 is only on network ca: connect it to another network first, or stop it/);
     assert.deepEqual((await held.services.networks.list({ filters: ['dangling=true'] })).map((n) => n.name), ['cb']);
+  });
+
+  test('a stopped container may leave its last network and join another with aliases (docker-compose 1.29 does so)', async () => {
+    sb.ok(['create', '--name', 'c2', '--network', 'ca', 'busybox', 'sleep', '600']);
+    await held.services.networks.disconnect('ca', 'c2', { force: false });
+    assert.deepEqual((await held.services.networks.inspect('ca')).containers.filter((c) => c.name === 'c2'), []);
+    await held.services.networks.connect('cb', 'c2', { aliases: ['svc'] });
+    sb.ok(['start', 'c2']);
+    assert.deepEqual(interfaces(sb, 'c2'), ['eth0', 'lo']);
+    assert.deepEqual((await held.services.networks.inspect('cb')).containers.map((c) => [c.name, c.aliases]), [['c2', ['svc']]]);
+    sb.ok(['rm', '-f', 'c2']);
+    // With no network at all it starts with loopback alone.
+    sb.ok(['create', '--name', 'c3', '--network', 'ca', 'busybox', 'sleep', '600']);
+    await held.services.networks.disconnect('ca', 'c3', { force: false });
+    sb.ok(['start', 'c3']);
+    assert.deepEqual(interfaces(sb, 'c3'), ['lo']);
+    sb.ok(['rm', '-f', 'c3']);
   });
 
   test('prune removes the networks no container names, by label when asked', async () => {

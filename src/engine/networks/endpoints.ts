@@ -178,6 +178,7 @@ export async function connectContainer(engine: Engine, rec: ContainerRecord): Pr
       const eps = engine.db.transaction(() => nets.map((n, i) => store.addEndpoint(ensureUp(engine, store, n), rec.id, `eth${i}`, net.networks[i]!.aliases))).immediate();
       const main = primary(store, eps);
       holderScript(engine, containerNetnsScript(file, eps.map((ep, i) => vethPlan(engine, nets[i]!, ep, ep === main?.ep))), 'cannot set up the container\'s network');
+      if (net.ports.length && !nets.length) throw new EngineError(`cannot publish ports: container ${rec.name} is on no network (it was disconnected from its last): connect it to one first`);
       if (net.ports.length && !main) throw new EngineError(`cannot publish ports: the container's networks (${nets.map((n) => n.name).join(', ')}) are internal, with no way in from the host`);
       target = main ? { netFile: networkFile(engine, main.net.id), ip: main.ep.ip } : { netFile: file, ip: '127.0.0.1' };
     } else {

@@ -144,13 +144,21 @@ export async function connectNetwork(engine: Engine, net: NetworkRecord, rec: Co
   recordEvent(engine, networkEvent(net, 'connect', rec.id));
 }
 
-/** `network disconnect`. A container keeps at least one network (use --network none for none). */
+/**
+ * `network disconnect`. A running container keeps at least one network
+ * (its namespace is rootlet's to rebuild only at a start); a stopped one
+ * may leave its last, as Docker allows, and then starts with loopback
+ * alone until connected again. Clients rely on that: docker-compose 1.29
+ * creates a container, takes it off its network and connects it again
+ * with the service's aliases.
+ */
 export async function disconnectNetwork(engine: Engine, net: NetworkRecord, rec: ContainerRecord): Promise<void> {
   bridgeOnly(rec, 'disconnected from a network');
   if (!rec.spec.net.networks.some((n) => sameNetwork(n.name, net))) throw new EngineError(`container ${rec.name} is not connected to network ${net.name}`);
   const rest = rec.spec.net.networks.filter((n) => !sameNetwork(n.name, net));
-  if (!rest.length) throw new EngineError(`container ${rec.name} is only on network ${net.name}: connect it to another network first (a container without one: run it with --network none)`);
-  if (isRunning(engine, rec)) await disconnectRunning(engine, rec, net);
+  const running = isRunning(engine, rec);
+  if (!rest.length && running) throw new EngineError(`container ${rec.name} is only on network ${net.name}: connect it to another network first, or stop it`);
+  if (running) await disconnectRunning(engine, rec, net);
   new ContainerStore(engine.db).updateSpec(rec.id, { ...rec.spec, net: { ...rec.spec.net, networks: rest } });
   recordEvent(engine, networkEvent(net, 'disconnect', rec.id));
 }
