@@ -45,6 +45,16 @@ function summary(s: ContainerSummary, now: number): Record<string, unknown> {
   };
 }
 
+/** Go's os.FileMode of a POSIX st_mode: the docker CLI reads the archive stat header's mode as one. */
+function goFileMode(mode: number): number {
+  const kinds: Record<number, number> = { 0o040000: 2 ** 31, 0o120000: 2 ** 27, 0o010000: 2 ** 25, 0o140000: 2 ** 24, 0o060000: 2 ** 26, 0o020000: 2 ** 26 + 2 ** 21 };
+  let m = (mode & 0o777) + (kinds[mode & 0o170000] ?? 0);
+  if (mode & 0o4000) m += 2 ** 23;
+  if (mode & 0o2000) m += 2 ** 22;
+  if (mode & 0o1000) m += 2 ** 20;
+  return m;
+}
+
 export function containerRoutes(r: Router): void {
   r.add('GET', '/containers/json', async (c) => {
     const limit = intParam(c.query, 'limit');
@@ -252,6 +262,35 @@ export function containerRoutes(r: Router): void {
     c.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
     await c.svc.containers.export(rec.Id, c.res);
     if (!c.res.writableEnded) c.res.end();
+  });
+
+  // docker cp: HEAD asks what a path is, GET takes it as a tar, PUT puts a tar into a directory.
+  const pathStat = async (c: Call): Promise<string> => {
+    const path = c.query.get('path');
+    if (!path) throw badRequest('path is required');
+    const st = await c.svc.containers.pathStat(c.params.id!, path);
+    if (!st) throw new ApiError(404, `Could not find the file ${path} in container ${c.params.id!}`);
+    const header = { name: st.name, size: st.size, mode: goFileMode(st.mode), mtime: new Date(st.mtime).toISOString(), linkTarget: st.linkTarget };
+    return Buffer.from(JSON.stringify(header)).toString('base64');
+  };
+  r.add('HEAD', '/containers/{id}/archive', async (c) => {
+    c.res.writeHead(200, { 'X-Docker-Container-Path-Stat': await pathStat(c), 'Content-Type': 'application/x-tar' });
+    c.res.end();
+  });
+  r.add('GET', '/containers/{id}/archive', async (c) => {
+    const stat = await pathStat(c);
+    c.res.writeHead(200, { 'X-Docker-Container-Path-Stat': stat, 'Content-Type': 'application/x-tar' });
+    await c.svc.containers.copyFrom(c.params.id!, c.query.get('path')!, '-', { follow: false, archive: false }, apiContext({ stdout: c.res, stderr: sink() }, c.signal));
+    if (!c.res.writableEnded) c.res.end();
+  });
+  r.add('PUT', '/containers/{id}/archive', async (c) => {
+    const path = c.query.get('path');
+    if (!path) throw badRequest('path is required');
+    const st = await c.svc.containers.pathStat(c.params.id!, path);
+    if (!st) throw new ApiError(404, `Could not find the file ${path} in container ${c.params.id!}`);
+    if ((st.mode & 0o170000) !== 0o040000) throw badRequest(`extraction point is not a directory: ${path}`);
+    await c.svc.containers.copyTo(c.params.id!, '-', path, { follow: false, archive: boolParam(c.query, 'copyUIDGID') }, apiContext({ stdin: c.req, stdout: sink(), stderr: sink() }, c.signal));
+    sendJson(c.res, 200, {});
   });
 
   r.add('POST', '/containers/prune', async (c) => {

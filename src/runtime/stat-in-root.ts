@@ -1,4 +1,4 @@
-import { lstatSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import { RootfsView } from './rootfs-lookup.js';
 
@@ -12,6 +12,19 @@ export interface RootEntry {
   type?: EntryType;
   /** Whether the directory that would hold it exists. */
   parentExists: boolean;
+  /** What the API's archive endpoints report of an entry that exists: st_mode, bytes, mtime, and a symlink's target. */
+  mode?: number;
+  size?: number;
+  mtimeMs?: number;
+  linkTarget?: string;
+}
+
+function found(path: string, host: string, st: Stats): RootEntry {
+  const e: RootEntry = { path, type: typeOf(st), parentExists: true, mode: st.mode, size: st.size, mtimeMs: st.mtimeMs };
+  if (st.isSymbolicLink()) {
+    try { e.linkTarget = readlinkSync(host); } catch { /* gone meanwhile */ }
+  }
+  return e;
 }
 
 function typeOf(st: Stats): EntryType {
@@ -30,12 +43,12 @@ export function statInRoot(root: string, path: string, follow: boolean): RootEnt
   const view = new RootfsView([root]);
   const clean = posix.normalize(`/${path}`);
   const inside = (host: string) => host.slice(root.length).replace(/^\/*/, '/');
-  if (clean === '/') return { path: '/', type: 'dir', parentExists: true };
+  if (clean === '/') return found('/', root, statSync(root));
   const name = posix.basename(clean);
   if (follow || name === '..') {
     const host = view.resolve(clean);
     if (host) {
-      try { return { path: inside(host), type: typeOf(statSync(host)), parentExists: true }; } catch { /* dangling */ }
+      try { return found(inside(host), host, statSync(host)); } catch { /* dangling */ }
     }
   }
   const parent = view.resolve(posix.dirname(clean));
@@ -44,7 +57,7 @@ export function statInRoot(root: string, path: string, follow: boolean): RootEnt
   if (!parent || !parentIsDir) return { path: clean, parentExists: false };
   const host = posix.join(parent, name);
   try {
-    return { path: inside(host), type: typeOf(lstatSync(host)), parentExists: true };
+    return found(inside(host), host, lstatSync(host));
   } catch {
     return { path: inside(host), parentExists: true };
   }

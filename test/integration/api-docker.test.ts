@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ApiService } from '../api-helpers.js';
@@ -169,6 +169,26 @@ describe('the docker CLI: networks, volumes, build and events through the API', 
     assert.match(api.dockerOk(['volume', 'ls', '--format', '{{.Name}}']), /^apivol$/m);
     assert.equal(api.dockerOk(['volume', 'rm', 'apivol']), 'apivol\n');
     assert.equal(api.docker(['volume', 'inspect', 'apivol']).code, 1);
+  });
+
+  test('cp both ways: a file, a directory with a symlink, into a directory and under a new name; a missing path is 404', () => {
+    api.dockerOk(['run', '-d', '--name', 'cpbox', 'busybox', 'sh', '-c', 'mkdir /data; echo in-ctr > /data/f.txt; ln -s f.txt /data/link; touch /ready; sleep 600']);
+    try {
+      for (let i = 0; i < 100 && api.docker(['exec', 'cpbox', 'test', '-e', '/ready']).code !== 0; i++) spawnSync('sleep', ['0.1']);
+      api.dockerOk(['cp', 'cpbox:/data/f.txt', sb.path('out.txt')]);
+      assert.equal(readFileSync(sb.path('out.txt'), 'utf8'), 'in-ctr\n');
+      api.dockerOk(['cp', 'cpbox:/data', sb.path('outdir')]);
+      assert.equal(readlinkSync(sb.path('outdir/link')), 'f.txt');
+      writeFileSync(sb.path('host.txt'), 'from-host\n');
+      api.dockerOk(['cp', sb.path('host.txt'), 'cpbox:/data/']);
+      api.dockerOk(['cp', sb.path('host.txt'), 'cpbox:/data/renamed.txt']);
+      assert.equal(api.dockerOk(['exec', 'cpbox', 'cat', '/data/host.txt', '/data/renamed.txt']), 'from-host\nfrom-host\n');
+      const missing = api.docker(['cp', 'cpbox:/nope', sb.path('x')]);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /Could not find the file \/nope in container cpbox/);
+    } finally {
+      api.docker(['rm', '-f', 'cpbox']);
+    }
   });
 
   test('build -t from a context directory; the image runs', () => {

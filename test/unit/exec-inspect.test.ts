@@ -21,19 +21,32 @@ describe('statInRoot', () => {
   symlinkSync('../../../../../..', join(root, 'dotdot'));
   symlinkSync(base, join(root, 'host'));
   symlinkSync('/real/dir', join(root, 'dirlink'));
+  /** What cp looks at; the stat fields the API reports are checked on their own. */
+  const core = (e: ReturnType<typeof statInRoot>) => ({ path: e.path, ...(e.type ? { type: e.type } : {}), parentExists: e.parentExists });
 
   test('symlinks in the parents resolve inside the root', () => {
-    assert.deepEqual(statInRoot(root, '/up/etc/passwd', false), { path: '/etc/passwd', type: 'file', parentExists: true });
-    assert.deepEqual(statInRoot(root, '/dotdot/etc/passwd', false), { path: '/etc/passwd', type: 'file', parentExists: true });
+    assert.deepEqual(core(statInRoot(root, '/up/etc/passwd', false)), { path: '/etc/passwd', type: 'file', parentExists: true });
+    assert.deepEqual(core(statInRoot(root, '/dotdot/etc/passwd', false)), { path: '/etc/passwd', type: 'file', parentExists: true });
     // The host directory the link names does not exist inside the root.
     assert.equal(statInRoot(root, '/host/root/etc/passwd', false).parentExists, false);
   });
 
   test('the last component is followed only when asked', () => {
-    assert.deepEqual(statInRoot(root, '/dirlink', false), { path: '/dirlink', type: 'symlink', parentExists: true });
-    assert.deepEqual(statInRoot(root, '/dirlink', true), { path: '/real/dir', type: 'dir', parentExists: true });
-    assert.deepEqual(statInRoot(root, '/dirlink/new', true), { path: '/real/dir/new', parentExists: true });
-    assert.deepEqual(statInRoot(root, '/', false), { path: '/', type: 'dir', parentExists: true });
+    assert.deepEqual(core(statInRoot(root, '/dirlink', false)), { path: '/dirlink', type: 'symlink', parentExists: true });
+    assert.deepEqual(core(statInRoot(root, '/dirlink', true)), { path: '/real/dir', type: 'dir', parentExists: true });
+    assert.deepEqual(core(statInRoot(root, '/dirlink/new', true)), { path: '/real/dir/new', parentExists: true });
+    assert.deepEqual(core(statInRoot(root, '/', false)), { path: '/', type: 'dir', parentExists: true });
+  });
+
+  test('an entry that exists carries its mode, size, mtime and a link\'s target (the API\'s archive stat)', () => {
+    const passwd = statInRoot(root, '/etc/passwd', false);
+    assert.equal(passwd.size, 4);
+    assert.equal(passwd.mode! & 0o170000, 0o100000);
+    assert.ok(passwd.mtimeMs! > 0);
+    assert.equal(passwd.linkTarget, undefined);
+    assert.equal(statInRoot(root, '/dirlink', false).linkTarget, '/real/dir');
+    assert.equal(statInRoot(root, '/', false).mode! & 0o170000, 0o040000);
+    assert.equal(statInRoot(root, '/nothing', false).mode, undefined);
   });
 });
 

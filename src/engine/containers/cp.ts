@@ -114,6 +114,17 @@ export async function copyFromContainer(engine: Engine, rec: ContainerRecord, sr
   }
 }
 
+/** A path in the container as the API's archive endpoints report it (the last component not followed); undefined when it does not exist. */
+export async function statContainerPath(engine: Engine, rec: ContainerRecord, path: string): Promise<RootEntry | undefined> {
+  const access = openRootfs(engine, rec);
+  try {
+    const e = await statInContainer(engine, access, path, false);
+    return e.type ? e : undefined;
+  } finally {
+    access.close();
+  }
+}
+
 /**
  * `cp SRC CONTAINER:DEST`: the user's tar reads SRC, rootlet's helper
  * writes it into the container from inside the user's namespace, as

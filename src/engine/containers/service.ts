@@ -399,6 +399,13 @@ export class ContainerService {
     return copyFromContainer(this.engine, (await this.resolve(ref)), src, dest, opts, ctx);
   }
 
+  /** A path in the container, as `docker cp` asks the API before it copies (HEAD .../archive); undefined when it does not exist. */
+  async pathStat(ref: string, path: string): Promise<{ name: string; size: number; mode: number; mtime: number; linkTarget: string } | undefined> {
+    const { statContainerPath } = await import('./cp.js');
+    const e = await statContainerPath(this.engine, await this.resolve(ref), path);
+    return e && { name: e.path.split('/').pop() || '/', size: e.size ?? 0, mode: e.mode ?? 0, mtime: e.mtimeMs ?? 0, linkTarget: e.linkTarget ?? '' };
+  }
+
   /** `cp SRC CONTAINER:DEST`; SRC "-" is a tar on the caller's input. */
   async copyTo(ref: string, src: string, dest: string, opts: CopyOptions, ctx: CallerContext): Promise<void> {
     const { copyToContainer } = await import('./cp.js');
