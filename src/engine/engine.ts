@@ -107,7 +107,7 @@ export class Engine {
     if (this.config.storage.driver) return parseDriver(this.config.storage.driver);
     const known = getMeta(this.db, 'storage_driver');
     if (known) return parseDriver(known);
-    const { driver } = probeDriver(this.ns(), join(this.paths.tmp, 'probe'));
+    const { driver } = probeDriver(this.ns(), join(this.paths.tmp, `probe-${process.pid}`));
     setMeta(this.db, 'storage_driver', driver);
     return driver;
   }

@@ -95,24 +95,31 @@ export function unmountScript(driver: DriverName, d: ContainerDirs): string {
   return `if mountpoint -q ${m}; then ${um}; fi`;
 }
 
-/** Finds the best driver that works here, by trying each in the namespace. */
+/**
+ * Finds the best driver that works here, by trying each in the namespace.
+ * `scratch` must be this caller's alone: processes that start on a fresh
+ * store probe at once, and one's `rm -rf` under another's mount made the
+ * other fall back to a weaker driver and leave its fuse daemon behind. Every
+ * exit path unmounts, so a failed step never leaves a daemon or a mount.
+ */
 export function probeDriver(ns: UserNamespace, scratch: string): { driver: DriverName; notes: string[] } {
   const notes: string[] = [];
   const t = shq(scratch);
-  const overlay = ns.run(['sh', '-c',
-    `set -e; rm -rf ${t}; mkdir -p ${t}/l ${t}/u ${t}/w ${t}/m; : > ${t}/l/f; ` +
-    `mount -t overlay overlay -o lowerdir=${t}/l,upperdir=${t}/u,workdir=${t}/w,userxattr ${t}/m; ` +
-    `rm ${t}/m/f; umount ${t}/m; rm -rf ${t}`]);
+  const attempt = (mount: string, unmount: string) => ns.run(['sh', '-c',
+    // The trap ends in `exit`, so the script exits with its own status, not the cleanup's.
+    `set -e; rm -rf ${t}; undo() { s=$?; set +e; { ${unmount}; } 2>/dev/null; rm -rf ${t}; exit $s; }; trap undo EXIT; ` +
+    `mkdir -p ${t}/l ${t}/u ${t}/w ${t}/m; : > ${t}/l/f; ${mount}; rm ${t}/m/f; : > ${t}/m/g`]);
+  const overlay = attempt(
+    `mount -t overlay overlay -o lowerdir=${t}/l,upperdir=${t}/u,workdir=${t}/w,userxattr ${t}/m`,
+    `umount ${t}/m`);
   if (overlay.code === 0) return { driver: 'overlay', notes };
   notes.push(`overlay in a user namespace failed (${overlay.stderr.trim().split('\n').pop() || 'unknown error'})`);
-  ns.run(['rm', '-rf', scratch]);
   if (findInPath('fuse-overlayfs')) {
-    const fuse = ns.run(['sh', '-c',
-      `set -e; rm -rf ${t}; mkdir -p ${t}/l ${t}/u ${t}/w ${t}/m; fuse-overlayfs -o lowerdir=${t}/l,upperdir=${t}/u,workdir=${t}/w ${t}/m; ` +
-      `umount ${t}/m; rm -rf ${t}`]);
+    const fuse = attempt(
+      `fuse-overlayfs -o lowerdir=${t}/l,upperdir=${t}/u,workdir=${t}/w ${t}/m`,
+      `fusermount3 -u ${t}/m || umount ${t}/m`);
     if (fuse.code === 0) return { driver: 'fuse-overlayfs', notes };
     notes.push(`fuse-overlayfs failed (${fuse.stderr.trim().split('\n').pop() || 'unknown error'})`);
-    ns.run(['rm', '-rf', scratch]);
   } else {
     notes.push('fuse-overlayfs is not installed');
   }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { mountsMentioning, Sandbox } from '../helpers.js';
 
@@ -26,6 +27,32 @@ for (const driver of ['fuse-overlayfs', 'vfs']) {
     });
   });
 }
+
+describe('the storage driver probe', () => {
+  // Every process that finds no driver recorded probes; on a fresh store many
+  // do at once. They once shared one scratch directory, so one process's
+  // cleanup broke another's overlay mount: that one settled on
+  // fuse-overlayfs for good and left the probe's fuse daemon running.
+  test('parallel first runs on a fresh store agree on native overlay and leave no probe behind', async () => {
+    const sb = new Sandbox('driver-probe');
+    try {
+      sb.importBusybox();
+      const runs = Array.from({ length: 6 }, () => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = sb.spawn(['run', '--rm', '--net', 'none', 'busybox', 'true']);
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+        child.on('close', (code) => resolve({ code, stderr }));
+      }));
+      for (const r of await Promise.all(runs)) assert.equal(r.code, 0, r.stderr);
+      assert.match(sb.ok(['info']), /Storage:\s+overlay\b/);
+      assert.deepEqual(readdirSync(sb.path('data/rootlet/tmp')).filter((n) => n.includes('probe')), []);
+      assert.equal(spawnSync('pgrep', ['-f', `fuse-overlayfs.*${sb.root}`]).status, 1, 'a probe left fuse-overlayfs running');
+      assert.deepEqual(mountsMentioning(sb.path('data/rootlet/tmp')), []);
+    } finally {
+      sb.destroy();
+    }
+  });
+});
 
 describe('a malformed config file', () => {
   test('is one clear error naming the file', () => {

@@ -103,7 +103,7 @@ function checkChownInStore(engine: Engine): CheckResult {
 }
 
 function checkStorage(engine: Engine): CheckResult {
-  const { driver, notes } = probeDriver(engine.ns(), join(engine.paths.tmp, 'doctor-probe'));
+  const { driver, notes } = probeDriver(engine.ns(), join(engine.paths.tmp, `doctor-probe-${process.pid}`));
   const configured = engine.config.storage.driver;
   if (driver === 'overlay') return { item: 'storage driver', status: 'ok', required: true, detail: `overlay in the user namespace (native, userxattr)${configured ? `; configured: ${configured}` : ''}` };
   const detail = `${driver} (${notes.join('; ')})`;
