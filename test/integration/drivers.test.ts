@@ -40,7 +40,7 @@ describe('the storage driver probe', () => {
       const runs = Array.from({ length: 6 }, () => new Promise<{ code: number | null; stderr: string }>((resolve) => {
         const child = sb.spawn(['run', '--rm', '--net', 'none', 'busybox', 'true']);
         let stderr = '';
-        child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+        child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
         child.on('close', (code) => resolve({ code, stderr }));
       }));
       for (const r of await Promise.all(runs)) assert.equal(r.code, 0, r.stderr);
