@@ -115,6 +115,12 @@ export function mountsMentioning(text: string): string[] {
   return (r.stdout ?? '').split('\n').filter((l) => l.includes(text));
 }
 
+/** Processes of this user that networking starts (stacks, forwarders) for the sandbox at `root`, with their command lines. */
+export function netProcesses(root: string): string[] {
+  const r = spawnSync('ps', ['-u', String(process.getuid!()), '-o', 'pid=,args='], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((l) => /pasta|passt|slirp4netns|rootlet-portfwd/.test(l) && l.includes(root) && !/defunct/.test(l));
+}
+
 /** Runs a command as another user through the test-only sudo rule. */
 export function asUser(user: string, cmd: string[], env: Record<string, string> = {}): Result {
   const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);

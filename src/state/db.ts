@@ -134,6 +134,14 @@ const MIGRATIONS: string[] = [
      labels TEXT NOT NULL,           -- JSON object
      created INTEGER NOT NULL
    );`,
+  // 10: a process that keeps a network up between its containers (a build's RUN steps, engine/networks/endpoints.ts):
+  // the network's stack stays while an endpoint or a living holder's hold is on it.
+  `CREATE TABLE IF NOT EXISTS network_holds (
+     network_id TEXT NOT NULL,
+     owner_pid INTEGER NOT NULL,
+     owner_start INTEGER,
+     PRIMARY KEY (network_id, owner_pid)
+   );`,
 ];
 
 /** The command that rebuilds a damaged state database from the store (src/engine/system/store-recover.ts). */

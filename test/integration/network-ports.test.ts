@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { hostServer } from '../network-helpers.js';
-import { Sandbox, until } from '../helpers.js';
+import { netProcesses, Sandbox, until } from '../helpers.js';
 
 // Host ports of this file: 18080-18199 (network-named uses 18200-18299).
 const here = dirname(fileURLToPath(import.meta.url));
@@ -25,12 +25,6 @@ function udpAsk(port: number, text: string): Promise<string | undefined> {
     s.on('message', (m) => { clearTimeout(timer); done(m.toString()); });
     s.send(text, port, '127.0.0.1');
   });
-}
-
-/** Processes of this user that networking starts (stacks, forwarders), with their command lines. */
-function netProcesses(root: string): string[] {
-  const r = spawnSync('ps', ['-u', String(process.getuid!()), '-o', 'pid=,args='], { encoding: 'utf8' });
-  return r.stdout.split('\n').filter((l) => /pasta|passt|slirp4netns|rootlet-portfwd/.test(l) && l.includes(root) && !/defunct/.test(l));
 }
 
 describe('the default network and published ports', () => {
@@ -194,7 +188,7 @@ describe('the default network and published ports', () => {
     sb.ok(['run', '-d', '--name', 'keep', '-p', '18130:80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/www']);
     assert.ok(netProcesses(sb.root).some((l) => /pasta|passt/.test(l)), 'the shared stack runs');
     const child = sb.spawn(['run', '--name', 'killed', '-p', '18131:80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/www']);
-    await until('killed runs', () => curl('http://127.0.0.1:18131/').code === 0);
+    await until('killed runs', () => curl('http://127.0.0.1:18131/').code === 0, 120_000);
     child.kill('SIGKILL');
     // The next look settles the container and removes its network state.
     sb.ok(['rm', '-f', 'killed']);

@@ -21,6 +21,9 @@ import { layerDirs, layerFromContainer, packCopyTar, storeCopy, storeCopyDirect 
 import { holdCacheDir, type Sharing } from './cache-mount.js';
 import { mountLayers } from './stage-mount.js';
 import { hashContextSources } from '../../storage/layer-pack.js';
+import { ContainerStore } from '../containers/store.js';
+import { holdNetwork } from '../networks/endpoints.js';
+import { NetworkStore } from '../networks/store.js';
 import type { BuildEvent, BuildRequest, BuildResult } from './request.js';
 
 type Config = ImageRuntimeConfig & {
@@ -71,6 +74,8 @@ export class Builder {
   private readonly results = new Map<number, State>();
   private readonly predefined: Record<string, string>;
   private readonly containers = new Set<string>();
+  /** The networks RUN steps use, kept up from the first such step to the build's end (releases by network id). */
+  private readonly networkHolds = new Map<string, () => void>();
   private readonly started = Date.now();
 
   constructor(
@@ -682,7 +687,7 @@ export class Builder {
       try {
         const r = await this.services.containers.run(request, {
           detach: false, pull: 'never', sigProxy: false,
-          created: (cid) => { id = cid; this.containers.add(cid); trace('build: RUN created'); },
+          created: (cid) => { id = cid; this.containers.add(cid); this.holdNetworksOf(cid); trace('build: RUN created'); },
         }, this.stepOutput);
         code = r.exitCode;
       } finally {
@@ -702,6 +707,25 @@ export class Builder {
     } finally {
       if (id) await this.removeContainer(id);
       trace('build: RUN container removed');
+    }
+  }
+
+  /**
+   * Keeps the step container's networks up until the build ends: a network's
+   * stack otherwise starts with each RUN step and stops after it, which costs
+   * more than the step itself for short commands.
+   */
+  private holdNetworksOf(id: string): void {
+    const net = new ContainerStore(this.engine.db).get(id)?.spec.net;
+    if (net?.mode !== 'bridge') return;
+    const store = new NetworkStore(this.engine.db);
+    for (const { name } of net.networks) {
+      try {
+        const rec = store.resolve(name);
+        if (!this.networkHolds.has(rec.id)) this.networkHolds.set(rec.id, holdNetwork(this.engine, rec));
+      } catch {
+        // Not held: the step's own network set-up runs next, and reports what is wrong.
+      }
     }
   }
 
@@ -941,9 +965,13 @@ export class Builder {
     }
   }
 
-  /** Removes the step containers still there (an interrupted build). */
+  /** Removes the step containers still there (an interrupted build) and lets go of the networks held. */
   async cleanup(): Promise<void> {
     for (const id of [...this.containers]) await this.removeContainer(id);
+    for (const release of this.networkHolds.values()) {
+      try { release(); } catch { /* the network was removed meanwhile */ }
+    }
+    this.networkHolds.clear();
   }
 }
 

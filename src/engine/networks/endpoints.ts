@@ -123,6 +123,58 @@ function bringDown(engine: Engine, store: NetworkStore, net: NetworkRecord): voi
   store.setStack(net.id, undefined, undefined, undefined);
 }
 
+/**
+ * Whether the network must stay up: a container is on it, or a living
+ * process holds it. Holds of processes that died go here (call inside a
+ * write transaction).
+ */
+function inUse(store: NetworkStore, netId: string): boolean {
+  if (store.endpoints(netId).length) return true;
+  let held = false;
+  for (const h of store.holds(netId)) {
+    if (isProcessAlive(h.pid, h.start)) held = true;
+    else store.removeHold(netId, h.pid);
+  }
+  return held;
+}
+
+/**
+ * Keeps the network up for this process until the returned release is
+ * called, so that containers run one after another (a build's RUN steps)
+ * share one stack instead of each starting and stopping it. A holder killed
+ * before it releases holds nothing: its hold is dropped by the next look
+ * (inUse), and the network goes down with its last container, or at the
+ * next hold's release.
+ */
+export function holdNetwork(engine: Engine, given: NetworkRecord): () => void {
+  const store = new NetworkStore(engine.db);
+  const pid = process.pid;
+  engine.db.transaction(() => {
+    const net = ensureUp(engine, store, given);
+    store.addHold(net.id, pid, processStartTime(pid));
+  }).immediate();
+  // One row per process: builds that run at once in one process (the API service) count here.
+  holdCounts.set(given.id, (holdCounts.get(given.id) ?? 0) + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = (holdCounts.get(given.id) ?? 1) - 1;
+    if (left > 0) {
+      holdCounts.set(given.id, left);
+      return;
+    }
+    holdCounts.delete(given.id);
+    engine.db.transaction(() => {
+      store.removeHold(given.id, pid);
+      const net = store.get(given.id);
+      if (net && !inUse(store, net.id)) bringDown(engine, store, net);
+    }).immediate();
+  };
+}
+
+const holdCounts = new Map<string, number>();
+
 /** The first network of the container with a way out: its default route, DNS, host address and published ports go there. */
 function primary(store: NetworkStore, eps: Endpoint[]): { ep: Endpoint; net: NetworkRecord } | undefined {
   for (const ep of eps) {
@@ -239,7 +291,7 @@ export function disconnectContainer(engine: Engine, id: string): void {
     for (const ep of eps) {
       store.removeEndpoint(id, ep.networkId);
       const net = store.get(ep.networkId);
-      if (net && !store.endpoints(net.id).length) bringDown(engine, store, net);
+      if (net && !inUse(store, net.id)) bringDown(engine, store, net);
     }
     store.deleteRun(id);
   }).immediate();
@@ -280,7 +332,7 @@ export async function disconnectRunning(engine: Engine, rec: ContainerRecord, ne
   await holderRunAsync(engine, vethRemoveScript(networkFile(engine, net.id), hostIfName(rec.id, net.id)));
   engine.db.transaction(() => {
     store.removeEndpoint(rec.id, net.id);
-    if (!store.endpoints(net.id).length) bringDown(engine, store, store.get(net.id)!);
+    if (!inUse(store, net.id)) bringDown(engine, store, store.get(net.id)!);
   }).immediate();
   refreshHosts(engine, [net.id]);
 }

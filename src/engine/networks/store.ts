@@ -168,6 +168,20 @@ export class NetworkStore {
     this.db.prepare('DELETE FROM endpoints WHERE container_id = ? AND network_id = ?').run(containerId, networkId);
   }
 
+  /** Records that process `pid` keeps the network up (see endpoints.ts holdNetwork). */
+  addHold(networkId: string, pid: number, start: number | undefined): void {
+    this.db.prepare('INSERT OR REPLACE INTO network_holds (network_id, owner_pid, owner_start) VALUES (?, ?, ?)').run(networkId, pid, start ?? null);
+  }
+
+  removeHold(networkId: string, pid: number): void {
+    this.db.prepare('DELETE FROM network_holds WHERE network_id = ? AND owner_pid = ?').run(networkId, pid);
+  }
+
+  holds(networkId: string): Array<{ pid: number; start?: number }> {
+    const rows = this.db.prepare('SELECT owner_pid, owner_start FROM network_holds WHERE network_id = ?').all(networkId) as Array<{ owner_pid: number; owner_start: number | null }>;
+    return rows.map((r) => ({ pid: r.owner_pid, start: r.owner_start ?? undefined }));
+  }
+
   run(containerId: string): NetRun | undefined {
     const r = this.db.prepare('SELECT * FROM net_runs WHERE container_id = ?').get(containerId) as RunRow | undefined;
     return r && {
