@@ -25,6 +25,7 @@ const COMMANDS: Array<{ names: string[]; load: () => Promise<{ register: Registe
   { names: ['healthcheck'], load: () => import('./healthcheck.js') },
   { names: ['create', 'start', 'stop', 'restart', 'kill', 'wait', 'rename', 'pause', 'unpause'], load: () => import('./lifecycle.js') },
   { names: ['exec'], load: () => import('./exec.js') },
+  { names: ['update'], load: () => import('./update.js') },
   { names: ['top'], load: () => import('./top.js') },
   { names: ['stats'], load: () => import('./stats.js') },
   { names: ['diff'], load: () => import('./diff.js') },

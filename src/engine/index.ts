@@ -45,6 +45,7 @@ export { tmpName } from '../image/store.js';
 export type { ContainerSummary, ListOptions as ContainerListRequest } from './containers/list.js';
 export type { ContainerStats } from './containers/stats.js';
 export type { TopTable } from './containers/top.js';
+export type { UpdateRequest as ContainerUpdateRequest } from './containers/update.js';
 export type { LogsRequest, AttachRequest, AttachResult } from './containers/service.js';
 export type { HealthState, ContainerState } from './containers/store.js';
 export type { CopyOptions } from './containers/cp.js';
