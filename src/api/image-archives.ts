@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { Writable, type Readable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import type { LoadedImage } from '../engine/index.js';
 import { loadedLines } from '../cli/save-load.js';
 import { ApiError, badRequest, boolParam } from './http.js';
@@ -28,10 +28,11 @@ export function archiveRoutes(r: Router): void {
     boolParam(c.query, 'quiet');
     const warnings: string[] = [];
     let images: LoadedImage[];
+    const body = detached(c.req);
     try {
-      images = await c.svc.images.load(c.req, { what: 'the request body' }, { warn: (l) => warnings.push(l) });
+      images = await c.svc.images.load(body, { what: 'the request body' }, { warn: (l) => warnings.push(l) });
     } catch (err) {
-      await drained(c.req);
+      await drained(c.req, body);
       throw err;
     }
     const lines = [...warnings, ...loadedLines(images)];
@@ -58,11 +59,12 @@ export async function importFromBody(c: Call, fromSrc: string): Promise<void> {
   const changes = c.query.getAll('changes').filter(Boolean);
   const warnings: string[] = [];
   let id: string;
+  const body = detached(c.req);
   try {
-    const ctx = apiContext({ stdin: c.req, stdout: sink(), stderr: sink() }, c.signal, (l) => warnings.push(l));
+    const ctx = apiContext({ stdin: body, stdout: sink(), stderr: sink() }, c.signal, (l) => warnings.push(l));
     ({ id } = await c.svc.images.import('-', { ...(reference ? { reference } : {}), changes, ...(message ? { message } : {}) }, ctx));
   } catch (err) {
-    await drained(c.req);
+    await drained(c.req, body);
     throw err;
   }
   sendLines(c.res, [...warnings.map((w) => ({ status: w })), { status: id }]);
@@ -76,11 +78,24 @@ function sendLines(res: ServerResponse, lines: Array<Record<string, unknown>>): 
 }
 
 /**
+ * The request's body as a stream of its own for the engine: an engine that
+ * gives up on its input destroys it, which for the request itself would
+ * close the connection before the error could be answered.
+ */
+function detached(req: Readable): PassThrough {
+  const body = new PassThrough();
+  req.pipe(body);
+  return body;
+}
+
+/**
  * The rest of a body the engine stopped reading (a bad archive): read and
  * dropped, so the client, still sending, gets the error answer rather than
  * a broken connection.
  */
-function drained(body: Readable): Promise<void> {
+function drained(body: Readable, copy: PassThrough): Promise<void> {
+  body.unpipe(copy);
+  copy.destroy();
   if (body.readableEnded || body.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     body.once('end', resolve);

@@ -27,6 +27,9 @@ describe('the docker CLI against rootlet system service: image archives, push, c
     sb.destroy();
   });
 
+  // A connection of its own per request: the docker CLI runs synchronously between them, so the client sees a
+  // kept-alive socket's close by the server's idle timeout only after it has reused it (EPIPE).
+  const request = (method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}) => api.request(method, path, body, { Connection: 'close', ...headers });
   const ids = () => api.dockerOk(['images', '--format', '{{.Repository}}:{{.Tag}}']).split('\n').filter(Boolean).sort();
 
   test('save -o, then load -i: the image is listed again under its name and runs', () => {
@@ -58,13 +61,13 @@ describe('the docker CLI against rootlet system service: image archives, push, c
   });
 
   test('load of a bad archive: 400 with a message, and the service goes on serving', async () => {
-    const r = await api.request('POST', '/v1.43/images/load', Buffer.from('this is not a tar archive at all'.repeat(100)), { 'Content-Type': 'application/x-tar' });
+    const r = await request('POST', '/v1.43/images/load', Buffer.from('this is not a tar archive at all'.repeat(100)), { 'Content-Type': 'application/x-tar' });
     assert.equal(r.status, 400, r.body);
     assert.match(JSON.parse(r.body).message, /\S/);
     const cli = api.docker(['load'], { input: 'garbage, not a tar\n' });
     assert.notEqual(cli.code, 0);
     assert.match(cli.stderr, /Error response from daemon: \S/);
-    assert.equal((await api.request('GET', '/_ping')).body, 'OK');
+    assert.equal((await request('GET', '/_ping')).body, 'OK');
   });
 
   test('push to the local registry streams progress and the digest; a pull by another name gets it', () => {
@@ -87,7 +90,7 @@ describe('the docker CLI against rootlet system service: image archives, push, c
     const path = `/v1.43/images/${reg.host}/api/pushed/push?tag=2`;
     const variants: Array<Record<string, string>> = [{}, { 'X-Registry-Auth': Buffer.from('{}').toString('base64url') }];
     for (const headers of variants) {
-      const r = await api.request('POST', path, '', headers);
+      const r = await request('POST', path, '', headers);
       assert.equal(r.status, 200, r.body);
       const lines = r.body.trim().split('\n').map((l) => JSON.parse(l) as { aux?: { Tag: string; Digest: string; Size: number }; error?: string });
       assert.ok(!lines.some((l) => l.error), r.body);
@@ -96,7 +99,7 @@ describe('the docker CLI against rootlet system service: image archives, push, c
       assert.match(aux?.Digest ?? '', /^sha256:[0-9a-f]{64}$/);
       assert.ok((aux?.Size ?? 0) > 0);
     }
-    const bad = await api.request('POST', path, '', { 'X-Registry-Auth': 'not base64 json!' });
+    const bad = await request('POST', path, '', { 'X-Registry-Auth': 'not base64 json!' });
     assert.equal(bad.status, 400, bad.body);
     assert.match(JSON.parse(bad.body).message, /X-Registry-Auth/);
     const missing = api.docker(['push', `${reg.host}/api/never-tagged:1`]);
@@ -129,10 +132,10 @@ describe('the docker CLI against rootlet system service: image archives, push, c
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^sha256:[0-9a-f]{64}\n$/);
     assert.equal(api.dockerOk(['run', '--rm', 'imported/img:1']), 'imported\n');
-    const url = await api.request('POST', '/v1.43/images/create?fromSrc=http%3A%2F%2F127.0.0.1%3A1%2Fx.tar&repo=x', '');
+    const url = await request('POST', '/v1.43/images/create?fromSrc=http%3A%2F%2F127.0.0.1%3A1%2Fx.tar&repo=x', '');
     assert.equal(url.status, 501, url.body);
     assert.match(JSON.parse(url.body).message, /URL/);
-    const bad = await api.request('POST', '/v1.43/images/create?fromSrc=-&repo=bad/import', Buffer.from('not a tarball'.repeat(50)), { 'Content-Type': 'application/x-tar' });
+    const bad = await request('POST', '/v1.43/images/create?fromSrc=-&repo=bad/import', Buffer.from('not a tarball'.repeat(50)), { 'Content-Type': 'application/x-tar' });
     assert.ok(bad.status >= 400 && bad.status < 500, `${bad.status} ${bad.body}`);
     assert.ok(!ids().includes('bad/import:latest'));
   });
@@ -194,12 +197,12 @@ describe('the docker CLI against rootlet system service: image archives, push, c
     const missing = api.docker(['update', '--restart', 'no', 'no-such-container']);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /No such container: no-such-container/);
-    const raw = await api.request('POST', '/v1.43/containers/no-such-container/update', JSON.stringify({ RestartPolicy: { Name: 'no' } }));
+    const raw = await request('POST', '/v1.43/containers/no-such-container/update', JSON.stringify({ RestartPolicy: { Name: 'no' } }));
     assert.equal(raw.status, 404, raw.body);
-    const badType = await api.request('POST', '/v1.43/containers/upd/update', JSON.stringify({ Memory: 'lots' }));
+    const badType = await request('POST', '/v1.43/containers/upd/update', JSON.stringify({ Memory: 'lots' }));
     assert.equal(badType.status, 400, badType.body);
     assert.match(JSON.parse(badType.body).message, /Memory/);
-    const ok = await api.request('POST', '/v1.43/containers/upd/update', JSON.stringify({ RestartPolicy: { Name: 'no', MaximumRetryCount: 0 } }));
+    const ok = await request('POST', '/v1.43/containers/upd/update', JSON.stringify({ RestartPolicy: { Name: 'no', MaximumRetryCount: 0 } }));
     assert.equal(ok.status, 200, ok.body);
     assert.deepEqual(JSON.parse(ok.body), { Warnings: [] });
     api.dockerOk(['rm', '-f', 'upd']);
