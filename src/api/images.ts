@@ -2,7 +2,7 @@ import type { ImagePullEvent } from '../engine/index.js';
 import { errorMessage } from '../util/errors.js';
 import { ApiError, badRequest, boolParam, filtersParam, intParam, noContent, readBody, sendJson } from './http.js';
 import { archiveRoutes, importFromBody } from './image-archives.js';
-import { pushRoutes } from './push.js';
+import { headerValue, pushRoutes, registryAuth } from './push.js';
 import type { Router } from './router.js';
 
 /** /images/...: pull with Docker's streamed JSON progress, import, list, inspect, history, tag, remove, prune, commit; archives and push in their own modules. */
@@ -92,9 +92,11 @@ export function imageRoutes(r: Router): void {
   r.add('GET', '/images/search', async (c) => {
     const term = c.query.get('term');
     if (!term) throw badRequest('term is required');
-    intParam(c.query, 'limit');
-    // Registries (the distribution API) have no search; Docker's search is one hub's own index, which this engine does not use.
-    throw new ApiError(501, `search ${term}: image search is not supported: registries offer no search, and this engine uses no hub index; pull the image by its full name (REGISTRY/NAME:TAG)`);
+    const limit = intParam(c.query, 'limit');
+    const keep = searchFilter(filtersParam(c.query));
+    const found = await c.svc.images.search(term, { credentials: registryAuth(headerValue(c.req.headers['x-registry-auth'])), ...(limit ? { limit } : {}) });
+    // A catalog knows names only: no description, stars, official or automated mark.
+    sendJson(c.res, 200, keep ? found.map((f) => ({ name: f.name, description: '', star_count: 0, is_official: false, is_automated: false })) : []);
   });
 
   r.add('POST', '/commit', async (c) => {
@@ -136,4 +138,25 @@ export function imagePruneFilters(filters: string[]): { all: boolean; filters: s
     else if (!/^(1|true)$/i.test(m[1]!)) throw badRequest(`invalid filter dangling=${m[1]}: true or false`);
   }
   return { all, filters: rest };
+}
+
+/**
+ * Docker's search filters, against results that have no stars and are
+ * neither official nor automated: whether any result can pass them.
+ */
+export function searchFilter(filters: string[]): boolean {
+  let keep = true;
+  for (const f of filters) {
+    const [key, value = ''] = f.split(/=(.*)/s);
+    if (key === 'is-official' || key === 'is-automated') {
+      if (!/^(true|false|1|0)$/i.test(value)) throw badRequest(`invalid filter ${f}: true or false`);
+      if (/^(true|1)$/i.test(value)) keep = false;
+    } else if (key === 'stars') {
+      if (!/^\d+$/.test(value)) throw badRequest(`invalid filter ${f}: a number of stars`);
+      if (Number(value) > 0) keep = false;
+    } else {
+      throw badRequest(`invalid filter '${key}': search takes is-official, is-automated and stars`);
+    }
+  }
+  return keep;
 }

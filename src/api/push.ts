@@ -40,7 +40,7 @@ export function pushRoutes(r: Router): void {
   });
 }
 
-function headerValue(v: string | string[] | undefined): string | undefined {
+export function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 

@@ -35,6 +35,7 @@ const COMMANDS: Array<{ names: string[]; load: () => Promise<{ register: Registe
   { names: ['build', 'commit', 'builder'], load: () => import('./build.js') },
   { names: ['pull'], load: () => import('./pull.js') },
   { names: ['push'], load: () => import('./push.js') },
+  { names: ['search'], load: () => import('./search.js') },
   { names: ['login', 'logout'], load: () => import('./login.js') },
   { names: ['unshare'], load: () => import('./unshare.js') },
   { names: ['network'], load: () => import('./network.js') },

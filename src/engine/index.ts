@@ -55,7 +55,7 @@ export type { PortBinding } from '../util/values.js';
 export type { InspectType };
 export type {
   ImageSummary, ImageListRequest, ImportRequest, ImportResult, LoadRequest, PullRequest, ImagePullEvent, EnsureResult, LoginRequest,
-  HistoryEntry, LoadedImage, PruneResult, PullEvent, PullResult, PushEvent, RemoveImageResult, ArchiveFormat, PullPolicy,
+  HistoryEntry, LoadedImage, PruneResult, SearchResult, PullEvent, PullResult, PushEvent, RemoveImageResult, ArchiveFormat, PullPolicy,
 } from './images/service.js';
 export type { AuditFinding, FindingKind, ImageAudit } from './images/service.js';
 export type { CreateNetworkRequest, NetworkDetails, NetworkMember } from './networks/service.js';

@@ -165,11 +165,21 @@ describe('the docker CLI against rootlet system service: image archives, push, c
     assert.match(bad.stderr, /filters are not supported/);
   });
 
-  test('search: one clear line from the server', () => {
+  test('search: a registry\'s catalog by name; a term without a registry is one clear line', async () => {
+    const found = api.dockerOk(['search', `${reg.host}/pushed`]);
+    assert.match(found, /^NAME\s+DESCRIPTION\s+STARS\s+OFFICIAL/);
+    assert.match(found, new RegExp(`^${reg.host}/api/pushed\\s+0`, 'm'));
+    assert.doesNotMatch(found, /test\/busybox|saved/);
+    assert.equal(api.dockerOk(['search', `${reg.host}/no-such-repository`]).trim().split('\n').length, 1, 'the header alone');
+    assert.equal(api.dockerOk(['search', '--filter', 'is-official=true', `${reg.host}/pushed`]).trim().split('\n').length, 1);
     const r = api.docker(['search', 'busybox']);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr.trim(), /^Error response from daemon: search busybox: image search is not supported/);
+    assert.match(r.stderr.trim(), /^Error response from daemon: search busybox: there is no index to search: .*REGISTRY\/busybox/);
     assert.equal(r.stderr.trim().split('\n').length, 1);
+    const bad = await request('GET', `/v1.43/images/search?term=${reg.host}/x&filters=${encodeURIComponent('{"colour":["red"]}')}`);
+    assert.equal(bad.status, 400, bad.body);
+    // rootlet's own search is the same operation.
+    assert.match(sb.ok(['search', '--tls-verify=false', `${reg.host}/pushed`]), new RegExp(`^${reg.host}/api/pushed\\s`, 'm'));
   });
 
   test('update: the restart policy shows in inspect; a limit the host cannot enforce and a field not enforced are refused by name', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ApiError } from '../../src/api/http.js';
-import { imagePruneFilters } from '../../src/api/images.js';
+import { imagePruneFilters, searchFilter } from '../../src/api/images.js';
 import { registryAuth } from '../../src/api/push.js';
 import { updateRequest } from '../../src/api/update-body.js';
 import { updatedResources } from '../../src/engine/containers/update.js';
@@ -103,5 +103,17 @@ describe('image prune filters', () => {
     assert.deepEqual(imagePruneFilters(['dangling=true', 'until=24h', 'label=a=b']), { all: false, filters: ['until=24h', 'label=a=b'] });
     assert.deepEqual(imagePruneFilters(['dangling=0']), { all: true, filters: [] });
     refused(() => imagePruneFilters(['dangling=maybe']), /dangling/);
+  });
+});
+
+describe('image search filters', () => {
+  test('results have no stars and no marks: a filter asking for them keeps none; a bad one is 400', () => {
+    assert.equal(searchFilter([]), true);
+    assert.equal(searchFilter(['is-official=false', 'stars=0']), true);
+    assert.equal(searchFilter(['is-official=true']), false);
+    assert.equal(searchFilter(['is-automated=1']), false);
+    assert.equal(searchFilter(['stars=3']), false);
+    refused(() => searchFilter(['stars=many']), /stars/);
+    refused(() => searchFilter(['colour=red']), /colour/);
   });
 });
