@@ -116,8 +116,12 @@ async function save(c: Call, names: string[]): Promise<void> {
     write(chunk: Buffer, _enc, cb) {
       if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/x-tar' });
       if (res.destroyed) return cb(new Error('the client went away'));
-      if (res.write(chunk)) cb();
-      else res.once('drain', () => cb());
+      if (res.write(chunk)) return cb();
+      // Until the client takes more, or goes away (then no drain comes, and the save must end).
+      const drained = () => { res.off('close', gone); cb(); };
+      const gone = () => { res.off('drain', drained); cb(new Error('the client went away')); };
+      res.once('drain', drained);
+      res.once('close', gone);
     },
   });
   try {

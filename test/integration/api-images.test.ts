@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { ApiService } from '../api-helpers.js';
 import { busyboxTarball, Sandbox } from '../helpers.js';
@@ -51,6 +52,22 @@ describe('the docker CLI against rootlet system service: image archives, push, c
     // save to standard output, through /images/get.
     const piped = spawnSync('sh', ['-c', 'docker save saved/box:1 | tar -t | grep -c manifest.json'], { env: api.clientEnv, encoding: 'utf8' });
     assert.equal(piped.stdout.trim(), '1', piped.stderr);
+  });
+
+  test('a client that goes away mid-save leaves the service serving; the next save is whole', async () => {
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest({ socketPath: api.sock, path: '/v1.43/images/get?names=busybox', headers: { Connection: 'close' } }, (res) => {
+        assert.equal(res.statusCode, 200);
+        assert.equal(res.headers['content-type'], 'application/x-tar');
+        res.once('data', () => { req.destroy(); resolve(); });
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => { if (e.code !== 'ECONNRESET') reject(e); });
+      req.end();
+    });
+    assert.equal((await request('GET', '/_ping')).body, 'OK');
+    const tar = sb.path('again.tar');
+    api.dockerOk(['save', '-o', tar, 'busybox']);
+    assert.match(spawnSync('tar', ['-tf', tar], { encoding: 'utf8' }).stdout, /manifest\.json/);
   });
 
   test('save of a missing image is a 404 with its message; nothing is written', () => {
