@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { familiarName, type BuildEvent } from '../engine/index.js';
 import { errorMessage } from '../util/errors.js';
-import { badRequest, boolParam } from './http.js';
+import { badRequest, boolParam, filtersParam, intParam, sendJson } from './http.js';
 import type { Router } from './router.js';
 import { apiContext } from './streams.js';
 
@@ -12,6 +12,18 @@ import { apiContext } from './streams.js';
  * the image id in an `aux` line, an error in-band.
  */
 export function buildRoutes(r: Router): void {
+  // `docker builder prune`: the whole build cache; what it cannot narrow (filters, a size to keep) is refused, not ignored.
+  r.add('POST', '/build/prune', async (c) => {
+    const filters = filtersParam(c.query);
+    if (filters.length) throw badRequest(`build cache prune filters are not supported: ${filters.join(', ')}; the whole cache is removed`);
+    for (const k of ['keep-storage', 'reserved-space', 'max-used-space', 'min-free-space']) {
+      if (intParam(c.query, k)) throw badRequest(`${k} is not supported by build cache prune: the whole cache is removed`);
+    }
+    boolParam(c.query, 'all');
+    const p = await c.svc.build.prune();
+    sendJson(c.res, 200, { CachesDeleted: p!.images.length ? p!.images : null, SpaceReclaimed: p!.reclaimed });
+  });
+
   r.add('POST', '/build', async (c) => {
     const q = c.query;
     const json = (name: string): Record<string, string> | undefined => {

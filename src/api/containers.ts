@@ -6,6 +6,7 @@ import { ApiError, badRequest, boolParam, filtersParam, intParam, noContent, rea
 import type { Call, Router } from './router.js';
 import { apiContext, framed, openRaw, RemoteTerminal, sink, STDERR, STDOUT } from './streams.js';
 import { Fields } from './create-body.js';
+import { updateRequest } from './update-body.js';
 
 /**
  * /containers/... and /exec/...: each handler reads the request, calls one
@@ -142,6 +143,12 @@ export function containerRoutes(r: Router): void {
     if (!name) throw badRequest('rename: the new name (name=) is required');
     await c.svc.containers.rename(c.params.id!, name.replace(/^\//, ''));
     noContent(c.res);
+  });
+
+  r.add('POST', '/containers/{id}/update', async (c) => {
+    const req = updateRequest(await readJson(c.req));
+    await c.svc.containers.update(c.params.id!, req);
+    sendJson(c.res, 200, { Warnings: [] });
   });
 
   r.add('DELETE', '/containers/{id}', async (c) => {

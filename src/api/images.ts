@@ -1,13 +1,19 @@
 import type { ImagePullEvent } from '../engine/index.js';
 import { errorMessage } from '../util/errors.js';
-import { ApiError, badRequest, boolParam, filtersParam, noContent, sendJson } from './http.js';
+import { ApiError, badRequest, boolParam, filtersParam, intParam, noContent, readBody, sendJson } from './http.js';
+import { archiveRoutes, importFromBody } from './image-archives.js';
+import { headerValue, pushRoutes, registryAuth } from './push.js';
 import type { Router } from './router.js';
 
-/** /images/...: pull with Docker's streamed JSON progress, list, inspect, history, tag, remove. */
+/** /images/...: pull with Docker's streamed JSON progress, import, list, inspect, history, tag, remove, prune, commit; archives and push in their own modules. */
 export function imageRoutes(r: Router): void {
+  archiveRoutes(r);
+  pushRoutes(r);
+
   r.add('POST', '/images/create', async (c) => {
     const from = c.query.get('fromImage');
-    if (c.query.get('fromSrc')) throw new ApiError(501, 'importing with fromSrc is not supported by this server yet: use rootlet import');
+    const fromSrc = c.query.get('fromSrc');
+    if (fromSrc) return importFromBody(c, fromSrc);
     if (!from) throw badRequest('fromImage is required');
     const tag = c.query.get('tag');
     const ref = tag ? (tag.startsWith('sha256:') ? `${from}@${tag}` : `${from}:${tag}`) : from;
@@ -75,4 +81,82 @@ export function imageRoutes(r: Router): void {
     const r2 = await c.svc.images.remove(c.params.name!, { force: boolParam(c.query, 'force') });
     sendJson(c.res, 200, [...r2.untagged.map((u) => ({ Untagged: u })), ...r2.deleted.map((d) => ({ Deleted: d }))]);
   });
+
+  r.add('POST', '/images/prune', async (c) => {
+    const { all, filters } = imagePruneFilters(filtersParam(c.query));
+    const p = await c.svc.images.prune({ all, filters });
+    const deleted = [...p!.untagged.map((u) => ({ Untagged: u })), ...p!.deleted.map((d) => ({ Deleted: d }))];
+    sendJson(c.res, 200, { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: p!.reclaimed });
+  });
+
+  r.add('GET', '/images/search', async (c) => {
+    const term = c.query.get('term');
+    if (!term) throw badRequest('term is required');
+    const limit = intParam(c.query, 'limit');
+    const keep = searchFilter(filtersParam(c.query));
+    const found = await c.svc.images.search(term, { credentials: registryAuth(headerValue(c.req.headers['x-registry-auth'])), ...(limit ? { limit } : {}) });
+    // A catalog knows names only: no description, stars, official or automated mark.
+    sendJson(c.res, 200, keep ? found.map((f) => ({ name: f.name, description: '', star_count: 0, is_official: false, is_automated: false })) : []);
+  });
+
+  r.add('POST', '/commit', async (c) => {
+    const container = c.query.get('container');
+    if (!container) throw badRequest('container is required');
+    const body = (await readBody(c.req)).toString('utf8').trim();
+    // Docker's clients send the container's config only to override it; the CLI sends none (null).
+    if (body && body !== 'null' && body !== '{}') {
+      throw badRequest('a config in the commit request body is not applied by this server: give Dockerfile instructions in changes= instead');
+    }
+    const repo = c.query.get('repo') || undefined;
+    const tag = c.query.get('tag') || undefined;
+    if (tag && !repo) throw badRequest('tag given without repo');
+    const comment = c.query.get('comment') || undefined;
+    const author = c.query.get('author') || undefined;
+    const r2 = await c.svc.build.commit(container, {
+      ...(repo ? { reference: tag ? `${repo}:${tag}` : repo } : {}),
+      changes: c.query.getAll('changes').filter(Boolean),
+      ...(comment ? { message: comment } : {}),
+      ...(author ? { author } : {}),
+      pause: boolParam(c.query, 'pause', true),
+    });
+    sendJson(c.res, 201, { Id: r2.id });
+  });
+}
+
+/**
+ * Docker's image prune filters → the engine's: `dangling=false` is the
+ * CLI's --all (every image no container uses), `dangling=true` the
+ * default; until and label go through as they are (the engine checks them).
+ */
+export function imagePruneFilters(filters: string[]): { all: boolean; filters: string[] } {
+  let all = false;
+  const rest: string[] = [];
+  for (const f of filters) {
+    const m = /^dangling=(.*)$/.exec(f);
+    if (!m) { rest.push(f); continue; }
+    if (/^(0|false)$/i.test(m[1]!)) all = true;
+    else if (!/^(1|true)$/i.test(m[1]!)) throw badRequest(`invalid filter dangling=${m[1]}: true or false`);
+  }
+  return { all, filters: rest };
+}
+
+/**
+ * Docker's search filters, against results that have no stars and are
+ * neither official nor automated: whether any result can pass them.
+ */
+export function searchFilter(filters: string[]): boolean {
+  let keep = true;
+  for (const f of filters) {
+    const [key, value = ''] = f.split(/=(.*)/s);
+    if (key === 'is-official' || key === 'is-automated') {
+      if (!/^(true|false|1|0)$/i.test(value)) throw badRequest(`invalid filter ${f}: true or false`);
+      if (/^(true|1)$/i.test(value)) keep = false;
+    } else if (key === 'stars') {
+      if (!/^\d+$/.test(value)) throw badRequest(`invalid filter ${f}: a number of stars`);
+      if (Number(value) > 0) keep = false;
+    } else {
+      throw badRequest(`invalid filter '${key}': search takes is-official, is-automated and stars`);
+    }
+  }
+  return keep;
 }

@@ -26,6 +26,7 @@ const CONTAINER_COMMANDS: Array<{ names: string[]; load: () => Promise<Register>
   { names: ['cp'], load: async () => (await import('./cp.js')).register },
   { names: ['export'], load: async () => (await import('./export.js')).register },
   { names: ['port'], load: async () => (await import('./port.js')).register },
+  { names: ['update'], load: async () => (await import('./update.js')).register },
   { names: ['commit'], load: async () => (await import('./build.js')).registerCommit },
 ];
 

@@ -45,6 +45,7 @@ export { tmpName } from '../image/store.js';
 export type { ContainerSummary, ListOptions as ContainerListRequest } from './containers/list.js';
 export type { ContainerStats } from './containers/stats.js';
 export type { TopTable } from './containers/top.js';
+export type { UpdateRequest as ContainerUpdateRequest } from './containers/update.js';
 export type { LogsRequest, AttachRequest, AttachResult } from './containers/service.js';
 export type { HealthState, ContainerState } from './containers/store.js';
 export type { CopyOptions } from './containers/cp.js';
@@ -54,7 +55,7 @@ export type { PortBinding } from '../util/values.js';
 export type { InspectType };
 export type {
   ImageSummary, ImageListRequest, ImportRequest, ImportResult, LoadRequest, PullRequest, ImagePullEvent, EnsureResult, LoginRequest,
-  HistoryEntry, LoadedImage, PruneResult, PullEvent, PullResult, PushEvent, RemoveImageResult, ArchiveFormat, PullPolicy,
+  HistoryEntry, LoadedImage, PruneResult, SearchResult, PullEvent, PullResult, PushEvent, RemoveImageResult, ArchiveFormat, PullPolicy,
 } from './images/service.js';
 export type { AuditFinding, FindingKind, ImageAudit } from './images/service.js';
 export type { CreateNetworkRequest, NetworkDetails, NetworkMember } from './networks/service.js';

@@ -52,6 +52,11 @@ export interface ResourcesSpec {
 export function resourcesSpec(r: Resources, id: string, uid = process.getuid!(), host: CgroupHost = cgroupHost(uid)): ResourcesSpec | undefined {
   if (!asked(r).length) return undefined;
   checkResources(r, uid, host);
+  return { resources: ociResources(r, host), cgroupsPath: `user.slice:rootlet:${id}` };
+}
+
+/** The OCI `linux.resources` of these limits (the spec's at create, the runtime's `update` file later). */
+export function ociResources(r: Resources, host: Pick<CgroupHost, 'swapAccounting'>): Record<string, unknown> {
   const resources: Record<string, unknown> = {};
   if (r.memoryBytes !== undefined) {
     // Docker's default without --memory-swap: as much swap again (the OCI value is memory plus swap).
@@ -59,7 +64,7 @@ export function resourcesSpec(r: Resources, id: string, uid = process.getuid!(),
   }
   if (r.cpuQuota !== undefined) resources.cpu = { quota: r.cpuQuota, period: r.cpuPeriod ?? 100_000 };
   if (r.pidsLimit !== undefined) resources.pids = { limit: r.pidsLimit };
-  return { resources, cgroupsPath: `user.slice:rootlet:${id}` };
+  return resources;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { ContainerSummary, ListOptions } from './list.js';
 import type { CreateRequest, ExecRequest } from './request.js';
 import type { ContainerStats } from './stats.js';
 import type { TopTable } from './top.js';
+import type { UpdateRequest } from './update.js';
 import type { ImagePullEvent, ImageService, PullPolicy } from '../images/service.js';
 import type { ContainerRecord, HealthState } from './store.js';
 
@@ -287,6 +288,15 @@ export class ContainerService {
   async wait(ref: string): Promise<number> {
     const { waitContainer } = await import('./stop.js');
     return waitContainer(this.engine, (await this.resolve(ref)).id);
+  }
+
+  /**
+   * `update`: new limits (enforced on a running container at once, by the
+   * runtime) and restart policy; a limit this host cannot enforce is refused.
+   */
+  async update(ref: string, req: UpdateRequest): Promise<void> {
+    const { updateContainer } = await import('./update.js');
+    await updateContainer(this.engine, await this.resolve(ref), req);
   }
 
   /** `rename`: its own /etc/hosts and those of the other containers of its networks name it anew. */

@@ -51,8 +51,17 @@ const EPOCH = new Date(0);
 
 function addBuffer(pack: tar.Pack, name: string, data: Buffer | string): Promise<void> {
   return new Promise((resolve, reject) => {
-    pack.entry({ name, mode: 0o644, mtime: EPOCH }, data, (e) => (e ? reject(e) : resolve()));
+    quiet(pack.entry({ name, mode: 0o644, mtime: EPOCH }, data, (e) => (e ? reject(e) : resolve())));
   });
+}
+
+/**
+ * An entry whose error its callback reports: a pack destroyed mid-entry (its
+ * output failed) also emits the error on the entry, which nothing else listens to.
+ */
+function quiet<T extends { on(event: 'error', fn: (e: Error) => void): unknown }>(entry: T): T {
+  entry.on('error', () => {});
+  return entry;
 }
 
 /** Writes a stream as one entry of `size` bytes; returns the sha256 of what was written. */
@@ -61,8 +70,10 @@ async function addStream(pack: tar.Pack, name: string, size: number, body: Reada
   // streamx's writable, used through the node-compatible part of its interface.
   let sink!: NodeJS.WritableStream;
   const done = new Promise<void>((resolve, reject) => {
-    sink = pack.entry({ name, size, mode: 0o644, mtime: EPOCH }, (e) => (e ? reject(e) : resolve())) as unknown as NodeJS.WritableStream;
+    sink = quiet(pack.entry({ name, size, mode: 0o644, mtime: EPOCH }, (e) => (e ? reject(e) : resolve()))) as unknown as NodeJS.WritableStream;
   });
+  // The loop below may end on the entry's error before `done` is awaited: it is handled, not left unhandled.
+  done.catch(() => {});
   for await (const chunk of body) {
     hash.update(chunk as Buffer);
     if (!sink.write(chunk as Buffer)) await once(sink, 'drain');
@@ -182,13 +193,19 @@ export async function saveImages(engine: Engine, refs: string[], format: Archive
   const items = saveItems(engine, refs);
   const pack = tar.pack();
   const written = pipeline(Readable.from(pack), out);
+  // The output failing first (a reader gone, a full disk) ends the writing too: the pack's destruction fails
+  // the entry being written. Handled from the start: the writer may be busy when it happens.
+  let outputError: unknown;
+  const settled = written.then(() => {}, (err: unknown) => { outputError ??= err; pack.destroy(err as Error); });
   try {
     await (format === 'oci-archive' ? writeOciArchive : writeDockerArchive)(engine, pack, items);
     pack.finalize();
   } catch (err) {
+    // What failed first is the error: the output's, or the writer's (then the output only ends early).
+    const first = outputError;
     pack.destroy(err as Error);
-    await written.catch(() => {});
-    throw err;
+    await settled;
+    throw first ?? err;
   }
   await written;
 }

@@ -12,6 +12,7 @@ import type { LoadedImage } from './load.js';
 import type { PruneResult } from './prune.js';
 import type { PullEvent, PullResult } from './pull.js';
 import type { PushEvent } from './push.js';
+import type { SearchResult } from './search.js';
 import type { ArchiveFormat } from '../../image/archive-formats.js';
 import type { AuditFinding, FindingKind, ImageAudit } from './audit.js';
 
@@ -107,6 +108,7 @@ export interface LoginRequest extends Omit<RegistryAccess, 'credentials'> {
 }
 
 export type { AuditFinding, FindingKind, ImageAudit };
+export type { SearchResult };
 export type { HistoryEntry, LoadedImage, PruneResult, PullEvent, PullResult, PushEvent, RemoveImageResult, ArchiveFormat, PullPolicy };
 
 /**
@@ -238,6 +240,16 @@ export class ImageService {
   async push(source: string, dest: string | undefined, req: RegistryAccess = {}, onProgress?: (e: PushEvent) => void): Promise<{ name: string; digest: string; size: number }> {
     const { pushImage } = await import('./push.js');
     return pushImage(this.engine, source, dest, { ...req, ...(onProgress ? { onEvent: onProgress } : {}) });
+  }
+
+  /**
+   * `search REGISTRY/TERM`: the repositories of that registry's catalog whose
+   * names contain TERM (registries have no search of their own; a term
+   * without a registry is refused, saying so).
+   */
+  async search(term: string, req: RegistryAccess & { limit?: number } = {}): Promise<SearchResult[]> {
+    const { searchImages } = await import('./search.js');
+    return searchImages(this.engine, term, req);
   }
 
   /** `pull`: one name, or with allTags every tag of a repository, one after the other. Returns each name's result. */

@@ -228,6 +228,14 @@ export class RegistryClient {
     return body.tags ?? [];
   }
 
+  /** GET /v2/_catalog: the registry's repository names (up to `n`), where it lists them (many public ones do not). */
+  async catalog(n: number): Promise<string[]> {
+    const res = await this.request(`/v2/_catalog?n=${n}`, { scopes: ['registry:catalog:*'] });
+    if (res.status !== 200) throw await apiError(res, `the catalog of ${this.host}`, 'catalog');
+    const body = JSON.parse((await readBody(res, MANIFEST_LIMIT, 'the catalog')).toString('utf8')) as { repositories?: string[] | null };
+    return body.repositories ?? [];
+  }
+
   close(): void {
     this.transport.close();
   }
