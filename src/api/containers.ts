@@ -165,7 +165,7 @@ export function containerRoutes(r: Router): void {
     try {
       code = condition === 'not-running' && !rec.State?.Running && rec.State?.Status !== 'created'
         ? rec.State?.ExitCode ?? 0
-        : await abortable(c.svc.containers.wait(rec.Id), c.signal).catch((err: unknown) => {
+        : await c.svc.containers.wait(rec.Id, { signal: c.signal }).catch((err: unknown) => {
           // Waiting for its removal, and it is gone without an exit (an AutoRemove container that could not start): that is the end waited for.
           if (condition === 'removed' && !c.signal.aborted) return 0;
           throw err;
@@ -415,13 +415,6 @@ function seconds(v: string | null): number | undefined {
   if (!v) return undefined;
   if (!/^\d+(\.\d+)?$/.test(v)) throw badRequest(`invalid time ${JSON.stringify(v)}: Unix seconds expected`);
   return Math.round(Number(v) * 1000);
-}
-
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    signal.addEventListener('abort', () => reject(new Error('the client went away')), { once: true });
-    p.then(resolve, reject);
-  });
 }
 
 async function untilRemoved(c: Call, id: string): Promise<void> {
