@@ -1,5 +1,5 @@
 import { DEFAULT_DETACH_KEYS, parseDetachKeys, type AttachResult, type ContainerSummary, type ExecRequest } from '../engine/index.js';
-import { statusText } from '../cli/ps-format.js';
+import { statusText } from '../docker/status.js';
 import { errorMessage } from '../util/errors.js';
 import { createRequest } from './create-body.js';
 import { ApiError, badRequest, boolParam, filtersParam, intParam, noContent, readJson, sendJson } from './http.js';
@@ -328,7 +328,9 @@ export function containerRoutes(r: Router): void {
       env: body.strs('Env') ?? [],
       privileged: !!body.bool('Privileged'),
     };
+    const consoleSize = body.size('ConsoleSize');
     const s = c.sessions.newExec(rec.Id, req, { stdin: !!body.bool('AttachStdin'), stdout: body.bool('AttachStdout') ?? true, stderr: body.bool('AttachStderr') ?? true });
+    if (consoleSize && consoleSize[0] && consoleSize[1]) s.consoleSize = consoleSize;
     sendJson(c.res, 201, { Id: s.id });
   });
 
@@ -336,6 +338,8 @@ export function containerRoutes(r: Router): void {
     const s = c.sessions.execs.get(c.params.id!);
     if (!s) throw new ApiError(404, `No such exec instance: ${c.params.id}`);
     const body = new Fields(await readJson(c.req, c.upgrade?.body), '');
+    // The size the client gave at create (start may also carry one, as newer clients send): the exec's terminal starts at it.
+    const startSize = body.size('ConsoleSize');
     if (s.started) throw new ApiError(409, `exec ${s.id} has already run`);
     s.started = true;
     s.running = true;
@@ -350,6 +354,8 @@ export function containerRoutes(r: Router): void {
     }
     const conn = openRaw(c.res, c.upgrade, !tty);
     const terminal = tty ? new RemoteTerminal() : undefined;
+    const size = startSize && startSize[0] && startSize[1] ? startSize : s.consoleSize;
+    if (terminal && size) terminal.resize(size[0], size[1]);
     s.terminal = terminal;
     const streams = {
       stdout: framed(conn.out, STDOUT, tty, s.attach.stdout),
