@@ -22,7 +22,8 @@ import { MIN_API_VERSION, systemRoutes } from './system.js';
  * so nothing runs while nobody uses it.
  */
 
-export type Listen = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+/** A socket to bind, or (fd) one that is already listening: systemd's, passed by socket activation. */
+export type Listen = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number } | { kind: 'fd'; fd: number };
 
 export interface ServeOptions {
   listen: Listen;
@@ -160,7 +161,14 @@ export async function serve(svc: Services, o: ServeOptions): Promise<{ server: S
     s.once('close', () => { open--; armIdle(); });
   });
 
-  if (o.listen.kind === 'unix') {
+  if (o.listen.kind === 'fd') {
+    // systemd made the socket (its path, its modes) and keeps it: nothing is bound here, nothing removed at the end.
+    const { fd } = o.listen;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) => reject(new EngineError(`cannot serve the socket systemd passed (fd ${fd}): ${e.message}`)));
+      server.listen({ fd }, () => resolve());
+    });
+  } else if (o.listen.kind === 'unix') {
     const path = o.listen.path;
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     await clearStaleSocket(path);
