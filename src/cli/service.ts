@@ -93,7 +93,7 @@ async function serveApi(listen: Listen, idleSec: number): Promise<void> {
   }
   const svc = await services();
   const version = await svc.system.version();
-  const { server, closed } = await serve(svc, {
+  const { closed, shutdown } = await serve(svc, {
     listen,
     idleMs: idleSec * 1000,
     apiVersion: version.apiVersion,
@@ -102,11 +102,8 @@ async function serveApi(listen: Listen, idleSec: number): Promise<void> {
   });
   // What the user's clients need, once the socket is there to be used.
   if (listen.kind === 'unix') process.stderr.write(`export DOCKER_HOST=unix://${listen.path}\n`);
-  const stop = () => server.close();
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  // Open connections (a follow, an attach) do not hold the exit once the service was told to stop.
-  server.once('close', () => server.closeAllConnections());
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
   await closed;
   process.exit(0);
 }
