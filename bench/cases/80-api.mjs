@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { LATENCY_COLUMNS, latencyTable, percentile, timeInterleaved } from '../lib/measure.mjs';
 import { engines, PODMAN_NOTE, removeAll, runDetachedArgv } from '../lib/engines.mjs';
 import { context as buildContext } from './60-build.mjs';
@@ -87,7 +88,10 @@ export async function run(sb, { warmup, progress }) {
     const { stats, rows } = latencyTable(commands, samples, { rootlet: 'docker run --rm through rootlet\'s socket', podman: 'docker run --rm through Podman\'s socket' });
     // docker build of the build bench's context, cold (every step runs), through each socket: the API's /build
     // (DOCKER_BUILDKIT=0: the client sends the context as a tar to POST /build, which both services serve).
-    const dockerBuild = (tool, image) => [...client(tool), 'DOCKER_BUILDKIT=0', 'docker', 'build', '-q', '--no-cache', '-t', 'bench-api-build', buildContext(sb, image)];
+    const dockerBuild = (tool, image) => {
+      const ctx = buildContext(sb, image);
+      return [...client(tool), 'DOCKER_BUILDKIT=0', 'docker', 'build', '-q', '--no-cache', '-t', 'bench-api-build', '-f', join(ctx, 'Containerfile'), ctx];
+    };
     const builds = [
       { tool: 'rootlet', argv: dockerBuild('rootlet', sb.image.rootlet) },
       { tool: 'podman', argv: dockerBuild('podman', sb.image.podman) },
