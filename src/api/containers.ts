@@ -190,15 +190,7 @@ export function containerRoutes(r: Router): void {
       ...(stdin && conn.input ? { stdin: conn.input } : {}),
       ...(tty ? { terminal: new RemoteTerminal() } : {}),
     };
-    // The session ends when the client leaves. On a hijacked connection the server cannot tell a client that closed
-    // only its sending side (its input ended: the container's output still goes to it) from one that left altogether
-    // (a unix socket's peer reads as ended either way): to a container with no open input, no client sends input to
-    // end, so an end there is the client leaving, and the session (its connection to the monitor) goes with it.
-    const gone = new AbortController();
-    const leave = () => gone.abort();
-    c.signal.addEventListener('abort', leave, { once: true });
-    if (!rec.Config?.OpenStdin) void conn.inputEnded.then(leave);
-    const ctx = apiContext(streams, gone.signal);
+    const ctx = apiContext(streams, c.signal);
     const req = { stdin: stdin && !!conn.input, detachKeys: parseDetachKeys(c.query.get('detachKeys') ?? DEFAULT_DETACH_KEYS) };
     const stopResize = streams.terminal ? c.sessions.addTerminal(rec.Id, streams.terminal) : undefined;
     try {
@@ -209,13 +201,12 @@ export function containerRoutes(r: Router): void {
         // Not started yet (docker run attaches first): the start request runs the session.
         await new Promise<AttachResult | void>((resolve) => {
           const drop = c.sessions.addPending(rec.Id, { req, ctx, settle: (r) => resolve(r instanceof Error ? undefined : r) });
-          gone.signal.addEventListener('abort', () => { drop(); resolve(); }, { once: true });
+          c.signal.addEventListener('abort', () => { drop(); resolve(); }, { once: true });
         });
       }
     } catch (err) {
       streams.stderr.write(Buffer.from(`Error: ${errorMessage(err)}\n`));
     } finally {
-      c.signal.removeEventListener('abort', leave);
       stopResize?.();
       conn.end();
     }

@@ -42,8 +42,6 @@ export interface RawConnection {
   end(): void;
   /** Resolves when the client went away. */
   closed: Promise<void>;
-  /** Resolves when the client closed its sending side (hijacked only): its input ended, or it left altogether. */
-  inputEnded: Promise<void>;
 }
 
 export function openRaw(res: ServerResponse, upgrade: { socket: Duplex; head: Buffer; started: boolean } | undefined, multiplexed: boolean): RawConnection {
@@ -56,16 +54,15 @@ export function openRaw(res: ServerResponse, upgrade: { socket: Duplex; head: Bu
     if (head.length) input.write(head);
     socket.on('data', (d: Buffer) => input.write(d));
     // The client closed its sending side (its input ended): the container's input ends, its output still comes.
-    const inputEnded = new Promise<void>((r) => socket.once('end', () => r()));
     socket.on('end', () => input.end());
     socket.on('error', () => { /* the client went away: 'close' follows */ });
     const closed = new Promise<void>((r) => socket.once('close', () => r()));
-    return { out: socket, input, end: () => { if (!socket.destroyed) socket.end(); }, closed, inputEnded };
+    return { out: socket, input, end: () => { if (!socket.destroyed) socket.end(); }, closed };
   }
   res.writeHead(200, { 'Content-Type': type });
   res.flushHeaders();
   const closed = new Promise<void>((r) => res.once('close', () => r()));
-  return { out: res, end: () => { if (!res.writableEnded) res.end(); }, closed, inputEnded: new Promise<void>(() => {}) };
+  return { out: res, end: () => { if (!res.writableEnded) res.end(); }, closed };
 }
 
 /** A terminal whose size the client sets with the resize endpoints. */
