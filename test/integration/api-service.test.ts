@@ -47,6 +47,8 @@ describe('the API service in a terminal, under systemd, and when clients leave',
     api = new ApiService(sb, { env: { NODE_OPTIONS: `--require ${preload}` } });
     await api.ready();
     api.dockerOk(['run', '-d', '--name', 'box', 'busybox', 'sleep', '100000']);
+    // One that writes now and then: an attach learns its client left at the next write (see the leak test).
+    api.dockerOk(['run', '-d', '--name', 'ticker', 'busybox', 'sh', '-c', 'while true; do echo tick; sleep 0.5; done']);
   });
   after(async () => {
     await api?.stop();
@@ -140,7 +142,9 @@ describe('the API service in a terminal, under systemd, and when clients leave',
     for (let i = 0; i < 30; i++) {
       await leave('POST', '/containers/box/wait');
       await leave('GET', '/containers/box/logs?follow=1&stdout=1&stderr=1');
-      await leave('POST', '/containers/box/attach?stream=1&stdout=1&stderr=1&stdin=1', { Connection: 'Upgrade', Upgrade: 'tcp' });
+      // The docker CLI closes its sending side at once when it has no input: on a unix socket that reads as a client that
+      // left, so a hijacked attach learns the client is gone only when it writes to it (as Docker's): ticker writes.
+      await leave('POST', '/containers/ticker/attach?stream=1&stdout=1&stderr=1&stdin=1', { Connection: 'Upgrade', Upgrade: 'tcp' });
     }
     // Everything the 90 requests held goes once the service has seen them gone.
     let now = base;
@@ -155,6 +159,7 @@ describe('the API service in a terminal, under systemd, and when clients leave',
     // And it still answers, and the container it waited on runs on.
     assert.equal((await api.request('GET', '/_ping')).body, 'OK');
     assert.equal(api.dockerOk(['inspect', '--format', '{{.State.Running}}', 'box']), 'true\n');
+    assert.equal(api.dockerOk(['inspect', '--format', '{{.State.Running}}', 'ticker']), 'true\n');
   });
 
   test('system service --install writes the socket and service units; --uninstall removes them', () => {
