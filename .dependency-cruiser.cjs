@@ -3,8 +3,9 @@
 //   src/util                                         imports nothing else of src
 //   src/state, rootless, storage, runtime, image     import util and each other
 //   src/engine                                       imports the layers below
-//   front doors: src/cli, src/grammar (their shared     import src/util, and the
-//   flag grammar; later compose, api, pods)
+//   front doors: src/cli, src/api, src/compose,     import src/util, and the
+//   src/grammar (their shared flag grammar),
+//   src/docker (Docker's documents they share)
 //                                                    engine only through
 //                                                    engine/index.ts and
 //                                                    engine/context.ts
@@ -14,7 +15,7 @@
 /** Lower layers, by folder. */
 const lower = '^src/(state|rootless|storage|runtime|image)/';
 /** Front doors: what users and other programs talk to. */
-const frontDoors = '^src/(cli|compose|api|pods|grammar)/';
+const frontDoors = '^src/(cli|compose|api|pods|grammar|docker)/';
 
 module.exports = {
   forbidden: [
@@ -45,6 +46,29 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/engine/' },
       to: { path: [frontDoors, '^src/(main|helper|loader)\\.ts$'] },
+    },
+    {
+      name: 'api-is-not-the-cli',
+      comment:
+        'The API and the CLI are two front doors on one engine: what both need (Docker\'s documents) lives in src/docker, ' +
+        'so a change to how the CLI prints cannot change what the API answers.',
+      severity: 'error',
+      from: { path: '^src/api/' },
+      to: { path: '^src/cli/' },
+    },
+    {
+      name: 'cli-is-not-the-api',
+      comment: 'The CLI reaches the API only to start it: `system service` (src/cli/service.ts) loads the server.',
+      severity: 'error',
+      from: { path: '^src/cli/', pathNot: '^src/cli/service\\.ts$' },
+      to: { path: '^src/api/' },
+    },
+    {
+      name: 'docker-documents-are-shared',
+      comment: 'src/docker holds the documents both front doors serve; it imports neither of them.',
+      severity: 'error',
+      from: { path: '^src/docker/' },
+      to: { path: '^src/(cli|api|compose|pods)/' },
     },
     {
       name: 'front-doors-use-the-contract',

@@ -14,7 +14,8 @@ const RUNS = 5;
 const COLD_TARGET = 0.4;
 const CACHED_TARGET_MS = 300;
 
-function context(sb, base) {
+/** The build's context directory for `base` (also built through the API sockets: 80-api.mjs). */
+export function context(sb, base) {
   const dir = sb.path(`build-ctx-${base.replace(/\W/g, '-')}`);
   mkdirSync(join(dir, 'data'), { recursive: true });
   // A few MB to copy: four 1 MiB files of random bytes (incompressible, as real content mostly is).

@@ -1,5 +1,5 @@
 import { DEFAULT_DETACH_KEYS, parseDetachKeys, type AttachResult, type ContainerSummary, type ExecRequest } from '../engine/index.js';
-import { statusText } from '../cli/ps-format.js';
+import { statusText } from '../docker/status.js';
 import { errorMessage } from '../util/errors.js';
 import { createRequest } from './create-body.js';
 import { ApiError, badRequest, boolParam, filtersParam, intParam, noContent, readJson, sendJson } from './http.js';
@@ -172,7 +172,7 @@ export function containerRoutes(r: Router): void {
     try {
       code = condition === 'not-running' && !rec.State?.Running && rec.State?.Status !== 'created'
         ? rec.State?.ExitCode ?? 0
-        : await abortable(c.svc.containers.wait(rec.Id), c.signal).catch((err: unknown) => {
+        : await c.svc.containers.wait(rec.Id, { signal: c.signal }).catch((err: unknown) => {
           // Waiting for its removal, and it is gone without an exit (an AutoRemove container that could not start): that is the end waited for.
           if (condition === 'removed' && !c.signal.aborted) return 0;
           throw err;
@@ -335,7 +335,9 @@ export function containerRoutes(r: Router): void {
       env: body.strs('Env') ?? [],
       privileged: !!body.bool('Privileged'),
     };
+    const consoleSize = body.size('ConsoleSize');
     const s = c.sessions.newExec(rec.Id, req, { stdin: !!body.bool('AttachStdin'), stdout: body.bool('AttachStdout') ?? true, stderr: body.bool('AttachStderr') ?? true });
+    if (consoleSize && consoleSize[0] && consoleSize[1]) s.consoleSize = consoleSize;
     sendJson(c.res, 201, { Id: s.id });
   });
 
@@ -343,6 +345,8 @@ export function containerRoutes(r: Router): void {
     const s = c.sessions.execs.get(c.params.id!);
     if (!s) throw new ApiError(404, `No such exec instance: ${c.params.id}`);
     const body = new Fields(await readJson(c.req, c.upgrade?.body), '');
+    // The size the client gave at create (start may also carry one, as newer clients send): the exec's terminal starts at it.
+    const startSize = body.size('ConsoleSize');
     if (s.started) throw new ApiError(409, `exec ${s.id} has already run`);
     s.started = true;
     s.running = true;
@@ -357,6 +361,8 @@ export function containerRoutes(r: Router): void {
     }
     const conn = openRaw(c.res, c.upgrade, !tty);
     const terminal = tty ? new RemoteTerminal() : undefined;
+    const size = startSize && startSize[0] && startSize[1] ? startSize : s.consoleSize;
+    if (terminal && size) terminal.resize(size[0], size[1]);
     s.terminal = terminal;
     const streams = {
       stdout: framed(conn.out, STDOUT, tty, s.attach.stdout),
@@ -422,13 +428,6 @@ function seconds(v: string | null): number | undefined {
   if (!v) return undefined;
   if (!/^\d+(\.\d+)?$/.test(v)) throw badRequest(`invalid time ${JSON.stringify(v)}: Unix seconds expected`);
   return Math.round(Number(v) * 1000);
-}
-
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    signal.addEventListener('abort', () => reject(new Error('the client went away')), { once: true });
-    p.then(resolve, reject);
-  });
 }
 
 async function untilRemoved(c: Call, id: string): Promise<void> {

@@ -48,6 +48,13 @@ export class Fields {
     return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v as string[] : this.wrong(key, 'a list of strings');
   }
 
+  /** Two whole numbers, as Docker's ConsoleSize [height, width]. */
+  size(key: string): [number, number] | undefined {
+    const v = this.get(key);
+    if (v === undefined) return undefined;
+    return Array.isArray(v) && v.length === 2 && v.every((x) => Number.isInteger(x) && x >= 0 && x < 65536) ? v as [number, number] : this.wrong(key, 'a [height, width] pair of whole numbers');
+  }
+
   /** A string or a list of strings (Cmd and Entrypoint take both). */
   strOrStrs(key: string): string[] | undefined {
     const v = this.get(key);

@@ -1,5 +1,5 @@
-import { dockerInspect as networkDoc } from '../cli/network.js';
-import { volumeInspect } from '../cli/volume.js';
+import { networkDoc } from '../docker/network.js';
+import { volumeDoc } from '../docker/volume.js';
 import { Fields } from './create-body.js';
 import { badRequest, filtersParam, noContent, readJson, sendJson } from './http.js';
 import type { Router } from './router.js';
@@ -56,7 +56,7 @@ export function networkRoutes(r: Router): void {
 
   r.add('GET', '/volumes', async (c) => {
     const list = await c.svc.volumes.list({ filters: filtersParam(c.query) });
-    sendJson(c.res, 200, { Volumes: list.map(volumeInspect), Warnings: [] });
+    sendJson(c.res, 200, { Volumes: list.map(volumeDoc), Warnings: [] });
   });
   r.add('POST', '/volumes/create', async (c) => {
     const b = new Fields(await readJson(c.req), '');
@@ -66,10 +66,10 @@ export function networkRoutes(r: Router): void {
     const driver = b.str('Driver');
     if (driver && driver !== 'local') throw badRequest(`volume driver ${JSON.stringify(driver)} is not supported: only local`);
     const v = await c.svc.volumes.create({ ...(name ? { name } : {}), ...(labels ? { labels } : {}), ...(options ? { options } : {}) });
-    sendJson(c.res, 201, volumeInspect(v));
+    sendJson(c.res, 201, volumeDoc(v));
   });
   r.add('GET', '/volumes/{name}', async (c) => {
-    sendJson(c.res, 200, volumeInspect(await c.svc.volumes.inspect(c.params.name!)));
+    sendJson(c.res, 200, volumeDoc(await c.svc.volumes.inspect(c.params.name!)));
   });
   r.add('DELETE', '/volumes/{name}', async (c) => {
     const force = c.query.get('force');

@@ -22,7 +22,8 @@ import { MIN_API_VERSION, systemRoutes } from './system.js';
  * so nothing runs while nobody uses it.
  */
 
-export type Listen = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+/** A socket to bind, or (fd) one that is already listening: systemd's, passed by socket activation. */
+export type Listen = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number } | { kind: 'fd'; fd: number };
 
 export interface ServeOptions {
   listen: Listen;
@@ -69,7 +70,7 @@ async function clearStaleSocket(path: string): Promise<void> {
   rmSync(path, { force: true });
 }
 
-export async function serve(svc: Services, o: ServeOptions): Promise<{ server: Server; closed: Promise<void> }> {
+export async function serve(svc: Services, o: ServeOptions): Promise<{ server: Server; closed: Promise<void>; shutdown: () => void }> {
   const router = apiRouter();
   const sessions = new Sessions();
   const log = o.log ?? (() => {});
@@ -119,7 +120,11 @@ export async function serve(svc: Services, o: ServeOptions): Promise<{ server: S
 
   const server = createServer({ requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => { void handle(req, res); });
   // Docker's clients ask to take the connection over for attach and exec (Connection: Upgrade, Upgrade: tcp).
+  // Connections taken over from HTTP: the server no longer tracks them, so a shutdown ends them itself.
+  const hijacked = new Set<Duplex>();
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    hijacked.add(socket);
+    socket.once('close', () => hijacked.delete(socket));
     void (async () => {
       // The body (exec start's {"Detach":false,"Tty":...}) follows the headers on the socket.
       const length = Number(req.headers['content-length'] ?? 0);
@@ -160,7 +165,14 @@ export async function serve(svc: Services, o: ServeOptions): Promise<{ server: S
     s.once('close', () => { open--; armIdle(); });
   });
 
-  if (o.listen.kind === 'unix') {
+  if (o.listen.kind === 'fd') {
+    // systemd made the socket (its path, its modes) and keeps it: nothing is bound here, nothing removed at the end.
+    const { fd } = o.listen;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) => reject(new EngineError(`cannot serve the socket systemd passed (fd ${fd}): ${e.message}`)));
+      server.listen({ fd }, () => resolve());
+    });
+  } else if (o.listen.kind === 'unix') {
     const path = o.listen.path;
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     await clearStaleSocket(path);
@@ -181,7 +193,13 @@ export async function serve(svc: Services, o: ServeOptions): Promise<{ server: S
     });
   }
   armIdle();
-  return { server, closed };
+  // Told to stop (SIGTERM): a follow or an attach still open must not keep it from closing.
+  const shutdown = () => {
+    server.close();
+    server.closeAllConnections();
+    for (const s of hijacked) s.destroy();
+  };
+  return { server, closed, shutdown };
 }
 
 function statusLine(err: unknown): string {

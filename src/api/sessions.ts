@@ -20,6 +20,8 @@ export interface ExecSession {
   exitCode?: number;
   started: boolean;
   terminal?: RemoteTerminal;
+  /** Exec create's ConsoleSize [rows, columns]: the terminal's size until a resize comes. */
+  consoleSize?: [number, number];
   created: number;
 }
 

@@ -1,5 +1,5 @@
 import { dockerMessage, type EventFilters } from '../engine/index.js';
-import { dockerInfo, dockerVersion } from '../cli/system-format.js';
+import { dockerInfo, dockerVersion } from '../docker/system.js';
 import { badRequest, filtersParam, readJson, sendJson } from './http.js';
 import type { Router } from './router.js';
 

@@ -8,6 +8,7 @@ import { checkedOption, listOption } from './flag-values.js';
 import { collect, confirm, eachName, services } from './common.js';
 import { formatEach, formatList, type ListKind } from './list-format.js';
 import { goTimeString } from './ps-format.js';
+import { networkDoc } from '../docker/network.js';
 
 const LS: ListKind = {
   table: 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}',
@@ -27,30 +28,6 @@ function lsRow(n: NetworkDetails, trunc: boolean) {
   };
 }
 
-/** Docker's `network inspect` JSON for a network the engine describes. */
-export function dockerInspect(n: NetworkDetails): Record<string, unknown> {
-  const members: Record<string, unknown> = {};
-  for (const m of n.containers) {
-    members[m.containerId] = { Name: m.name, EndpointID: m.endpointId, MacAddress: m.macAddress, IPv4Address: `${m.ipv4Address}/${m.prefixLength}`, IPv6Address: '' };
-  }
-  return {
-    Name: n.name,
-    Id: n.id,
-    Created: new Date(n.created).toISOString(),
-    Scope: n.scope,
-    Driver: n.driver,
-    EnableIPv6: n.enableIPv6,
-    IPAM: { Driver: n.ipam.driver, Options: {}, Config: n.ipam.config.map((c) => ({ Subnet: c.subnet, Gateway: c.gateway })) },
-    Internal: n.internal,
-    Attachable: false,
-    Ingress: false,
-    ConfigFrom: { Network: '' },
-    ConfigOnly: false,
-    Containers: members,
-    Options: n.options,
-    Labels: n.labels,
-  };
-}
 
 export function register(program: Command): void {
   const net = program.command('network').description('Manage networks (containers on one network find each other by name)').usage('COMMAND');
@@ -91,7 +68,7 @@ export function register(program: Command): void {
       const missing: string[] = [];
       for (const n of names) {
         try {
-          found.push(dockerInspect(await networks.inspect(n)));
+          found.push(networkDoc(await networks.inspect(n)));
         } catch (err) {
           if (!(err instanceof NetworkNotFoundError)) throw err;
           missing.push(n);

@@ -1,7 +1,10 @@
 import { formatPorts } from './ports-format.js';
 import type { ContainerSummary } from '../engine/containers/list.js';
 import { humanDuration, humanSize } from './format.js';
+import { statusText } from '../docker/status.js';
 import type { ListKind } from './list-format.js';
+
+export { statusText };
 
 /** `docker ps`'s fields and their column headers. */
 export const PS_KIND: ListKind = {
@@ -56,18 +59,6 @@ export function goTimeString(ms: number): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${off} ${zone}`;
 }
 
-/** Docker's status column: "Up 5 minutes", "Exited (0) 2 hours ago", "Created". */
-export function statusText(c: ContainerSummary, now: number): string {
-  switch (c.state) {
-    case 'removing': return 'Removal In Progress';
-    case 'running': {
-      const health = c.health ? ` (${c.health === 'starting' ? 'health: starting' : c.health})` : '';
-      return `Up ${humanDuration(now - (c.startedAt ?? c.created))}${health}`;
-    }
-    case 'created': return 'Created';
-    default: return `Exited (${c.exitCode ?? 255}) ${humanDuration(now - (c.finishedAt ?? c.created))} ago`;
-  }
-}
 
 /**
  * The row a `ps --format` template sees: Docker's fields, all strings, in

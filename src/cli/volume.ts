@@ -7,6 +7,7 @@ import { collect, confirm, eachName, services } from './common.js';
 import { humanSize } from './format.js';
 import { formatList, type ListKind } from './list-format.js';
 import { printInspected } from './inspect.js';
+import { rfc3339, volumeDoc } from '../docker/volume.js';
 
 /** `volume ls`'s columns and the headers of its template fields, as Docker names them. */
 export const VOLUME_LS: ListKind = {
@@ -17,10 +18,6 @@ export const VOLUME_LS: ListKind = {
   },
 };
 
-/** Docker's RFC 3339 time, to the second. */
-function rfc3339(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
-}
 
 /** A `volume ls` row: the fields Docker's volume formatter has (its Size is only known with -v on `system df`). */
 export function volumeRow(v: Volume) {
@@ -37,18 +34,6 @@ export function volumeRow(v: Volume) {
   };
 }
 
-/** Docker's `volume inspect` document. */
-export function volumeInspect(v: Volume): Record<string, unknown> {
-  return {
-    CreatedAt: rfc3339(v.createdAt),
-    Driver: v.driver,
-    Labels: v.labels,
-    Mountpoint: v.mountpoint,
-    Name: v.name,
-    Options: v.options,
-    Scope: v.scope,
-  };
-}
 
 function parseOpts(list: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -93,7 +78,7 @@ export function register(program: Command): void {
     .action(async (names: string[], f: { format?: string }) => {
       const { volumes } = await services();
       // json is the default document here.
-      await printInspected(names, async (n) => volumeInspect(await volumes.inspect(n)), f.format === 'json' ? undefined : f.format);
+      await printInspected(names, async (n) => volumeDoc(await volumes.inspect(n)), f.format === 'json' ? undefined : f.format);
     });
 
   vol.command('rm').alias('remove')

@@ -73,7 +73,7 @@ export { ContainerService, EventService, ImageService, NetworkService, SystemSer
 export type { PolicyReport, PolicyVerdict } from './policy/service.js';
 export type { BuildEvent, BuildRequest, BuildResult, BuilderPruneResult } from './build/service.js';
 export { BuildService };
-export { SystemdService, SYSTEMD_RESTART, type SystemdRequest, type SystemdUnit, type SystemdRestart } from './systemd/service.js';
+export { SystemdService, SYSTEMD_RESTART, API_UNIT_MARK, type SystemdRequest, type SystemdUnit, type SystemdRestart, type ApiUnitsRequest } from './systemd/service.js';
 export { KubeService, type GenerateRequest as KubeGenerateRequest, type GenerateResult as KubeGenerateResult, type PlayRequest as KubePlayRequest, type PlayResult as KubePlayResult, type PssViolation } from './kube/service.js';
 export { PodService, PodNotFoundError, POD_SHARES, type PodShare, type CreatePodRequest, type PodDetails, type PodMember } from './pods/service.js';
 export type { EffectiveValue as PolicyValue, Caller as PolicyCaller } from './policy/evaluate.js';

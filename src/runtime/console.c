@@ -1,11 +1,15 @@
 /*
- * rootlet-console SOCKET -- RUNTIME ARGS...
+ * rootlet-console [--size-fd N] SOCKET -- RUNTIME ARGS...
  *
  * Runs a runtime command given `--console-socket SOCKET` (the caller puts it
  * in ARGS), receives the container terminal's master over that socket, and
  * relays: our stdin to the master, the master to our stdout, our window
  * size to the master. Exits with the runtime's status once it has ended and
  * everything the container wrote has been copied.
+ *
+ * --size-fd N: the window size comes as "ROWS COLUMNS\n" lines on descriptor N
+ * instead of from our own terminal: the caller's terminal is elsewhere (an
+ * API client's, whose size arrives in resize requests), our stdio are pipes.
  *
  * Why: crun 1.8, when it allocates the terminal itself (no console socket),
  * returns as soon as the process exits, and what was still in the terminal
@@ -44,6 +48,40 @@ static void die(const char *what) {
 static void copy_winsize(int master) {
   struct winsize ws;
   if (ioctl(0, TIOCGWINSZ, &ws) == 0 || ioctl(1, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+}
+
+/* --size-fd: the last size read (rows 0: none yet), applied to the master once there is one. */
+static int size_fd = -1;
+static struct winsize given;
+static char size_buf[256];
+static size_t size_len;
+
+/* Reads what the size descriptor has; the last whole line wins. Closes it at its end. */
+static void read_sizes(int master) {
+  ssize_t r = read(size_fd, size_buf + size_len, sizeof(size_buf) - 1 - size_len);
+  if (r <= 0) {
+    if (r < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    close(size_fd);
+    size_fd = -1;
+    return;
+  }
+  size_len += r;
+  size_buf[size_len] = 0;
+  char *line = size_buf, *nl;
+  while ((nl = strchr(line, '\n'))) {
+    unsigned rows, cols;
+    *nl = 0;
+    if (sscanf(line, "%u %u", &rows, &cols) == 2 && rows > 0 && cols > 0 && rows < 65536 && cols < 65536) {
+      given.ws_row = rows;
+      given.ws_col = cols;
+      if (master >= 0) ioctl(master, TIOCSWINSZ, &given);
+    }
+    line = nl + 1;
+  }
+  size_len = strlen(line);
+  memmove(size_buf, line, size_len);
+  /* A line longer than the buffer is no size: dropped. */
+  if (size_len == sizeof(size_buf) - 1) size_len = 0;
 }
 
 static int write_all(int fd, const char *buf, ssize_t n) {
@@ -90,7 +128,7 @@ static void on_signal(int sfd, pid_t child, int *status, int *child_done, int ma
   if (si.ssi_signo == SIGCHLD) {
     if (waitpid(child, status, WNOHANG) == child) *child_done = 1;
   } else if (si.ssi_signo == SIGWINCH) {
-    if (master >= 0) copy_winsize(master);
+    if (master >= 0 && size_fd < 0 && !given.ws_row) copy_winsize(master);
   } else {
     kill(child, si.ssi_signo);
   }
@@ -103,8 +141,15 @@ static int exit_status(int status) {
 }
 
 int main(int argc, char **argv) {
+  if (argc > 2 && strcmp(argv[1], "--size-fd") == 0) {
+    size_fd = atoi(argv[2]);
+    /* Ours alone: the runtime (and the container) must not hold it open. */
+    if (size_fd < 3 || fcntl(size_fd, F_SETFD, FD_CLOEXEC) < 0) { errno = EBADF; die("--size-fd"); }
+    argv += 2;
+    argc -= 2;
+  }
   if (argc < 4 || strcmp(argv[2], "--") != 0) {
-    fprintf(stderr, "usage: rootlet-console SOCKET -- RUNTIME ARGS...\n");
+    fprintf(stderr, "usage: rootlet-console [--size-fd N] SOCKET -- RUNTIME ARGS...\n");
     return 125;
   }
   const char *path = argv[1];
@@ -142,9 +187,10 @@ int main(int argc, char **argv) {
   int in_open = 1;
   /* Until the master arrives: the runtime may also fail before sending it. */
   while (master < 0 && !child_done) {
-    struct pollfd p[2] = { { sock, POLLIN, 0 }, { sfd, POLLIN, 0 } };
-    if (poll(p, 2, -1) < 0) { if (errno == EINTR) continue; die("poll"); }
+    struct pollfd p[3] = { { sock, POLLIN, 0 }, { sfd, POLLIN, 0 }, { size_fd, POLLIN, 0 } };
+    if (poll(p, 3, -1) < 0) { if (errno == EINTR) continue; die("poll"); }
     if (p[1].revents) on_signal(sfd, child, &status, &child_done, -1);
+    if (size_fd >= 0 && p[2].revents) read_sizes(-1);
     if (p[0].revents) {
       int conn = accept4(sock, NULL, NULL, SOCK_CLOEXEC);
       if (conn >= 0) {
@@ -158,7 +204,8 @@ int main(int argc, char **argv) {
   unlink(path);
   if (master < 0) return exit_status(status);
 
-  copy_winsize(master);
+  if (given.ws_row) ioctl(master, TIOCSWINSZ, &given);
+  else if (size_fd < 0) copy_winsize(master);
   /* Our terminal raw, as Docker's client makes it: the container's terminal does the line editing and
      the newline translation (on stdout too when stdin is no terminal, else \r\n would become \r\r\n). */
   int term = isatty(0) ? 0 : isatty(1) ? 1 : -1;
@@ -171,9 +218,9 @@ int main(int argc, char **argv) {
 
   char buf[65536];
   for (;;) {
-    struct pollfd p[3] = { { master, POLLIN, 0 }, { sfd, POLLIN, 0 }, { in_open ? 0 : -1, POLLIN, 0 } };
+    struct pollfd p[4] = { { master, POLLIN, 0 }, { sfd, POLLIN, 0 }, { in_open ? 0 : -1, POLLIN, 0 }, { size_fd, POLLIN, 0 } };
     /* Once the runtime has ended, what is left in the master is read without waiting. */
-    int n = poll(p, 3, child_done ? 0 : -1);
+    int n = poll(p, 4, child_done ? 0 : -1);
     if (n < 0) { if (errno == EINTR) continue; die("poll"); }
     if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t r = read(master, buf, sizeof(buf));
@@ -182,6 +229,7 @@ int main(int argc, char **argv) {
     }
     if (n == 0 && child_done) break;
     if (p[1].revents) on_signal(sfd, child, &status, &child_done, master);
+    if (size_fd >= 0 && p[3].revents) read_sizes(master);
     if (in_open && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
       ssize_t r = read(0, buf, sizeof(buf));
       if (r > 0) write_all(master, buf, r);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { dfRows, dfText, dockerVersion, formatOne, versionText } from '../../src/cli/system-format.js';
-import { VOLUME_LS, volumeInspect, volumeRow } from '../../src/cli/volume.js';
+import { VOLUME_LS, volumeRow } from '../../src/cli/volume.js';
+import { volumeDoc } from '../../src/docker/volume.js';
 import { formatList } from '../../src/cli/list-format.js';
 import { EngineError } from '../../src/util/errors.js';
 
@@ -41,7 +42,7 @@ describe('system and volume formatters', () => {
 
   test('volume rows and inspect documents', () => {
     const v = { name: 'data', driver: 'local' as const, mountpoint: '/s/volumes/data/_data', createdAt: Date.UTC(2024, 0, 2, 3, 4, 5, 678), labels: { a: 'b' }, options: {}, scope: 'local' as const, anonymous: false, usedBy: [{ id: 'x', name: 'c' }] };
-    assert.deepEqual(volumeInspect(v), { CreatedAt: '2024-01-02T03:04:05Z', Driver: 'local', Labels: { a: 'b' }, Mountpoint: '/s/volumes/data/_data', Name: 'data', Options: {}, Scope: 'local' });
+    assert.deepEqual(volumeDoc(v), { CreatedAt: '2024-01-02T03:04:05Z', Driver: 'local', Labels: { a: 'b' }, Mountpoint: '/s/volumes/data/_data', Name: 'data', Options: {}, Scope: 'local' });
     assert.equal(formatList(undefined, [volumeRow(v)], VOLUME_LS), 'DRIVER    VOLUME NAME\nlocal     data\n');
     assert.equal(formatList('{{.Name}} {{.Links}} {{.Label "a"}}', [volumeRow(v)], VOLUME_LS), 'data 1 b\n');
   });

@@ -71,11 +71,17 @@ export function runtimeCommand(engine: Engine, rec: Pick<ContainerRecord, 'id' |
  * and the relay its command runs through (rootlet-console, for runtimes
  * that need it: runtime.ts usesConsoleRelay); nothing without one.
  */
-export function foregroundConsole(engine: Engine, rt: Runtime, tty: boolean): { flags: string[]; relay: string[] } {
-  if (!tty || !usesConsoleRelay(rt)) return { flags: [], relay: [] };
+export function foregroundConsole(engine: Engine, rt: Runtime, tty: boolean, o: { remoteSize?: boolean } = {}): { flags: string[]; relay: string[]; sizeFd?: number } {
+  // remoteSize: the caller's terminal is not ours to read (an API client's), so its size comes on a pipe the
+  // relay reads (fd 3 of the spawned command): any runtime then runs under the relay.
+  if (!tty || (!usesConsoleRelay(rt) && !o.remoteSize)) return { flags: [], relay: [] };
   const socket = join(engine.paths.sockets, `console-${randomHex(6)}`);
-  return { flags: ['--console-socket', socket], relay: [besideEntry('rootlet-console'), socket, '--'] };
+  const size = o.remoteSize ? ['--size-fd', String(SIZE_FD)] : [];
+  return { flags: ['--console-socket', socket], relay: [besideEntry('rootlet-console'), ...size, socket, '--'], ...(o.remoteSize ? { sizeFd: SIZE_FD } : {}) };
 }
+
+/** The descriptor a relay reads window sizes from: the first after stdio. */
+const SIZE_FD = 3;
 
 /** The container's layer directory names, bottom first: the image's, or their --userns=keep-id copies. */
 export function layerNames(engine: Engine, rec: ContainerRecord): string[] {

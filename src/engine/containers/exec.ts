@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { buildExecProcess } from '../../runtime/exec-process.js';
@@ -14,7 +14,7 @@ import { checkEnv, mergeEnv } from './spec.js';
 import { containerCaps, groupIds, settingsOf } from './security.js';
 import type { ExecRequest } from './request.js';
 import type { CallerContext } from '../context.js';
-import { checkTerminal, foreground, forwardSignals } from './foreground.js';
+import { checkTerminal, foreground, forwardSignals, passSizes } from './foreground.js';
 import type { ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 import { EngineError, EXIT_CANNOT_EXECUTE } from '../../util/errors.js';
@@ -60,17 +60,22 @@ export async function execInContainer(engine: Engine, container: ContainerRecord
   const rt = runtimeFor(engine, spec);
   const io = o.detach ? undefined : foreground(ctx, rt, { interactive, tty, capture: false });
   engine.writeFileForNs(processFile, JSON.stringify(buildExecProcess({ args: o.command, env, cwd, user, terminal: tty, caps: containerCaps(spec, rt), noNewPrivileges: settingsOf(spec).noNewPrivileges })), 0o600);
-  const console = foregroundConsole(engine, rt, tty && !o.detach);
+  // A caller's terminal with no descriptors of ours (an API client's): its size is passed on by us, not read by the relay.
+  const remoteSize = tty && !!ctx.streams.terminal && !ctx.streams.fds;
+  const console = foregroundConsole(engine, rt, tty && !o.detach, { remoteSize });
   const runtimeCmd = [rt.path, ...runtimeArgs(rt, engine.paths.runcRoot, logFile), 'exec', '--process', processFile, ...console.flags, ...(o.detach ? ['--detach'] : []), rec.id];
   const args = [...engine.ns().nsenterArgs(), '--', ...console.relay, ...runtimeCmd];
 
   let child: ReturnType<typeof spawn> | undefined;
+  let stopSizes: (() => void) | undefined;
   const signals = o.detach ? undefined : forwardSignals(ctx, () => child, { tty });
   try {
     const code = await new Promise<number>((resolve, reject) => {
       // Its own session, as `run` does: terminal signals reach only us, and we forward each once.
-      child = spawn('nsenter', args, { stdio: io ? io.stdio : 'ignore', detached: true });
+      const stdio = io ? (console.sizeFd ? [...(io.stdio as unknown[]), 'pipe'] as StdioOptions : io.stdio) : 'ignore';
+      child = spawn('nsenter', args, { stdio, detached: true });
       io?.connect(child);
+      if (console.sizeFd) stopSizes = passSizes(ctx, child, console.sizeFd);
       child.on('error', (e) => reject(new EngineError(`cannot start nsenter: ${e.message}`)));
       child.on('close', (c, signal) => resolve(c ?? 128 + signalNumber(signal)));
     });
@@ -80,6 +85,7 @@ export async function execInContainer(engine: Engine, container: ContainerRecord
     }
     return code;
   } finally {
+    stopSizes?.();
     signals?.release();
     rmSync(processFile, { force: true });
     rmSync(logFile, { force: true });

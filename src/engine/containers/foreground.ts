@@ -98,3 +98,22 @@ export function forwardSignals(ctx: CallerContext, child: () => ChildProcess | u
     release: () => { for (const stop of stops) stop?.(); },
   };
 }
+
+/**
+ * A terminal elsewhere (an API client's): its size, and each change of it,
+ * written as "ROWS COLUMNS" lines to the console relay's size descriptor
+ * (`rootlet-console --size-fd`). Returns the stop.
+ */
+export function passSizes(ctx: CallerContext, child: ChildProcess, fd: number): () => void {
+  const terminal = ctx.streams.terminal;
+  const out = child.stdio[fd] as Writable | null | undefined;
+  if (!terminal || !out) return () => {};
+  out.on('error', () => { /* the relay ended */ });
+  const send = () => {
+    const size = terminal.size();
+    if (size && writable(out)) out.write(`${size.rows} ${size.columns}\n`);
+  };
+  send();
+  const stop = terminal.onResize(send);
+  return () => { stop(); if (writable(out)) out.end(); };
+}

@@ -284,10 +284,10 @@ export class ContainerService {
     await pauseContainer(this.engine, (await this.resolve(ref)), false);
   }
 
-  /** `wait`: the exit code once it stopped. */
-  async wait(ref: string): Promise<number> {
+  /** `wait`: the exit code once it stopped; with a signal, given up (rejected) when it aborts (an API client that went away). */
+  async wait(ref: string, opts: { signal?: AbortSignal } = {}): Promise<number> {
     const { waitContainer } = await import('./stop.js');
-    return waitContainer(this.engine, (await this.resolve(ref)).id);
+    return waitContainer(this.engine, (await this.resolve(ref)).id, opts.signal);
   }
 
   /**

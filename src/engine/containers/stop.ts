@@ -96,9 +96,11 @@ export async function stopContainer(engine: Engine, rec: ContainerRecord, timeou
  * appeared a moment ago is settled by the next look, not read as "no code";
  * a record removed meanwhile answers from removed_exits.
  */
-export async function waitContainer(engine: Engine, id: string): Promise<number> {
+export async function waitContainer(engine: Engine, id: string, signal?: AbortSignal): Promise<number> {
   const store = new ContainerStore(engine.db);
   for (;;) {
+    // The waiter is gone: no poll goes on for nobody (a long-lived API service would gather them).
+    if (signal?.aborted) throw new EngineError(`the wait for ${id} was given up`);
     const rec = current(engine, id);
     if (!rec) {
       // Removed meanwhile (--rm): its exit code outlives the record for a while.
@@ -107,8 +109,17 @@ export async function waitContainer(engine: Engine, id: string): Promise<number>
       throw new EngineError(`No such container: ${id}`);
     }
     if (rec.state === 'exited') return rec.exitCode ?? 255;
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await pause(POLL_MS, signal);
   }
+}
+
+/** A poll's pause, cut short when the signal aborts (its timer cleared, its listener removed). */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve(); };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /**

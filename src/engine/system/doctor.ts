@@ -11,6 +11,7 @@ import { readSubIds, totalIds } from '../../rootless/subid.js';
 import { lastLine } from '../../rootless/userns.js';
 import { randomHex } from '../../util/random.js';
 import { checkLinger } from '../systemd/linger.js';
+import { checkApiService } from '../systemd/api-check.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'failed' | 'skipped';
 
@@ -254,7 +255,7 @@ export function runChecks(engine: Engine): CheckResult[] {
     checkNetworkTools(),
     checkCgroups(engine.id),
   );
-  results.push(checkLinger(engine.id));
+  results.push(checkLinger(engine.id), checkApiService(engine.hostEnv()));
   const init = findInPath('catatonit');
   results.push(init
     ? { item: 'init for --init', status: 'ok', required: false, detail: init }

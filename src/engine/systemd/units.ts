@@ -28,17 +28,17 @@ export interface SystemdUnit {
 }
 
 /** A systemd word: quoted when it holds what systemd would split or expand. */
-function word(s: string): string {
+export function word(s: string): string {
   const escaped = s.replace(/%/g, '%%').replace(/\$/g, '$$$$');
   return /^[\w@%+=:,./$-]+$/.test(escaped) ? escaped : `"${escaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-function line(argv: string[]): string {
+export function line(argv: string[]): string {
   return argv.map(word).join(' ');
 }
 
 /** The engine's store and configuration as environment lines, so the unit's rootlet finds the same store. */
-function environment(): string[] {
+export function environment(): string[] {
   const env = engineEnv();
   return ['XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'ROOTLET_ROOT', 'ROOTLET_RUNROOT', 'CONTAINERS_CONF'].filter((k) => env[k]).map((k) => `Environment=${word(`${k}=${env[k]!}`)}`);
 }
