@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import type { LoadedImage } from '../engine/index.js';
-import { loadedLines } from '../cli/save-load.js';
+import { loadedLines } from '../docker/image.js';
 import { ApiError, badRequest, boolParam } from './http.js';
 import type { Call, Router } from './router.js';
 import { apiContext, sink } from './streams.js';

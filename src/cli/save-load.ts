@@ -1,4 +1,5 @@
-import { familiarName, tmpName } from '../engine/index.js';
+import { tmpName } from '../engine/index.js';
+import { loadedLines } from '../docker/image.js';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, fstatSync, renameSync, rmSync, statSync, type ReadStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -12,11 +13,6 @@ import { valueOption } from './flag-values.js';
 import { parseChoice } from '../util/values.js';
 import { processContext } from './process-context.js';
 import { archiveProgress } from './progress-lines.js';
-
-/** What `load` prints for the images it loaded, as Docker does. */
-export function loadedLines(images: LoadedImage[]): string[] {
-  return images.flatMap((i) => (i.names.length ? i.names.map((n) => `Loaded image: ${familiarName(n)}`) : [`Loaded image ID: ${i.id}`]));
-}
 
 /** `save` / `image save`. */
 export function defineSave(parent: Command, name: string): Command {
