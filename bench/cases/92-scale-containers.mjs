@@ -5,7 +5,8 @@
 // The populated stores are stores of their own under the sandbox
 // (lib/scale.mjs scaleEngines), so that no other figure sees them.
 import { spawnSync } from 'node:child_process';
-import { timeInterleaved } from '../lib/measure.mjs';
+import { readFileSync } from 'node:fs';
+import { median, timeInterleaved } from '../lib/measure.mjs';
 import { PODMAN_NOTE } from '../lib/engines.mjs';
 import {
   MB, SIDE_COLUMNS, atMost, removeEveryContainer, runBounded, scaleEngines, sideBySide, spawnCollect, storeBytes,
@@ -26,6 +27,18 @@ function execOut(sb, argv) {
   const r = spawnSync(argv[0], argv.slice(1), { env: sb.env, cwd: sb.root, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`${argv.slice(0, 8).join(' ')}… exited ${r.status ?? r.signal}: ${(r.stderr || '').trim().split('\n').pop()}`);
   return r.stdout;
+}
+
+/** This user's line of /proc/key-users: "keys used/max, bytes used/max". */
+function keyUse() {
+  try {
+    const uid = process.getuid();
+    const l = readFileSync('/proc/key-users', 'utf8').split('\n').find((x) => x.trim().startsWith(`${uid}:`));
+    const f = l?.trim().split(/\s+/) ?? [];
+    return f.length >= 5 ? `${f[3]} keys, ${f[4]} bytes` : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 const lines = (s) => s.split('\n').map((l) => l.trim()).filter(Boolean);
@@ -83,40 +96,49 @@ export async function run(sb, { runs, warmup }) {
     if (info.paths?.namespaceHolderPid) sb.recordPid(info.paths.namespaceHolderPid);
     for (const e of Object.values(full)) size[e.key] = { before: storeBytes(sb, e) };
 
-    process.stderr.write(`populating ${TOTAL} containers each… `);
-    // One engine after the other, so that each has the machine to itself while it fills.
-    for (const e of Object.values(full)) {
-      fill[e.key] = await populate(sb, e);
-      const running = await settle(sb, e);
-      counts[e.key] = { all: lines(execOut(sb, e.argv(['ps', '-aq']))).length, running };
-      size[e.key].after = storeBytes(sb, e);
-      if (fill[e.key].failures.length) problems.push(...fill[e.key].failures.slice(0, 5));
-      if (counts[e.key].all !== TOTAL || running !== RUNNING) {
-        problems.push(`${e.label}: ps -aq lists ${counts[e.key].all} containers (made ${TOTAL}), ps -q ${running} running (started ${RUNNING})`);
-      }
-    }
-    process.stderr.write('\n');
-
+    // One engine after the other: each has the machine to itself while it
+    // fills, and only one engine's 100 running containers exist at a time.
+    // Both at once (200 running `sleep`, each with a session keyring of
+    // its runtime's making) ran the bench user into the kernel's key quota
+    // (runc: "unable to create session key: disk quota exceeded"), which it
+    // shares with whatever else it runs. So the comparisons that matter most
+    // are interleaved within each phase: full store against empty store,
+    // and the three cheap commands; between engines only across phases.
     const n = Math.max(runs, MIN_SAMPLES);
     const running = nameOf(RUNNING >> 1);
     const exited = nameOf(TOTAL - 1);
-    const cheap = [];
+    const s = {};
+    const keys = {};
+    const rmMs = {};
     for (const e of Object.values(full)) {
-      cheap.push({ tool: `${e.key}-ps`, argv: e.argv(['ps', '-a']) });
-      cheap.push({ tool: `${e.key}-inspect-running`, argv: e.argv(['inspect', running]) });
-      cheap.push({ tool: `${e.key}-inspect-exited`, argv: e.argv(['inspect', exited]) });
+      process.stderr.write(`populating ${TOTAL} containers… `);
+      fill[e.key] = await populate(sb, e);
+      const nRunning = await settle(sb, e);
+      counts[e.key] = { all: lines(execOut(sb, e.argv(['ps', '-aq']))).length, running: nRunning };
+      size[e.key].after = storeBytes(sb, e);
+      keys[e.key] = keyUse();
+      if (fill[e.key].failures.length) problems.push(...fill[e.key].failures.slice(0, 5));
+      if (counts[e.key].all !== TOTAL || nRunning !== RUNNING) {
+        problems.push(`${e.label}: ps -aq lists ${counts[e.key].all} containers (made ${TOTAL}), ps -q ${nRunning} running (started ${RUNNING})`);
+      }
+      process.stderr.write('ps, inspect… ');
+      Object.assign(s, await timeInterleaved([
+        { tool: `${e.key}-ps`, argv: e.argv(['ps', '-a']) },
+        { tool: `${e.key}-inspect-running`, argv: e.argv(['inspect', running]) },
+        { tool: `${e.key}-inspect-exited`, argv: e.argv(['inspect', exited]) },
+      ], { env: sb.env, cwd: sb.root, runs: n, warmup }));
+      process.stderr.write('run --rm… ');
+      const em = empty[e.key];
+      Object.assign(s, await timeInterleaved([
+        { tool: `${e.key}-run-full`, argv: e.argv(['run', '--rm', '--net', 'none', e.image, 'true']) },
+        { tool: `${e.key}-run-empty`, argv: em.argv(['run', '--rm', '--net', 'none', em.image, 'true']) },
+      ], { env: sb.env, cwd: sb.root, runs: n, warmup }));
+      process.stderr.write('rm…\n');
+      const t0 = process.hrtime.bigint();
+      problems.push(...removeEveryContainer(sb, e));
+      rmMs[e.key] = Number(process.hrtime.bigint() - t0) / 1e6;
     }
-    process.stderr.write('ps, inspect… ');
-    const s1 = await timeInterleaved(cheap, { env: sb.env, cwd: sb.root, runs: n, warmup });
-    const runRm = [];
-    for (const [store, engines] of [['full', full], ['empty', empty]]) {
-      for (const e of Object.values(engines)) runRm.push({ tool: `${e.key}-run-${store}`, argv: e.argv(['run', '--rm', '--net', 'none', e.image, 'true']) });
-    }
-    process.stderr.write('run --rm…\n');
-    const s2 = await timeInterleaved(runRm, { env: sb.env, cwd: sb.root, runs: n, warmup });
-    const s = { ...s1, ...s2 };
 
-    const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
     const slower = (k) => median(s[`${k}-run-full`]) / median(s[`${k}-run-empty`]) - 1;
     const pct = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
     const perContainer = (k) => (size[k].after.bytes - size[k].before.bytes) / TOTAL;
@@ -132,6 +154,7 @@ export async function run(sb, { runs, warmup }) {
         rootlet: slower('rootlet') * 100, podman: slower('podman') * 100,
         target: `≤ +10 %: ${slower('rootlet') <= 0.1 ? 'met' : '**not met**'} (rootlet ${pct(slower('rootlet'))}, Podman ${pct(slower('podman'))})`,
       },
+      sideBySide(`removing all ${TOTAL} (rm -af; rootlet: ps -aq, then rm -f in batches of 200), s`, rmMs.rootlet / 1000, rmMs.podman / 1000),
       sideBySide(`store on disk with ${TOTAL} containers, MB`, size.rootlet.after.bytes / MB, size.podman.after.bytes / MB),
       sideBySide('store on disk per container, kB', perContainer('rootlet') / 1000, perContainer('podman') / 1000),
     ];
@@ -139,8 +162,11 @@ export async function run(sb, { runs, warmup }) {
     notes.push(
       `Each engine is filled in turn, on a store of its own (rootlet \`--root/--runroot\`, Podman \`--root/--runroot\`) holding only the busybox image; ` +
       `${CONCURRENCY} \`run -d --net none\` at a time, a failed one retried once. After filling, the figure waits until the ${TOTAL - RUNNING} \`true\` containers show as exited.`,
-      `ps -a and inspect: median of ${n} runs each after ${warmup} warm-up round${warmup === 1 ? '' : 's'}, all six commands interleaved. ` +
-      `run --rm: the same count, four commands interleaved (each engine on the store of ${TOTAL} and on the sandbox's own store, which holds the image and no container).`,
+      `Per engine, with its ${TOTAL} containers in place: ps -a and the two inspects, median of ${n} runs each after ${warmup} warm-up round${warmup === 1 ? '' : 's'}, interleaved; ` +
+      `then run --rm, the same count, on the store of ${TOTAL} and on the sandbox's own store (the image, no container), interleaved; then all ${TOTAL} removed. ` +
+      `The engines take turns (rootlet's phase first), so rootlet and Podman are compared across phases; only one engine's ${RUNNING} running containers exist at a time, ` +
+      `since both engines' runtimes give each container a session keyring and 200 at once ran the bench user into the kernel's key quota (kernel.keys.maxkeys/maxbytes), which other jobs of the same user share.`,
+      `The bench user's kernel keys with one engine's ${TOTAL} containers in place (/proc/key-users: keys, bytes used/quota): rootlet ${keys.rootlet}, Podman ${keys.podman}.`,
       `The "slower by" row is in per cent (full store's median over the empty store's, minus 1).`,
       `Store on disk: \`du -sb\` of the store directory, run in the engine's user namespace (\`unshare\`) so that every file is readable (rootlet: its --root; Podman: its --root, the overlay graph and container records; the runroots are tmpfs-like state outside it), ` +
       `before filling: rootlet ${(size.rootlet.before.bytes / MB).toFixed(1)} MB, Podman ${(size.podman.before.bytes / MB).toFixed(1)} MB (the image). Per container: the difference over ${TOTAL}.` +
