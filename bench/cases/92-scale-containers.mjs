@@ -98,10 +98,10 @@ export async function run(sb, { runs, warmup }) {
 
     // One engine after the other: each has the machine to itself while it
     // fills, and only one engine's 100 running containers exist at a time.
-    // Both at once (200 running `sleep`, each with a session keyring of
-    // its runtime's making) ran the bench user into the kernel's key quota
-    // (runc: "unable to create session key: disk quota exceeded"), which it
-    // shares with whatever else it runs. So the comparisons that matter most
+    // With both at once (2,000 containers, 200 running `sleep`), a Podman
+    // run failed on the kernel's per-user key quota (runc: "unable to
+    // create session key: disk quota exceeded"; each runtime gives every
+    // container a session keyring), which the user's other jobs share. So the comparisons that matter most
     // are interleaved within each phase: full store against empty store,
     // and the three cheap commands; between engines only across phases.
     const n = Math.max(runs, MIN_SAMPLES);
@@ -165,7 +165,8 @@ export async function run(sb, { runs, warmup }) {
       `Per engine, with its ${TOTAL} containers in place: ps -a and the two inspects, median of ${n} runs each after ${warmup} warm-up round${warmup === 1 ? '' : 's'}, interleaved; ` +
       `then run --rm, the same count, on the store of ${TOTAL} and on the sandbox's own store (the image, no container), interleaved; then all ${TOTAL} removed. ` +
       `The engines take turns (rootlet's phase first), so rootlet and Podman are compared across phases; only one engine's ${RUNNING} running containers exist at a time, ` +
-      `since both engines' runtimes give each container a session keyring and 200 at once ran the bench user into the kernel's key quota (kernel.keys.maxkeys/maxbytes), which other jobs of the same user share.`,
+      `since with both engines' containers in place a Podman run failed with runc's "unable to create session key: disk quota exceeded": the kernel's per-user key quota (kernel.keys.maxkeys, maxbytes), ` +
+      `which the user's other jobs share; each runtime gives every container a session keyring.`,
       `The bench user's kernel keys with one engine's ${TOTAL} containers in place (/proc/key-users: keys, bytes used/quota): rootlet ${keys.rootlet}, Podman ${keys.podman}.`,
       `The "slower by" row is in per cent (full store's median over the empty store's, minus 1).`,
       `Store on disk: \`du -sb\` of the store directory, run in the engine's user namespace (\`unshare\`) so that every file is readable (rootlet: its --root; Podman: its --root, the overlay graph and container records; the runroots are tmpfs-like state outside it), ` +
