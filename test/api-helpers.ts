@@ -1,8 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { BIN, type Result, type Sandbox, until } from './helpers.js';
+
+/** A registries.conf in the sandbox that lets the service pull from and push to the local test registry over plain HTTP. */
+export function insecureRegistryEnv(sb: Sandbox, host: string): { CONTAINERS_REGISTRIES_CONF: string } {
+  const conf = sb.path('registries.conf');
+  writeFileSync(conf, `[[registry]]\nlocation = "${host}"\ninsecure = true\n`);
+  return { CONTAINERS_REGISTRIES_CONF: conf };
+}
 
 /** `rootlet system service` of a sandbox, on a socket in the sandbox's runtime directory, and the docker CLI pointed at it. */
 export class ApiService {

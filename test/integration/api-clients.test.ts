@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
-import { ApiService } from '../api-helpers.js';
+import { ApiService, insecureRegistryEnv } from '../api-helpers.js';
 import { asUser, BIN, Sandbox, until } from '../helpers.js';
 import { startRegistry, type Registry } from '../registry-helpers.js';
 
@@ -18,9 +18,7 @@ describe('dockerode against rootlet system service', () => {
     reg = await startRegistry();
     sb.ok(['push', '--tls-verify=false', 'busybox', `${reg.host}/lib/busybox:1`]);
     sb.ok(['rmi', 'busybox']);
-    const conf = sb.path('registries.conf');
-    spawnSync('sh', ['-c', `printf '[[registry]]\\nlocation = "${reg.host}"\\ninsecure = true\\n' > ${conf}`]);
-    api = new ApiService(sb, { env: { CONTAINERS_REGISTRIES_CONF: conf } });
+    api = new ApiService(sb, { env: insecureRegistryEnv(sb, reg.host) });
     await api.ready();
   });
   after(async () => {

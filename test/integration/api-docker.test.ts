@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ApiService } from '../api-helpers.js';
+import { ApiService, insecureRegistryEnv } from '../api-helpers.js';
 import { asUser, Sandbox, until } from '../helpers.js';
 import { startRegistry, type Registry } from '../registry-helpers.js';
 
@@ -17,9 +17,7 @@ describe('the docker CLI against rootlet system service', () => {
     sb.importBusybox();
     reg = await startRegistry();
     sb.ok(['push', '--tls-verify=false', 'busybox', `${reg.host}/test/busybox:1`]);
-    const conf = sb.path('registries.conf');
-    spawnSync('sh', ['-c', `printf '[[registry]]\\nlocation = "${reg.host}"\\ninsecure = true\\n' > ${conf}`]);
-    api = new ApiService(sb, { env: { CONTAINERS_REGISTRIES_CONF: conf } });
+    api = new ApiService(sb, { env: insecureRegistryEnv(sb, reg.host) });
     await api.ready();
   });
   after(async () => {

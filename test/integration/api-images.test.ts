@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { ApiService } from '../api-helpers.js';
+import { ApiService, insecureRegistryEnv } from '../api-helpers.js';
 import { busyboxTarball, Sandbox } from '../helpers.js';
 import { startRegistry, type Registry } from '../registry-helpers.js';
 
@@ -17,9 +17,7 @@ describe('the docker CLI against rootlet system service: image archives, push, c
   before(async () => {
     sb.importBusybox();
     reg = await startRegistry();
-    const conf = sb.path('registries.conf');
-    spawnSync('sh', ['-c', `printf '[[registry]]\\nlocation = "${reg.host}"\\ninsecure = true\\n' > ${conf}`]);
-    api = new ApiService(sb, { env: { CONTAINERS_REGISTRIES_CONF: conf } });
+    api = new ApiService(sb, { env: insecureRegistryEnv(sb, reg.host) });
     await api.ready();
   });
   after(async () => {

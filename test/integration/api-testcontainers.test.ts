@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { GenericContainer, Wait } from 'testcontainers';
-import { ApiService } from '../api-helpers.js';
+import { ApiService, insecureRegistryEnv } from '../api-helpers.js';
 import { Sandbox } from '../helpers.js';
 import { startRegistry, type Registry } from '../registry-helpers.js';
 
@@ -21,9 +20,7 @@ describe('testcontainers against rootlet system service', () => {
     reg = await startRegistry();
     sb.ok(['push', '--tls-verify=false', 'busybox', `${reg.host}/lib/busybox:1`]);
     sb.ok(['rmi', 'busybox']);
-    const conf = sb.path('registries.conf');
-    spawnSync('sh', ['-c', `printf '[[registry]]\\nlocation = "${reg.host}"\\ninsecure = true\\n' > ${conf}`]);
-    api = new ApiService(sb, { env: { CONTAINERS_REGISTRIES_CONF: conf } });
+    api = new ApiService(sb, { env: insecureRegistryEnv(sb, reg.host) });
     await api.ready();
     process.env.DOCKER_HOST = `unix://${api.sock}`;
     process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
