@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { cgroupLayout } from '../../runtime/runtime.js';
 import { lastLine } from '../../rootless/userns.js';
 import { runtimeCommand } from './bundle.js';
@@ -109,17 +110,9 @@ export async function waitContainer(engine: Engine, id: string, signal?: AbortSi
       throw new EngineError(`No such container: ${id}`);
     }
     if (rec.state === 'exited') return rec.exitCode ?? 255;
-    await pause(POLL_MS, signal);
+    // Cut short when the waiter goes (node clears the timer and its abort listener); the loop's check then throws.
+    await sleep(POLL_MS, undefined, { signal }).catch(() => {});
   }
-}
-
-/** A poll's pause, cut short when the signal aborts (its timer cleared, its listener removed). */
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve(); };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**
