@@ -117,7 +117,7 @@ describe('bad input: every value-taking flag refuses a malformed value up front'
     assert.deepEqual(state(), was);
   });
 
-  test('logs, pull, network create, ps, save, the global --log-level', () => {
+  test('logs, pull, network create, ps, save, update, search, the global --log-level', () => {
     const was = state();
     for (const [args, want] of [
       [['logs', '--tail', 'x', 'target'], /"x" for "--tail" flag/],
@@ -138,6 +138,11 @@ describe('bad input: every value-taking flag refuses a malformed value up front'
       [['system', 'check', '--format', 'yaml'], /"yaml" for "-f, --format" flag: only json is supported/],
       [['policy', 'show', '--format', 'yaml'], /"yaml" for "-f, --format" flag: only json is supported/],
       [['image', 'audit', '--format', 'yaml', 'busybox'], /"yaml" for "--format" flag: only json is supported/],
+      [['update', '--memory', 'lots', 'target'], /"lots" for "-m, --memory" flag: not a size/],
+      [['update', '--cpus', 'many', 'target'], /"many" for "--cpus" flag: not a number/],
+      [['update', '--pids-limit', 'abc', 'target'], /"abc" for "--pids-limit" flag: not a whole number/],
+      [['update', '--restart', 'sometimes', 'target'], /"sometimes" for "--restart" flag: not a restart policy/],
+      [['search', '--limit', '0', 'localhost:5000/busy'], /"0" for "--limit" flag: out of range/],
     ] as Array<[string[], RegExp]>) {
       refusedOneLine(sb.run(args), want, args.join(' '));
     }
