@@ -5,9 +5,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { statInRoot } from '../runtime/stat-in-root.js';
 import { extractInRoot, tarInRoot } from '../runtime/in-root.js';
 import { containerChanges } from '../storage/changes.js';
-import { opaqueDirs } from '../storage/opaque-dirs.js';
-import { packCopy, type CopyInput } from '../storage/layer-pack.js';
-import { packAndStore } from '../storage/pack-store.js';
+import { upperXattrs } from '../storage/upper-xattrs.js';
+import { servePacks } from '../storage/pack-server.js';
 
 /**
  * Helpers that rootlet runs inside the user's namespace (`nsenter ... node
@@ -70,40 +69,13 @@ export async function runInternal(name: string, args: string[]): Promise<number>
       }
       case '__container-changes': {
         const o = JSON.parse(args[0]!) as { top: string; mode: 'overlay' | 'copy'; layers: string[]; ignore: string[]; skipAtRoot: string[]; whiteoutFiles: boolean };
-        const opaque = o.mode === 'overlay' ? opaqueDirs(o.top) : new Set<string>();
+        const opaque = o.mode === 'overlay' ? upperXattrs(o.top, { opaque: true }).opaque : new Set<string>();
         process.stdout.write(JSON.stringify(containerChanges({ ...o, opaque, ignore: new Set(o.ignore) })));
         return 0;
       }
-      // build: a RUN step's changes, or a COPY/ADD's files, packed as a layer tar and extracted into the store as they are packed (storage/pack-store.ts).
-      case '__pack-store': {
-        const o = JSON.parse(args[0]!) as {
-          changes?: { top: string; mode: 'overlay' | 'copy'; layers: string[]; ignore: string[]; skipAtRoot: string[]; whiteoutFiles: boolean };
-          copy?: Omit<CopyInput, 'out'>;
-          dest: string; blob: string; idLimit: number;
-        };
-        const parent = process.ppid;
-        let what: Parameters<typeof packAndStore>[0];
-        if (o.changes) {
-          const opaque = o.changes.mode === 'overlay' ? opaqueDirs(o.changes.top) : new Set<string>();
-          what = { changes: { ...o.changes, opaque, ignore: new Set(o.changes.ignore) } };
-        } else {
-          what = { copy: o.copy! };
-        }
-        const r = await packAndStore(what, o.dest, o.blob, o.idLimit);
-        // A rootlet killed meanwhile can no longer rename the layer into place: nobody would own it.
-        if (process.ppid !== parent) {
-          rmSync(o.dest, { recursive: true, force: true });
-          rmSync(o.blob, { force: true });
-          throw new Error('rootlet ended before the layer was stored');
-        }
-        process.stdout.write(JSON.stringify(r));
-        return 0;
-      }
-      // build: a COPY --from's (or here-document's) files as a layer tar, hashed for the cache key before anything is stored.
-      case '__pack-copy': {
-        process.stdout.write(JSON.stringify(await packCopy(JSON.parse(args[0]!) as CopyInput)));
-        return 0;
-      }
+      // build: every step's layer, packed (and stored) by one helper process per build (storage/pack-server.ts).
+      case '__pack-server':
+        return await servePacks(process.stdin, process.stdout);
       default:
         process.stderr.write(`unknown internal command ${name}\n`);
         return 2;

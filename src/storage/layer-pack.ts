@@ -5,7 +5,6 @@ import { createGunzip } from 'node:zlib';
 import { Readable, type Writable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { containerChanges, LayerStack, type ChangesInput } from './changes.js';
-import { runCapture } from '../util/proc.js';
 
 /**
  * The layers `build` makes, written as OCI layer tars by rootlet's helper
@@ -86,7 +85,7 @@ function entryOf(name: string, st: Stats, host: string, links: Map<string, strin
  * to mount something on (/run/secrets, a cache mount's target) are left
  * out, as their mount points are.
  */
-export async function packChanges(input: ChangesInput, out: string | Writable): Promise<{ hash: string; entries: number }> {
+export async function packChanges(input: ChangesInput & { capped: Set<string> }, out: string | Writable): Promise<{ hash: string; entries: number }> {
   const changes = containerChanges(input);
   const keep = changes.filter((c) => {
     if (c.kind !== 'A') return true;
@@ -95,8 +94,7 @@ export async function packChanges(input: ChangesInput, out: string | Writable): 
     // An added directory that holds nothing but mount points.
     return changes.some((o) => o !== c && o.path.startsWith(`${c.path}/`) && ![...input.ignore].some((i) => i === o.path || i.startsWith(`${o.path}/`)));
   });
-  const capped = fileCapabilities(input.top);
-  const lost = keep.find((c) => c.kind !== 'D' && capped.has(c.path));
+  const lost = keep.find((c) => c.kind !== 'D' && input.capped.has(c.path));
   if (lost) {
     // Docker keeps them (a PAX xattr record); the tar library rootlet extracts with reads PAX values as UTF-8,
     // which mangles the capability bytes: refused rather than stored without them or with wrong ones.
@@ -114,16 +112,6 @@ export async function packChanges(input: ChangesInput, out: string | Writable): 
     await w.add(entryOf(name, lstatSync(host), host, links));
   }
   return w.finish();
-}
-
-/** The files under `top` (as container paths) that carry security.capability; one getfattr pass (package attr). */
-function fileCapabilities(top: string): Set<string> {
-  const r = runCapture('getfattr', ['-R', '-h', '--absolute-names', '-m', '^security\\.capability$', top]);
-  const out = new Set<string>();
-  for (const line of r.stdout.split('\n')) {
-    if (line.startsWith('# file: ')) out.add(posix.join('/', posix.relative(top, line.slice(8))));
-  }
-  return out;
 }
 
 /** A tree that COPY reads from: the build context (a directory) or an image's or stage's layers. */

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { busyboxTarball, Sandbox } from '../helpers.js';
 import { makeTar, tarBody } from '../tar-fixtures.js';
@@ -58,15 +60,26 @@ describe('image audit', () => {
     assert.match(out, /^ {2}setuid: .*nothing beyond your rights/m);
   });
 
-  test('--format json parses and says the same; the result is cached per image and dropped with it', () => {
+  test('--format json parses and says the same; the result is cached per stack of layers and dropped with the image', () => {
     const a = JSON.parse(sb.ok(['image', 'audit', '--format', 'json', 'planted'])) as Audit;
     assert.equal(a.id, id);
     assert.ok(a.idLimit > 1000);
     const got = a.findings.map((f) => `${f.kind} ${f.subject}`).sort();
     assert.deepEqual(got, ['capability /bin/planted-admin', 'capability /bin/planted-ping', 'low-port 80/tcp', 'root-user USER (none)', 'setuid /bin/planted-su', 'world-writable /drop']);
     assert.ok(a.findings.every((f) => f.rootless && !f.rootless.includes('\n')));
-    const cache = sb.path('data', 'rootlet', 'audit', `${id.slice(7)}.json`);
+    // Keyed by the image's layers (diff ids, bottom first), so an image built on it reads only its own new layers.
+    const layers = JSON.parse(sb.ok(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', 'planted'])) as string[];
+    const cache = sb.path('data', 'rootlet', 'audit', `${createHash('sha256').update(layers.join('\n')).digest('hex')}.json`);
     assert.ok(existsSync(cache), 'the audit is kept beside the store');
+    // An image built on it starts from that cache and reads its own layer: the same findings.
+    const ctx = sb.path('audit-child');
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(join(ctx, 'Containerfile'), 'FROM planted\nCOPY f /f\n');
+    writeFileSync(join(ctx, 'f'), 'plain\n');
+    sb.ok(['build', '-q', '-t', 'planted-child', ctx]);
+    const child = JSON.parse(sb.ok(['image', 'audit', '--format', 'json', 'planted-child'])) as Audit;
+    assert.deepEqual(child.findings.map((f) => `${f.kind} ${f.subject}`).sort(), got);
+    sb.ok(['rmi', 'planted-child']);
     sb.ok(['tag', 'planted', 'doomed']);
     sb.ok(['rmi', 'planted']);
     assert.ok(existsSync(cache), 'still named doomed');

@@ -91,6 +91,21 @@ describe('image audit: the finding logic', () => {
     assert.deepEqual(files.map((f) => f.path), ['/b']);
   });
 
+  test('a merge seeded with a lower stack\'s files (the cache of the image below) gives what merging every layer gives', async () => {
+    const lower: TarEntry[][] = [
+      [{ name: 'bin/su', mode: 0o4755 }, { name: 'opt/y/b', mode: 0o2755 }, { name: 'var/w/', type: 'directory', mode: 0o777 }],
+      [{ name: 'keep/s', mode: 0o4711 }],
+    ];
+    const upper: TarEntry[] = [
+      { name: 'bin/.wh.su' }, { name: 'opt/y/.wh..wh..opq' }, { name: 'opt/y/new', mode: 0o4755 }, { name: 'srv/big', uid: 70000 },
+    ];
+    const all = await merged([...lower, upper]);
+    const seeded = new AuditMerge(65536, await merged(lower));
+    await readLayer(Readable.from([await makeTar(upper)]), seeded);
+    assert.deepEqual(seeded.files(), all);
+    assert.deepEqual(all.map((f) => f.path), ['/keep/s', '/opt/y/new', '/srv/big', '/var/w']);
+  });
+
   test('the config: a root user, a user outside the mapping, exposed ports below the unprivileged start', () => {
     const kinds = (c: object, limit = 65536) => configFindings({ config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: c } }, limit, 1024)
       .map((f) => `${f.kind} ${f.subject}${f.breaks ? ' !' : ''}`);

@@ -18,6 +18,7 @@ import { fileError, instructionText, parseDockerfile, splitInstruction, type Ins
 import { lexWord, lexWords, parsePairs, SubstitutionError } from './substitute.js';
 import { cacheGet, cacheMountsDir, cachePut, stepKey } from './cache.js';
 import { layerDirs, layerFromContainer, packCopyTar, storeCopy, storeCopyDirect } from './steps.js';
+import { LayerPacker } from './layer-packer.js';
 import { holdCacheDir, type Sharing } from './cache-mount.js';
 import { mountLayers } from './stage-mount.js';
 import { hashContextSources } from '../../storage/layer-pack.js';
@@ -74,6 +75,8 @@ export class Builder {
   private readonly results = new Map<number, State>();
   private readonly predefined: Record<string, string>;
   private readonly containers = new Set<string>();
+  /** One helper process packs every step's layer (started by the first step that may make one). */
+  private readonly packer: LayerPacker;
   /** The networks RUN steps use, kept up from the first such step to the build's end (releases by network id). */
   private readonly networkHolds = new Map<string, () => void>();
   private readonly started = Date.now();
@@ -88,6 +91,7 @@ export class Builder {
     private readonly stepOutput: CallerContext,
   ) {
     this.contextDir = contextDir;
+    this.packer = new LayerPacker(engine);
     if (req.fileText !== undefined) {
       this.file = parseDockerfile(req.fileText, req.file ?? 'Containerfile (standard input)');
     } else {
@@ -676,6 +680,8 @@ export class Builder {
       host: { networkMode: network, mounts },
     };
     trace('build: RUN create');
+    // Its node starts while the step's container runs, not after.
+    this.packer.warm();
     // The foreground run, as `run` without -d: the runtime is our child (no conmon, no attach socket, no exit
     // hook), its output relayed to the caller. The container stays (not --rm): its changes are read, then it goes.
     request.host = { ...request.host, logConfig: { type: 'none' } };
@@ -698,7 +704,7 @@ export class Builder {
       if (code !== 0) throw new EngineError(`${this.file.file}:${ins.line}: ${text}: the command exited with code ${code ?? 1}`, 1);
       let layer;
       try {
-        layer = await layerFromContainer(this.engine, id!);
+        layer = await layerFromContainer(this.engine, this.packer, id!);
       } catch (e) {
         throw this.err(ins, `${text}: ${(e as Error).message}`);
       }
@@ -941,7 +947,7 @@ export class Builder {
       // The key is known (a miss): the files are packed straight into the store, no tar file between.
       return this.layerStep(state, `${text} # buildkit`, [keyHash], async () => {
         try {
-          return await storeCopyDirect(this.engine, input);
+          return await storeCopyDirect(this.engine, this.packer, input);
         } catch (e) {
           throw this.err(ins, `${ins.keyword} failed: ${(e as Error).message}`);
         }
@@ -949,7 +955,7 @@ export class Builder {
     }
     let packed;
     try {
-      packed = await packCopyTar(this.engine, input);
+      packed = await packCopyTar(this.engine, this.packer, input);
     } catch (e) {
       throw this.err(ins, `${ins.keyword} failed: ${(e as Error).message}`);
     }
@@ -972,6 +978,7 @@ export class Builder {
       try { release(); } catch { /* the network was removed meanwhile */ }
     }
     this.networkHolds.clear();
+    await this.packer.close();
   }
 }
 

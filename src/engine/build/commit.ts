@@ -7,6 +7,7 @@ import { containerStore } from '../containers/state.js';
 import { commitImage } from '../images/lifecycle.js';
 import { imageEvent, recordEvent } from '../events/log.js';
 import { layerFromContainer } from './steps.js';
+import { LayerPacker } from './layer-packer.js';
 
 /**
  * `commit`: the container's image plus one layer of what the container
@@ -20,7 +21,13 @@ export async function commitContainer(engine: Engine, ref: string, req: { refere
   if (!base) throw new EngineError(`the image of container ${rec.name} is gone: cannot commit it`);
   const config = structuredClone(base.config) as ImageConfig;
   config.config = applyChanges(config.config ?? {}, req.changes ?? []);
-  const layer = await layerFromContainer(engine, rec.id);
+  const packer = new LayerPacker(engine);
+  let layer;
+  try {
+    layer = await layerFromContainer(engine, packer, rec.id);
+  } finally {
+    await packer.close();
+  }
   const manifest = engine.images.readManifest(base);
   const sizes = engine.images.layerSizes(base.layers);
   const layers = base.layers.map((diffId, i) => ({

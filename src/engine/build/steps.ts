@@ -1,6 +1,8 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CopyInput } from '../../storage/layer-pack.js';
+import type { ChangesWire } from '../../storage/pack-server.js';
+import type { LayerPacker } from './layer-packer.js';
 import { hexOf, tmpName } from '../../image/store.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
@@ -26,44 +28,37 @@ async function storeTar(engine: Engine, tar: string): Promise<StoredLayer> {
 }
 
 /** A stopped container's changes as a new layer. */
-export async function layerFromContainer(engine: Engine, containerId: string): Promise<StoredLayer> {
+export async function layerFromContainer(engine: Engine, packer: LayerPacker, containerId: string): Promise<StoredLayer> {
   const rec = containerStore(engine).get(containerId);
   if (!rec) throw new EngineError('the step\'s container is gone');
   const changes = changesInput(engine, rec);
   if (!changes) throw new EngineError('the step\'s container left no file system');
-  return packStore(engine, { changes }, 'cannot read the step\'s changes');
+  return packStore(engine, packer, { changes }, 'cannot read the step\'s changes');
 }
 
 /**
- * Packs a step's layer and extracts it into the store in one helper run
- * (storage/pack-store.ts), then takes it in as storeLayer takes a pulled
- * one. A failure leaves neither the layer nor its blob.
+ * Packs a step's layer and extracts it into the store in one pass of the
+ * build's packer (storage/pack-server.ts), then takes it in as storeLayer
+ * takes a pulled one. A failure leaves neither the layer nor its blob.
  */
-async function packStore(engine: Engine, what: { changes: object } | { copy: Omit<CopyInput, 'out'> }, failure?: string): Promise<StoredLayer> {
+async function packStore(engine: Engine, packer: LayerPacker, what: { changes: ChangesWire } | { copy: Omit<CopyInput, 'out'> }, failure?: string): Promise<StoredLayer> {
   const { tmpLayer, tmpBlob } = layerTemps(engine);
-  const ns = engine.ns();
-  const input = { ...what, dest: tmpLayer, blob: tmpBlob, idLimit: ns.size };
-  let r;
+  let r: StoredLayer;
   try {
-    r = await ns.runAsync(engine.helperCommand('__pack-store', [JSON.stringify(input)]), { env: engine.helperEnv() });
+    r = await packer.request<StoredLayer>({ op: 'store', ...what, dest: tmpLayer, blob: tmpBlob, idLimit: engine.ns().size });
   } catch (err) {
-    await ns.runAsync(['rm', '-rf', tmpLayer]);
+    // The packer removes what it wrote when it fails; not when it died.
+    await engine.ns().runAsync(['rm', '-rf', tmpLayer]);
     rmSync(tmpBlob, { force: true });
-    throw err;
+    throw failure ? new EngineError(`${failure}: ${(err as Error).message}`) : err;
   }
   trace('build: layer packed and extracted');
-  if (r.code !== 0) {
-    await ns.runAsync(['rm', '-rf', tmpLayer]);
-    rmSync(tmpBlob, { force: true });
-    const last = r.stderr.trim().split('\n').pop()?.replace(/^__pack-store: /, '');
-    throw new EngineError(failure ? `${failure}: ${last || `exit status ${r.code}`}` : last || `exit status ${r.code}`);
-  }
-  return adoptLayer(engine, tmpLayer, tmpBlob, JSON.parse(r.stdout) as StoredLayer, { warn: () => {} });
+  return adoptLayer(engine, tmpLayer, tmpBlob, r, { warn: () => {} });
 }
 
 /** A COPY/ADD's layer straight into the store (its cache key was known beforehand, from the context). */
-export function storeCopyDirect(engine: Engine, input: Omit<CopyInput, 'out'>): Promise<StoredLayer> {
-  return packStore(engine, { copy: input });
+export function storeCopyDirect(engine: Engine, packer: LayerPacker, input: Omit<CopyInput, 'out'>): Promise<StoredLayer> {
+  return packStore(engine, packer, { copy: input });
 }
 
 /** The host directories of layers by diff id, top first (as the helpers take them). */
@@ -76,15 +71,11 @@ export function layerDirs(engine: Engine, diffIds: string[]): string[] {
  * cache key's part, so a cache hit stores nothing. The caller stores or
  * discards it (`storeCopy`, `rmSync`).
  */
-export async function packCopyTar(engine: Engine, input: Omit<CopyInput, 'out'>): Promise<{ tar: string; hash: string }> {
+export async function packCopyTar(engine: Engine, packer: LayerPacker, input: Omit<CopyInput, 'out'>): Promise<{ tar: string; hash: string }> {
   const out = join(engine.paths.tmp, tmpName('build-copy'));
   try {
-    const r = await engine.ns().runAsync(engine.helperCommand('__pack-copy', [JSON.stringify({ ...input, out })]), { env: engine.helperEnv() });
-    if (r.code !== 0) {
-      const last = r.stderr.trim().split('\n').pop() ?? `exit status ${r.code}`;
-      throw new EngineError(last.replace(/^__pack-copy: /, ''));
-    }
-    return { tar: out, hash: (JSON.parse(r.stdout) as { hash: string }).hash };
+    const { hash } = await packer.request<{ hash: string }>({ op: 'copy-tar', copy: { ...input, out } });
+    return { tar: out, hash };
   } catch (err) {
     rmSync(out, { force: true });
     throw err;

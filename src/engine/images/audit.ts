@@ -123,10 +123,13 @@ const WH_OPQ = '.wh..wh..opq';
  * `endLayer` after each layer, bottom layer first.
  */
 export class AuditMerge {
-  private lower = new Map<string, FlaggedFile>();
+  private lower: Map<string, FlaggedFile>;
   private upper = new Map<string, FlaggedFile>();
 
-  constructor(private readonly idLimit: number) {}
+  /** `below`: the flagged files of layers already merged (a cached stack this image is built on). */
+  constructor(private readonly idLimit: number, below: readonly FlaggedFile[] = []) {
+    this.lower = new Map(below.map((f) => [f.path, f]));
+  }
 
   /** Drops what lower layers have at `path` (with `self`) and below it. */
   private dropLower(path: string, self: boolean): void {
@@ -290,19 +293,35 @@ interface CachedAudit {
   files: FlaggedFile[];
 }
 
-/** The image's flagged files: from the cache beside the store, or read from its blobs once and cached. */
-async function imageFiles(engine: Engine, img: ImageRecord, idLimit: number): Promise<FlaggedFile[]> {
-  const path = auditCachePath(engine, img.id);
+function cachedFiles(path: string, idLimit: number): FlaggedFile[] | undefined {
   try {
     const c = JSON.parse(readFileSync(path, 'utf8')) as CachedAudit;
     if (c.version === 1 && c.idLimit === idLimit) return c.files;
   } catch { /* not audited yet */ }
+  return undefined;
+}
+
+/**
+ * The image's flagged files: from the cache beside the store, or read from
+ * its blobs once and cached. Only the layers above the longest cached stack
+ * below it are read (a build step's image reads its one new layer).
+ */
+async function imageFiles(engine: Engine, img: ImageRecord, idLimit: number): Promise<FlaggedFile[]> {
+  const path = auditCachePath(engine, img.layers);
+  const whole = cachedFiles(path, idLimit);
+  if (whole) return whole;
   const manifest = engine.images.readManifest(img);
   if (!manifest || manifest.layers.length !== img.layers.length) {
     throw new EngineError(`cannot audit image ${img.id.slice(7, 19)}: its manifest is missing or does not match its layers (rootlet image check)`);
   }
-  const merge = new AuditMerge(idLimit);
-  for (const l of manifest.layers) {
+  let from = 0;
+  let below: FlaggedFile[] = [];
+  for (let n = img.layers.length - 1; n > 0; n--) {
+    const c = cachedFiles(auditCachePath(engine, img.layers.slice(0, n)), idLimit);
+    if (c) { from = n; below = c; break; }
+  }
+  const merge = new AuditMerge(idLimit, below);
+  for (const l of manifest.layers.slice(from)) {
     const blob = engine.images.blobPath(l.digest);
     try {
       await readLayer(createReadStream(blob, { highWaterMark: 1 << 20 }), merge);

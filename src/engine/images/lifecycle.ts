@@ -107,7 +107,7 @@ export async function deleteUnusedImage(engine: Engine, img: ImageRecord): Promi
   const { layers, blobs } = engine.images.deleteImage(img.id, engine.images.readManifest(img));
   await removeLayerDirs(engine, layers);
   for (const b of blobs) engine.images.removeBlob(b);
-  dropAudit(engine, img.id);
+  dropAudit(engine, img.layers);
   recordEvent(engine, imageEvent(img.id, 'delete', img.id));
   return { reclaimed: layers.reduce((n, l) => n + (sizes.get(l) ?? 0), 0) };
 }
