@@ -75,6 +75,8 @@ export class Builder {
   private readonly results = new Map<number, State>();
   private readonly predefined: Record<string, string>;
   private readonly containers = new Set<string>();
+  /** Step containers being removed while later steps run. */
+  private readonly removals = new Set<Promise<void>>();
   /** One helper process packs every step's layer (started by the first step that may make one). */
   private readonly packer: LayerPacker;
   /** The networks RUN steps use, kept up from the first such step to the build's end (releases by network id). */
@@ -692,7 +694,7 @@ export class Builder {
       let code: number | undefined;
       try {
         const r = await this.services.containers.run(request, {
-          detach: false, pull: 'never', sigProxy: false,
+          detach: false, pull: 'never', sigProxy: false, warn: false,
           created: (cid) => { id = cid; this.containers.add(cid); this.holdNetworksOf(cid); trace('build: RUN created'); },
         }, this.stepOutput);
         code = r.exitCode;
@@ -711,8 +713,8 @@ export class Builder {
       trace('build: RUN layer stored');
       return layer;
     } finally {
-      if (id) await this.removeContainer(id);
-      trace('build: RUN container removed');
+      // Removed while the next step runs: nothing of it is needed any more (cleanup waits for it).
+      if (id) this.removeInBackground(id);
     }
   }
 
@@ -733,6 +735,11 @@ export class Builder {
         // Not held: the step's own network set-up runs next, and reports what is wrong.
       }
     }
+  }
+
+  private removeInBackground(id: string): void {
+    const p: Promise<void> = this.removeContainer(id).finally(() => this.removals.delete(p));
+    this.removals.add(p);
   }
 
   private async removeContainer(id: string): Promise<void> {
@@ -971,8 +978,9 @@ export class Builder {
     }
   }
 
-  /** Removes the step containers still there (an interrupted build) and lets go of the networks held. */
+  /** Waits for the step containers' removal (and removes those of an interrupted build), lets go of the networks held, ends the packer. */
   async cleanup(): Promise<void> {
+    await Promise.all(this.removals);
     for (const id of [...this.containers]) await this.removeContainer(id);
     for (const release of this.networkHolds.values()) {
       try { release(); } catch { /* the network was removed meanwhile */ }

@@ -48,8 +48,13 @@ export type AttachResult = { detached: true } | { detached: false; exitCode: num
 export interface ImageChoice {
   pull?: PullPolicy;
   onPull?: (e: ImagePullEvent) => void;
-  /** Where the one-line warning about what in the image will not work rootless goes (image audit); none: not checked. */
-  warn?: (line: string) => void;
+  /**
+   * Where the one-line warning about what in the image will not work
+   * rootless goes (image audit); none: not checked. `run` says it to the
+   * caller unless told false (a build's step: its image is the build's own
+   * making, and is audited when it is run).
+   */
+  warn?: ((line: string) => void) | false;
 }
 
 /** `run`'s choices beyond the request: detached or not, the image's, and the caller's part in a foreground run. */
@@ -105,7 +110,7 @@ export class ContainerService {
       line = await this.images.runWarning(name, caps);
       trace('run: image audit checked');
     }
-    return { req: { ...req, image: name }, warning: () => { if (line) choice.warn?.(line); } };
+    return { req: { ...req, image: name }, warning: () => { if (line && choice.warn) choice.warn(line); } };
   }
 
   /** A pod member starts after its pod's infra, whose namespaces it joins. */
