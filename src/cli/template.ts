@@ -410,6 +410,8 @@ function srcOf(toks: Tok[]): string {
 
 // ---------------------------------------------------------------- execution
 
+const NO_ARGS: unknown[] = [];
+
 class Break { }
 class Continue { }
 
@@ -498,6 +500,9 @@ class Exec {
 
   private command(dot: unknown, c: Command, final: { value: unknown } | undefined): unknown {
     try {
+      // The common {{.Field}} without the arrays below: a table of 1,000 rows runs it thousands of times.
+      const only = c.ops.length === 1 && !final ? c.ops[0]! : undefined;
+      if (only?.k === 'dot' && only.chain.length === 1) return this.field(dot, only.chain[0]!, NO_ARGS);
       const [first, ...rest] = c.ops as [Operand, ...Operand[]];
       const extra = final ? [final] : [];
       if (first.k === 'func') return this.call(first.name, dot, rest, final);

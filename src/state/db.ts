@@ -252,6 +252,9 @@ export function translateSqliteError(err: unknown, file: string, prefix = ''): u
  * damaged database or a full disk as one line naming the file: they can
  * surface at any read (a damaged page) or commit (the WAL grows), not only at open.
  */
+/** How many compiled statements a connection keeps (guard): far more than the distinct queries rootlet asks. */
+const STATEMENT_CACHE_SIZE = 500;
+
 function guard(db: DB, file: string): void {
   const wrap = <F extends (...a: never[]) => unknown>(f: F, self: unknown): F => (function (this: unknown, ...a: Parameters<F>) {
     try {
@@ -261,7 +264,13 @@ function guard(db: DB, file: string): void {
     }
   }) as F;
   const prepare = db.prepare;
+  // Each statement is compiled once per connection: a look over many containers asks the same few
+  // queries once per row, and compiling them again each time was most of what that cost. Safe to
+  // share because nothing here changes a statement's mode (pluck, raw, expand) or iterates one.
+  const statements = new Map<string, Database.Statement>();
   db.prepare = function (this: DB, source: string) {
+    const cached = statements.get(source);
+    if (cached) return cached;
     let stmt;
     try {
       stmt = prepare.call(db, source);
@@ -270,6 +279,9 @@ function guard(db: DB, file: string): void {
     }
     const s = stmt as unknown as Record<string, unknown>;
     for (const m of ['run', 'get', 'all', 'iterate']) s[m] = wrap(s[m] as (...a: never[]) => unknown, stmt);
+    // Bounded: statements built from values (none today) must not grow it without end.
+    if (statements.size >= STATEMENT_CACHE_SIZE) statements.clear();
+    statements.set(source, stmt);
     return stmt;
   } as DB['prepare'];
   db.exec = wrap(db.exec, db);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Sandbox, until } from '../helpers.js';
@@ -270,5 +270,56 @@ describe('ps and inspect', () => {
     for (const key of ['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'volume', 'network', 'health', 'publish', 'expose', 'is-task', 'isolation']) {
       assert.match(help, new RegExp(`^  ${key}=`, 'm'), key);
     }
+  });
+});
+
+describe('ps and inspect over a store of many containers', () => {
+  const sb = new Sandbox('inspect-many');
+
+  before(() => {
+    sb.importBusybox();
+  });
+  after(() => {
+    sb.run(['rm', '-f', ...sb.ok(['ps', '-aq']).split('\n').filter(Boolean)]);
+    sb.destroy();
+  });
+
+  test('ps -a shows every state, also of a container killed -9 with its monitor behind the engine\'s back; inspect by name and id prefix', async () => {
+    const created = Array.from({ length: 24 }, (_v, i) => sb.ok(['create', '--net', 'none', '--name', `many${i}`, 'busybox', 'true']).trim());
+    const ended = sb.ok(['run', '-d', '--net', 'none', '--name', 'ended', 'busybox', 'sh', '-c', 'exit 3']).trim();
+    const up = sb.ok(['run', '-d', '--net', 'none', '--name', 'up', 'busybox', 'sleep', '300']).trim();
+    const gone = sb.ok(['run', '-d', '--net', 'none', '--name', 'gone', 'busybox', 'sleep', '300']).trim();
+    await until('ended to exit', () => sb.ok(['inspect', '-f', '{{.State.Status}}', 'ended']).trim() === 'exited');
+    // Its monitor first, so that nothing records the end: the next look must find it out by itself.
+    const pid = Number(sb.ok(['inspect', '-f', '{{.State.Pid}}', 'gone']).trim());
+    assert.ok(pid > 0);
+    const monitor = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+    assert.match(readFileSync(`/proc/${monitor}/cmdline`, 'utf8'), new RegExp(gone), 'the parent is the container\'s monitor');
+    process.kill(monitor, 'SIGKILL');
+    process.kill(pid, 'SIGKILL');
+    await until('its process to be gone', () => !existsSync(`/proc/${pid}`));
+
+    const rows = new Map(sb.ok(['ps', '-a', '--no-trunc', '--format', '{{.Names}} {{.ID}} {{.State}}']).trim().split('\n')
+      .map((l) => { const [name, id, state] = l.split(' '); return [name!, { id, state }]; }));
+    assert.equal(rows.size, 27);
+    created.forEach((id, i) => assert.deepEqual(rows.get(`many${i}`), { id, state: 'created' }));
+    assert.deepEqual(rows.get('ended'), { id: ended, state: 'exited' });
+    assert.deepEqual(rows.get('up'), { id: up, state: 'running' });
+    assert.deepEqual(rows.get('gone'), { id: gone, state: 'exited' });
+    assert.deepEqual(sb.ok(['ps', '--format', '{{.Names}}']).trim().split('\n'), ['up']);
+    assert.equal(sb.ok(['inspect', '-f', '{{.State.Status}} {{.State.Running}} {{.State.Pid}}', 'gone']), 'exited false 0\n');
+
+    // By name (with or without the slash), by full id, by a unique prefix.
+    const fmt = '{{.Id}} {{.Name}} {{.State.Status}} {{.State.ExitCode}}';
+    assert.equal(sb.ok(['inspect', '-f', fmt, 'ended']), `${ended} /ended exited 3\n`);
+    assert.equal(sb.ok(['inspect', '-f', fmt, '/ended']), `${ended} /ended exited 3\n`);
+    assert.equal(sb.ok(['inspect', '-f', fmt, up]), `${up} /up running 0\n`);
+    assert.equal(sb.ok(['inspect', '-f', fmt, created[7]!.slice(0, 12)]), `${created[7]} /many7 created 0\n`);
+    // 27 ids over 16 first digits: some two share one, which names neither.
+    const ids = [...created, ended, up, gone];
+    const shared = ids.map((id) => id[0]!).find((c, i, all) => all.indexOf(c) !== i)!;
+    const ambiguous = sb.run(['inspect', '--type', 'container', shared]);
+    assert.notEqual(ambiguous.code, 0);
+    assert.match(ambiguous.stderr, /multiple containers match the id prefix/);
   });
 });

@@ -63,14 +63,22 @@ export function commandString(args: string[]): string {
   return [path ?? '', ...rest.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' ');
 }
 
-function imageShown(engine: Engine, rec: ContainerRecord): string {
-  let now: string | undefined;
-  try {
-    now = engine.images.find(rec.imageName)?.id;
-  } catch {
-    now = undefined;
+/**
+ * The image column: each name is looked up once per listing (`imageIds`
+ * maps a name to what it means now), as a store of many containers names
+ * few images, and each lookup reads and parses the image's record.
+ */
+function imageShown(engine: Engine, rec: ContainerRecord, imageIds: Map<string, string | undefined>): string {
+  if (!imageIds.has(rec.imageName)) {
+    let now: string | undefined;
+    try {
+      now = engine.images.find(rec.imageName)?.id;
+    } catch {
+      now = undefined;
+    }
+    imageIds.set(rec.imageName, now);
   }
-  return now === rec.imageId ? rec.imageName : rec.imageId;
+  return imageIds.get(rec.imageName) === rec.imageId ? rec.imageName : rec.imageId;
 }
 
 /** `ps`: containers newest first, settled (a dead watcher's container is recorded as exited), filtered as Docker filters. */
@@ -92,10 +100,11 @@ export async function listContainers(engine: Engine, opts: ListOptions = {}): Pr
     }))
     .filter((s) => filter.test(s))
     .slice(0, limit);
+  const imageIds = new Map<string, string | undefined>();
   return Promise.all(recs.map(async ({ rec, mounts, networks }) => ({
     id: rec.id,
     name: rec.name,
-    image: imageShown(engine, rec),
+    image: imageShown(engine, rec, imageIds),
     imageId: rec.imageId,
     command: commandString(rec.spec.args),
     created: rec.created,

@@ -9,3 +9,8 @@ import type { Engine } from '../engine.js';
 export function containerDir(engine: Engine, id: string): string {
   return join(engine.paths.containers, id);
 }
+
+/** The container's log (k8s-file format); here so that inspect and logs do not load the start path to name it. */
+export function logPath(engine: Engine, id: string): string {
+  return join(containerDir(engine, id), 'ctr.log');
+}

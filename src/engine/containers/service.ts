@@ -333,7 +333,7 @@ export class ContainerService {
    */
   async logs(ref: string, req: LogsRequest, ctx: CallerContext): Promise<void> {
     const [{ isRunning }, { refreshState }, { logPath }, { printRecord, readLog }] = await Promise.all([
-      import('./running.js'), import('./state.js'), import('./start.js'), import('./logs.js'),
+      import('./running.js'), import('./state.js'), import('./paths.js'), import('./logs.js'),
     ]);
     const store = await this.store();
     const rec = store.resolve(ref);

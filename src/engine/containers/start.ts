@@ -6,7 +6,7 @@ import { isSandbox, runtimeArgs, runtimeStateExists, startCreatedFast } from '..
 import { isProcessAlive, processStartTime, sleepSync } from '../../util/proc.js';
 import { randomHex } from '../../util/random.js';
 import { classifyRuntimeError, containerRuntimeArgs, layerNames, networkSetupCommand, prepareBundle, runtimeFor, startCommand } from './bundle.js';
-import { containerDir } from './paths.js';
+import { containerDir, logPath } from './paths.js';
 import { clearExitFile, refreshState } from './state.js';
 import { removeContainer } from './remove.js';
 import { ContainerStore, type ContainerRecord } from './store.js';
@@ -34,9 +34,7 @@ function readConmonPid(bundle: string): number {
   return 0;
 }
 
-export function logPath(engine: Engine, id: string): string {
-  return join(containerDir(engine, id), 'ctr.log');
-}
+export { logPath };
 
 /**
  * Starts a container in the background under conmon: it creates the

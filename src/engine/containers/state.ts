@@ -7,6 +7,7 @@ import { readExitFile, runtimeStatus, watcherAlive } from './running.js';
 import { ContainerStore, type ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 import { disconnectContainer, sweepNetwork } from '../networks/endpoints.js';
+import { NetworkStore } from '../networks/store.js';
 
 // The read-only probe lives in running.ts (removal asks it, and this module removes); its importers still find it here.
 
@@ -24,14 +25,14 @@ export function clearExitFile(engine: Engine, id: string): void {
  * rootlet was killed. State left by a dead process is reconciled, not trusted.
  * Returns the current record, or undefined when it is gone.
  */
-export function refreshState(engine: Engine, rec: ContainerRecord): ContainerRecord | undefined {
+export function refreshState(engine: Engine, rec: ContainerRecord, netRuns?: Set<string>): ContainerRecord | undefined {
   if (rec.state === 'removing' && !(rec.ownerPid && isProcessAlive(rec.ownerPid, rec.ownerStart))) {
     // A removal whose rootlet was killed: finish it.
     removeContainer(engine, rec, { force: true, volumes: true });
     return new ContainerStore(engine.db).get(rec.id);
   }
   if (rec.state !== 'running') {
-    sweepNetwork(engine, rec);
+    if (!netRuns || netRuns.has(rec.id)) sweepNetwork(engine, rec);
     return rec;
   }
   const watched = watcherAlive(rec);
@@ -56,6 +57,13 @@ export function refreshState(engine: Engine, rec: ContainerRecord): ContainerRec
   return store.get(rec.id);
 }
 
+/**
+ * refreshState of many: which of them hold network run state is read once,
+ * so that a stopped container without any (nearly all of a big store) costs
+ * no query. A run set up after that read has a living owner, which the
+ * sweep would leave alone anyway.
+ */
 export function refreshStates(engine: Engine, recs: ContainerRecord[]): ContainerRecord[] {
-  return recs.map((r) => refreshState(engine, r)).filter((r): r is ContainerRecord => !!r);
+  const netRuns = new NetworkStore(engine.db).runIds();
+  return recs.map((r) => refreshState(engine, r, netRuns)).filter((r): r is ContainerRecord => !!r);
 }

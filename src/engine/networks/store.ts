@@ -191,6 +191,11 @@ export class NetworkStore {
     };
   }
 
+  /** The containers that hold per-run network state: one query, for a look over many containers. */
+  runIds(): Set<string> {
+    return new Set((this.db.prepare('SELECT container_id FROM net_runs').all() as Array<{ container_id: string }>).map((r) => r.container_id));
+  }
+
   runs(): NetRun[] {
     return (this.db.prepare('SELECT container_id FROM net_runs').all() as Array<{ container_id: string }>).map((r) => this.run(r.container_id)!);
   }
