@@ -247,14 +247,14 @@ export function translateSqliteError(err: unknown, file: string, prefix = ''): u
   return prefix ? new EngineError(`${prefix}${errorMessage(err)}`) : err;
 }
 
+/** How many compiled statements a connection keeps (guard): far more than the distinct queries rootlet asks. */
+const STATEMENT_CACHE_SIZE = 500;
+
 /**
  * Every statement, pragma and transaction of this connection reports a
  * damaged database or a full disk as one line naming the file: they can
  * surface at any read (a damaged page) or commit (the WAL grows), not only at open.
  */
-/** How many compiled statements a connection keeps (guard): far more than the distinct queries rootlet asks. */
-const STATEMENT_CACHE_SIZE = 500;
-
 function guard(db: DB, file: string): void {
   const wrap = <F extends (...a: never[]) => unknown>(f: F, self: unknown): F => (function (this: unknown, ...a: Parameters<F>) {
     try {
