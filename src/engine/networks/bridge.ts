@@ -97,6 +97,8 @@ export function containerNetnsScript(file: string, plans: VethPlan[]): string {
   const f = shq(file);
   const inside = ['link set lo up', ...plans.flatMap((p) => containerSide(p))];
   return [
+    // $F: a stack of the container's own attaches to it next (stack.ts).
+    `F=${f}`,
     `[ -e ${f} ] && { umount -l ${f} 2>/dev/null; rm -f ${f}; }`,
     `: > ${f} || exit 1`,
     `unshare --net=${f} ip -b - <<'EOF' || exit 1\n${inside.join('\n')}\nEOF`,
