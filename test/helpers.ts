@@ -121,6 +121,21 @@ export function netProcesses(root: string): string[] {
   return r.stdout.split('\n').filter((l) => /pasta|passt|slirp4netns|rootlet-portfwd/.test(l) && l.includes(root) && !/defunct/.test(l));
 }
 
+/**
+ * netProcesses without the networks' shared stacks (those name a network's
+ * namespace file, net-ID): what containers leave behind, forwarders and
+ * stacks of their own. The default network's stack stays up between
+ * containers (src/engine/networks/endpoints.ts, lingers).
+ */
+export function containerNetProcesses(root: string): string[] {
+  return netProcesses(root).filter((l) => !isNetworkStack(l));
+}
+
+/** Whether a `ps`/`pgrep -a` line is a network's shared stack (it names the network's namespace file, net-ID). */
+export function isNetworkStack(line: string): boolean {
+  return /(pasta|passt|slirp4netns)\S* .*\/netns\/net-/.test(line);
+}
+
 /** Runs a command as another user through the test-only sudo rule. */
 export function asUser(user: string, cmd: string[], env: Record<string, string> = {}): Result {
   const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);

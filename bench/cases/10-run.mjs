@@ -10,6 +10,8 @@ export const id = 'run';
 const CMD = ['true'];
 /** rootlet's target: a `run --rm` in at most this part of Podman's time, Podman as installed. */
 const TARGET_RATIO = 0.4;
+/** What the default network may add to a `run --rm` over `--net none` (issue 16). */
+const TARGET_NET_MS = 15;
 
 /**
  * The floors: a bundle an OCI runtime can run with no engine around it,
@@ -72,6 +74,8 @@ export async function run(sb, { runs, warmup, progress }) {
   const rootletRun = (...flags) => sb.rootletArgv(['run', '--rm', '--net', 'none', ...flags, sb.image.rootlet, ...CMD]);
   const commands = [
     { tool: 'rootlet', argv: rootletRun() },
+    // On the default network (no --net): what networking adds to a run. The warm-up rounds bring the network up.
+    { tool: 'rootletNet', argv: sb.rootletArgv(['run', '--rm', sb.image.rootlet, ...CMD]) },
     // Without the default seccomp profile: what the filter costs a run.
     { tool: 'rootletNoSeccomp', argv: rootletRun('--security-opt', 'seccomp=unconfined') },
     // The same engine on runc (Podman's runtime here): how much of the gain is the runtime.
@@ -94,6 +98,7 @@ export async function run(sb, { runs, warmup, progress }) {
   const samples = await timeInterleaved(commands, { env: sb.env, cwd: sb.root, runs, warmup, onRound: progress });
   const what = {
     rootlet: `rootlet (${rt})`,
+    rootletNet: `rootlet (${rt}), default network`,
     rootletNoSeccomp: `rootlet (${rt}) --security-opt seccomp=unconfined`,
     rootletRunc: 'rootlet --runtime runc',
     podman: 'Podman (overlay, runc)',
@@ -103,6 +108,7 @@ export async function run(sb, { runs, warmup, progress }) {
   };
   const { stats, rows, argvOf } = latencyTable(commands, samples, what);
   const phases = traceRootlet(sb, argvOf('rootlet'), Math.min(10, runs));
+  const phasesNet = traceRootlet(sb, argvOf('rootletNet'), Math.min(10, runs));
   const phasesRunc = stats.rootletRunc ? traceRootlet(sb, argvOf('rootletRunc'), Math.min(10, runs)) : undefined;
 
   const r = stats.rootlet.median;
@@ -113,6 +119,10 @@ export async function run(sb, { runs, warmup, progress }) {
     { label: `rootlet (${rt}) / Podman as installed`, value: ratioDefault, text: `${ratioDefault.toFixed(2)}×` },
     { label: `rootlet's target (≤ ${TARGET_RATIO}× Podman as installed)`, value: ratioDefault, text: `${ratioDefault <= TARGET_RATIO ? 'met' : 'not met'}: ${ratioDefault.toFixed(3)}×` },
   ];
+  {
+    const d = stats.rootletNet.median - r;
+    summary.push({ label: `rootlet (${rt}), default network − --net none (medians)`, value: d, text: `${d.toFixed(1)} ms (target ≤ ${TARGET_NET_MS} ms: ${d <= TARGET_NET_MS ? 'met' : 'not met'})` });
+  }
   if (stats.rootletNoSeccomp) {
     const d = r - stats.rootletNoSeccomp.median;
     summary.push({ label: `rootlet (${rt}) − the same with seccomp=unconfined (medians)`, value: d, text: `${d.toFixed(1)} ms: the default seccomp profile's cost per run (target ≤ 5 ms)` });
@@ -155,10 +165,12 @@ export async function run(sb, { runs, warmup, progress }) {
       `Each row includes the harness's own cost of spawning a process: ${stats.spawn.median.toFixed(1)} ms (median for /bin/true).`,
       `Where rootlet's time goes (ROOTLET_TRACE, median of ${phases.runs} separate untimed runs, ms since node started), on ${rt}: ` +
         trace(phases) + '.',
+      `The same on the default network: ${trace(phasesNet)}.`,
       ...(phasesRunc ? [`The same with \`--runtime runc\`: ${trace(phasesRunc)}.`] : []),
       ...floorFailures,
     ],
     breakdown: phases,
+    breakdownNet: phasesNet,
     ...(phasesRunc ? { breakdownRunc: phasesRunc } : {}),
   };
 }

@@ -26,10 +26,32 @@ function groupByComm(procs, per = 1) {
     .map(([comm, n]) => (n === per ? comm : `${comm} ×${+(n / per).toFixed(2)}`)).join(', ');
 }
 
+/**
+ * rootlet's network stacks on the sandbox's namespaces. The default
+ * network stays up after its last container (its stack with it), so an
+ * earlier figure or configuration may have left it running: it is stopped
+ * before each configuration, which then starts, and counts, its own (with
+ * its own configured stack), and after it, so that no stack is taken for
+ * a leftover.
+ */
+function rootletStacks(sb) {
+  return [...snapshot().values()].filter((p) => /^(pasta|passt|slirp4netns)/.test(p.comm) && p.cmdline.includes(sb.root)).map((p) => p.pid);
+}
+
+async function stopRootletStacks(sb) {
+  const pids = rootletStacks(sb);
+  for (const pid of pids) {
+    try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+  }
+  const deadline = Date.now() + REAP_S * 1000;
+  while (pids.some((pid) => rootletStacks(sb).includes(pid)) && Date.now() < deadline) await sleep(50);
+}
+
 /** Starts N containers of one configuration, measures what appeared, removes them. */
 async function measure(sb, e, marks) {
   const names = Array.from({ length: N }, (_, i) => `bench-idle-${i + 1}`);
   const ownPidNs = readlinkSync('/proc/self/ns/pid');
+  if (e.key.startsWith('rootlet')) await stopRootletStacks(sb);
   const before = snapshot();
   let row;
   // A configuration that needs rootlet's config file (e.g. another network stack) writes it for its turn only.
@@ -76,6 +98,7 @@ async function measure(sb, e, marks) {
   } finally {
     if (e.config) rmSync(configFile, { force: true });
     for (const p of removeAll(sb, e, names)) process.stderr.write(`\nbench: cleanup: ${p}\n`);
+    if (e.key.startsWith('rootlet')) await stopRootletStacks(sb);
     const left = await reapLeftovers(before, marks, { keep: holders(sb), timeoutMs: REAP_S * 1000 });
     if (row) row.left_after_rm = describe(left);
   }
@@ -103,10 +126,11 @@ export async function run(sb, { progress }) {
   const R = E.rootlet.label;
   const configs = [
     E.rootlet, E.podman, E.podmanSlirp,
-    // Networking counted: rootlet's containers share one pasta per network (it shows here divided by N);
-    // a published port adds one rootlet-portfwd per container, as Podman adds a rootlessport.
+    // Networking counted: rootlet's containers share one stack per network, slirp4netns by default
+    // (it shows here divided by N); a published port adds one rootlet-portfwd per container, as Podman
+    // adds a rootlessport.
     { ...E.rootlet, key: 'rootletNet', label: `${R}, default network`, net: [] },
-    { ...E.rootlet, key: 'rootletSlirp', label: `${R}, default network, slirp4netns as its stack`, net: [], config: '[network]\ndefault_rootless_network_cmd = "slirp4netns"\n' },
+    { ...E.rootlet, key: 'rootletPasta', label: `${R}, default network, pasta as its stack`, net: [], config: '[network]\ndefault_rootless_network_cmd = "pasta"\n' },
     { ...E.rootlet, key: 'rootletPort', label: `${R}, default network, -p 80 (a free host port)`, net: [], runFlags: ['-p', '80'] },
     { ...E.podmanSlirp, key: 'podmanPort', label: 'Podman (overlay, runc), default network, -p 80', runFlags: ['-p', '80'] },
   ];
@@ -142,9 +166,9 @@ export async function run(sb, { progress }) {
     summary.push({ label: 'rootlet / Podman, both on their default network, PSS', value: rn.pss_mib / ps.pss_mib, text: `${(rn.pss_mib / ps.pss_mib).toFixed(2)}× (${rn.pss_mib.toFixed(2)} vs ${ps.pss_mib.toFixed(2)} MiB)` });
     summary.push({ label: `rootlet's target with networking (≤ ${TARGET_PSS_MIB} MiB PSS per container, the shared stack divided by ${N})`, value: rn.pss_mib, text: `${rn.pss_mib <= TARGET_PSS_MIB ? 'met' : 'not met'}: ${rn.pss_mib.toFixed(2)} MiB` });
   }
-  const rs = byKey.rootletSlirp;
+  const rs = byKey.rootletPasta;
   if (rs && ps) {
-    summary.push({ label: 'rootlet with slirp4netns as its shared stack / Podman, both on their default network, PSS', value: rs.pss_mib / ps.pss_mib, text: `${(rs.pss_mib / ps.pss_mib).toFixed(2)}× (${rs.pss_mib.toFixed(2)} vs ${ps.pss_mib.toFixed(2)} MiB)` });
+    summary.push({ label: 'rootlet with pasta as its shared stack / Podman, both on their default network, PSS', value: rs.pss_mib / ps.pss_mib, text: `${(rs.pss_mib / ps.pss_mib).toFixed(2)}× (${rs.pss_mib.toFixed(2)} vs ${ps.pss_mib.toFixed(2)} MiB)` });
   }
   if (rp && pp) {
     summary.push({ label: 'rootlet / Podman with a published port, PSS', value: rp.pss_mib / pp.pss_mib, text: `${(rp.pss_mib / pp.pss_mib).toFixed(2)}× (${rp.pss_mib.toFixed(2)} vs ${pp.pss_mib.toFixed(2)} MiB)` });

@@ -70,7 +70,7 @@ async function waitFor(port) {
 export async function run(sb, { progress }) {
   const E = engines(sb);
   const configs = [
-    { ...E.rootlet, label: 'rootlet, default network (shared pasta, rootlet-portfwd)', net: [] },
+    { ...E.rootlet, label: 'rootlet, default network (its shared stack, rootlet-portfwd)', net: [] },
     { ...E.podmanSlirp, label: 'Podman, default network (slirp4netns, rootlessport)' },
   ];
   const names = (e) => [`bench-net-sink-${e.key}`, `bench-net-http-${e.key}`];

@@ -44,15 +44,16 @@ default_capabilities = ["CHOWN", "NET_RAW"]
   });
 
   test('rootlet.toml wins over containers.conf; CONTAINERS_CONF replaces the files', () => {
-    write(conf, '[network]\ndefault_rootless_network_cmd = "slirp4netns"\n');
-    assert.match(sb.ok(['info']), /stack slirp4netns/);
-    write(sb.path('config/rootlet/rootlet.toml'), '[network]\ndefault_rootless_network_cmd = "pasta"\n');
+    // The conf names pasta, not the default (slirp4netns), so that the default below shows it was not read.
+    write(conf, '[network]\ndefault_rootless_network_cmd = "pasta"\n');
     assert.match(sb.ok(['info']), /stack pasta/);
+    write(sb.path('config/rootlet/rootlet.toml'), '[network]\ndefault_rootless_network_cmd = "slirp4netns"\n');
+    assert.match(sb.ok(['info']), /stack slirp4netns/);
     rmSync(sb.path('config/rootlet/rootlet.toml'));
     const only = sb.path('only.conf');
     writeFileSync(only, '[containers]\nenv = ["ONLY=1"]\n');
     assert.equal(sb.ok(['run', '--rm', 'busybox', 'sh', '-c', 'echo ${ONLY:-unset}'], { env: { CONTAINERS_CONF: only } }).trim(), '1');
-    assert.match(sb.ok(['info'], { env: { CONTAINERS_CONF: only } }), /stack pasta/);
+    assert.match(sb.ok(['info'], { env: { CONTAINERS_CONF: only } }), /stack slirp4netns/);
     rmSync(conf);
   });
 

@@ -37,6 +37,9 @@ describe('outbound traffic to a remote host', () => {
 
   before(() => {
     assert.ok(REMOTE, 'ROOTLET_REMOTE_HOST is not set: run the tests with scripts/test.sh, which starts the remote host');
+    // The first store's networks use pasta, the second's the default (slirp4netns), named here all the same.
+    mkdirSync(sb.path('config', 'rootlet'), { recursive: true });
+    writeFileSync(sb.path('config', 'rootlet', 'rootlet.toml'), '[network]\ndefault_rootless_network_cmd = "pasta"\n');
     sb.importBusybox();
     mkdirSync(slirp.path('config', 'rootlet'), { recursive: true });
     writeFileSync(slirp.path('config', 'rootlet', 'rootlet.toml'), '[network]\ndefault_rootless_network_cmd = "slirp4netns"\n');

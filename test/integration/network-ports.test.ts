@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { hostServer } from '../network-helpers.js';
-import { netProcesses, Sandbox, until } from '../helpers.js';
+import { containerNetProcesses, netProcesses, Sandbox, until } from '../helpers.js';
 
 // Host ports of this file: 18080-18199 (network-named uses 18200-18299).
 const here = dirname(fileURLToPath(import.meta.url));
@@ -159,7 +159,7 @@ describe('the default network and published ports', () => {
       assert.match(s.stderr, /already in use/);
       assert.match(sb.ok(['ps', '-a', '--filter', 'name=clash', '--format', '{{.Status}}']), /Exited|Created/);
       sb.ok(['rm', 'clash']);
-      assert.deepEqual(netProcesses(sb.root), [], 'no stack or forwarder is left running');
+      assert.deepEqual(containerNetProcesses(sb.root), [], 'no stack of its own or forwarder is left running');
     } finally {
       srv.close();
     }
@@ -181,12 +181,14 @@ describe('the default network and published ports', () => {
       assert.match(hosts, /host\.containers\.internal/);
       sb.ok(['rm', '-f', `own-${stack}`]);
     }
-    await until('the stacks are gone', () => netProcesses(sb.root).length === 0);
+    await until('the stacks are gone', () => containerNetProcesses(sb.root).length === 0);
   });
 
-  test('the default network\'s stack stops with its last container; kill -9 of a foreground run leaves nothing', async () => {
+  test('the default network\'s stack stays up for the next container; kill -9 of a foreground run leaves nothing of it', async () => {
     sb.ok(['run', '-d', '--name', 'keep', '-p', '18130:80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/www']);
-    assert.ok(netProcesses(sb.root).some((l) => /pasta|passt/.test(l)), 'the shared stack runs');
+    const stacks = () => netProcesses(sb.root).filter((l) => /pasta|passt|slirp4netns/.test(l));
+    const shared = stacks();
+    assert.equal(shared.length, 1, `the shared stack runs: ${shared.join('; ')}`);
     const child = sb.spawn(['run', '--name', 'killed', '-p', '18131:80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/www']);
     await until('killed runs', () => curl('http://127.0.0.1:18131/').code === 0, 120_000);
     child.kill('SIGKILL');
@@ -195,7 +197,13 @@ describe('the default network and published ports', () => {
     assert.notEqual(curl('http://127.0.0.1:18131/').code, 0);
     assert.equal(curl('http://127.0.0.1:18130/').body, 'hello from rootlet\n', 'the other container is untouched');
     sb.ok(['stop', '-t', '1', 'keep']);
-    await until('the stack stops with the last container', () => netProcesses(sb.root).length === 0);
+    await until('the forwarders stop with their containers', () => containerNetProcesses(sb.root).length === 0);
+    assert.deepEqual(stacks(), shared, 'the stack outlives the last container, for the next one');
+    // The next container, foreground, takes the namespace the last one left ready, and reaches the host.
+    const peer = sb.ok(['run', '--rm', 'busybox', 'sh', '-c', 'ip -4 -o addr show eth0; ip route']);
+    assert.match(peer, /inet 10\.88\.\d+\.\d+\/16/);
+    assert.match(peer, /default via 10\.88\.0\.1 dev eth0/);
+    assert.deepEqual(stacks(), shared);
     sb.ok(['rm', 'keep']);
   });
 });

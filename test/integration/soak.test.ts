@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { asUser, BIN, busyboxTarball, mountsMentioning, Sandbox } from '../helpers.js';
+import { asUser, BIN, busyboxTarball, isNetworkStack, mountsMentioning, Sandbox } from '../helpers.js';
 import { processesMentioning, settleLeftovers, describeLeftovers, isClean, destroyHard, markerFor } from '../lifecycle-helpers.js';
 
 /**
@@ -117,7 +117,7 @@ describe(`soak: two users, ${RUNS} run --rm each beside ${LIFECYCLES} parallel l
     assert.equal(otherOk(['ps', '-aq']), '');
     // The other user's processes and mounts, by its store's directory.
     const r = spawnSync('pgrep', ['-u', OTHER, '-af', otherDir], { encoding: 'utf8' });
-    const processes = (r.stdout ?? '').split('\n').filter((l) => l && !/catatonit|rootlet-holder/.test(l));
+    const processes = (r.stdout ?? '').split('\n').filter((l) => l && !/catatonit|rootlet-holder/.test(l) && !isNetworkStack(l));
     assert.deepEqual(processes, []);
     assert.deepEqual(mountsMentioning(`${otherDir}/data/rootlet/containers`), []);
     assert.deepEqual(processesMentioning(marker), []);

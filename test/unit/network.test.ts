@@ -7,6 +7,7 @@ import { portMap } from '../../src/engine/networks/inspect.js';
 import { checkDuplicates, checkHostPorts, parseExpose, parsePublish } from '../../src/engine/networks/ports.js';
 import { formatPorts } from '../../src/cli/ports-format.js';
 import { hostAddresses, parseSubnet } from '../../src/engine/networks/subnet.js';
+import { containerNetnsScript, hostIfName, vethRemoveCommand } from '../../src/engine/networks/bridge.js';
 
 function refused(fn: () => unknown, msg: RegExp): void {
   assert.throws(fn, (e: unknown) => e instanceof EngineError && msg.test(e.message));
@@ -117,5 +118,33 @@ describe('/etc/hosts and resolv.conf', () => {
     assert.equal(resolvContent(containerResolv({ dns: [], dnsSearch: [], dnsOptions: [] }, '169.254.1.1', host)), 'search lan\nnameserver 169.254.1.1\noptions edns0\n');
     assert.equal(resolvContent(containerResolv({ dns: ['9.9.9.9'], dnsSearch: ['.'], dnsOptions: ['ndots:1'] }, '169.254.1.1', host)), 'nameserver 9.9.9.9\noptions ndots:1\n');
     assert.equal(resolvContent(containerResolv({ dns: [], dnsSearch: [], dnsOptions: [] }, undefined, host)), 'search lan\nnameserver 127.0.0.53\noptions edns0\n');
+  });
+});
+
+describe('a container\'s namespace script (bridge.ts)', () => {
+  const plan = (netFile: string, ip: string, gateway?: string) => ({
+    netFile, hostIf: hostIfName('0123456789abcdef', netFile.slice(-4)), iface: 'eth0', mac: '02:42:0a:58:00:02', ip, prefix: 16, gateway,
+  });
+
+  test('one ip in the new namespace makes every veth, sending its bridge end to the network; one ip per network attaches it', () => {
+    const s = containerNetnsScript('/run/ns/ctr-0123', [plan('/run/ns/net-aaaa', '10.88.0.2', '10.88.0.1'), { ...plan('/run/ns/net-bbbb', '10.89.0.2'), iface: 'eth1' }]);
+    assert.match(s, /^F=\/run\/ns\/ctr-0123$/m, 'a stack of the container\'s own attaches to $F');
+    assert.equal(s.match(/unshare --net=/g)?.length, 1);
+    assert.match(s, /^link set lo up$/m);
+    assert.match(s, /^link add eth0 mtu 65520 address 02:42:0a:58:00:02 type veth peer name rl01234567aaaa mtu 65520 netns \/run\/ns\/net-aaaa$/m);
+    assert.match(s, /^link add eth1 .* netns \/run\/ns\/net-bbbb$/m);
+    assert.equal(s.match(/^route add default/gm)?.length, 1, 'the default route through the first network only');
+    assert.match(s, /^nsenter --net=\/run\/ns\/net-aaaa ip link set dev rl01234567aaaa master rootlet0 up \|\| exit 1$/m);
+    assert.match(s, /^nsenter --net=\/run\/ns\/net-bbbb ip link set dev rl01234567bbbb master rootlet0 up \|\| exit 1$/m);
+  });
+
+  test('no network (a stack of its own): lo only', () => {
+    const s = containerNetnsScript('/run/ns/ctr-0123', []);
+    assert.doesNotMatch(s, /link add|nsenter/);
+    assert.match(s, /^link set lo up$/m);
+  });
+
+  test('a bridge end is removed by one command, no shell needed', () => {
+    assert.deepEqual(vethRemoveCommand('/run/ns/net-aaaa', 'rl01234567aaaa'), ['nsenter', '--net=/run/ns/net-aaaa', 'ip', 'link', 'del', 'rl01234567aaaa']);
   });
 });

@@ -139,7 +139,9 @@ export async function runForeground(engine: Engine, req: CreateRequest, ctx: Cal
     signals.release();
     if (rec.spec.health) stopHealthTimer(engine, rec.id);
     try {
-      disconnectContainer(engine, rec.id);
+      // The container and every process of its pid namespace ended (the runtime waited for them):
+      // its network namespace may be kept ready for the next run.
+      disconnectContainer(engine, rec.id, { recycle: started && exitCode !== undefined ? rec : undefined });
     } catch (err) {
       // A full disk must not keep --rm from deleting the container's files below.
       if (!isNoSpace(err)) throw err;

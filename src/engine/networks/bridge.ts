@@ -84,30 +84,56 @@ export interface VethPlan {
   gateway?: string;
 }
 
-/** The container's namespace at $C, and one veth pair into each of its networks' bridges. */
+/**
+ * The container's namespace at `file`, with one veth pair into each of its
+ * networks' bridges, in as few processes as the kernel allows (this is on
+ * every `run`'s path): one `ip` in the new namespace makes lo, every veth
+ * (its bridge end sent straight into the network's namespace), the
+ * addresses and the default route; then one `ip` per network puts that end
+ * on the bridge. A stale file of the same name (a holder restarted under
+ * it) is replaced.
+ */
 export function containerNetnsScript(file: string, plans: VethPlan[]): string {
-  const lines = [`F=${shq(file)}`, newNetnsScript()];
-  for (const p of plans) lines.push(vethScript(p, file));
-  return lines.join('\n');
+  const f = shq(file);
+  const inside = ['link set lo up', ...plans.flatMap((p) => containerSide(p))];
+  return [
+    // $F: a stack of the container's own attaches to it next (stack.ts).
+    `F=${f}`,
+    `[ -e ${f} ] && { umount -l ${f} 2>/dev/null; rm -f ${f}; }`,
+    `: > ${f} || exit 1`,
+    `unshare --net=${f} ip -b - <<'EOF' || exit 1\n${inside.join('\n')}\nEOF`,
+    ...plans.map(bridgeSide),
+  ].join('\n');
 }
 
-/** One veth pair from a network's bridge into the container's namespace file. */
+/** One veth pair from a network's bridge into a running container's namespace file (network connect). */
 export function vethScript(p: VethPlan, ctrFile: string): string {
-  const route = p.gateway ? `\nroute add default via ${p.gateway} dev ${p.iface}` : '';
-  return `nsenter --net=${shq(p.netFile)} ip -b - <<'EOF' || exit 1
-link add ${p.hostIf} mtu ${MTU} type veth peer name ${p.iface} mtu ${MTU} netns ${ctrFile}
-link set dev ${p.hostIf} master ${BRIDGE} up
-EOF
-nsenter --net=${shq(ctrFile)} ip -b - <<'EOF' || exit 1
-link set dev ${p.iface} address ${p.mac}
-addr add ${p.ip}/${p.prefix} dev ${p.iface}
-link set dev ${p.iface} up${route}
-EOF`;
+  return `nsenter --net=${shq(ctrFile)} ip -b - <<'EOF' || exit 1\n${containerSide(p).join('\n')}\nEOF\n${bridgeSide(p)}`;
+}
+
+/** `ip -b` lines run in the container's namespace: the pair, its bridge end moved to the network's namespace. */
+function containerSide(p: VethPlan): string[] {
+  return [
+    `link add ${p.iface} mtu ${MTU} address ${p.mac} type veth peer name ${p.hostIf} mtu ${MTU} netns ${p.netFile}`,
+    `addr add ${p.ip}/${p.prefix} dev ${p.iface}`,
+    `link set dev ${p.iface} up`,
+    ...(p.gateway ? [`route add default via ${p.gateway} dev ${p.iface}`] : []),
+  ];
+}
+
+/** The pair's bridge end joins the bridge, in the network's namespace. */
+function bridgeSide(p: VethPlan): string {
+  return `nsenter --net=${shq(p.netFile)} ip link set dev ${p.hostIf} master ${BRIDGE} up || exit 1`;
 }
 
 /** Removes a container's veth from a network (its peer goes with it). */
 export function vethRemoveScript(netFile: string, hostIf: string): string {
-  return `nsenter --net=${shq(netFile)} ip link del ${hostIf} 2>/dev/null`;
+  return `${vethRemoveCommand(netFile, hostIf).map(shq).join(' ')} 2>/dev/null`;
+}
+
+/** vethRemoveScript as one command line, for a caller that needs no shell (a missing veth fails it harmlessly). */
+export function vethRemoveCommand(netFile: string, hostIf: string): string[] {
+  return ['nsenter', `--net=${netFile}`, 'ip', 'link', 'del', hostIf];
 }
 
 /** The bridge-side interface name of a container on a network (at most 15 characters). */

@@ -1,28 +1,32 @@
-import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, readlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { containerDir } from '../containers/paths.js';
 import { ContainerStore, type ContainerRecord } from '../containers/store.js';
+import { randomBytes } from 'node:crypto';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
 import { ENV_HOLDER } from '../../rootless/identity.js';
 import { lastLine } from '../../rootless/userns.js';
 import { isProcessAlive, processStartTime } from '../../util/proc.js';
+import { trace } from '../../util/trace.js';
 import {
-  containerNetnsScript, hostIfName, netnsDirScript, netnsRemoveScript, networkUpScript, vethRemoveScript, vethScript, type VethPlan,
+  containerNetnsScript, hostIfName, netnsDirScript, netnsRemoveScript, networkUpScript, vethRemoveCommand, vethRemoveScript, vethScript, type VethPlan,
 } from './bridge.js';
 import { startForwarder } from './forwarder.js';
 import { containerResolv, hostsContent, parseAddHost, readResolvConf, resolvContent } from './hosts.js';
 import { hasOwnNetns } from './options.js';
 import type { PortBinding } from './ports.js';
 import { attachStackScript, chooseStack, parseStackLine, requireStack, SLIRP_DNS, SLIRP_HOST, PASTA_DNS, stackDns, type StackName } from './stack.js';
-import { NetworkStore, type Endpoint, type NetworkRecord } from './store.js';
+import { DEFAULT_NETWORK } from './defaults.js';
+import { NetworkStore, SPARE_PREFIX, type Endpoint, type NetRun, type NetworkRecord } from './store.js';
 import { parseSubnet } from './subnet.js';
 
 /**
  * A container's place on the network while it runs: made when it starts,
  * removed when it ends (foreground run, conmon's exit hook, or whoever
- * notices first that it ended), and each network's shared stack started
- * with its first running container and stopped with its last.
+ * notices first that it ended). Each network's shared stack starts with its
+ * first running container; a named network's stops with its last, the
+ * default network's stays up for the next `run` (see lingers).
  */
 
 export function netnsDir(engine: Engine): string {
@@ -47,9 +51,14 @@ function holderRun(engine: Engine, script: string) {
   return engine.ns().runInHolder(['sh', '-c', `PATH="$PATH:/usr/sbin:/sbin"\n${script}`]);
 }
 
+/** One command (no shell) as root of the user's namespace in the holder's mount namespace. */
+function holderRunArgs(engine: Engine, args: string[]) {
+  return engine.ns().runInHolder(args);
+}
+
 /** holderRun, making the namespace directory first; a failure quotes the script's last line. */
 function holderScript(engine: Engine, script: string, what: string): string {
-  const r = holderRun(engine, `${netnsDirScript(netnsDir(engine))}\n${script}`);
+  const r = holderRun(engine, netnsDirReady(engine) ? script : `${netnsDirScript(netnsDir(engine))}\n${script}`);
   if (r.code !== 0) throw new EngineError(`${what}: ${lastLine(r.stderr) || `exit status ${r.code}`}`);
   return r.stdout;
 }
@@ -63,6 +72,11 @@ async function holderScriptAsync(engine: Engine, script: string, what: string): 
   const r = await holderRunAsync(engine, `${netnsDirScript(netnsDir(engine))}\n${script}`);
   if (r.code !== 0) throw new EngineError(`${what}: ${lastLine(r.stderr) || `exit status ${r.code}`}`);
   return r.stdout;
+}
+
+/** Whether the namespace directory is already the holder's shared mount point: then making it again (two processes) is skipped. */
+function netnsDirReady(engine: Engine): boolean {
+  return isMounted(engine, netnsDir(engine));
 }
 
 /** Whether a namespace file is still mounted in the holder (it is not after the holder was restarted). */
@@ -124,12 +138,25 @@ function bringDown(engine: Engine, store: NetworkStore, net: NetworkRecord): voi
 }
 
 /**
- * Whether the network must stay up: a container is on it, or a living
- * process holds it. Holds of processes that died go here (call inside a
- * write transaction).
+ * The default network stays up once up, also with no container on it: it is
+ * the network nearly every `run` joins, and bringing it up (namespace,
+ * bridge, nftables, the stack) and down again was most of what the default
+ * network added to a `run --rm` (docs/decisions.md, "The default network
+ * stays up"). It goes with `system reset` and with the namespace holder.
+ * Named networks come and go with their projects: theirs stop with their
+ * last container.
+ */
+function lingers(store: NetworkStore, netId: string): boolean {
+  return store.get(netId)?.name === DEFAULT_NETWORK;
+}
+
+/**
+ * Whether the network must stay up: it is the default network, a container
+ * is on it, or a living process holds it. Holds of processes that died go
+ * here (call inside a write transaction).
  */
 function inUse(store: NetworkStore, netId: string): boolean {
-  if (store.endpoints(netId).length) return true;
+  if (lingers(store, netId) || store.endpoints(netId).length) return true;
   let held = false;
   for (const h of store.holds(netId)) {
     if (isProcessAlive(h.pid, h.start)) held = true;
@@ -184,9 +211,9 @@ function primary(store: NetworkStore, eps: Endpoint[]): { ep: Endpoint; net: Net
   return undefined;
 }
 
-function vethPlan(engine: Engine, net: NetworkRecord, ep: Endpoint, defaultRoute: boolean): VethPlan {
+function vethPlan(engine: Engine, net: NetworkRecord, ep: Endpoint, defaultRoute: boolean, ctrFile: string): VethPlan {
   return {
-    netFile: networkFile(engine, net.id), hostIf: hostIfName(ep.containerId, net.id), iface: ep.iface, mac: ep.mac, ip: ep.ip,
+    netFile: networkFile(engine, net.id), hostIf: hostIfName(nsKey(ctrFile), net.id), iface: ep.iface, mac: ep.mac, ip: ep.ip,
     prefix: parseSubnet(net.subnet).prefix, gateway: defaultRoute ? net.gateway : undefined,
   };
 }
@@ -227,9 +254,22 @@ export async function connectContainer(engine: Engine, rec: ContainerRecord): Pr
     let target: { netFile: string; ip: string };
     if (net.mode === 'bridge') {
       const nets = net.networks.map((n) => store.resolve(n.name));
+      const spare = recyclable(rec, nets) ? takeSpare(engine, store, nets[0]!, rec, owner) : undefined;
+      if (spare) {
+        trace('network: ready namespace taken');
+        if (net.ports.length) {
+          const fwd = await startForwarder(engine, networkFile(engine, nets[0]!.id), store.endpointsOf(rec.id)[0]!.ip, net.ports, (pid) => {
+            store.saveRun({ ...store.run(rec.id)!, fwdPid: pid, fwdStart: processStartTime(pid) });
+          });
+          store.saveRun({ ...store.run(rec.id)!, ports: fwd.ports });
+        }
+        return { netnsPath: spare };
+      }
       const eps = engine.db.transaction(() => nets.map((n, i) => store.addEndpoint(ensureUp(engine, store, n), rec.id, `eth${i}`, net.networks[i]!.aliases))).immediate();
+      trace('network: addresses leased');
       const main = primary(store, eps);
-      holderScript(engine, containerNetnsScript(file, eps.map((ep, i) => vethPlan(engine, nets[i]!, ep, ep === main?.ep))), 'cannot set up the container\'s network');
+      holderScript(engine, containerNetnsScript(file, eps.map((ep, i) => vethPlan(engine, nets[i]!, ep, ep === main?.ep, file))), 'cannot set up the container\'s network');
+      trace('network: namespace and veths made');
       if (net.ports.length && !nets.length) throw new EngineError(`cannot publish ports: container ${rec.name} is on no network (it was disconnected from its last): connect it to one first`);
       if (net.ports.length && !main) throw new EngineError(`cannot publish ports: the container's networks (${nets.map((n) => n.name).join(', ')}) are internal, with no way in from the host`);
       target = main ? { netFile: networkFile(engine, main.net.id), ip: main.ep.ip } : { netFile: file, ip: '127.0.0.1' };
@@ -275,18 +315,34 @@ function sharedNetns(engine: Engine, ref: string): string {
  * updates the other members' /etc/hosts. Safe to call again, and on a
  * container that has none of it.
  */
-export function disconnectContainer(engine: Engine, id: string): void {
+export function disconnectContainer(engine: Engine, id: string, opts: { recycle?: ContainerRecord } = {}): void {
   const store = new NetworkStore(engine.db);
   const run = store.run(id);
   const eps = store.endpointsOf(id);
   if (!run && !eps.length) return;
+  trace('network: disconnect');
   kill(engine, run?.fwdPid, run?.fwdStart);
+  if (opts.recycle && run && keepAsSpare(engine, store, opts.recycle, run, eps)) {
+    refreshHosts(engine, eps.map((e) => e.networkId));
+    trace('network: namespace kept ready');
+    return;
+  }
   kill(engine, run?.stackPid, run?.stackStart);
-  const script = [
-    ...eps.map((ep) => vethRemoveScript(networkFile(engine, ep.networkId), hostIfName(id, ep.networkId))),
-    ...(run?.netns ? [netnsRemoveScript(run.netns)] : []),
-  ];
-  if (script.length) holderRun(engine, script.join('\n'));
+  // The veths go first, at once: the addresses are free for the next container as soon as the
+  // endpoints are deleted below, and a namespace's kernel ends its devices only later, by itself.
+  const veths = eps.map((ep) => ({ netFile: networkFile(engine, ep.networkId), hostIf: hostIfName(run?.netns ? nsKey(run.netns) : id, ep.networkId) }));
+  const namespaceGone = !run?.netns || unlinkNetns(run.netns);
+  if (veths.length === 1 && namespaceGone) {
+    // The common case, without a shell: nsenter into the network's namespace, ip.
+    holderRunArgs(engine, vethRemoveCommand(veths[0]!.netFile, veths[0]!.hostIf));
+  } else {
+    const script = [
+      ...veths.map((v) => vethRemoveScript(v.netFile, v.hostIf)),
+      ...(run?.netns && !namespaceGone ? [netnsRemoveScript(run.netns)] : []),
+    ];
+    if (script.length) holderRun(engine, script.join('\n'));
+  }
+  trace('network: veths and namespace removed');
   engine.db.transaction(() => {
     for (const ep of eps) {
       store.removeEndpoint(id, ep.networkId);
@@ -296,6 +352,89 @@ export function disconnectContainer(engine: Engine, id: string): void {
     store.deleteRun(id);
   }).immediate();
   refreshHosts(engine, eps.map((e) => e.networkId));
+  trace('network: disconnected');
+}
+
+/**
+ * Ready namespaces ("spares"). A container that ran in the foreground on
+ * the default network alone leaves its namespace behind when it ends, as it
+ * is: lo, eth0 with its address and route, the bridge end on the bridge.
+ * The next such container takes it over (its address and MAC with it)
+ * instead of making one: no process at either end of a `run --rm`, where
+ * making and removing them was most of what the default network cost.
+ *
+ * Only namespaces nobody could have changed are kept: the container ran
+ * without CAP_NET_ADMIN (so no address, route, rule or sysctl of its
+ * namespace was changed), in a pid namespace of its own whose processes all
+ * ended with it (the foreground run's runtime exited), with no container
+ * running that might share it (--network container:), and at most
+ * MAX_SPARES per network; anything else is removed as before. A spare is
+ * valid while its file is mounted and the network's stack is the one it was
+ * made under (its rows' owner columns); `system reset` removes them all.
+ */
+const MAX_SPARES = 2;
+
+/** The id its namespace file was made for (ctr-ID): its veths' bridge ends are named after it (hostIfName). */
+function nsKey(file: string): string {
+  return basename(file).replace(/^ctr-/, '');
+}
+
+/** Whether the container may use, and leave, a ready namespace (see MAX_SPARES). */
+function recyclable(rec: ContainerRecord, nets: NetworkRecord[]): boolean {
+  const sec = rec.spec.security;
+  const netAdmin = !!sec && (sec.privileged || sec.capAdd.some((c) => /^(CAP_)?(NET_ADMIN|ALL)$/i.test(c)));
+  return nets.length === 1 && nets[0]!.name === DEFAULT_NETWORK && !netAdmin && !rec.spec.pod && rec.spec.net.mode === 'bridge';
+}
+
+/** Gives the container a valid spare of the network, if there is one, bringing the network up; returns its namespace file. */
+function takeSpare(engine: Engine, store: NetworkStore, given: NetworkRecord, rec: ContainerRecord, owner: { ownerPid: number; ownerStart?: number }): string | undefined {
+  const stale: string[] = [];
+  const file = engine.db.transaction(() => {
+    const net = ensureUp(engine, store, given);
+    for (const s of store.spares(net.id)) {
+      if (s.ownerPid !== net.stackPid || s.ownerStart !== net.stackStart || !s.netns || !isMounted(engine, s.netns)) {
+        stale.push(s.containerId);
+        continue;
+      }
+      store.moveRun(s.containerId, { containerId: rec.id, netns: s.netns, ports: [], ...owner }, rec.spec.net.networks[0]?.aliases ?? []);
+      return s.netns;
+    }
+    return undefined;
+  }).immediate();
+  for (const id of stale) disconnectContainer(engine, id);
+  return file;
+}
+
+/** Keeps the ended container's namespace as a spare when it may (see MAX_SPARES); false: remove it. */
+function keepAsSpare(engine: Engine, store: NetworkStore, rec: ContainerRecord, run: NetRun, eps: Endpoint[]): boolean {
+  if (!run.netns || run.stackPid || eps.length !== 1 || !isMounted(engine, run.netns)) return false;
+  const net = store.get(eps[0]!.networkId);
+  if (!net || !recyclable(rec, [net]) || !net.stackPid || !isProcessAlive(net.stackPid, net.stackStart)) return false;
+  const sharing = engine.db.prepare(`SELECT 1 FROM containers WHERE state = 'running' AND json_extract(spec, '$.net.mode') = 'container' LIMIT 1`).get();
+  if (sharing) return false;
+  return engine.db.transaction(() => {
+    if (store.spares(net.id).length >= MAX_SPARES) return false;
+    store.moveRun(rec.id, { containerId: `${SPARE_PREFIX}${randomBytes(8).toString('hex')}`, netns: run.netns, ports: [], ownerPid: net.stackPid, ownerStart: net.stackStart }, []);
+    return true;
+  }).immediate();
+}
+
+/**
+ * Removes a container's namespace file without a process: deleting a file
+ * that is a mount point in another mount namespace (the holder's, where it
+ * is bound) detaches those mounts, so once the container's processes are
+ * gone nothing holds the namespace, and the kernel deletes it with its
+ * veths, whose bridge ends go with them. Refused (EBUSY) where the file is
+ * a mount point of the caller's own namespace (the exit hook runs in a copy
+ * of the holder's): then the caller removes it in the holder, veths first.
+ */
+function unlinkNetns(file: string): boolean {
+  try {
+    unlinkSync(file);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
 }
 
 /**
@@ -318,7 +457,7 @@ export async function connectRunning(engine: Engine, rec: ContainerRecord, net: 
   while (taken.has(`eth${n}`)) n++;
   const ep = engine.db.transaction(() => store.addEndpoint(ensureUp(engine, store, net), rec.id, `eth${n}`, aliases)).immediate();
   try {
-    await holderScriptAsync(engine, vethScript(vethPlan(engine, net, ep, false), run.netns), `cannot connect ${rec.name} to ${net.name}`);
+    await holderScriptAsync(engine, vethScript(vethPlan(engine, net, ep, false, run.netns), run.netns), `cannot connect ${rec.name} to ${net.name}`);
   } catch (err) {
     await disconnectRunning(engine, rec, net);
     throw err;
@@ -329,7 +468,8 @@ export async function connectRunning(engine: Engine, rec: ContainerRecord, net: 
 /** Takes a running container off one network (network disconnect). */
 export async function disconnectRunning(engine: Engine, rec: ContainerRecord, net: NetworkRecord): Promise<void> {
   const store = new NetworkStore(engine.db);
-  await holderRunAsync(engine, vethRemoveScript(networkFile(engine, net.id), hostIfName(rec.id, net.id)));
+  const run = store.run(rec.id);
+  await holderRunAsync(engine, vethRemoveScript(networkFile(engine, net.id), hostIfName(run?.netns ? nsKey(run.netns) : rec.id, net.id)));
   engine.db.transaction(() => {
     store.removeEndpoint(rec.id, net.id);
     if (!inUse(store, net.id)) bringDown(engine, store, store.get(net.id)!);

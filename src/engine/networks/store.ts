@@ -213,7 +213,28 @@ export class NetworkStore {
   deleteRun(containerId: string): void {
     this.db.prepare('DELETE FROM net_runs WHERE container_id = ?').run(containerId);
   }
+
+  /**
+   * The ready namespaces of a network (endpoints.ts, "spares"): rows of
+   * net_runs and endpoints under a SPARE_PREFIX id, whose owner columns
+   * name the network's stack they were made under.
+   */
+  spares(networkId: string): NetRun[] {
+    const rows = this.db.prepare(`SELECT r.container_id FROM net_runs r JOIN endpoints e ON e.container_id = r.container_id
+      WHERE e.network_id = ? AND r.container_id LIKE '${SPARE_PREFIX}%' ORDER BY e.ip`).all(networkId) as Array<{ container_id: string }>;
+    return rows.map((r) => this.run(r.container_id)!);
+  }
+
+  /** Moves a namespace's rows, run and endpoints, from one id to another (a container's to a spare, a spare's to a container). */
+  moveRun(from: string, to: NetRun, aliases: string[]): void {
+    this.db.prepare('UPDATE endpoints SET container_id = ?, aliases = ? WHERE container_id = ?').run(to.containerId, JSON.stringify(aliases), from);
+    this.deleteRun(from);
+    this.saveRun(to);
+  }
 }
+
+/** The id prefix of a ready namespace's rows: no container id (64 hex digits) looks like it. */
+export const SPARE_PREFIX = 'spare-';
 
 function overlaps(a: Subnet, b: Subnet): boolean {
   return a.base <= b.last && b.base <= a.last;
