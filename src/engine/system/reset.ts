@@ -26,6 +26,8 @@ export function resetStore(engine: Engine): void {
   } catch { /* no namespace possible: delete what we can */ }
   try { stopUserNamespace(engine.db); } catch { /* a damaged database: the holder's mark stops it at the next start */ }
   try { engine.close(); } catch { /* closing a damaged database */ }
-  rmSync(dataDir, { recursive: true, force: true });
-  rmSync(runDir, { recursive: true, force: true });
+  // Retried: the exit hooks of the containers just killed may still be writing their exit files there
+  // (seen with ~60 running containers: rmdir's ENOTEMPTY), and are gone within moments.
+  rmSync(dataDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
+  rmSync(runDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
 }
