@@ -116,7 +116,8 @@ export async function inspectContainer(engine: Engine, recIn: ContainerRecord, o
       OOMKilled: false,
       Dead: false,
       Pid: running ? rec.pid ?? rt.pid : 0,
-      ExitCode: rec.state === 'exited' ? rec.exitCode ?? 0 : 0,
+      // An exit nobody saw (its monitor was killed too) is 255, as `ps` and `wait` say.
+      ExitCode: rec.state === 'exited' ? rec.exitCode ?? 255 : 0,
       Error: '',
       StartedAt: rfc3339Nano(rec.startedAt),
       FinishedAt: rfc3339Nano(rec.state === 'running' ? undefined : rec.finishedAt),

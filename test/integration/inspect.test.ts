@@ -307,7 +307,10 @@ describe('ps and inspect over a store of many containers', () => {
     assert.deepEqual(rows.get('up'), { id: up, state: 'running' });
     assert.deepEqual(rows.get('gone'), { id: gone, state: 'exited' });
     assert.deepEqual(sb.ok(['ps', '--format', '{{.Names}}']).trim().split('\n'), ['up']);
-    assert.equal(sb.ok(['inspect', '-f', '{{.State.Status}} {{.State.Running}} {{.State.Pid}}', 'gone']), 'exited false 0\n');
+    // Its exit code was seen by nobody: inspect, ps and wait all say 255.
+    assert.equal(sb.ok(['inspect', '-f', '{{.State.Status}} {{.State.Running}} {{.State.Pid}} {{.State.ExitCode}}', 'gone']), 'exited false 0 255\n');
+    assert.match(sb.ok(['ps', '-a', '--filter', 'name=gone', '--format', '{{.Status}}']), /^Exited \(255\) /);
+    assert.equal(sb.ok(['wait', 'gone']).trim(), '255');
 
     // By name (with or without the slash), by full id, by a unique prefix.
     const fmt = '{{.Id}} {{.Name}} {{.State.Status}} {{.State.ExitCode}}';
