@@ -52,7 +52,7 @@ export async function storeLayer(engine: Engine, source: string | Readable, opts
   }
   const cmd = engine.helperCommand('__extract-layer', [tmpLayer, tmpBlob, String(ns.size), opts.outsideIds ?? 'fail']);
   const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn('nsenter', [...ns.nsenterArgs(), '--', ...cmd], { stdio: [input, 'pipe', 'pipe'], env: engine.helperEnv() });
+    const child = spawn('nsenter', [...ns.nsenterArgs(), '--', ...cmd], { stdio: [input, 'pipe', 'pipe'], env: extractEnv(engine) });
     if (typeof source !== 'string') {
       // A source that fails mid-way (a connection cut) ends the helper's input: it then refuses a truncated layer.
       source.once('error', (e) => { sourceError = e; child.stdin!.end(); });
@@ -91,7 +91,7 @@ export async function fetchLayer(engine: Engine, source: BlobSource, opts: Fetch
   const cmd = engine.helperCommand('__fetch-layer', [tmpLayer, tmpBlob, String(ns.size), opts.outsideIds ?? 'fail']);
   let stopped = false;
   const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn('nsenter', [...ns.nsenterArgs(), '--', ...cmd], { stdio: ['pipe', 'pipe', 'pipe'], env: engine.helperEnv() });
+    const child = spawn('nsenter', [...ns.nsenterArgs(), '--', ...cmd], { stdio: ['pipe', 'pipe', 'pipe'], env: extractEnv(engine) });
     // The request (with its Authorization) on stdin, never on a command line others can read.
     child.stdin!.on('error', () => {});
     child.stdin!.end(JSON.stringify({ ...source, ...opts.expect }));
@@ -132,6 +132,16 @@ async function finishLayer(engine: Engine, tmpLayer: string, tmpBlob: string, re
   const mismatch = opts.expect && blobMismatch(opts.expect, r.digest, r.blobSize);
   if (mismatch) await discardTemps(engine, tmpLayer, tmpBlob, `layer ${opts.expect!.digest} ${mismatch}: the source is corrupt or not what it claims; nothing was stored`);
   return adoptLayer(engine, tmpLayer, tmpBlob, r, opts);
+}
+
+/**
+ * The extraction helper's environment: glibc's malloc keeps freed buffers
+ * (up to 8 MiB each, and 256 MiB of free heap) for reuse rather than
+ * returning them to the kernel and faulting fresh pages for the next one;
+ * see the minor collections in src/image/extract.ts.
+ */
+function extractEnv(engine: Engine): NodeJS.ProcessEnv {
+  return { ...engine.helperEnv(), MALLOC_MMAP_THRESHOLD_: String(8 << 20), MALLOC_TRIM_THRESHOLD_: String(256 << 20) };
 }
 
 /** Where a helper extracts a layer before adoptLayer renames it into place. */
