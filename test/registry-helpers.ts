@@ -234,7 +234,10 @@ export async function putManifest(host: string, repo: string, tag: string, body:
  * connection. `blobs` maps a digest to the bytes sent, or to
  * `{ truncate: n }` to send the right Content-Length and stop after n bytes.
  */
-export async function startFakeRegistry(repo: string, manifests: Record<string, Buffer>, blobs: Record<string, Buffer | { body: Buffer; truncate: number }>): Promise<{ host: string; stop(): void }> {
+/** A blob served cut short (`truncate`: bytes sent before the connection is closed) or without a Content-Length (`chunked`). */
+export type FakeBlob = Buffer | { body: Buffer; truncate: number } | { body: Buffer; chunked: true };
+
+export async function startFakeRegistry(repo: string, manifests: Record<string, Buffer>, blobs: Record<string, FakeBlob>): Promise<{ host: string; stop(): void }> {
   const server = http.createServer((req, res) => {
     const url = req.url ?? '';
     if (url === '/v2/') { res.writeHead(200).end('{}'); return; }
@@ -248,6 +251,7 @@ export async function startFakeRegistry(repo: string, manifests: Record<string, 
     const b = m?.[1] === 'blobs' ? blobs[m[2]!] : undefined;
     if (b) {
       if (Buffer.isBuffer(b)) { res.writeHead(200, { 'Content-Length': b.length }).end(b); return; }
+      if ('chunked' in b) { res.writeHead(200).end(b.body); return; }
       res.writeHead(200, { 'Content-Length': b.body.length });
       res.write(b.body.subarray(0, b.truncate), () => res.destroy());
       return;

@@ -96,10 +96,12 @@ export async function run(sb, { warmup, progress }) {
     }
     const b = medians.big;
     const s = medians.small;
+    // Issue 16's targets: the big image at least 1.5× Podman's speed and at most 1.3× the extraction floor
+    // (GNU tar of the same layers from local files); the small-file image within 1.2× of GNU tar alone.
     const summary = [
-      { label: 'big image: rootlet / Podman speed', value: b.podman / b.rootlet, text: `${(b.podman / b.rootlet).toFixed(2)}× (target ≥ 2×: ${b.podman / b.rootlet >= 2 ? 'met' : 'not met'})` },
-      { label: 'big image: rootlet / skopeo speed', value: b.skopeo / b.rootlet, text: `${(b.skopeo / b.rootlet).toFixed(2)}× (target ≥ 1×: ${b.skopeo / b.rootlet >= 1 ? 'met' : 'not met'})` },
-      { label: 'small-file image: rootlet', value: s.rootlet, text: `${(s.rootlet / 1000).toFixed(2)} s (target ≤ 0.3 s: ${s.rootlet <= 300 ? 'met' : 'not met'}); Podman ${(s.podman / 1000).toFixed(2)} s, skopeo ${(s.skopeo / 1000).toFixed(2)} s, GNU tar alone ${(s.tar / 1000).toFixed(2)} s` },
+      { label: 'big image: rootlet / Podman speed', value: b.podman / b.rootlet, text: `${(b.podman / b.rootlet).toFixed(2)}× (target ≥ 1.5×: ${b.podman / b.rootlet >= 1.5 ? 'met' : 'not met'})` },
+      { label: 'big image: rootlet / extraction floor (GNU tar)', value: b.rootlet / b.tar, text: `${(b.rootlet / b.tar).toFixed(2)}× the floor's time (target ≤ 1.3×: ${b.rootlet / b.tar <= 1.3 ? 'met' : 'not met'}); skopeo ${(b.skopeo / b.rootlet).toFixed(2)}× rootlet's speed` },
+      { label: 'small-file image: rootlet / GNU tar alone', value: s.rootlet / s.tar, text: `${(s.rootlet / s.tar).toFixed(2)}× (target ≤ 1.2×: ${s.rootlet / s.tar <= 1.2 ? 'met' : 'not met'}); rootlet ${(s.rootlet / 1000).toFixed(2)} s, Podman ${(s.podman / 1000).toFixed(2)} s, skopeo ${(s.skopeo / 1000).toFixed(2)} s, GNU tar alone ${(s.tar / 1000).toFixed(2)} s` },
     ];
     return {
       id,

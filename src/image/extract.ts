@@ -6,6 +6,8 @@ import {
 import { join } from 'node:path';
 import { type Duplex, PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { runCapture } from '../util/proc.js';
@@ -67,11 +69,44 @@ export function entryComponents(name: string): string[] {
 class Hasher extends Transform {
   readonly hash: Hash = createHash('sha256');
   size = 0;
+  private sinceGc = 0;
+  constructor(private readonly collect?: () => void) {
+    super();
+  }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
     this.hash.update(chunk);
     this.size += chunk.length;
+    if (this.collect && (this.sinceGc += chunk.length) >= GC_EVERY) {
+      this.sinceGc = 0;
+      this.collect();
+    }
     cb(null, chunk);
   }
+}
+
+/**
+ * Every buffer a layer passes through (socket or file reads, gunzip's
+ * output) is a new allocation, freed only when V8 collects its small
+ * JavaScript handle, which a stream of large buffers makes rarely: so
+ * every byte landed in freshly faulted memory (~13,000 page faults per
+ * 50 MB layer, a sixth of the helper's CPU on this VM). A minor
+ * collection every 8 MiB of input (~0.5 ms) hands them back for reuse;
+ * with malloc told to keep what is freed (the helper's environment,
+ * layers.ts), a 50 MB layer takes half the page faults and ~20 % less
+ * CPU. undefined where gc cannot be had (then nothing changes).
+ */
+const GC_EVERY = 8 << 20;
+let minorGc: (() => void) | undefined | null = null;
+function minorCollector(): (() => void) | undefined {
+  if (minorGc !== null) return minorGc;
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as (o: { type: 'minor' }) => void;
+    minorGc = () => gc({ type: 'minor' });
+  } catch {
+    minorGc = undefined;
+  }
+  return minorGc;
 }
 
 /** Reads at least n bytes (fewer at end of stream) and puts them back, so the caller can sniff a format. */
@@ -116,14 +151,15 @@ function decompressorFor(head: Buffer): Transform | Duplex {
     throw new LayerError('bzip2-compressed layers are not supported: give the tar uncompressed or gzip-compressed', 'corrupt');
   }
   // Large output chunks: each chunk is a round trip to zlib's thread; 16 KB (the default) made gunzip the bottleneck.
-  if (head[0] === 0x1f && head[1] === 0x8b) return createGunzip({ chunkSize: 1 << 20 });
+  // 256 KiB rather than 1 MiB: with the minor collections (Hasher) those are reused, where 1 MiB ones were not.
+  if (head[0] === 0x1f && head[1] === 0x8b) return createGunzip({ chunkSize: 1 << 18 });
   return new PassThrough();
 }
 
 interface PendingDir { path: string; mode: number; mtime: Date }
 
 export async function extractLayer(input: Readable, dest: string, opts: ExtractOptions): Promise<ExtractResult> {
-  const raw = new Hasher();
+  const raw = new Hasher(minorCollector());
   const plain = new Hasher();
   const framer = new TarFramer();
   const extract = tar.extract();

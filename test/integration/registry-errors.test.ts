@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { busyboxTarball, Sandbox, type Result } from '../helpers.js';
-import { makeImage, pushRaw, runAsync, startFakeRegistry, startRegistry, type RawImage, type Registry } from '../registry-helpers.js';
+import { makeImage, pushRaw, runAsync, startFakeRegistry, startRegistry, type FakeBlob, type RawImage, type Registry } from '../registry-helpers.js';
 import { makeTar, sha256, tarBody } from '../tar-fixtures.js';
 
 /** Everything the store holds: a refused pull must leave all of it as it was. */
@@ -34,7 +34,7 @@ describe('pull refuses bad registries and bad layers with one line, leaving the 
     sb.destroy();
   });
 
-  async function fakePull(mutate: (img: RawImage) => { manifests?: Record<string, Buffer>; blobs: Record<string, Buffer | { body: Buffer; truncate: number }> }): Promise<Result> {
+  async function fakePull(mutate: (img: RawImage) => { manifests?: Record<string, Buffer>; blobs: Record<string, FakeBlob> }): Promise<Result> {
     const parts = mutate(good);
     const fake = await startFakeRegistry('x/img', parts.manifests ?? { latest: good.manifest }, parts.blobs);
     try {
@@ -67,6 +67,29 @@ describe('pull refuses bad registries and bad layers with one line, leaving the 
     const layer = good.layers[0]!;
     const r = await fakePull((img) => ({ blobs: { [sha256(img.config)]: img.config, [sha256(layer.blob)]: { body: layer.blob, truncate: Math.floor(layer.blob.length / 2) } } }));
     oneLine(r, /layer sha256:[0-9a-f]{64}: .*(aborted|truncated|reset)/);
+    assert.equal(storeState(sb), state);
+  });
+
+  // The extraction helper fetches the blob itself: it makes the same checks as the CLI did on the body it relayed.
+  test('a layer blob longer than the manifest announces (its Content-Length says so)', async () => {
+    const layer = good.layers[0]!;
+    const r = await fakePull((img) => ({ blobs: { [sha256(img.config)]: img.config, [sha256(layer.blob)]: Buffer.concat([layer.blob, Buffer.alloc(100)]) } }));
+    oneLine(r, new RegExp(`layer ${sha256(layer.blob)}: the registry sends ${layer.blob.length + 100} bytes where the manifest announces ${layer.blob.length}`));
+    assert.equal(storeState(sb), state);
+  });
+
+  test('a layer blob sent without a length that runs past the size the manifest announces', async () => {
+    const layer = good.layers[0]!;
+    const r = await fakePull((img) => ({ blobs: { [sha256(img.config)]: img.config, [sha256(layer.blob)]: { body: Buffer.concat([layer.blob, Buffer.alloc(100_000)]), chunked: true } } }));
+    oneLine(r, new RegExp(`layer ${sha256(layer.blob)}: the registry sent more than the ${layer.blob.length} bytes the manifest announces`));
+    assert.equal(storeState(sb), state);
+  });
+
+  test('a layer blob sent without a length, whole: pulled', async () => {
+    const layer = good.layers[0]!;
+    const r = await fakePull((img) => ({ blobs: { [sha256(img.config)]: img.config, [sha256(layer.blob)]: { body: layer.blob, chunked: true } } }));
+    assert.equal(r.code, 0, r.stderr);
+    for (const id of sb.ok(['images', '-q', '--no-trunc']).trim().split('\n')) if (!state.includes(id)) sb.ok(['rmi', id]);
     assert.equal(storeState(sb), state);
   });
 

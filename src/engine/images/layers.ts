@@ -7,6 +7,7 @@ import { hexOf, tmpName } from '../../image/store.js';
 import { lastLine } from '../../rootless/userns.js';
 import type { Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
+import type { BlobSource } from '../../image/registry/client.js';
 
 export interface StoredLayer {
   digest: string;
@@ -37,8 +38,7 @@ export interface StoreLayerOptions {
  */
 export async function storeLayer(engine: Engine, source: string | Readable, opts: StoreLayerOptions): Promise<StoredLayer> {
   const ns = engine.ns();
-  const tmpLayer = join(engine.paths.layers, `.${tmpName('tmp')}`);
-  const tmpBlob = join(engine.paths.tmp, tmpName('blob'));
+  const { tmpLayer, tmpBlob } = layerTemps(engine);
   let input: number | 'inherit' | 'pipe' = 'inherit';
   let sourceError: Error | undefined;
   if (typeof source !== 'string') {
@@ -52,7 +52,7 @@ export async function storeLayer(engine: Engine, source: string | Readable, opts
   }
   const cmd = engine.helperCommand('__extract-layer', [tmpLayer, tmpBlob, String(ns.size), opts.outsideIds ?? 'fail']);
   const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn('nsenter', [...ns.nsenterArgs(), '--', ...cmd], { stdio: [input, 'pipe', 'pipe'], env: engine.helperEnv() });
+    const child = spawn('nsenter', [...ns.nsenterArgs(), '--', ...cmd], { stdio: [input, 'pipe', 'pipe'], env: extractEnv(engine) });
     if (typeof source !== 'string') {
       // A source that fails mid-way (a connection cut) ends the helper's input: it then refuses a truncated layer.
       source.once('error', (e) => { sourceError = e; child.stdin!.end(); });
@@ -67,18 +67,81 @@ export async function storeLayer(engine: Engine, source: string | Readable, opts
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
   if (typeof input === 'number') closeSync(input);
-  const discard = async (message: string): Promise<never> => {
-    await ns.runAsync(['rm', '-rf', tmpLayer]);
-    rmSync(tmpBlob, { force: true });
-    throw new EngineError(message);
-  };
-  if (sourceError) await discard(`${sourceError.message}; nothing was stored`);
-  if (result.code !== 0) await discard(lastLine(result.stderr) || `layer extraction failed (exit ${result.code})`);
+  if (sourceError) await discardTemps(engine, tmpLayer, tmpBlob, `${sourceError.message}; nothing was stored`);
+  return finishLayer(engine, tmpLayer, tmpBlob, result, opts);
+}
+
+export interface FetchLayerOptions extends StoreLayerOptions {
+  expect: { digest: string; size: number };
+  onProgress?: (bytes: number) => void;
+  /** Called with a way to stop this download (another layer failed). */
+  onStart?: (stop: () => void) => void;
+}
+
+/**
+ * A registry blob fetched by the extraction helper itself (pull): the body
+ * goes from the socket into extraction with no relay through this process.
+ * Checked and adopted like storeLayer's. 'refetch' when the registry
+ * answered other than 200: the caller asks again itself (getBlob renews a
+ * stale token and words the registry's error) and hands the body to storeLayer.
+ */
+export async function fetchLayer(engine: Engine, source: BlobSource, opts: FetchLayerOptions): Promise<StoredLayer | 'refetch'> {
+  const ns = engine.ns();
+  const { tmpLayer, tmpBlob } = layerTemps(engine);
+  const cmd = engine.helperCommand('__fetch-layer', [tmpLayer, tmpBlob, String(ns.size), opts.outsideIds ?? 'fail']);
+  let stopped = false;
+  const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn('nsenter', [...ns.nsenterArgs(), '--', ...cmd], { stdio: ['pipe', 'pipe', 'pipe'], env: extractEnv(engine) });
+    // The request (with its Authorization) on stdin, never on a command line others can read.
+    child.stdin!.on('error', () => {});
+    child.stdin!.end(JSON.stringify({ ...source, ...opts.expect }));
+    opts.onStart?.(() => { stopped = true; child.kill('SIGKILL'); });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      let nl: number;
+      while ((nl = stdout.indexOf('\n')) >= 0 && stdout.startsWith('p ')) {
+        opts.onProgress?.(Number(stdout.slice(2, nl)));
+        stdout = stdout.slice(nl + 1);
+      }
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+  if (stopped) await discardTemps(engine, tmpLayer, tmpBlob, 'pull stopped: another layer failed');
+  if (result.code === 3 && result.stdout.startsWith('s ')) {
+    await discardTemps(engine, tmpLayer, tmpBlob);
+    return 'refetch';
+  }
+  return finishLayer(engine, tmpLayer, tmpBlob, result, opts);
+}
+
+/** Removes a refused layer's temporaries (the helper's files belong to subordinate ids: only the namespace can); throws message if given. */
+async function discardTemps(engine: Engine, tmpLayer: string, tmpBlob: string, message?: string): Promise<void> {
+  await engine.ns().runAsync(['rm', '-rf', tmpLayer]);
+  rmSync(tmpBlob, { force: true });
+  if (message !== undefined) throw new EngineError(message);
+}
+
+/** The helper's answer checked (exit status, an empty tar where refused, the digest expected) and the layer adopted. */
+async function finishLayer(engine: Engine, tmpLayer: string, tmpBlob: string, result: { code: number; stdout: string; stderr: string }, opts: StoreLayerOptions): Promise<StoredLayer> {
+  if (result.code !== 0) await discardTemps(engine, tmpLayer, tmpBlob, lastLine(result.stderr) || `layer extraction failed (exit ${result.code})`);
   const r = JSON.parse(result.stdout) as StoredLayer & { entries: number };
-  if (opts.emptyMessage && r.entries === 0) await discard(opts.emptyMessage);
+  if (opts.emptyMessage && r.entries === 0) await discardTemps(engine, tmpLayer, tmpBlob, opts.emptyMessage);
   const mismatch = opts.expect && blobMismatch(opts.expect, r.digest, r.blobSize);
-  if (mismatch) await discard(`layer ${opts.expect!.digest} ${mismatch}: the source is corrupt or not what it claims; nothing was stored`);
+  if (mismatch) await discardTemps(engine, tmpLayer, tmpBlob, `layer ${opts.expect!.digest} ${mismatch}: the source is corrupt or not what it claims; nothing was stored`);
   return adoptLayer(engine, tmpLayer, tmpBlob, r, opts);
+}
+
+/**
+ * The extraction helper's environment: glibc's malloc keeps freed buffers
+ * (up to 8 MiB each, and 256 MiB of free heap) for reuse rather than
+ * returning them to the kernel and faulting fresh pages for the next one;
+ * see the minor collections in src/image/extract.ts.
+ */
+function extractEnv(engine: Engine): NodeJS.ProcessEnv {
+  return { ...engine.helperEnv(), MALLOC_MMAP_THRESHOLD_: String(8 << 20), MALLOC_TRIM_THRESHOLD_: String(256 << 20) };
 }
 
 /** Where a helper extracts a layer before adoptLayer renames it into place. */

@@ -10,7 +10,7 @@ import { engineEnv } from '../process-env.js';
 import { EngineError, errorMessage } from '../../util/errors.js';
 import { imageEvent, recordEvent } from '../events/log.js';
 import { commitImage } from './lifecycle.js';
-import { blobMismatch, removeLayerDirs, storeLayer, type StoredLayer } from './layers.js';
+import { blobMismatch, fetchLayer, removeLayerDirs, storeLayer, type StoredLayer } from './layers.js';
 import { asNoSpace, isNoSpace, noSpaceError } from '../../util/no-space.js';
 import { sweepStaleTemps } from '../system/store-check.js';
 import { trace } from '../../util/trace.js';
@@ -18,9 +18,9 @@ import { trace } from '../../util/trace.js';
 /**
  * `pull`: resolves the name (registries.conf: search registries, mirrors,
  * blocked, insecure), fetches and verifies manifest and config, downloads
- * the layers in parallel straight into the extraction helper (hashed,
- * kept and extracted in one pass, renamed into place only when the digest
- * and size match), and records the image with commitImage. Nothing is
+ * the layers in parallel, each by its extraction helper itself (hashed,
+ * kept and extracted in one pass as it arrives, renamed into place only
+ * when the digest and size match), and records the image with commitImage. Nothing is
  * recorded unless every part was verified.
  */
 
@@ -200,6 +200,35 @@ function checkPlatform(config: ImageConfig, want: Platform, explicit: boolean, w
 type LayerOut = StoredLayer & { mediaType: string };
 
 /**
+ * The blob fetched here and relayed into the extraction helper: when the
+ * helper's own request was not answered 200, getBlob asks again with a
+ * fresh token if need be, and words the registry's error.
+ */
+async function relayLayer(
+  engine: Engine, client: RegistryClient, path: string, d: Descriptor, outsideIds: 'fail' | 'root',
+  warn: (message: string) => void, progress: (bytes: number) => void, active: Set<{ destroy(e?: Error): void }>,
+): Promise<StoredLayer> {
+  const res = await client.getBlob(path, d.digest);
+  const declared = Number(res.headers['content-length']);
+  if (Number.isFinite(declared) && res.headers['content-length'] !== undefined && declared !== d.size) {
+    res.body.destroy();
+    throw new EngineError(`layer ${d.digest}: the registry sends ${declared} bytes where the manifest announces ${d.size}: nothing was stored`);
+  }
+  active.add(res.body);
+  let bytes = 0;
+  res.body.on('data', (c: Buffer) => {
+    bytes += c.length;
+    if (bytes > d.size) res.body.destroy(new Error(`layer ${d.digest}: the registry sent more than the ${d.size} bytes the manifest announces`));
+    else progress(bytes);
+  });
+  try {
+    return await storeLayer(engine, res.body, { outsideIds, expect: { digest: d.digest, size: d.size }, warn });
+  } finally {
+    active.delete(res.body);
+  }
+}
+
+/**
  * Downloads the layers a few at a time, each streamed into storeLayer. On
  * the first failure the other downloads are cut (their helpers then
  * discard what they wrote) and the first error is reported.
@@ -207,7 +236,7 @@ type LayerOut = StoredLayer & { mediaType: string };
 async function fetchLayers(engine: Engine, client: RegistryClient, path: string, manifest: Manifest, config: ImageConfig, opts: PullOptions): Promise<LayerOut[]> {
   const out: LayerOut[] = new Array(manifest.layers.length);
   const fresh: StoredLayer[] = [];
-  const active = new Set<NodeJS.ReadableStream & { destroy(e?: Error): void }>();
+  const active = new Set<{ destroy(e?: Error): void }>();
   let failure: unknown;
   let next = 0;
   const diffIds = config.rootfs.diff_ids;
@@ -222,23 +251,25 @@ async function fetchLayers(engine: Engine, client: RegistryClient, path: string,
       opts.onEvent?.({ type: 'layer', digest: d.digest, state: 'exists' });
       return;
     }
-    const res = await client.getBlob(path, d.digest);
-    const declared = Number(res.headers['content-length']);
-    if (Number.isFinite(declared) && res.headers['content-length'] !== undefined && declared !== d.size) {
-      res.body.destroy();
-      throw new EngineError(`layer ${d.digest}: the registry sends ${declared} bytes where the manifest announces ${d.size}: nothing was stored`);
-    }
-    active.add(res.body);
-    let bytes = 0;
-    res.body.on('data', (c: Buffer) => {
-      bytes += c.length;
-      if (bytes > d.size) res.body.destroy(new Error(`layer ${d.digest}: the registry sent more than the ${d.size} bytes the manifest announces`));
-      else opts.onEvent?.({ type: 'progress', digest: d.digest, bytes, total: d.size });
-    });
+    // A warning (device nodes left out) goes with the progress output, which the caller renders.
+    const warn = (message: string) => opts.onEvent?.({ type: 'warning', kind: 'devices', message });
+    const progress = (bytes: number) => opts.onEvent?.({ type: 'progress', digest: d.digest, bytes, total: d.size });
+    let stored: StoredLayer | 'refetch';
     try {
-      // A warning (device nodes left out) goes with the progress output, which the caller renders.
-      const warn = (message: string) => opts.onEvent?.({ type: 'warning', kind: 'devices', message });
-      const stored = await storeLayer(engine, res.body, { outsideIds, expect: { digest: d.digest, size: d.size }, warn });
+      // The helper fetches the blob itself (no relay through this process); only an answer other than 200 comes back here.
+      const source = await client.blobSource(path, d.digest);
+      let stop: (() => void) | undefined;
+      const handle = { destroy: () => stop?.() };
+      active.add(handle);
+      try {
+        stored = await fetchLayer(engine, source, {
+          outsideIds, expect: { digest: d.digest, size: d.size }, warn, onProgress: progress,
+          onStart: (s) => { stop = s; if (failure !== undefined) s(); },
+        });
+      } finally {
+        active.delete(handle);
+      }
+      if (stored === 'refetch') stored = await relayLayer(engine, client, path, d, outsideIds, warn, progress, active);
       if (stored.diffId !== diffIds[i]) {
         throw new EngineError(`layer ${d.digest} unpacks to ${stored.diffId} but the image config says ${diffIds[i]}: the image is corrupt; nothing was recorded`);
       }
@@ -248,8 +279,6 @@ async function fetchLayers(engine: Engine, client: RegistryClient, path: string,
     } catch (err) {
       if (isNoSpace(err)) throw noSpaceError(engine.paths.dataDir, `layer ${d.digest} could not be stored; nothing of it was kept`);
       throw err instanceof EngineError && !errorMessage(err).includes(d.digest.slice(7, 19)) ? new EngineError(`layer ${d.digest}: ${errorMessage(err)}`) : err;
-    } finally {
-      active.delete(res.body);
     }
   };
 

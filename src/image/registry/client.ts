@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { EngineError } from '../../util/errors.js';
 import { digestOf } from '../store.js';
 import { basicHeader, fetchToken, parseChallenge, type Challenge } from './auth.js';
-import { loadTlsFiles } from './certs.js';
+import { loadTlsFiles, type TlsFiles } from './certs.js';
 import { lookupCredentials, type Credentials } from './credentials.js';
 import type { Endpoint } from './registries-conf.js';
 import { isPlainHttpServer, readBody, Transport, TransportError, type Response } from './transport.js';
@@ -47,9 +47,11 @@ export class RegistryClient {
   private challenge?: Challenge | null;
   private readonly tokens = new Map<string, string>();
   private readonly creds: Credentials | undefined;
+  private readonly tls: TlsFiles;
 
   constructor(readonly host: string, private readonly opts: ClientOptions) {
-    this.transport = new Transport({ tlsVerify: !opts.insecure, tls: loadTlsFiles(host, opts.certDir) });
+    this.tls = loadTlsFiles(host, opts.certDir);
+    this.transport = new Transport({ tlsVerify: !opts.insecure, tls: this.tls });
     this.creds = opts.credentials;
   }
 
@@ -178,6 +180,24 @@ export class RegistryClient {
     return res;
   }
 
+  /**
+   * What another process needs to GET a blob itself (the extraction helper,
+   * which then reads the body straight from the socket): the URL, the
+   * Authorization for it and this host's TLS settings. Nothing is fetched;
+   * an answer other than 200 is for the caller to take up with getBlob,
+   * which handles a stale token and words the registry's error.
+   */
+  async blobSource(repo: string, digest: string): Promise<BlobSource> {
+    await this.ping();
+    const auth = await this.authorize([pullScope(repo)], repo);
+    return {
+      url: new URL(`/v2/${repo}/blobs/${digest}`, this.base).href,
+      headers: auth ? { Authorization: auth } : {},
+      tlsVerify: !this.opts.insecure,
+      tls: { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, from: [] },
+    };
+  }
+
   async hasBlob(repo: string, digest: string, scopes: string[]): Promise<boolean> {
     const res = await this.request(`/v2/${repo}/blobs/${digest}`, { method: 'HEAD', scopes, repo, follow: true });
     res.body.resume();
@@ -239,6 +259,14 @@ export class RegistryClient {
   close(): void {
     this.transport.close();
   }
+}
+
+/** A blob's GET as the helper makes it (RegistryClient.blobSource). */
+export interface BlobSource {
+  url: string;
+  headers: Record<string, string>;
+  tlsVerify: boolean;
+  tls: TlsFiles;
 }
 
 /** How the user asked to reach registries: the flags pull, push and login share. */
