@@ -59,7 +59,9 @@ export function parsePositiveNumber(v: string, name: string): number {
 }
 
 const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
+// Escaped, not literal: esbuild keeps a regex literal's characters as written, and one
+// non-ASCII character in the bundle makes its start-up read slow (scripts/build.mjs).
+const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/y;
 
 /**
  * A Go duration, as Docker takes it: one or more number+unit parts (ns, us,
