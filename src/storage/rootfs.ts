@@ -29,8 +29,7 @@ export function checkOverlayDepth(layers: number): void {
  */
 export function overlayLowers(layersDir: string, layerNames: string[], d: ContainerDirs): { cwd: string; names: string[] } {
   checkOverlayDepth(layerNames.length);
-  const options = `lowerdir=${layerNames.join(':')},upperdir=${d.upper},workdir=${d.work},userxattr`;
-  if (options.length < 3800) return { cwd: layersDir, names: layerNames };
+  if (overlayOptions(layerNames, d).length < 3800) return { cwd: layersDir, names: layerNames };
   const links = join(d.dir, 'lower');
   rmSync(links, { recursive: true, force: true });
   mkdirSync(links);
@@ -55,6 +54,11 @@ export function containerDirs(containerDir: string): ContainerDirs {
   return { dir: containerDir, upper: join(containerDir, 'upper'), work: join(containerDir, 'work'), merged: join(containerDir, 'merged') };
 }
 
+/** overlay's mount options for layer directory names, bottom layer first (relative to the directory the mount runs in). */
+export function overlayOptions(layerNames: string[], d: ContainerDirs): string {
+  return `lowerdir=${[...layerNames].reverse().join(':')},upperdir=${d.upper},workdir=${d.work},userxattr`;
+}
+
 /**
  * Shell (run as root of the user's namespace, in `layersDir`) that makes the
  * merged root filesystem from layer directory names, bottom layer first,
@@ -63,10 +67,9 @@ export function containerDirs(containerDir: string): ContainerDirs {
  * fit in mount(2)'s one-page option string.
  */
 export function mountScript(driver: DriverName, layersDir: string, layerNames: string[], d: ContainerDirs): string {
-  const lower = [...layerNames].reverse().join(':');
   switch (driver) {
     case 'overlay':
-      return `mount -t overlay overlay -o ${shq(`lowerdir=${lower},upperdir=${d.upper},workdir=${d.work},userxattr`)} ${shq(d.merged)}`;
+      return `mount -t overlay overlay -o ${shq(overlayOptions(layerNames, d))} ${shq(d.merged)}`;
     case 'fuse-overlayfs':
       // fuse-overlayfs runs on as a daemon from another directory: it needs absolute lower paths.
       return `fuse-overlayfs -o ${shq(`lowerdir=${[...layerNames].reverse().map((n) => join(layersDir, n)).join(':')},upperdir=${d.upper},workdir=${d.work}`)} ${shq(d.merged)}`;

@@ -6,7 +6,7 @@ import { chooseRuntime, cgroupLayout, isSandbox, runtimeArgs, runtimeStateExists
 import { randomHex } from '../../util/random.js';
 import { buildRuntimeSpec, specText, type SpecSecurity } from '../../runtime/spec.js';
 import { ociRlimits } from './ulimits.js';
-import { containerDirs, mountScript, overlayLowers, shq, unmountScript } from '../../storage/rootfs.js';
+import { containerDirs, mountScript, overlayLowers, overlayOptions, shq, unmountScript } from '../../storage/rootfs.js';
 import { findInPath } from '../../util/proc.js';
 import { keepIdMap, type ContainerSpec } from './spec.js';
 import type { ContainerRecord } from './store.js';
@@ -117,6 +117,10 @@ export function startCommand(engine: Engine, rec: ContainerRecord, names: string
     if (r.code !== 0) throw new EngineError(`cannot mount the container's root filesystem (fuse-overlayfs): ${lastLine(r.stderr) || `exit status ${r.code}`}`);
     if (sandbox) return ['unshare', '--mount', '--propagation', 'slave', 'sh', '-c', `${sandbox}${run}`, 'sh', ...runtimeCmd];
     return opts.exitFile ? ['sh', '-c', run, 'sh', ...runtimeCmd] : runtimeCmd;
+  }
+  // The plain overlay start, a detached one's: one small program instead of unshare, sh and mount (storage/mount-exec.c).
+  if (rec.spec.driver === 'overlay' && !opts.exitFile && !opts.workdir && !sandbox) {
+    return [besideEntry('rootlet-mount-exec'), lowers.cwd, overlayOptions(lowers.names, dirs), dirs.merged, '--', ...runtimeCmd];
   }
   // cd inside the namespace: lower layers are named relative to the layer directory (or to the short links).
   const script = `${sandbox}cd ${shq(lowers.cwd)} && ${mount} || { echo "rootlet: cannot mount the container's root filesystem (${rec.spec.driver})" >&2; exit 125; }; ${run}`;
