@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,9 +49,22 @@ describe('rootlet-mount-exec', () => {
     assert.equal(missing.stderr, 'rootlet: cannot run /no/such/monitor: No such file or directory\n');
   });
 
+  test('--exit-file: the command runs as its child, gets the signals passed on, and its status is recorded', (t) => {
+    const probe = spawnSync('unshare', ['-Ur', 'true']);
+    if (probe.status !== 0) return t.skip('no unprivileged user namespaces here');
+    const exitFile = join(dir, 'exit');
+    const r = inUserNs(['--exit-file', exitFile, layers, options, `${c}/merged`, '--', 'sh', '-c', 'exit 7']);
+    assert.equal(r.status, 7, r.stderr);
+    assert.equal(readFileSync(exitFile, 'utf8'), '7');
+    // A TERM sent to it once the command runs (its handlers are set before it forks) reaches the command: 128+15, as a shell says.
+    const killed = spawnSync('sh', ['-c', `unshare -Ur ${PROGRAM} --exit-file ${exitFile} ${layers} ${options} ${c}/merged -- sleep 30 & p=$!; until pgrep -P $p -x sleep >/dev/null; do sleep 0.05; done; kill -TERM $p; wait $p`], { encoding: 'utf8' });
+    assert.equal(killed.status, 143, killed.stderr);
+    assert.equal(readFileSync(exitFile, 'utf8'), '143');
+  });
+
   test('without its separator it says how to call it', () => {
     const r = spawnSync(PROGRAM, ['a', 'b', 'c', 'd', 'true'], { encoding: 'utf8' });
     assert.equal(r.status, 125);
-    assert.match(r.stderr, /^usage: rootlet-mount-exec DIR OPTIONS MERGED -- COMMAND ARGS/);
+    assert.match(r.stderr, /^usage: rootlet-mount-exec \[--exit-file FILE\] DIR OPTIONS MERGED -- COMMAND ARGS/);
   });
 });

@@ -95,8 +95,9 @@ export function layerNames(engine: Engine, rec: ContainerRecord): string[] {
  * rootlet is killed. fuse-overlayfs leaves a daemon behind, so it is mounted
  * beforehand in the user's namespace and unmounted after.
  *
- * With `exitFile` (a foreground run, which has no monitor) the shell stays
- * as the runtime's parent instead of exec-ing it, passes signals on, and
+ * With `exitFile` (a foreground run, which has no monitor) the program that
+ * mounts (rootlet-mount-exec, or the shell for the other cases) stays as
+ * the runtime's parent instead of exec-ing it, passes signals on, and
  * writes the exit code where conmon would: a rootlet killed meanwhile no
  * longer takes the container's exit code with it.
  */
@@ -118,9 +119,10 @@ export function startCommand(engine: Engine, rec: ContainerRecord, names: string
     if (sandbox) return ['unshare', '--mount', '--propagation', 'slave', 'sh', '-c', `${sandbox}${run}`, 'sh', ...runtimeCmd];
     return opts.exitFile ? ['sh', '-c', run, 'sh', ...runtimeCmd] : runtimeCmd;
   }
-  // The plain overlay start, a detached one's: one small program instead of unshare, sh and mount (storage/mount-exec.c).
-  if (rec.spec.driver === 'overlay' && !opts.exitFile && !opts.workdir && !sandbox) {
-    return [besideEntry('rootlet-mount-exec'), lowers.cwd, overlayOptions(lowers.names, dirs), dirs.merged, '--', ...runtimeCmd];
+  // The plain overlay start: one small program instead of unshare, sh and mount (storage/mount-exec.c).
+  if (rec.spec.driver === 'overlay' && !opts.workdir && !sandbox) {
+    const exit = opts.exitFile ? ['--exit-file', opts.exitFile] : [];
+    return [besideEntry('rootlet-mount-exec'), ...exit, lowers.cwd, overlayOptions(lowers.names, dirs), dirs.merged, '--', ...runtimeCmd];
   }
   // cd inside the namespace: lower layers are named relative to the layer directory (or to the short links).
   const script = `${sandbox}cd ${shq(lowers.cwd)} && ${mount} || { echo "rootlet: cannot mount the container's root filesystem (${rec.spec.driver})" >&2; exit 125; }; ${run}`;

@@ -107,7 +107,7 @@ export async function runForeground(engine: Engine, req: CreateRequest, ctx: Cal
     exitCode = await new Promise<number>((resolve, reject) => {
       // Its own session: terminal signals reach only us, and we forward each once.
       child = spawn('nsenter', args, { stdio: io.stdio, detached: true });
-      // nsenter and unshare exec: this pid becomes the shell that records the exit code.
+      // nsenter execs: this pid becomes the program (rootlet-mount-exec, or a shell) that records the exit code.
       if (child.pid) store.setForegroundMonitor(rec.id, child.pid, processStartTime(child.pid));
       // The first run of a seccomp profile keeps crun's compiled filter, so later runs skip the compile.
       if (runtime.name === 'crun') stopKeeping = keepFilterWhileRunning(engine, rec.id, dir);
