@@ -62,7 +62,7 @@ for (const name of ['rootlet-main.cjs', 'rootlet-helper.cjs']) {
   }
 }
 // Small C programs: the port forwarder (one per container that publishes ports), the console relay (-t with crun)
-// and the overlay mount before a detached container's monitor.
+// and the overlay mount made before the runtime starts (rootlet-mount-exec).
 for (const [out, src] of [['rootlet-portfwd', 'src/engine/networks/portfwd.c'], ['rootlet-console', 'src/runtime/console.c'], ['rootlet-mount-exec', 'src/storage/mount-exec.c']]) {
   const r = spawnSync('cc', ['-O2', '-Wall', '-o', join(root, 'dist', out), join(root, src)], { stdio: 'inherit' });
   if (r.status !== 0) {
