@@ -6,15 +6,18 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 
-// rootlet-mount-exec (src/storage/mount-exec.c) mounts a detached
-// container's overlay root in a mount namespace of its own and execs the
-// monitor. Run here in a user namespace of the test's own (`unshare -Ur`),
-// as rootless containers are.
+// rootlet-mount-exec (src/storage/mount-exec.c) mounts a container's
+// overlay root in a mount namespace of its own and execs the monitor (a
+// detached start) or runs the runtime as its child (a foreground one, with
+// --exit-file). Run here in a user namespace of the test's own (`unshare
+// -Ur`), as rootless containers are.
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PROGRAM = resolve(here, '../../../dist/rootlet-mount-exec');
 const dir = mkdtempSync(join(tmpdir(), 'mount-exec-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
+
+const userNamespaces = spawnSync('unshare', ['-Ur', 'true']).status === 0;
 
 function inUserNs(args: string[]) {
   return spawnSync('unshare', ['-Ur', PROGRAM, ...args], { encoding: 'utf8' });
@@ -29,8 +32,7 @@ describe('rootlet-mount-exec', () => {
   const options = `lowerdir=b:a,upperdir=${c}/upper,workdir=${c}/work,userxattr`;
 
   test('mounts the layers, named from the directory it runs in, and runs the command there', (t) => {
-    const probe = spawnSync('unshare', ['-Ur', 'true']);
-    if (probe.status !== 0) return t.skip('no unprivileged user namespaces here');
+    if (!userNamespaces) return t.skip('no unprivileged user namespaces here');
     const r = inUserNs([layers, options, `${c}/merged`, '--', 'sh', '-c', `pwd; ls ${c}/merged; grep -c " ${c}/merged " /proc/self/mountinfo`]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, `${layers}\nbottom\ntop\n1\n`);
@@ -39,8 +41,7 @@ describe('rootlet-mount-exec', () => {
   });
 
   test('a mount that fails is one line and exit 125; a command that cannot run, 127', (t) => {
-    const probe = spawnSync('unshare', ['-Ur', 'true']);
-    if (probe.status !== 0) return t.skip('no unprivileged user namespaces here');
+    if (!userNamespaces) return t.skip('no unprivileged user namespaces here');
     const bad = inUserNs([layers, options.replace('lowerdir=b:a', 'lowerdir=missing'), `${c}/merged`, '--', 'true']);
     assert.equal(bad.status, 125);
     assert.equal(bad.stderr, "rootlet: cannot mount the container's root filesystem (overlay): No such file or directory\n");
@@ -50,8 +51,7 @@ describe('rootlet-mount-exec', () => {
   });
 
   test('--exit-file: the command runs as its child, gets the signals passed on, and its status is recorded', (t) => {
-    const probe = spawnSync('unshare', ['-Ur', 'true']);
-    if (probe.status !== 0) return t.skip('no unprivileged user namespaces here');
+    if (!userNamespaces) return t.skip('no unprivileged user namespaces here');
     const exitFile = join(dir, 'exit');
     const r = inUserNs(['--exit-file', exitFile, layers, options, `${c}/merged`, '--', 'sh', '-c', 'exit 7']);
     assert.equal(r.status, 7, r.stderr);

@@ -108,21 +108,22 @@ export function startCommand(engine: Engine, rec: ContainerRecord, names: string
   chmodSync(dirs.upper, statSync(join(engine.paths.layers, names[names.length - 1]!)).mode & 0o7777);
   // overlay: the layers as the mount names them, from the directory it runs in.
   const lowers = rec.spec.driver === 'overlay' ? overlayLowers(engine.paths.layers, names, dirs) : { cwd: engine.paths.layers, names };
-  const mount = mountScript(rec.spec.driver, engine.paths.layers, lowers.names, dirs) + (opts.workdir ? ` && { ${workdirScript(dirs.merged, rec.spec.workdir, opts.workdir)}; }` : '');
-  const run = opts.exitFile ? runRecordingExit(opts.exitFile) : 'exec "$@"';
   // filesOnly: the command reads or writes the container's files (cp, export of a stopped one); no runtime starts.
   const sandbox = !opts.filesOnly && isSandbox(runtimeFor(engine, rec.spec)) ? `${runscNetnsFix(join(containerDir(engine, rec.id), 'config.json'))}; ` : '';
+  // The plain overlay start: one small program instead of unshare, sh and mount (storage/mount-exec.c).
+  if (rec.spec.driver === 'overlay' && !opts.workdir && !sandbox) {
+    const exit = opts.exitFile ? ['--exit-file', opts.exitFile] : [];
+    return [besideEntry('rootlet-mount-exec'), ...exit, lowers.cwd, overlayOptions(lowers.names, dirs), dirs.merged, '--', ...runtimeCmd];
+  }
+  // Every other start: a shell script that mounts, then execs the runtime or records its exit.
+  const mount = mountScript(rec.spec.driver, engine.paths.layers, lowers.names, dirs) + (opts.workdir ? ` && { ${workdirScript(dirs.merged, rec.spec.workdir, opts.workdir)}; }` : '');
+  const run = opts.exitFile ? runRecordingExit(opts.exitFile) : 'exec "$@"';
   if (rec.spec.driver === 'fuse-overlayfs') {
     // In the holder's mount namespace, where the runtime is started from (containers/start.ts).
     const r = engine.ns().runInHolder(['sh', '-c', `${unmountScript(rec.spec.driver, dirs)}; ${mount}`]);
     if (r.code !== 0) throw new EngineError(`cannot mount the container's root filesystem (fuse-overlayfs): ${lastLine(r.stderr) || `exit status ${r.code}`}`);
     if (sandbox) return ['unshare', '--mount', '--propagation', 'slave', 'sh', '-c', `${sandbox}${run}`, 'sh', ...runtimeCmd];
     return opts.exitFile ? ['sh', '-c', run, 'sh', ...runtimeCmd] : runtimeCmd;
-  }
-  // The plain overlay start: one small program instead of unshare, sh and mount (storage/mount-exec.c).
-  if (rec.spec.driver === 'overlay' && !opts.workdir && !sandbox) {
-    const exit = opts.exitFile ? ['--exit-file', opts.exitFile] : [];
-    return [besideEntry('rootlet-mount-exec'), ...exit, lowers.cwd, overlayOptions(lowers.names, dirs), dirs.merged, '--', ...runtimeCmd];
   }
   // cd inside the namespace: lower layers are named relative to the layer directory (or to the short links).
   const script = `${sandbox}cd ${shq(lowers.cwd)} && ${mount} || { echo "rootlet: cannot mount the container's root filesystem (${rec.spec.driver})" >&2; exit 125; }; ${run}`;
