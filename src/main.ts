@@ -97,14 +97,21 @@ async function main(argv: string[]): Promise<void> {
     // conmon's exit hook for a detached container (src/engine/containers/exit-hook.ts).
     const { Engine } = await import('./engine/engine.js');
     const { onContainerExit, recordHookError } = await import('./engine/containers/exit-hook.js');
-    let engine;
+    let engine: Awaited<ReturnType<typeof Engine.open>> | undefined;
+    // conmon gives the hook no output: the line goes to the container's exit-hook.log. ps and rm settle what is left.
+    const record = (err: unknown) => {
+      if (engine) recordHookError(engine, argv[3] ?? '', errorMessage(err));
+      process.exitCode = 1;
+    };
+    // Also what escapes the promise chain (a stream's error event): it would otherwise end the hook without a word.
+    process.removeAllListeners('uncaughtException').removeAllListeners('unhandledRejection');
+    process.on('uncaughtException', (err) => { record(err); process.exit(); });
+    process.on('unhandledRejection', (err) => { record(err); process.exit(); });
     try {
       engine = await Engine.open();
       await onContainerExit(engine, argv[3] ?? '', argv[4] ?? '');
     } catch (err) {
-      // conmon gives the hook no output: the line goes to the container's exit-hook.log. ps and rm settle what is left.
-      if (engine) recordHookError(engine, argv[3] ?? '', errorMessage(err));
-      process.exitCode = 1;
+      record(err);
     }
     return;
   }

@@ -154,8 +154,13 @@ export function lastLine(text: string): string {
   return lines[lines.length - 1] ?? '';
 }
 
-/** Whether a process lives in our user namespace (false when it is gone). */
+/**
+ * Whether a process lives in our user namespace (false when it is gone).
+ * A killed holder not yet reaped still names its user namespace (a zombie
+ * keeps its credentials) but no longer its mount namespace: not alive.
+ */
 function sameUserNs(pid: number): boolean {
+  if (!isProcessAlive(pid)) return false;
   try {
     return readlinkSync(`/proc/${pid}/ns/user`) === ownUserNs();
   } catch {

@@ -91,6 +91,9 @@ export function createWithConmon(o: ConmonOptions): Promise<ConmonStarted> {
       if (err) reject(err); else resolve(value!);
     };
     child.on('error', (e) => finish(new EngineError(`cannot start conmon: ${e.message}`)));
+    // EPIPE on the start pipe when nsenter or conmon ended before reading it: the sync pipe's end says why.
+    // Unhandled, the error would end the process (an exit hook, silently) before that is read.
+    for (const s of [child.stdio[3], child.stdio[4]]) s?.on('error', () => {});
     const syncPipe = child.stdio[3] as NodeJS.ReadableStream;
     syncPipe.setEncoding('utf8');
     syncPipe.on('data', (d: string) => {

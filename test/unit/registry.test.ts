@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -88,5 +88,21 @@ describe('auth files', () => {
     assert.equal(lookupCredentials('docker.io', 'library/alpine', file)!.username, 'hub');
     assert.equal(removeCredentials('https://index.docker.io/v1/', file), true);
     assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { auths: {} });
+  });
+  test('a helper that exits before reading the server name: its own message, not the EPIPE of writing to it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rootlet-auth-'));
+    writeFileSync(join(dir, 'docker-credential-gone'), '#!/bin/sh\necho "keychain locked" >&2; exit 3\n');
+    chmodSync(join(dir, 'docker-credential-gone'), 0o755);
+    const file = join(dir, 'auth.json');
+    writeFileSync(file, JSON.stringify({ credsStore: 'gone' }));
+    const path = process.env.PATH;
+    process.env.PATH = `${dir}:${path}`;
+    try {
+      // More than a pipe holds: the write is still going when the helper exits, every time.
+      const host = `h${'x'.repeat(256 * 1024)}`;
+      assert.throws(() => lookupCredentials(host, undefined, file), /credential helper docker-credential-gone failed for hx+: keychain locked$/);
+    } finally {
+      process.env.PATH = path;
+    }
   });
 });

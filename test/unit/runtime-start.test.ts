@@ -4,6 +4,7 @@ import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { createWithConmon } from '../../src/runtime/conmon.js';
 import { startCreatedFast } from '../../src/runtime/runtime.js';
 
 // crun's `start` protocol, done without crun: the created container's init
@@ -39,5 +40,23 @@ describe('startCreatedFast', () => {
     assert.equal(startCreatedFast(crun, root, 'missing'), false);
     fifoFor('on-runc');
     assert.equal(startCreatedFast({ name: 'runc', kind: 'runc', path: '/usr/sbin/runc' }, root, 'on-runc'), false);
+  });
+});
+
+// What an exit hook met when the namespace holder was killed as it entered it: nsenter fails and ends
+// before conmon could read its start pipe. The failure must come back as the rejection, with nsenter's
+// own line; the start pipe's EPIPE must not escape (it silently ended the hook that restarts a container).
+describe('createWithConmon when the launch ends at once', () => {
+  const bundle = mkdtempSync(join(tmpdir(), 'rootlet-conmon-'));
+  after(() => rmSync(bundle, { recursive: true, force: true }));
+  test('rejects with the launcher\'s message, every time', async () => {
+    for (let i = 0; i < 30; i++) {
+      await assert.rejects(createWithConmon({
+        launch: () => ['-m', '-t', '999999999', '--', 'true'],
+        runtime: { name: 'crun', kind: 'crun', path: '/usr/bin/crun' },
+        runtimeGlobalArgs: [], id: 'c', name: 'c', bundle, logPath: join(bundle, 'ctr.log'),
+        exitDir: bundle, socketDir: bundle, tty: false, stdin: false, keyring: false, env: { PATH: process.env.PATH },
+      }), /^EngineError: conmon ended before creating the container: nsenter: cannot open \/proc\/999999999\/ns\/mnt/);
+    }
   });
 });

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { lastLine, mapSize, namespaceMap } from '../../src/rootless/userns.js';
+import { ENV_HOLDER } from '../../src/rootless/identity.js';
+import { lastLine, mapSize, namespaceMap, UserNamespace } from '../../src/rootless/userns.js';
 
 describe('namespaceMap', () => {
   test('a user: container 0 is the user, then the subordinate ranges in order', () => {
@@ -45,5 +49,34 @@ describe('lastLine', () => {
       'mount: /x: permission denied.');
     assert.equal(lastLine('\n\n'), '');
     assert.equal(lastLine('  one  '), 'one');
+  });
+});
+
+// The exit hook is told its holder's pid (ROOTLET_NS_HOLDER). A holder killed but not yet reaped is a zombie:
+// its user namespace link is still there, its mount namespace is not, and nsenter into it fails.
+describe('an exit hook\'s holder', () => {
+  test('a live holder in our user namespace is used; a zombie one leaves the hook to its own namespace', async () => {
+    // sh starts a child and becomes sleep, which never reaps it: killed, the child stays a zombie.
+    const parent = spawn('sh', ['-c', 'sleep 600 & echo $!; exec sleep 601'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const [line] = await once(parent.stdout!, 'data') as [Buffer];
+    const zombie = Number(line.toString().trim());
+    const told = process.env[ENV_HOLDER];
+    try {
+      const tick = () => new Promise((r) => setTimeout(r, 5));
+      while (readFileSync(`/proc/${parent.pid}/comm`, 'utf8').trim() !== 'sleep') await tick();
+      process.kill(zombie, 'SIGKILL');
+      while (!/\) Z /.test(readFileSync(`/proc/${zombie}/stat`, 'utf8'))) await tick();
+      const hook = new UserNamespace(process.pid, [], [], false, true);
+      process.env[ENV_HOLDER] = String(parent.pid);
+      assert.equal(hook.holderPid, parent.pid);
+      assert.equal(hook.orphaned, false);
+      process.env[ENV_HOLDER] = String(zombie);
+      assert.equal(hook.holderPid, process.pid);
+      assert.equal(hook.orphaned, true);
+      assert.deepEqual(hook.holderArgs(), ['-m', '-t', String(process.pid)]);
+    } finally {
+      if (told === undefined) delete process.env[ENV_HOLDER]; else process.env[ENV_HOLDER] = told;
+      for (const pid of [zombie, parent.pid!]) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    }
   });
 });

@@ -86,11 +86,16 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
     // claimed: the id is then this start's alone (no other start, no restart, can claim it until this run ends).
     if (runtimeStateExists(rt, engine.paths.runcRoot, rec.id)) await ns.runAsync([rt.path, ...globalArgs, 'delete', '--force', rec.id]);
     // After markStarting: a rootlet killed from here on leaves a record whose network the next look removes.
-    writeBundle(await connectContainer(engine, rec));
-    started = await createWithConmon({
+    const net = await connectContainer(engine, rec);
+    writeBundle(net);
+    let entered = 0;
+    const create = () => createWithConmon({
       // From the holder's mount namespace also when the exit hook restarts the container (it runs in the
       // old conmon's): the new run's network namespace file is mounted there, and seen by slaves of it.
-      launch: (argv) => [...ns.holderArgs(), '--', ...startCommand(engine, rec, names, argv, { workdir: writeBundle.workdir })],
+      launch: (argv) => {
+        entered = ns.holderPid;
+        return [...ns.holderArgs(), '--', ...startCommand(engine, rec, names, argv, { workdir: writeBundle.workdir })];
+      },
       runtime: rt,
       runtimeGlobalArgs: [...globalArgs, ...containerRuntimeArgs(engine, rec), ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid)],
       id: rec.id,
@@ -107,6 +112,12 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
       keyring: isSandbox(rt) || keyringPerContainer(engine),
       exitCommand: engine.cliCommand(['__container-exited', rec.id, runToken]),
       env,
+    });
+    // An exit hook whose holder was killed as it entered the holder's mount namespace: a container without a
+    // network namespace of the holder's starts from the hook's own, as it would had the holder died a moment earlier.
+    started = await create().catch((err: unknown) => {
+      if (!ns.inside || net.netnsPath || entered === ns.pid || !ns.orphaned) throw err;
+      return create();
     });
   } catch (err) {
     store.markExited(rec.id, undefined, Date.now(), runToken);

@@ -131,7 +131,8 @@ function askHelper(name: string, server: string, file: string): Credentials | un
   const r = spawnSync(bin, ['get'], { input: server, encoding: 'utf8', timeout: 60_000 });
   const err = r.error as NodeJS.ErrnoException | undefined;
   if (err?.code === 'ENOENT') throw new EngineError(`${file} names the credential helper ${bin}, which is not installed (not on PATH): install it or remove it from the file`);
-  if (err) throw new EngineError(`credential helper ${bin} failed: ${err.message}`);
+  // EPIPE: the helper exited without reading the server name (a failing one often does); its status and output say why.
+  if (err && !(err.code === 'EPIPE' && r.status !== null)) throw new EngineError(`credential helper ${bin} failed: ${err.message}`);
   const out = (r.stdout ?? '').trim();
   if (r.status !== 0) {
     if (/credentials not found/i.test(out) || /credentials not found/i.test(r.stderr ?? '')) return undefined;
