@@ -6,14 +6,15 @@
 //
 // Why CommonJS for the CLI (measured, docs/decisions.md): node's ES module
 // loader costs ~8 ms for the entry alone and more per chunk, while a CJS
-// bundle is parsed lazily and loads builtins lazily; `rootlet version` went
-// from 58 ms (split ESM) to 43 ms, bare `node` being 30 ms.
+// bundle is parsed lazily; `rootlet version` went from 58 ms (split ESM) to
+// 43 ms, bare `node` being 30 ms. What only some commands need is kept out of
+// the start-up by hand below: lazyLibs and lazyBuiltins.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const root = dirname(dirname(new URL(import.meta.url).pathname));
@@ -35,8 +36,80 @@ const cli = {
   define: { 'import.meta.url': '__rootletUrl' },
 };
 const cliBanner = 'const __rootletUrl = require("node:url").pathToFileURL(__filename).href;';
+
+// Libraries that only compose, kube and build use live in files of their own beside the CLI bundle
+// (dist/rootlet-lib-NAME.cjs), required the first time a module that imports them is initialised.
+// Those modules are reached only through dynamic import(), so `ps`, `inspect` or `run` never read
+// them: left in the bundle they cost every command ~20-40 ms (measured, docs/decisions.md).
+// NAME: the specifiers it serves (a RegExp over the import path, as written in the source).
+const lazyLibs = {
+  yaml: /^yaml$/,
+  dockerfile: /^dockerfile-ast$/,
+  kube: /^kubernetes-models\//,
+  'compose-schema': /\/validate-compose\.generated\.js$/,
+};
+const lazyLibFile = (name) => `./rootlet-lib-${name}.cjs`;
+const lazyLibUses = Object.fromEntries(Object.keys(lazyLibs).map((name) => [name, new Set()]));
+const lazyLibPlugin = {
+  name: 'lazy-libs',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/rootlet-lib-/ }, (a) => ({ path: a.path, external: true }));
+    for (const [name, filter] of Object.entries(lazyLibs)) {
+      b.onResolve({ filter }, async (a) => {
+        if (a.namespace === 'lazy-lib') return undefined;
+        // Resolved as esbuild would, so that the library's chunk imports exactly this file.
+        const resolved = await b.resolve(a.path, { kind: a.kind, resolveDir: a.resolveDir, namespace: 'lazy-lib' });
+        if (resolved.errors.length) return { errors: resolved.errors };
+        lazyLibUses[name].add(resolved.path);
+        return { path: resolved.path, namespace: 'lazy-lib', pluginData: name };
+      });
+    }
+    b.onLoad({ filter: /.*/, namespace: 'lazy-lib' }, (a) => ({
+      contents: `module.exports = require(${JSON.stringify(lazyLibFile(a.pluginData))})[${JSON.stringify(relative(root, a.path))}];`,
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
+// Node's own modules that take several ms to load (child_process brings net, dgram and the streams,
+// crypto a dozen parts) load at their first use, not when the bundle starts: esbuild turns every
+// import of a built-in into a require() at the top of the bundle. `inspect` or `ps` of an exited
+// container then never loads them. A Proxy stands in for the module; the first property read
+// loads it. esbuild copies a CommonJS module's property names into the importer's namespace when it
+// starts, so the Proxy lists the names the built-in has in the node that builds (the one that runs
+// it) without loading it.
+const lazyBuiltins = /^(node:)?(child_process|crypto|net|dgram|http|https|tls|zlib|readline|worker_threads|stream|stream\/promises)$/;
+const lazyBuiltinPlugin = {
+  name: 'lazy-builtins',
+  setup(b) {
+    b.onResolve({ filter: lazyBuiltins }, (a) =>
+      a.namespace === 'lazy-builtin' ? { path: a.path, external: true } : { path: a.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (a) => ({
+      contents: `let m;
+const load = () => (m ??= require(${JSON.stringify(`node:${a.path}`)}));
+const names = ${JSON.stringify(Object.keys(require(`node:${a.path}`)))};
+module.exports = new Proxy({}, {
+  get: (_, k) => load()[k],
+  has: (_, k) => k in load(),
+  ownKeys: () => names,
+  getOwnPropertyDescriptor: (_, k) => (names.includes(k) ? { configurable: true, enumerable: true, get: () => load()[k] } : undefined),
+});`,
+      loader: 'js',
+    }));
+  },
+};
 // The CLI itself, run by the loader through a V8 code cache (src/loader.ts).
-await build({ ...cli, banner: { js: cliBanner }, entryPoints: [join(root, 'src/main.ts')], outfile: join(root, 'dist/rootlet-main.cjs') });
+await build({ ...cli, plugins: [lazyLibPlugin, lazyBuiltinPlugin], banner: { js: cliBanner }, entryPoints: [join(root, 'src/main.ts')], outfile: join(root, 'dist/rootlet-main.cjs') });
+for (const [name, uses] of Object.entries(lazyLibUses)) {
+  if (!uses.size) {
+    console.error(`build: the lazily loaded library "${name}" is imported nowhere: drop it from lazyLibs in scripts/build.mjs`);
+    process.exit(1);
+  }
+  // One module keyed by the resolved path of each file the CLI imports.
+  const entry = `module.exports = {\n${[...uses].map((p) => `  ${JSON.stringify(relative(root, p))}: require(${JSON.stringify(p)}),`).join('\n')}\n};\n`;
+  await build({ ...cli, stdin: { contents: entry, resolveDir: root, loader: 'js' }, outfile: join(root, 'dist', lazyLibFile(name)) });
+}
 const buildId = createHash('sha256').update(readFileSync(join(root, 'dist/rootlet-main.cjs'))).digest('hex').slice(0, 16);
 await build({
   ...cli,
