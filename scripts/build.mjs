@@ -110,7 +110,10 @@ for (const [name, uses] of Object.entries(lazyLibUses)) {
   const entry = `module.exports = {\n${[...uses].map((p) => `  ${JSON.stringify(relative(root, p))}: require(${JSON.stringify(p)}),`).join('\n')}\n};\n`;
   await build({ ...cli, stdin: { contents: entry, resolveDir: root, loader: 'js' }, outfile: join(root, 'dist', lazyLibFile(name)) });
 }
-const buildId = createHash('sha256').update(readFileSync(join(root, 'dist/rootlet-main.cjs'))).digest('hex').slice(0, 16);
+// Names the code caches (src/loader.ts): V8 checks a cache against its source's length only.
+const buildHash = createHash('sha256').update(readFileSync(join(root, 'dist/rootlet-main.cjs')));
+for (const name of Object.keys(lazyLibs)) buildHash.update(readFileSync(join(root, 'dist', lazyLibFile(name))));
+const buildId = buildHash.digest('hex').slice(0, 16);
 await build({
   ...cli,
   // "--" ends node's own options: Node 20 otherwise takes a --env-file anywhere on the command line as its own.

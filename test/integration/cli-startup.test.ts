@@ -30,14 +30,15 @@ describe('start-up: what a command loads', () => {
   };
 
   before(() => {
+    // Built-ins through the module loader; the libraries as files the loader reads (src/loader.ts).
     writeFileSync(hook, `const Module = require('node:module');
-const { appendFileSync } = require('node:fs');
+const fs = require('node:fs');
 const watched = ${watched.toString()};
+const note = (what) => { if (watched.test(what)) fs.appendFileSync(process.env.ROOTLET_LOAD_RECORD, what.replace(/^node:/, '').replace(/^.*(rootlet-lib-[a-z-]+).*$/, '$1') + '\\n'); };
 const load = Module._load;
-Module._load = function (request, ...rest) {
-  if (watched.test(request)) appendFileSync(process.env.ROOTLET_LOAD_RECORD, request.replace(/^node:/, '').replace(/^.*(rootlet-lib-[a-z-]+).*$/, '$1') + '\\n');
-  return load.call(this, request, ...rest);
-};
+Module._load = function (request, ...rest) { note(request); return load.call(this, request, ...rest); };
+const read = fs.readFileSync;
+fs.readFileSync = function (path, ...rest) { if (typeof path === 'string') note(path); return read.call(this, path, ...rest); };
 `);
     sb.importBusybox();
     sb.ok(['run', '--name', 'done', '--net', 'none', 'busybox', 'echo', 'hello']);
