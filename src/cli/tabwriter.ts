@@ -11,9 +11,12 @@ export interface TabOptions {
 }
 
 export const DOCKER_TABLE: TabOptions = { minWidth: 10, padding: 3 };
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 /** Width as a terminal shows it: one per code point (Go counts runes). */
 function width(s: string): number {
+  // Without a surrogate pair the length is the width: no iterating every cell of `ps -a` over 1,000 rows.
+  if (!SURROGATE.test(s)) return s.length;
   let n = 0;
   for (const _c of s) n++;
   return n;

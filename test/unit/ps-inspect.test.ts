@@ -247,6 +247,11 @@ describe('ps rows', () => {
     assert.equal(ellipsis('abcdef', 4), 'abc…');
     assert.equal(ellipsis('abcd', 4), 'abcd');
     assert.equal(goQuote('a"b\\c\nd\te\x01'), '"a\\"b\\\\c\\nd\\te\\x01"');
+    assert.equal(goQuote('sh -c sleep 1 ~'), '"sh -c sleep 1 ~"');
+    assert.equal(goQuote('echo é\x7f'), '"echo é\\x7f"');
+    // Code points, not UTF-16 units: four emoji fit in four.
+    assert.equal(ellipsis('\u{1F600}'.repeat(4), 4), '\u{1F600}'.repeat(4));
+    assert.equal(ellipsis('\u{1F600}'.repeat(5), 4), `${'\u{1F600}'.repeat(3)}…`);
     const t = goTimeString(Date.UTC(2024, 2, 5, 14, 7, 9, 500));
     assert.match(t, /^2024-03-0\d \d\d:\d7:09 [+-]\d{4} \S+$/);
     if (new Date().getTimezoneOffset() === 0 && !process.env.TZ) assert.equal(t, '2024-03-05 14:07:09 +0000 UTC');

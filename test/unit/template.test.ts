@@ -257,6 +257,8 @@ describe('tabwriter', () => {
 
   test('counts characters, not bytes', () => {
     assert.equal(tabwrite('é…\tx\nab\ty\n', { minWidth: 0, padding: 1 }), 'é… x\nab y\n');
+    // A character outside the BMP is two UTF-16 units and one column.
+    assert.equal(tabwrite('\u{1F600}\tx\nab\ty\n', { minWidth: 0, padding: 1 }), '\u{1F600}  x\nab y\n');
   });
 
   test('a line with fewer cells ends the alignment block of the columns it lacks', () => {
