@@ -40,8 +40,8 @@ const cliBanner = 'const __rootletUrl = require("node:url").pathToFileURL(__file
 // Libraries that only compose, kube and build use live in files of their own beside the CLI bundle
 // (dist/rootlet-lib-NAME.cjs), required the first time a module that imports them is initialised.
 // Those modules are reached only through dynamic import(), so `ps`, `inspect` or `run` never read
-// them: left in the bundle they cost every command ~20-40 ms (measured, docs/decisions.md).
-// NAME: the specifiers it serves (a RegExp over the import path, as written in the source).
+// them: left in the bundle they cost every command ~15 ms (measured, docs/decisions.md).
+// Each NAME maps to the import paths it serves, as written in the source (a RegExp).
 const lazyLibs = {
   yaml: /^yaml$/,
   dockerfile: /^dockerfile-ast$/,
@@ -106,7 +106,7 @@ for (const [name, uses] of Object.entries(lazyLibUses)) {
     console.error(`build: the lazily loaded library "${name}" is imported nowhere: drop it from lazyLibs in scripts/build.mjs`);
     process.exit(1);
   }
-  // One module keyed by the resolved path of each file the CLI imports.
+  // One module keyed by the path (relative to the checkout) of each file the CLI imports from it.
   const entry = `module.exports = {\n${[...uses].map((p) => `  ${JSON.stringify(relative(root, p))}: require(${JSON.stringify(p)}),`).join('\n')}\n};\n`;
   await build({ ...cli, stdin: { contents: entry, resolveDir: root, loader: 'js' }, outfile: join(root, 'dist', lazyLibFile(name)) });
 }

@@ -7,7 +7,8 @@ import { Sandbox } from '../helpers.js';
  * Issue 16, start-up: the CLI bundle loads node's costly built-ins and the
  * libraries of compose, kube and build at their first use (scripts/build.mjs),
  * so a command that only reads the store starts without them. A `--require`
- * hook records what each command asks the module loader for.
+ * hook records the built-ins each command asks the module loader for and the
+ * library files it reads.
  */
 describe('start-up: what a command loads', () => {
   const sb = new Sandbox('cli-startup');
