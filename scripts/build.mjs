@@ -137,12 +137,16 @@ for (const name of ['rootlet-main.cjs', 'rootlet-helper.cjs']) {
     process.exit(1);
   }
 }
-// Small C programs: the port forwarder (one per container that publishes ports), the console relay (-t with crun)
-// and the overlay mount made before the runtime starts (rootlet-mount-exec).
-for (const [out, src] of [['rootlet-portfwd', 'src/engine/networks/portfwd.c'], ['rootlet-console', 'src/runtime/console.c'], ['rootlet-mount-exec', 'src/storage/mount-exec.c']]) {
-  const r = spawnSync('cc', ['-O2', '-Wall', '-o', join(root, 'dist', out), join(root, src)], { stdio: 'inherit' });
+// Small C programs: the port forwarder (one per container that publishes ports), the console relay (-t with crun),
+// the overlay mount made before the runtime starts (rootlet-mount-exec) and a pulled layer's fetch and extraction
+// (rootlet-layer-fetch, with zlib and OpenSSL's sha256).
+for (const [out, src, libs = []] of [
+  ['rootlet-portfwd', 'src/engine/networks/portfwd.c'], ['rootlet-console', 'src/runtime/console.c'], ['rootlet-mount-exec', 'src/storage/mount-exec.c'],
+  ['rootlet-layer-fetch', 'src/image/layer-fetch.c', ['-lz', '-lcrypto']],
+]) {
+  const r = spawnSync('cc', ['-O2', '-Wall', '-o', join(root, 'dist', out), join(root, src), ...libs], { stdio: 'inherit' });
   if (r.status !== 0) {
-    console.error(`build: cannot compile ${src}: install a C compiler (apt-get install gcc libc6-dev)`);
+    console.error(`build: cannot compile ${src}: install a C compiler and the headers it needs (apt-get install gcc libc6-dev zlib1g-dev libssl-dev)`);
     process.exit(1);
   }
 }

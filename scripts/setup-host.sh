@@ -19,7 +19,7 @@ users=("$@")
 
 packages=(uidmap runc crun conmon catatonit passt slirp4netns fuse-overlayfs
   runsc busybox-static docker-registry attr iproute2 curl util-linux nftables
-  apache2-utils openssl skopeo podman gcc libc6-dev keyutils
+  apache2-utils openssl skopeo podman gcc libc6-dev zlib1g-dev libssl-dev keyutils
   golang-github-containers-common zstd man-db zsh fish debootstrap
   docker-compose)  # Debian's compose 1.29: the compose figures' comparator (bench/)
 # The API tests (test/integration/api-*.test.ts) drive a docker CLI: Debian's docker.io

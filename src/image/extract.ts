@@ -434,9 +434,13 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
     if (blobFd !== undefined) closeSync(blobFd);
   }
 
-  applyNative(whiteouts, opaque, xattrs);
+  // A later entry may have replaced a directory with a symlink: what was recorded below it left the layer with
+  // it, and acting on the old path would follow the symlink out of the layer.
+  const inLayer = (path: string) => underRealDirs(dest, path);
+  applyNative(whiteouts.filter(inLayer), opaque.filter((p) => inLayer(p) && isDir(p)), xattrs.filter((x) => inLayer(x.path)));
   // Directory modes and times last: writing children changed them.
   for (const d of [...dirs.values()].reverse()) {
+    if (!inLayer(d.path) || !isDir(d.path)) continue;
     chmodSync(d.path, d.mode);
     lutimesSync(d.path, d.mtime, d.mtime);
   }
@@ -449,6 +453,21 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
     remapped,
     skippedDevices,
   };
+}
+
+/** Whether every directory between dest and path is still a real directory (not a symlink, not gone). */
+function underRealDirs(dest: string, path: string): boolean {
+  const parts = path.slice(dest.length + 1).split('/');
+  let cur = dest;
+  for (let i = 0; i < parts.length - 1; i++) {
+    cur = `${cur}/${parts[i]!}`;
+    if (!isDir(cur)) return false;
+  }
+  return true;
+}
+
+function isDir(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
 }
 
 /** One line for why the layer stream could not be read. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { hexOf, tmpName } from '../../image/store.js';
 import { lastLine } from '../../rootless/userns.js';
-import type { Engine } from '../engine.js';
+import { besideEntry, type Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
 import type { BlobSource } from '../../image/registry/client.js';
 
@@ -89,12 +89,49 @@ export async function fetchLayer(engine: Engine, source: BlobSource, opts: Fetch
   const ns = engine.ns();
   const { tmpLayer, tmpBlob } = layerTemps(engine);
   const cmd = engine.helperCommand('__fetch-layer', [tmpLayer, tmpBlob, String(ns.size), opts.outsideIds ?? 'fail']);
+  // The request (with its Authorization) on stdin, never on a command line others can read.
+  const result = await runFetcher(engine, cmd, JSON.stringify({ ...source, ...opts.expect }), extractEnv(engine), tmpLayer, tmpBlob, opts);
+  if (result === 'refetch') return result;
+  return finishLayer(engine, tmpLayer, tmpBlob, result, opts);
+}
+
+/**
+ * The same from a plain-HTTP registry, by rootlet-layer-fetch
+ * (src/image/layer-fetch.c): one C process per layer where the Node helper
+ * spent four times the CPU (docs/decisions.md, "Pull: measured choices").
+ * 'fallback' when it handed the layer back having kept nothing (a
+ * redirect, zstd, GNU sparse files ...): the caller runs fetchLayer.
+ */
+export async function fetchLayerNative(engine: Engine, source: BlobSource, opts: FetchLayerOptions): Promise<StoredLayer | 'refetch' | 'fallback'> {
+  const url = new URL(source.url);
+  const headers: Record<string, string> = { Host: url.host, 'User-Agent': 'rootlet', Accept: '*/*', Connection: 'close', ...source.headers };
+  // A value that would split the request is Node's to refuse, in its words.
+  if (url.protocol !== 'http:' || Object.entries(headers).some(([k, v]) => /[\r\n]/.test(k + v))) return 'fallback';
+  const head = [`GET ${url.pathname}${url.search} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+  const ns = engine.ns();
+  const { tmpLayer, tmpBlob } = layerTemps(engine);
+  const cmd = [
+    besideEntry('rootlet-layer-fetch'), tmpLayer, tmpBlob, String(ns.size), opts.outsideIds ?? 'fail',
+    opts.expect.digest, String(opts.expect.size), url.hostname.replace(/^\[(.*)\]$/, '$1'), url.port || '80',
+  ];
+  const result = await runFetcher(engine, cmd, head, { PATH: process.env.PATH ?? '/usr/bin:/bin' }, tmpLayer, tmpBlob, opts);
+  if (result === 'refetch') return result;
+  if (result.code === 4 && result.stdout.startsWith('f ')) {
+    await discardTemps(engine, tmpLayer, tmpBlob);
+    return 'fallback';
+  }
+  return finishLayer(engine, tmpLayer, tmpBlob, result, opts);
+}
+
+/** Runs a layer fetcher in the namespace: the request on stdin, "p BYTES" progress lines, "s STATUS" and exit 3 for a refetch. */
+async function runFetcher(
+  engine: Engine, cmd: string[], request: string, env: NodeJS.ProcessEnv, tmpLayer: string, tmpBlob: string, opts: FetchLayerOptions,
+): Promise<{ code: number; stdout: string; stderr: string } | 'refetch'> {
   let stopped = false;
   const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn('nsenter', [...ns.nsenterArgs(), '--', ...cmd], { stdio: ['pipe', 'pipe', 'pipe'], env: extractEnv(engine) });
-    // The request (with its Authorization) on stdin, never on a command line others can read.
+    const child = spawn('nsenter', [...engine.ns().nsenterArgs(), '--', ...cmd], { stdio: ['pipe', 'pipe', 'pipe'], env });
     child.stdin!.on('error', () => {});
-    child.stdin!.end(JSON.stringify({ ...source, ...opts.expect }));
+    child.stdin!.end(request);
     opts.onStart?.(() => { stopped = true; child.kill('SIGKILL'); });
     let stdout = '';
     let stderr = '';
@@ -114,7 +151,7 @@ export async function fetchLayer(engine: Engine, source: BlobSource, opts: Fetch
     await discardTemps(engine, tmpLayer, tmpBlob);
     return 'refetch';
   }
-  return finishLayer(engine, tmpLayer, tmpBlob, result, opts);
+  return result;
 }
 
 /** Removes a refused layer's temporaries (the helper's files belong to subordinate ids: only the namespace can); throws message if given. */

@@ -10,7 +10,7 @@ import { engineEnv } from '../process-env.js';
 import { EngineError, errorMessage } from '../../util/errors.js';
 import { imageEvent, recordEvent } from '../events/log.js';
 import { commitImage } from './lifecycle.js';
-import { blobMismatch, fetchLayer, removeLayerDirs, storeLayer, type StoredLayer } from './layers.js';
+import { blobMismatch, fetchLayer, fetchLayerNative, removeLayerDirs, storeLayer, type FetchLayerOptions, type StoredLayer } from './layers.js';
 import { asNoSpace, isNoSpace, noSpaceError } from '../../util/no-space.js';
 import { sweepStaleTemps } from '../system/store-check.js';
 import { trace } from '../../util/trace.js';
@@ -50,6 +50,8 @@ export interface PullResult {
 
 /** Layers fetched at once (Docker's default is 3; on 2 cores 2 and 4 measured alike). */
 const PARALLEL_LAYERS = Number(engineEnv().ROOTLET_PULL_PARALLEL) || 4;
+/** ROOTLET_LAYER_EXTRACTOR=node: every layer by the Node helper (a comparison, or a way round a bug in the C one). */
+const NATIVE_FETCH = engineEnv().ROOTLET_LAYER_EXTRACTOR !== 'node';
 
 export async function pullImage(engine: Engine, input: string, opts: PullOptions = {}): Promise<PullResult> {
   const conf = await loadRegistriesConf();
@@ -261,11 +263,16 @@ async function fetchLayers(engine: Engine, client: RegistryClient, path: string,
       let stop: (() => void) | undefined;
       const handle = { destroy: () => stop?.() };
       active.add(handle);
+      const fetchOpts: FetchLayerOptions = {
+        outsideIds, expect: { digest: d.digest, size: d.size }, warn, onProgress: progress,
+        onStart: (s: () => void) => { stop = s; if (failure !== undefined) s(); },
+      };
       try {
-        stored = await fetchLayer(engine, source, {
-          outsideIds, expect: { digest: d.digest, size: d.size }, warn, onProgress: progress,
-          onStart: (s) => { stop = s; if (failure !== undefined) s(); },
-        });
+        // From a plain-HTTP registry a C process does it all; what it hands back (nothing kept) the Node helper does.
+        let native: StoredLayer | 'refetch' | 'fallback' = 'fallback';
+        if (NATIVE_FETCH && source.url.startsWith('http:')) native = await fetchLayerNative(engine, source, fetchOpts);
+        trace(`pull: layer ${d.digest.slice(7, 19)} extracted by ${native === 'fallback' ? 'the node helper' : 'rootlet-layer-fetch'}`);
+        stored = native === 'fallback' ? await fetchLayer(engine, source, fetchOpts) : native;
       } finally {
         active.delete(handle);
       }
