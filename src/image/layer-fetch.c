@@ -143,8 +143,8 @@ struct xattr { char *path, *name, *value; size_t len; };
 static struct xattr *xattrs; static size_t nxattrs, capxattrs;
 
 #define PUSH(arr, n, cap, v) do { \
-  if (n == cap) { cap = cap ? cap * 2 : 64; arr = realloc(arr, cap * sizeof *arr); if (!arr) fail("out of memory"); } \
-  arr[n++] = v; } while (0)
+  if ((n) == (cap)) { (cap) = (cap) ? (cap) * 2 : 64; (arr) = realloc((arr), (cap) * sizeof *(arr)); if (!(arr)) fail("out of memory"); } \
+  (arr)[(n)++] = (v); } while (0)
 
 static void forget_dirs(void) {
   map_clear(&known_dirs);
@@ -624,7 +624,8 @@ static int under_real_dirs(const char *path) {
 
 static void apply_native(void) {
   for (size_t i = 0; i < nwhiteouts; i++)
-    if (under_real_dirs(whiteouts[i]) && mknod(whiteouts[i], S_IFCHR | 0, makedev(0, 0)) < 0)
+    /* 0644 as the Node helper makes them (mknod(1) under umask 022); overlay reads only the 0/0 device number. */
+    if (under_real_dirs(whiteouts[i]) && mknod(whiteouts[i], S_IFCHR | 0644, makedev(0, 0)) < 0)
       fail("cannot create overlay whiteouts: mknod %s: %s", whiteouts[i], strerror(errno));
   for (size_t i = 0; i < nopaques; i++) {
     struct stat st;
