@@ -4,7 +4,7 @@
  * namespace (nsenter), as the Node helper `__fetch-layer` does, and ends the
  * same way: the same files, owners, modes, times, whiteouts and xattrs, the
  * same refusals in the same words (src/image/extract.ts is the reference;
- * test/integration/pull-native.test.ts compares the two).
+ * test/integration/pull-extractors.test.ts compares the two; layer-fetch-hostile.test.ts feeds it damaged layers).
  *
  * Why C: on two cores four layers at once are CPU-bound, and the Node
  * helper spent ~0.45 s of CPU per 50 MB layer (its start, the stream
