@@ -38,6 +38,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -759,6 +760,9 @@ static int connect_to(const char *host, const char *port) {
   for (ai = res; ai; ai = ai->ai_next) {
     fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) continue;
+    /* connect gives up after 10 s, as the Transport does (the Node helper then words the failure) */
+    struct timeval tv = { 10, 0 };
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
     close(fd);
     fd = -1;

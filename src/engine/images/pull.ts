@@ -263,20 +263,21 @@ async function fetchLayers(engine: Engine, client: RegistryClient, path: string,
       let stop: (() => void) | undefined;
       const handle = { destroy: () => stop?.() };
       active.add(handle);
+      let extractor = 'the node helper';
       const fetchOpts: FetchLayerOptions = {
         outsideIds, expect: { digest: d.digest, size: d.size }, warn, onProgress: progress,
         onStart: (s: () => void) => { stop = s; if (failure !== undefined) s(); },
       };
       try {
         // From a plain-HTTP registry a C process does it all; what it hands back (nothing kept) the Node helper does.
-        let native: StoredLayer | 'refetch' | 'fallback' = 'fallback';
-        if (NATIVE_FETCH && source.url.startsWith('http:')) native = await fetchLayerNative(engine, source, fetchOpts);
-        trace(`pull: layer ${d.digest.slice(7, 19)} extracted by ${native === 'fallback' ? 'the node helper' : 'rootlet-layer-fetch'}`);
+        const native = NATIVE_FETCH && source.url.startsWith('http:') ? await fetchLayerNative(engine, source, fetchOpts) : 'fallback';
         stored = native === 'fallback' ? await fetchLayer(engine, source, fetchOpts) : native;
+        extractor = native === 'fallback' || native === 'refetch' ? 'the node helper' : 'rootlet-layer-fetch';
       } finally {
         active.delete(handle);
       }
       if (stored === 'refetch') stored = await relayLayer(engine, client, path, d, outsideIds, warn, progress, active);
+      trace(`pull: layer ${d.digest.slice(7, 19)} extracted by ${extractor}`);
       if (stored.diffId !== diffIds[i]) {
         throw new EngineError(`layer ${d.digest} unpacks to ${stored.diffId} but the image config says ${diffIds[i]}: the image is corrupt; nothing was recorded`);
       }
