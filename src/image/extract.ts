@@ -240,6 +240,9 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
     try {
       const pax = (header.pax ?? {}) as Record<string, string>;
       const note = framer.noteAt((header as { byteOffset?: number }).byteOffset ?? -1);
+      // A regular file's header whose name ends in "/" is a directory, as old tars wrote them (GNU tar
+      // and rootlet-layer-fetch read it so); tar-stream sees it but still reports a file.
+      if (header.type === 'file' && header.name.endsWith('/')) header.type = 'directory';
       // tar-stream reports a type it does not know (old GNU sparse 'S' among them) as null.
       const type = header.type as tar.Header['type'] | null;
       const regular = type === 'file' || type === 'contiguous-file' || (type === null && !!note?.gnu);
@@ -285,9 +288,8 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
         return;
       }
 
-      for (const [k, v] of Object.entries(pax)) {
-        if (k.startsWith('SCHILY.xattr.')) xattrs.push({ path, name: k.slice('SCHILY.xattr.'.length), value: Buffer.from(v, 'binary') });
-      }
+      // Byte for byte from the framer: tar-stream's own PAX values are decoded as UTF-8.
+      for (const [name, value] of note?.xattrs ?? []) xattrs.push({ path, name, value });
 
       switch ((regular ? 'file' : type) as string | null) {
         case 'directory': {
@@ -511,7 +513,12 @@ function applyNative(whiteouts: string[], opaque: string[], xattrs: Array<{ path
 function setXattr(paths: string[], name: string, value: Buffer): void {
   const r = runCapture('setfattr', ['-h', '-n', name, '-v', `0x${value.toString('hex')}`, ...paths]);
   if (r.code === 127) throw new LayerError('setfattr is not installed (Debian package attr): it is needed to extract this layer', 'io');
-  if (r.code !== 0) throw new LayerError(`cannot set ${name} on ${paths[0]}: ${r.stderr.trim()}`, 'io');
+  if (r.code !== 0) {
+    // setfattr says "setfattr: PATH: REASON": the reason alone, in rootlet-layer-fetch's words.
+    const said = r.stderr.trim().split('\n')[0] ?? '';
+    const at = said.lastIndexOf(': ');
+    throw new LayerError(`cannot set ${name} on ${paths[0]}: ${at >= 0 ? said.slice(at + 2) : said}`, 'io');
+  }
 }
 
 /** Reads a layer from a file path ("-" for stdin). */

@@ -33,6 +33,11 @@ export interface FramedEntry {
   gnu?: { map: SparseSegment[]; realSize: number };
   /** PAX 0.0: offset, numbytes, offset, ... in archive order; 'malformed' when they do not alternate. */
   pax00?: string[] | 'malformed';
+  /**
+   * The entry's SCHILY.xattr.* records, name and value byte for byte. tar-stream decodes every PAX
+   * value as UTF-8, which turns a byte above 0x7f (a capability bit, a binary user.* value) into U+FFFD.
+   */
+  xattrs?: Array<[string, Buffer]>;
 }
 
 /** A sparse map that cannot be right, or that names data the entry does not have. */
@@ -68,7 +73,12 @@ function checksumOk(b: Buffer): boolean {
   return sum === headerNumber(b, 148, 8);
 }
 
-/** PAX records (`LEN key=value\n`) in order; repeated keys stay repeated. */
+const XATTR_KEY = 'SCHILY.xattr.';
+
+/**
+ * PAX records (`LEN key=value\n`) in order; repeated keys stay repeated. Values are UTF-8 text but
+ * for SCHILY.xattr.*, which carry bytes and are kept as they are (latin1: one character per byte).
+ */
 function paxRecords(buf: Buffer): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   let off = 0;
@@ -77,10 +87,10 @@ function paxRecords(buf: Buffer): Array<[string, string]> {
     if (sp < 0) break;
     const len = parseInt(buf.toString('latin1', off, sp), 10);
     if (!(len > 0) || off + len > buf.length) break;
-    const rec = buf.toString('utf8', sp + 1, off + len - 1);
-    const eq = rec.indexOf('=');
-    if (eq < 0) break;
-    out.push([rec.slice(0, eq), rec.slice(eq + 1)]);
+    const eq = buf.indexOf(0x3d, sp + 1);
+    if (eq < 0 || eq >= off + len - 1) break;
+    const key = buf.toString('utf8', sp + 1, eq);
+    out.push([key, buf.toString(key.startsWith(XATTR_KEY) ? 'latin1' : 'utf8', eq + 1, off + len - 1)]);
     off += len;
   }
   return out;
@@ -210,6 +220,8 @@ export class TarFramer extends Transform {
     const nameField = b.toString('latin1', 0, 100).replace(/\0.*$/s, '');
     const note: FramedEntry = { typeflag: flag, rawName: nameField };
     if (local?.some(([k]) => k === 'GNU.sparse.offset' || k === 'GNU.sparse.numbytes')) note.pax00 = pax00Map(local);
+    const xattrs = Object.entries(merged ?? {}).filter(([k]) => k.startsWith(XATTR_KEY));
+    if (xattrs.length) note.xattrs = xattrs.map(([k, v]) => [k.slice(XATTR_KEY.length), Buffer.from(v, 'latin1')]);
     const hasPrefix = magic === 'ustar\0' && b[345] !== 0;
     // tar-stream: a regular file whose raw name ends in "/" is a directory, and a directory's data is not skipped.
     const isDir = flag === '5' || ((flag === '0' || flag === '\0') && (nameField ? nameField.endsWith('/') : hasPrefix));
@@ -228,7 +240,7 @@ export class TarFramer extends Transform {
   }
 
   private noteEntry(note: FramedEntry): void {
-    if (note.gnu || note.pax00 || !KNOWN_TYPES.has(note.typeflag)) this.notes.set(this.out, note);
+    if (note.gnu || note.pax00 || note.xattrs || !KNOWN_TYPES.has(note.typeflag)) this.notes.set(this.out, note);
   }
 
   private extension(b: Buffer): void {
