@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import {
   AuditMerge, auditWarning, configFindings, decodeCaps, fileFindings, readLayer, type AuditHeader, type ImageAudit,
 } from '../../src/engine/images/audit.js';
+import { gnuEntry, paxHeader } from '../pull-native-helpers.js';
 import { gzip, makeTar, type TarEntry } from '../tar-fixtures.js';
 
 /** vfs_cap_data v2 with the permitted low word `lo`; effective bit as asked. Every byte below 0x80, as tar-stream keeps PAX values. */
@@ -57,6 +58,19 @@ describe('image audit: the finding logic', () => {
     assert.ok(f.every((x) => x.rootless.length > 20 && !x.rootless.includes('\n')));
     // With the capability in the container's set, it runs.
     assert.equal(fileFindings(files, 65536, ['CAP_NET_RAW']).find((x) => x.kind === 'capability')!.breaks, false);
+  });
+
+  test('a capability with a byte above 0x7f (CAP_SETGID and CAP_SETUID, bits 6 and 7) is read byte for byte, not "unknown"', async () => {
+    const cap = Buffer.alloc(20);
+    cap.writeUInt32LE(0x02000001, 0);
+    cap.writeUInt32LE((1 << 6) | (1 << 7), 4);
+    assert.equal(cap[4], 0xc0);
+    const tar = Buffer.concat([paxHeader([['SCHILY.xattr.security.capability', cap]]), gnuEntry({ name: 'bin/ids', type: '0', mode: 0o755 }, Buffer.from('x')), Buffer.alloc(1024)]);
+    for (const blob of [tar, gzip(tar)]) {
+      const m = new AuditMerge(65536);
+      await readLayer(Readable.from([blob]), m);
+      assert.deepEqual(m.files(), [{ path: '/bin/ids', dir: false, mode: 0o755, uid: 0, gid: 0, caps: { names: ['CAP_SETGID', 'CAP_SETUID'], effective: true } }]);
+    }
   });
 
   test('upper layers: whiteouts, opaque directories and replacements remove what lower layers had', async () => {

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { tmpName, type ImageRecord } from '../../image/store.js';
+import { TarFramer } from '../../image/tar-sparse.js';
 import { isZstd } from '../../image/zstd.js';
 import { DEFAULT_CAPS } from '../../runtime/spec.js';
 import { EngineError } from '../../util/errors.js';
@@ -70,6 +71,8 @@ export interface AuditHeader {
   devmajor?: number;
   devminor?: number;
   pax?: Record<string, string> | null;
+  /** The security.capability xattr byte for byte (tar-stream's `pax` has it decoded as UTF-8). */
+  capability?: Buffer;
 }
 
 const CAP_NAMES = [
@@ -102,10 +105,12 @@ export function decodeCaps(raw: Buffer): FlaggedFile['caps'] {
 }
 
 /** The capability xattr of an entry, as GNU tar (SCHILY) or libarchive (base64) records it. */
-function capsOf(pax: Record<string, string> | null | undefined): FlaggedFile['caps'] | undefined {
+function capsOf(h: AuditHeader): FlaggedFile['caps'] | undefined {
+  if (h.capability) return decodeCaps(h.capability);
+  const pax = h.pax;
   if (!pax) return undefined;
   const schily = pax['SCHILY.xattr.security.capability'];
-  // tar-stream decodes PAX values as UTF-8: bytes above 0x7f do not survive, and such a value is reported undecoded.
+  // Without the raw bytes: tar-stream decodes PAX values as UTF-8, and a byte above 0x7f does not survive it.
   if (schily !== undefined) return /[^\x00-\x7f]/.test(schily) ? 'unknown' : decodeCaps(Buffer.from(schily, 'latin1'));
   const lib = pax['LIBARCHIVE.xattr.security.capability'];
   if (lib !== undefined) return decodeCaps(Buffer.from(lib, 'base64'));
@@ -172,7 +177,7 @@ export class AuditMerge {
     const mode = (h.mode ?? 0) & 0o7777;
     const uid = Number(h.pax?.uid ?? h.uid ?? 0);
     const gid = Number(h.pax?.gid ?? h.gid ?? 0);
-    const caps = dir ? undefined : capsOf(h.pax);
+    const caps = dir ? undefined : capsOf(h);
     const flagged = (!dir && (mode & 0o6000) !== 0 && h.type !== 'symlink')
       || caps !== undefined
       || uid >= this.idLimit || gid >= this.idLimit
@@ -275,20 +280,24 @@ export async function readLayer(input: Readable, merge: AuditMerge): Promise<voi
     input.once('error', onError);
   });
   const extract = tar.extract();
+  // The framer reads the PAX records tar-stream decodes, for the capability's bytes.
+  const framer = new TarFramer();
   extract.on('entry', (h, stream, next) => {
-    merge.entry(h as AuditHeader);
+    const note = framer.noteAt((h as { byteOffset?: number }).byteOffset ?? -1);
+    const capability = note?.xattrs?.find(([name]) => name === 'security.capability')?.[1];
+    merge.entry(capability ? { ...(h as AuditHeader), capability } : h as AuditHeader);
     stream.on('end', () => next());
     stream.resume();
   });
   const gz = head[0] === 0x1f && head[1] === 0x8b;
-  if (gz) await pipeline(input, createGunzip({ chunkSize: 1 << 20 }), extract);
-  else if (isZstd(head)) await pipeline(input, (await import('../../image/zstd.js')).zstdDecompressor(), extract);
-  else await pipeline(input, extract);
+  if (gz) await pipeline(input, createGunzip({ chunkSize: 1 << 20 }), framer, extract);
+  else if (isZstd(head)) await pipeline(input, (await import('../../image/zstd.js')).zstdDecompressor(), framer, extract);
+  else await pipeline(input, framer, extract);
   merge.endLayer();
 }
 
 interface CachedAudit {
-  version: 1;
+  version: 2;
   idLimit: number;
   files: FlaggedFile[];
 }
@@ -296,7 +305,7 @@ interface CachedAudit {
 function cachedFiles(path: string, idLimit: number): FlaggedFile[] | undefined {
   try {
     const c = JSON.parse(readFileSync(path, 'utf8')) as CachedAudit;
-    if (c.version === 1 && c.idLimit === idLimit) return c.files;
+    if (c.version === 2 && c.idLimit === idLimit) return c.files;
   } catch { /* not audited yet */ }
   return undefined;
 }
@@ -335,7 +344,7 @@ async function imageFiles(engine: Engine, img: ImageRecord, idLimit: number): Pr
   try {
     mkdirSync(join(engine.paths.dataDir, 'audit'), { recursive: true, mode: 0o700 });
     const tmp = join(engine.paths.tmp, tmpName('audit'));
-    writeFileSync(tmp, JSON.stringify({ version: 1, idLimit, files } satisfies CachedAudit), { mode: 0o600 });
+    writeFileSync(tmp, JSON.stringify({ version: 2, idLimit, files } satisfies CachedAudit), { mode: 0o600 });
     renameSync(tmp, path);
   } catch { /* read-only or full store */ }
   return files;
