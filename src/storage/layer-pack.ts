@@ -24,6 +24,36 @@ export interface TarEntry {
   mtime: Date;
   linkname?: string;
   content?: Buffer;
+  /** A file's security.capability xattr, byte for byte. */
+  capability?: Buffer;
+}
+
+/** The ustar header of a PAX extended header ('x') of `size` bytes. */
+function paxHeaderBlock(size: number, mtime: Date): Buffer {
+  const b = Buffer.alloc(512);
+  const octal = (off: number, len: number, n: number) => b.write(`${n.toString(8).padStart(len - 1, '0')}\0`, off, 'latin1');
+  b.write('PaxHeader', 0, 'latin1');
+  octal(100, 8, 0o644);
+  octal(108, 8, 0);
+  octal(116, 8, 0);
+  octal(124, 12, size);
+  octal(136, 12, Math.max(0, Math.floor(mtime.getTime() / 1000)));
+  b.write('x', 156, 'latin1');
+  b.write('ustar\x0000', 257, 'latin1');
+  // The checksum is summed with its own field as spaces.
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const x of b) sum += x;
+  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return b;
+}
+
+/** One PAX record, `LEN key=value\n`, where LEN counts the record's bytes, itself included. */
+function paxRecord(key: string, value: Buffer): Buffer {
+  const rest = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
+  let len = rest.length + 1;
+  while (String(len).length + rest.length !== len) len = String(len).length + rest.length;
+  return Buffer.concat([Buffer.from(String(len)), rest]);
 }
 
 /** Writes entries to a tar file; the hash covers names, types, modes, owners, link targets and contents, not times (the build cache's key). */
@@ -46,11 +76,23 @@ class TarWriter {
 
   async add(e: TarEntry): Promise<void> {
     this.entries++;
-    this.hash.update(JSON.stringify([e.name, e.type, e.mode & 0o7777, e.uid, e.gid, e.linkname ?? '', e.content?.length ?? 0]));
+    this.hash.update(JSON.stringify([e.name, e.type, e.mode & 0o7777, e.uid, e.gid, e.linkname ?? '', e.content?.length ?? 0, e.capability?.toString('hex') ?? '']));
     if (e.content) this.hash.update(e.content);
+    let name = e.name;
+    if (e.capability) {
+      // tar-stream writes PAX values as UTF-8 text, which would change a capability's bytes above 0x7f:
+      // the entry's PAX header is written here, byte for byte, with the path in it. The entry's own
+      // header then gets a name tar-stream can write without a PAX header of its own, which would
+      // replace this one (a reader applies the last).
+      const records = Buffer.concat([paxRecord('path', Buffer.from(e.name)), paxRecord('SCHILY.xattr.security.capability', e.capability)]);
+      // tar-stream writes no body for a header that is not a file's: the block goes into its output
+      // directly, between two entries (the last one's bytes are all out once its callback has run).
+      this.pack.push(Buffer.concat([paxHeaderBlock(records.length, e.mtime), records, Buffer.alloc((512 - (records.length % 512)) % 512)]));
+      if (!/^[\x20-\x7e]{1,100}$/.test(name)) name = 'PaxHeader/file';
+    }
     await new Promise<void>((resolve, reject) => {
       this.pack.entry({
-        name: e.name, type: e.type, mode: e.mode & 0o7777, uid: e.uid, gid: e.gid, mtime: e.mtime,
+        name, type: e.type, mode: e.mode & 0o7777, uid: e.uid, gid: e.gid, mtime: e.mtime,
         ...(e.linkname !== undefined ? { linkname: e.linkname } : {}),
         size: e.type === 'file' ? (e.content?.length ?? 0) : 0,
       }, e.type === 'file' ? (e.content ?? Buffer.alloc(0)) : '', (err) => (err ? reject(err) : resolve()));
@@ -85,7 +127,7 @@ function entryOf(name: string, st: Stats, host: string, links: Map<string, strin
  * to mount something on (/run/secrets, a cache mount's target) are left
  * out, as their mount points are.
  */
-export async function packChanges(input: ChangesInput & { capped: Set<string> }, out: string | Writable): Promise<{ hash: string; entries: number }> {
+export async function packChanges(input: ChangesInput & { capped: Map<string, Buffer> }, out: string | Writable): Promise<{ hash: string; entries: number }> {
   const changes = containerChanges(input);
   const keep = changes.filter((c) => {
     if (c.kind !== 'A') return true;
@@ -94,12 +136,6 @@ export async function packChanges(input: ChangesInput & { capped: Set<string> },
     // An added directory that holds nothing but mount points.
     return changes.some((o) => o !== c && o.path.startsWith(`${c.path}/`) && ![...input.ignore].some((i) => i === o.path || i.startsWith(`${o.path}/`)));
   });
-  const lost = keep.find((c) => c.kind !== 'D' && input.capped.has(c.path));
-  if (lost) {
-    // Docker keeps them (a PAX xattr record); the tar library rootlet extracts with reads PAX values as UTF-8,
-    // which mangles the capability bytes: refused rather than stored without them or with wrong ones.
-    throw new Error(`${lost.path} has file capabilities (security.capability, e.g. from setcap), which rootlet cannot keep in a layer yet: set them when the container starts (--cap-add) instead`);
-  }
   const w = new TarWriter(out);
   const links = new Map<string, string>();
   for (const c of keep) {
@@ -109,7 +145,10 @@ export async function packChanges(input: ChangesInput & { capped: Set<string> },
       continue;
     }
     const host = posix.join(input.top, c.path);
-    await w.add(entryOf(name, lstatSync(host), host, links));
+    const e = entryOf(name, lstatSync(host), host, links);
+    // File capabilities (setcap in a RUN) are kept as Docker keeps them: a SCHILY.xattr PAX record.
+    const capability = e.type === 'file' ? input.capped.get(c.path) : undefined;
+    await w.add(capability ? { ...e, capability } : e);
   }
   return w.finish();
 }

@@ -12,7 +12,7 @@ import type { ChangesInput } from './changes.js';
  * second write and read of the tar, per step.
  */
 export async function packAndStore(
-  what: { changes: ChangesInput & { capped: Set<string> } } | { copy: Omit<CopyInput, 'out'> },
+  what: { changes: ChangesInput & { capped: Map<string, Buffer> } } | { copy: Omit<CopyInput, 'out'> },
   dest: string,
   blobOut: string,
   idLimit: number,

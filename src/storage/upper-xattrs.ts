@@ -22,8 +22,8 @@ function unescapeName(s: string): string {
 export interface UpperXattrs {
   /** Directories marked opaque: their lower contents are hidden as a whole. */
   opaque: Set<string>;
-  /** Files that carry file capabilities (security.capability, e.g. from setcap). */
-  capped: Set<string>;
+  /** Files that carry file capabilities (security.capability, e.g. from setcap), with the xattr's bytes. */
+  capped: Map<string, Buffer>;
 }
 
 /**
@@ -39,15 +39,15 @@ export function upperXattrs(top: string, opts: { opaque: boolean }): UpperXattrs
   const names = opts.opaque ? '^(user\\.(overlay|fuseoverlayfs)\\.opaque|security\\.capability)$' : '^security\\.capability$';
   // Hex values: a capability's bytes are binary, and the opaque marker reads as 0x79 ("y").
   const r = runCapture('getfattr', ['-R', '-h', '--absolute-names', '-d', '-m', names, '-e', 'hex', top]);
-  const out: UpperXattrs = { opaque: new Set(), capped: new Set() };
+  const out: UpperXattrs = { opaque: new Set(), capped: new Map() };
   let file: string | undefined;
   for (const line of r.stdout.split('\n')) {
     if (line.startsWith('# file: ')) {
       file = posix.join('/', posix.relative(top, unescapeName(line.slice(8))));
     } else if (file && opts.opaque && /^user\.\w+\.opaque=0x79$/.test(line)) {
       out.opaque.add(file);
-    } else if (file && line.startsWith('security.capability=')) {
-      out.capped.add(file);
+    } else if (file && /^security\.capability=0x[0-9a-f]+$/.test(line)) {
+      out.capped.set(file, Buffer.from(line.slice('security.capability=0x'.length), 'hex'));
     }
   }
   return out;
