@@ -150,7 +150,7 @@ describe('build: more of BuildKit', () => {
     assert.deepEqual(state(), before, 'nothing left behind');
   });
 
-  test('file capabilities set in a RUN are kept in the layer as Docker keeps them: the container\'s process has them, image audit names them, commit keeps them too', () => {
+  test('file capabilities set in a RUN are kept in the layer as Docker keeps them: the container\'s process has them, image audit names them, commit and export keep them too', () => {
     // A long name past ustar's 100 bytes: the path goes in the same PAX header as the capability.
     const long = `/capped/${'d'.repeat(60)}/${'e'.repeat(60)}/busybox`;
     const dir = context({ Containerfile: `FROM busybox\nCOPY setcap-raw /usr/local/bin/\nRUN mkdir -p /capped ${long.slice(0, -8)} && cp /bin/busybox /capped/busybox && cp /bin/busybox ${long} && setcap-raw /capped/busybox && setcap-raw ${long}\n` });
@@ -182,6 +182,14 @@ describe('build: more of BuildKit', () => {
     const committed = sb.ok(['commit', 'capper']).trim();
     sb.ok(['rm', 'capper']);
     assert.equal(capEff(committed, '/busybox'), 'CapEff:\t0000000000000480', 'after commit');
+    // export writes them as docker export does, and import reads them back.
+    sb.ok(['create', '--name', 'capexp', id, 'true']);
+    const tarFile = join(ctxRoot, 'capexp.tar');
+    sb.ok(['export', '-o', tarFile, 'capexp']);
+    sb.ok(['rm', 'capexp']);
+    const imported = sb.ok(['import', tarFile]).trim();
+    assert.equal(capEff(imported, '/capped/busybox'), 'CapEff:\t0000000000000480', 'after export and import');
+    assert.equal(capEff(imported, '/bin/busybox'), 'CapEff:\t0000000000000000', 'the plain one, after export and import');
   });
 });
 
