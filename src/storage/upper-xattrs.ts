@@ -33,12 +33,14 @@ export interface UpperXattrs {
  * fuse-overlayfs as user.fuseoverlayfs.opaque (only meaningful when `top`
  * is an overlay upper directory), and file capabilities. One process, not
  * one per attribute: a build step pays for every process it starts.
- * Without getfattr nothing is found.
+ * Without getfattr it fails: what it would find (a capability, an opaque
+ * directory) cannot be left out of a layer without a word.
  */
 export function upperXattrs(top: string, opts: { opaque: boolean }): UpperXattrs {
   const names = opts.opaque ? '^(user\\.(overlay|fuseoverlayfs)\\.opaque|security\\.capability)$' : '^security\\.capability$';
   // Hex values: a capability's bytes are binary, and the opaque marker reads as 0x79 ("y").
   const r = runCapture('getfattr', ['-R', '-h', '--absolute-names', '-d', '-m', names, '-e', 'hex', top]);
+  if (r.code === 127) throw new Error('getfattr is not installed (Debian package attr): it is needed to read the extended attributes of what the container changed');
   const out: UpperXattrs = { opaque: new Set(), capped: new Map() };
   let file: string | undefined;
   for (const line of r.stdout.split('\n')) {
@@ -46,8 +48,11 @@ export function upperXattrs(top: string, opts: { opaque: boolean }): UpperXattrs
       file = posix.join('/', posix.relative(top, unescapeName(line.slice(8))));
     } else if (file && opts.opaque && /^user\.\w+\.opaque=0x79$/.test(line)) {
       out.opaque.add(file);
-    } else if (file && /^security\.capability=0x[0-9a-f]+$/.test(line)) {
-      out.capped.set(file, Buffer.from(line.slice('security.capability=0x'.length), 'hex'));
+    } else if (file && line.startsWith('security.capability=')) {
+      const hex = /^security\.capability=0x([0-9a-f]+)$/.exec(line);
+      // Stored without them would be a silent downgrade: a value that is not hex is refused.
+      if (!hex) throw new Error(`cannot read the file capabilities of ${file}: getfattr printed "${line}"`);
+      out.capped.set(file, Buffer.from(hex[1]!, 'hex'));
     }
   }
   return out;
