@@ -240,9 +240,9 @@ export async function extractLayer(input: Readable, dest: string, opts: ExtractO
     try {
       const pax = (header.pax ?? {}) as Record<string, string>;
       const note = framer.noteAt((header as { byteOffset?: number }).byteOffset ?? -1);
-      // A regular file's header whose name ends in "/" is a directory, as old tars wrote them (GNU tar
-      // and rootlet-layer-fetch read it so); tar-stream sees it but still reports a file.
-      if (header.type === 'file' && header.name.endsWith('/')) header.type = 'directory';
+      // A regular file's header whose own name ends in "/" is a directory, as old tars wrote them (GNU
+      // tar and rootlet-layer-fetch read it so; not a PAX path's); tar-stream sees it but still reports a file.
+      if (header.type === 'file' && header.name.endsWith('/') && pax.path === undefined) header.type = 'directory';
       // tar-stream reports a type it does not know (old GNU sparse 'S' among them) as null.
       const type = header.type as tar.Header['type'] | null;
       const regular = type === 'file' || type === 'contiguous-file' || (type === null && !!note?.gnu);
