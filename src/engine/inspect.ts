@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { familiarName, familiarRepository, looksLikeId, parseReference, repository } from '../image/reference.js';
 import { hexOf, type ImageRecord } from '../image/store.js';
 import { containerDirs } from '../storage/rootfs.js';
+import { cgroupLayout } from '../runtime/runtime.js';
 import { hasRuntimeState, runtimeCommand, runtimeFor } from './containers/bundle.js';
 import { isolationOf } from './containers/isolation.js';
 import { containerDir, logPath } from './containers/paths.js';
@@ -88,7 +89,11 @@ export async function inspectContainer(engine: Engine, recIn: ContainerRecord, o
   if (!rec) throw new EngineError(`No such container: ${recIn.name}`, 1);
   const spec = rec.spec;
   const running = rec.state === 'running';
-  const rt = running ? await runtimeState(engine, rec) : { pid: 0, status: '' };
+  // The runtime is asked (a process, through the namespace holder) only for what the record may not
+  // say: a foreground run's pid, and whether the container is paused, which only a container with
+  // a cgroup of its own (cgroup v2) or gVisor's can be (pauseContainer refuses elsewhere).
+  const mayBePaused = cgroupLayout() === 'v2' || runtimeFor(engine, spec).kind === 'runsc';
+  const rt = running && (rec.pid === undefined || mayBePaused) ? await runtimeState(engine, rec) : { pid: 0, status: '' };
   const image = engine.images.get(rec.imageId);
   const dir = containerDir(engine, rec.id);
   const dirs = containerDirs(dir);

@@ -152,6 +152,22 @@ describe('ps and inspect', () => {
     assert.equal(c.NetworkSettings.IPAddress, '');
   });
 
+  test('inspect a running foreground container: its pid comes from the runtime (the record has none)', async () => {
+    const child = sb.spawn(['run', '--name', 'fg-inspect', 'busybox', 'sleep', '300']);
+    try {
+      await until('fg-inspect to run', () => sb.run(['inspect', '-f', '{{.State.Status}}', 'fg-inspect']).stdout.trim() === 'running');
+      const [c] = inspect('fg-inspect');
+      assert.ok(c);
+      assert.equal(c.State.Running, true);
+      assert.equal(c.State.Paused, false);
+      assert.ok(c.State.Pid > 0, `pid ${c.State.Pid}`);
+      assert.match(readFileSync(`/proc/${c.State.Pid}/cmdline`, 'utf8'), /^sleep\x00300\x00$/);
+    } finally {
+      sb.ok(['rm', '-f', 'fg-inspect']);
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.on('close', r)));
+    }
+  });
+
   test('inspect a running detached container', () => {
     const [c] = inspect(bgId.slice(0, 12));
     assert.ok(c);

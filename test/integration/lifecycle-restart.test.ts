@@ -300,7 +300,21 @@ describe('detached containers outlive rootlet and the namespace holder', () => {
     }
     const hookLog = join(storeDirs(sb).containers, netId, 'exit-hook.log');
     // Its exit hook is a node start inside the dead namespace, slow on a loaded machine: waited for until it has ended.
-    await waitFor('the networked container\'s exit hook to give up', () => existsSync(hookLog) && processesMentioning(`__container-exited ${netId}`).length === 0, 60_000, 100);
+    await waitFor('the networked container\'s exit hook to give up', () => existsSync(hookLog) && processesMentioning(`__container-exited ${netId}`).length === 0, 60_000, 100)
+      .catch((err: Error) => {
+        // Once seen timing out on a loaded CI machine: say what the hook was doing, for the next one to find.
+        const dir = join(storeDirs(sb).containers, netId);
+        const file = (name: string) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8').trim() : '(none)');
+        const hooks = processesMentioning(`__container-exited ${netId}`);
+        const stacks = hooks.map((l) => {
+          const pid = l.split(' ')[0]!;
+          const kids = spawnSync('pgrep', ['-a', '-P', pid], { encoding: 'utf8' }).stdout.trim();
+          let state = 'gone';
+          try { state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] ?? '?'; } catch { /* ended meanwhile */ }
+          return `${l} [state ${state}; children: ${kids || 'none'}]`;
+        });
+        throw new Error(`${err.message}; hook processes: ${stacks.join(' | ') || 'none'}; exit-hook.log: ${file('exit-hook.log')}; conmon.log: ${file('conmon.log')}; ps: ${processesMentioning(netId.slice(0, 12)).join(' | ')}`);
+      });
     // Usually the hook finds its holder gone; when the kill lands while it runs, entering the holder fails instead.
     assert.match(readFileSync(hookLog, 'utf8'), /cannot set up network rootlet: (the namespace holder this container ran under has stopped; start the container again|nsenter: cannot open \/proc\/\d+\/ns\/mnt)/);
     const netRuns = countLines(logs(sb, 'elder-net'), 'run');
