@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { releaseEngine } from './cli/common.js';
@@ -96,7 +96,7 @@ async function main(argv: string[]): Promise<void> {
   if (first === '__container-exited') {
     // conmon's exit hook for a detached container (src/engine/containers/exit-hook.ts).
     const { Engine } = await import('./engine/engine.js');
-    const { onContainerExit, recordHookError } = await import('./engine/containers/exit-hook.js');
+    const { onContainerExit, recordHookError, recordHookErrorIn } = await import('./engine/containers/exit-hook.js');
     let engine: Awaited<ReturnType<typeof Engine.open>> | undefined;
     // conmon gives the hook no output: the line goes to the container's exit-hook.log. ps and rm settle what is left.
     const record = (err: unknown) => {
@@ -109,6 +109,16 @@ async function main(argv: string[]): Promise<void> {
     process.on('unhandledRejection', (err) => { record(err); process.exit(); });
     try {
       engine = await Engine.open();
+    } catch (err) {
+      // Not even the engine: the line still goes to the container's exit-hook.log, found from the paths alone.
+      try {
+        const { paths } = await Engine.locate();
+        recordHookErrorIn(join(paths.containers, argv[3] ?? ''), argv[3] ?? '', `cannot open rootlet's engine: ${errorMessage(err)}`);
+      } catch { /* nowhere to say it */ }
+      process.exitCode = 1;
+      return;
+    }
+    try {
       await onContainerExit(engine, argv[3] ?? '', argv[4] ?? '');
     } catch (err) {
       record(err);

@@ -313,7 +313,10 @@ describe('detached containers outlive rootlet and the namespace holder', () => {
           try { state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] ?? '?'; } catch { /* ended meanwhile */ }
           return `${l} [state ${state}; children: ${kids || 'none'}]`;
         });
-        throw new Error(`${err.message}; hook processes: ${stacks.join(' | ') || 'none'}; exit-hook.log: ${file('exit-hook.log')}; conmon.log: ${file('conmon.log')}; ps: ${processesMentioning(netId.slice(0, 12)).join(' | ')}`);
+        const exitFile = existsSync(join(storeDirs(sb).exits, netId)) ? 'there' : 'none';
+        const state = sb.run(['inspect', '-f', '{{.State.Status}} exit {{.State.ExitCode}} restarts {{.RestartCount}}', netId]);
+        throw new Error(`${err.message}; hook processes: ${stacks.join(' | ') || 'none'}; exit-hook.log: ${file('exit-hook.log')}; conmon.log: ${file('conmon.log')}; `
+          + `ps: ${processesMentioning(netId.slice(0, 12)).join(' | ') || 'none'}; exit file: ${exitFile}; inspect: ${state.stdout.trim() || state.stderr.trim()}`);
       });
     // Usually the hook finds its holder gone; when the kill lands while it runs, entering the holder fails instead.
     assert.match(readFileSync(hookLog, 'utf8'), /cannot set up network rootlet: (the namespace holder this container ran under has stopped; start the container again|nsenter: cannot open \/proc\/\d+\/ns\/mnt)/);

@@ -72,8 +72,13 @@ export async function onContainerExit(engine: Engine, id: string, runToken: stri
 
 /** Keeps what stopped an exit hook where its user can read it (conmon gives the hook no output). */
 export function recordHookError(engine: Engine, id: string, message: string): void {
+  recordHookErrorIn(containerDir(engine, id), id, message);
+}
+
+/** recordHookError for a hook whose engine did not open: the container's directory found from the paths alone. */
+export function recordHookErrorIn(dir: string, id: string, message: string): void {
   if (!/^[0-9a-f]{64}$/.test(id)) return;
   try {
-    appendFileSync(join(containerDir(engine, id), 'exit-hook.log'), `${new Date().toISOString()} rootlet exit hook: ${message}\n`);
+    appendFileSync(join(dir, 'exit-hook.log'), `${new Date().toISOString()} rootlet exit hook: ${message}\n`);
   } catch { /* the container is gone */ }
 }
