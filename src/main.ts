@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { releaseEngine } from './cli/common.js';
@@ -113,7 +113,7 @@ async function main(argv: string[]): Promise<void> {
       // Not even the engine: the line still goes to the container's exit-hook.log, found from the paths alone.
       try {
         const { paths } = await Engine.locate();
-        recordHookErrorIn(join(paths.containers, argv[3] ?? ''), argv[3] ?? '', `cannot open rootlet's engine: ${errorMessage(err)}`);
+        recordHookErrorIn(paths.containers, argv[3] ?? '', `cannot open rootlet's engine: ${errorMessage(err)}`);
       } catch { /* nowhere to say it */ }
       process.exitCode = 1;
       return;

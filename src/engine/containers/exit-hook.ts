@@ -1,7 +1,6 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runtimeCommand } from './bundle.js';
-import { containerDir } from './paths.js';
 import { removeContainer } from './remove.js';
 import type { RestartPolicy } from './spec.js';
 import { startDetached } from './start.js';
@@ -72,13 +71,13 @@ export async function onContainerExit(engine: Engine, id: string, runToken: stri
 
 /** Keeps what stopped an exit hook where its user can read it (conmon gives the hook no output). */
 export function recordHookError(engine: Engine, id: string, message: string): void {
-  recordHookErrorIn(containerDir(engine, id), id, message);
+  recordHookErrorIn(engine.paths.containers, id, message);
 }
 
-/** recordHookError for a hook whose engine did not open: the container's directory found from the paths alone. */
-export function recordHookErrorIn(dir: string, id: string, message: string): void {
+/** recordHookError for a hook whose engine did not open: `containers` is the store's directory of them, from its paths alone. */
+export function recordHookErrorIn(containers: string, id: string, message: string): void {
   if (!/^[0-9a-f]{64}$/.test(id)) return;
   try {
-    appendFileSync(join(dir, 'exit-hook.log'), `${new Date().toISOString()} rootlet exit hook: ${message}\n`);
+    appendFileSync(join(containers, id, 'exit-hook.log'), `${new Date().toISOString()} rootlet exit hook: ${message}\n`);
   } catch { /* the container is gone */ }
 }

@@ -104,15 +104,13 @@ export function decodeCaps(raw: Buffer): FlaggedFile['caps'] {
   return { names, effective: (magic & 1) === 1 };
 }
 
-/** The capability xattr of an entry, as GNU tar (SCHILY) or libarchive (base64) records it. */
+/**
+ * The capability xattr of an entry: GNU tar's (SCHILY) as readLayer's framer read it byte for byte
+ * (`capability`), or libarchive's (base64, which tar-stream's UTF-8 decoding leaves whole).
+ */
 function capsOf(h: AuditHeader): FlaggedFile['caps'] | undefined {
   if (h.capability) return decodeCaps(h.capability);
-  const pax = h.pax;
-  if (!pax) return undefined;
-  const schily = pax['SCHILY.xattr.security.capability'];
-  // Without the raw bytes: tar-stream decodes PAX values as UTF-8, and a byte above 0x7f does not survive it.
-  if (schily !== undefined) return /[^\x00-\x7f]/.test(schily) ? 'unknown' : decodeCaps(Buffer.from(schily, 'latin1'));
-  const lib = pax['LIBARCHIVE.xattr.security.capability'];
+  const lib = h.pax?.['LIBARCHIVE.xattr.security.capability'];
   if (lib !== undefined) return decodeCaps(Buffer.from(lib, 'base64'));
   return undefined;
 }
