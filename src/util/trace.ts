@@ -5,3 +5,8 @@ const enabled = !!process.env.ROOTLET_TRACE;
 export function trace(phase: string): void {
   if (enabled) process.stderr.write(`[trace] ${performance.now().toFixed(1)}ms ${phase}\n`);
 }
+
+/** Whether ROOTLET_TRACE is set: for a process without output of its own (the exit hook), which traces elsewhere. */
+export function tracing(): boolean {
+  return enabled;
+}

@@ -271,11 +271,13 @@ describe('detached containers outlive rootlet and the namespace holder', () => {
   });
 
   test('the holder killed and re-created: the exit hook of an earlier container still removes (--rm) or restarts it, and leaves the new holder alone', async () => {
-    const rmId = sb.ok(['run', '-d', '--rm', '--name', 'elder-rm', 'busybox', 'sh', '-c', 'sleep 2']).trim();
-    const retryId = sb.ok(['run', '-d', '--name', 'elder-retry', '--net', 'none', '--restart', 'on-failure:1', 'busybox', 'sh', '-c', 'echo run; sleep 2; exit 1']).trim();
+    // Traced: each exit hook then writes its decisions to its container's exit-hook.log, which a failure below shows.
+    const traced = { env: { ROOTLET_TRACE: '1' } };
+    const rmId = sb.ok(['run', '-d', '--rm', '--name', 'elder-rm', 'busybox', 'sh', '-c', 'sleep 2'], traced).trim();
+    const retryId = sb.ok(['run', '-d', '--name', 'elder-retry', '--net', 'none', '--restart', 'on-failure:1', 'busybox', 'sh', '-c', 'echo run; sleep 2; exit 1'], traced).trim();
     // On a network: its restart would bring the network up in the dead holder's namespace, which the new holder's
     // containers could not join. It is not restarted, and its exit-hook.log says why.
-    const netId = sb.ok(['run', '-d', '--name', 'elder-net', '--restart', 'on-failure:1', 'busybox', 'sh', '-c', 'echo run; sleep 2; exit 1']).trim();
+    const netId = sb.ok(['run', '-d', '--name', 'elder-net', '--restart', 'on-failure:1', 'busybox', 'sh', '-c', 'echo run; sleep 2; exit 1'], traced).trim();
     const holder = holderPid(sb);
     process.kill(holder, 'SIGKILL');
     await waitFor('the holder to die', () => !isAlive(holder), 15_000, 20);

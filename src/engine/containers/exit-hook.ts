@@ -10,6 +10,7 @@ import type { Engine } from '../engine.js';
 import { stopHealthTimer } from './healthcheck.js';
 import { disconnectContainer } from '../networks/endpoints.js';
 import { containerEvent, recordEvent } from '../events/log.js';
+import { tracing } from '../../util/trace.js';
 
 /** Docker's rule: does this exit bring the container back? */
 export function shouldRestart(policy: RestartPolicy, rec: Pick<ContainerRecord, 'restartCount' | 'stoppedByUser'>, exitCode: number): boolean {
@@ -35,9 +36,13 @@ export function shouldRestart(policy: RestartPolicy, rec: Pick<ContainerRecord, 
  * the back-off.
  */
 export async function onContainerExit(engine: Engine, id: string, runToken: string): Promise<void> {
+  // conmon gives the hook no output: with ROOTLET_TRACE set for the run, each of its decisions goes to exit-hook.log.
+  const note = (what: string) => { if (tracing()) recordHookError(engine, id, `trace: ${what}`); };
   const store = new ContainerStore(engine.db);
   const rec = store.get(id);
-  if (!rec || rec.runToken !== runToken || (rec.state !== 'running' && rec.phase !== 'exited')) return;
+  if (!rec || rec.runToken !== runToken || (rec.state !== 'running' && rec.phase !== 'exited')) {
+    return note(rec ? `run ${runToken} has nothing to do: the record is at run ${rec.runToken ?? 'none'}, ${rec.phase}` : `run ${runToken}: the container is gone`);
+  }
   const exit = readExitFile(engine, id);
   const code = exit?.code ?? rec.exitCode ?? 255;
   // Before the exit is recorded: `wait` returns on it, and a `start` right after must not find this run's network
@@ -45,28 +50,35 @@ export async function onContainerExit(engine: Engine, id: string, runToken: stri
   const now = store.get(id);
   if (now?.state === 'running' && now.runToken === runToken) disconnectContainer(engine, id);
   store.markExited(id, code, exit?.at, runToken);
+  note(`run ${runToken} ended with ${code} (exit file: ${exit ? 'read' : 'none'}; found ${rec.phase})`);
   // A hook that ran late (its process was slow to be scheduled) may find the next run begun:
   // its health timer and its runtime state are not this hook's to remove (a forced delete killed it).
   const latest = store.get(id);
-  if (!latest || latest.runToken !== runToken) return;
+  if (!latest || latest.runToken !== runToken) return note('a later run has begun');
   stopHealthTimer(engine, id);
   // Not forced: this run has ended, and the runtime refuses to delete a live one. A stop and a start may have come
   // since the look above (the stop returns once the exit is recorded), and that next run must not be killed.
   engine.ns().run(runtimeCommand(engine, rec, 'delete', id));
-  if (latest.phase !== 'exited') return;
+  if (latest.phase !== 'exited') return note(`no more to do: the container is ${latest.phase}`);
   if (rec.spec.rm) {
+    note('removing it (--rm)');
     removeContainer(engine, latest, { force: true, volumes: true });
     return;
   }
-  if (!shouldRestart(rec.spec.restart, latest, code)) return;
+  if (!shouldRestart(rec.spec.restart, latest, code)) {
+    return note(`not restarted: policy ${rec.spec.restart.name}, ${latest.restartCount} restart(s) so far${latest.stoppedByUser ? ', stopped by its user' : ''}`);
+  }
   // A stop from here on cancels it (exited: its mark alone; restarting: back to exited).
-  if (!store.scheduleRestart(id, runToken)) return;
+  if (!store.scheduleRestart(id, runToken)) return note('not restarted: a stop came first');
   await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** latest.restartCount, 10_000)));
   const again = store.get(id);
   // The user may have stopped, started or removed it meanwhile; startDetached checks again as it claims the run.
-  if (!again || again.phase !== 'restarting' || again.runToken !== runToken) return;
+  if (!again || again.phase !== 'restarting' || again.runToken !== runToken) return note(`restart cancelled during the back-off: ${again ? again.phase : 'removed'}`);
+  note('restarting it');
   recordEvent(engine, containerEvent(again, 'restart'));
   await startDetached(engine, again, { restartOf: runToken });
+  const after = store.get(id);
+  note(after && after.runToken !== runToken ? `restarted: run ${after.runToken ?? 'none'}, ${after.phase}` : `not restarted: the container is ${after?.phase ?? 'gone'}`);
 }
 
 /** Keeps what stopped an exit hook where its user can read it (conmon gives the hook no output). */
