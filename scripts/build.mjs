@@ -139,10 +139,10 @@ for (const name of ['rootlet-main.cjs', 'rootlet-helper.cjs']) {
 }
 // Small C programs: the port forwarder (one per container that publishes ports), the console relay (-t with crun),
 // the overlay mount made before the runtime starts (rootlet-mount-exec) and a pulled layer's fetch and extraction
-// (rootlet-layer-fetch, with zlib and OpenSSL's sha256).
+// (rootlet-layer-fetch, with zlib, and OpenSSL's sha256 and TLS).
 for (const [out, src, libs = []] of [
   ['rootlet-portfwd', 'src/engine/networks/portfwd.c'], ['rootlet-console', 'src/runtime/console.c'], ['rootlet-mount-exec', 'src/storage/mount-exec.c'],
-  ['rootlet-layer-fetch', 'src/image/layer-fetch.c', ['-lz', '-lcrypto']],
+  ['rootlet-layer-fetch', 'src/image/layer-fetch.c', ['-lz', '-lssl', '-lcrypto']],
 ]) {
   const r = spawnSync('cc', ['-O2', '-Wall', '-o', join(root, 'dist', out), join(root, src), ...libs], { stdio: 'inherit' });
   if (r.status !== 0) {

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import type { Result, Sandbox } from './helpers.js';
@@ -216,16 +218,23 @@ export function listLayer(sb: Sandbox, dir: string): string[] {
 /**
  * A registry that serves fixed manifests and blobs and answers blob GETs
  * other than with a plain 200 + Content-Length: `redirect` sends a 307 to
- * another path of its own (as registries on S3 do), `chunked` sends the
- * body without a Content-Length. Only the layers named in `odd` are served
- * that way; the rest (the config) plainly.
+ * another path of its own (as registries on S3 do), `redirect-host` a 307
+ * to the same storage under the host name localhost (another host to a
+ * client: the Authorization stays behind), `chunked` sends the body
+ * without a Content-Length. Only the layers named in `odd` are served
+ * that way; the rest (the config) plainly. With `tls` (makeTls's files),
+ * it speaks HTTPS. `requests` records each request, with " auth" when it
+ * carried an Authorization.
  */
-export async function startOddRegistry(repo: string, manifests: Record<string, Buffer>, blobs: Buffer[], odd: Record<string, 'redirect' | 'chunked'>): Promise<{ host: string; requests: string[]; stop(): void }> {
+export async function startOddRegistry(
+  repo: string, manifests: Record<string, Buffer>, blobs: Buffer[], odd: Record<string, 'redirect' | 'redirect-host' | 'chunked'>, tls?: { cert: string; key: string },
+): Promise<{ host: string; requests: string[]; stop(): void }> {
   const byDigest = new Map(blobs.map((b) => [sha256(b), b]));
   const requests: string[] = [];
-  const server = http.createServer((req, res) => {
+  let port = 0;
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? '';
-    requests.push(`${req.method} ${url}`);
+    requests.push(`${req.method} ${url}${req.headers.authorization ? ' auth' : ''}`);
     if (url === '/v2/') { res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}'); return; }
     const man = new RegExp(`^/v2/${repo}/manifests/(.+)$`).exec(url);
     if (man && manifests[man[1]!]) {
@@ -245,15 +254,21 @@ export async function startOddRegistry(repo: string, manifests: Record<string, B
     if (blob && b) {
       const how = odd[blob[1]!];
       if (how === 'redirect') { res.writeHead(307, { Location: `/storage/${blob[1]}`, 'Content-Length': 0 }).end(); return; }
+      if (how === 'redirect-host') {
+        res.writeHead(307, { Location: `${tls ? 'https' : 'http'}://localhost:${port}/storage/${blob[1]}`, 'Content-Length': 0 }).end();
+        return;
+      }
       if (how === 'chunked') { res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' }).end(req.method === 'HEAD' ? undefined : b); return; }
       res.writeHead(200, { 'Content-Length': b.length, 'Content-Type': 'application/octet-stream', 'Docker-Content-Digest': blob[1] }).end(req.method === 'HEAD' ? undefined : b);
       return;
     }
     res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]}');
-  });
+  };
+  const server = tls ? https.createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler) : http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as AddressInfo).port;
   return {
-    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    host: `127.0.0.1:${port}`,
     requests,
     stop() {
       server.close();

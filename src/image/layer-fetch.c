@@ -1,26 +1,33 @@
 /*
- * rootlet-layer-fetch: one pulled layer, from a plain-HTTP registry's socket
- * into the store, in one process and one pass. Runs inside the user's
- * namespace (nsenter), as the Node helper `__fetch-layer` does, and ends the
- * same way: the same files, owners, modes, times, whiteouts and xattrs, the
- * same refusals in the same words (src/image/extract.ts is the reference;
- * test/integration/pull-extractors.test.ts compares the two; layer-fetch-hostile.test.ts feeds it damaged layers).
+ * rootlet-layer-fetch: one pulled layer, from a registry's socket (HTTP or
+ * HTTPS, following its redirects) into the store, in one process and one
+ * pass. Runs inside the user's namespace (nsenter), as the Node helper
+ * `__fetch-layer` does, and ends the same way: the same files, owners,
+ * modes, times, whiteouts and xattrs, the same refusals in the same words
+ * (src/image/extract.ts is the reference; test/integration/pull-native.test.ts
+ * compares the two; layer-fetch-hostile.test.ts feeds it damaged layers).
  *
  * Why C: on two cores four layers at once are CPU-bound, and the Node
  * helper spent ~0.45 s of CPU per 50 MB layer (its start, the stream
  * machinery, zlib's thread hand-offs) where GNU tar takes ~0.28 s.
  * docs/decisions.md, "Pull: measured choices".
  *
- *   rootlet-layer-fetch DEST BLOB IDLIMIT fail|root DIGEST SIZE HOST PORT
+ *   rootlet-layer-fetch DEST BLOB IDLIMIT fail|root DIGEST SIZE HOST PORT http|https|https-noverify
  *
  * stdin: the HTTP request head, as the CLI wrote it (the Authorization
- * never on a command line). stdout: "p BYTES" lines as the body arrives,
- * then the result as one JSON line. Exit 0; 1 with one line on stderr (what
- * was written is deleted); 3 with "s STATUS" when the registry answered
- * other than 200 or 3xx (the CLI asks again itself); 4 with "f REASON" for
- * what only the Node helper handles (a redirect, a chunked body, zstd, xz or
- * bzip2, GNU sparse files, a connection that could not be made): nothing is
- * left behind and the CLI runs the Node helper instead.
+ * never on a command line); for https, then a NUL and the PEM certificates
+ * to trust: exactly the CLI's list (node's, ROOTLET_EXTRA_CA_CERTS, the
+ * registry's certs.d), so that this program trusts what the CLI trusts.
+ * Redirects are followed as the CLI's transport follows them: at most 5,
+ * the same trust for every host, the Authorization kept for the same host
+ * only. stdout: "p BYTES" lines as the body arrives, then the result as
+ * one JSON line. Exit 0; 1 with one line on stderr (what was written is
+ * deleted); 3 with "s STATUS" when the registry answered other than 200 or
+ * 3xx (the CLI asks again itself); 4 with "f REASON" for what only the Node
+ * helper handles (a chunked body, zstd, xz or bzip2, GNU sparse files, a
+ * connection or TLS handshake that failed, whose words are the Node
+ * helper's to give): nothing is left behind and the CLI runs the Node
+ * helper instead.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -43,13 +50,20 @@
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <arpa/inet.h>
 #include <zlib.h>
 
 #define IDLE_TIMEOUT_MS 60000 /* the Transport's idle timeout (src/image/registry/transport.ts) */
 #define READ_CHUNK (256 << 10)
 #define INFLATE_CHUNK (1 << 20)
 #define MAX_LONG_HEADER (4 << 20) /* tar-stream's limit for a long name or PAX record */
+#define MAX_REDIRECTS 5 /* as the Transport */
+#define CONNECT_TIMEOUT_MS 10000 /* as the Transport */
 
 static const char *dest, *blob_path, *digest;
 static unsigned long long id_limit, expect_size;
@@ -734,22 +748,78 @@ static void decompress_end(void) {
 /* ---- HTTP: the request the CLI wrote, the answer's head, then exactly SIZE bytes of body ---- */
 
 static int sock = -1;
+static SSL_CTX *tls_ctx; /* https: the trust the CLI handed over (NULL for http) */
+static SSL *ssl;          /* the connection's TLS, when it has one */
 
-/* Waits for the socket, looking for rootlet every 250 ms: a rootlet killed mid-pull no longer reads what this prints. */
-static ssize_t read_sock(unsigned char *buf, size_t n) {
+/* Waits until the socket can be read (or written), looking for rootlet every 250 ms; -2 after `limit_ms` idle. */
+static int wait_sock(short events, int limit_ms) {
   int idle = 0;
   for (;;) {
-    struct pollfd pf = { sock, POLLIN, 0 };
+    struct pollfd pf = { sock, events, 0 };
     int r = poll(&pf, 1, 250);
     check_parent();
     if (r < 0 && errno != EINTR) return -1;
-    if (r > 0) {
+    if (r > 0) return 0;
+    if ((idle += 250) >= limit_ms) { errno = ETIMEDOUT; return -2; }
+  }
+}
+
+/*
+ * One read of what has arrived: > 0 bytes, 0 at the end, -1 an error, -2 no
+ * data for IDLE_TIMEOUT_MS. The socket does not block: TLS may need to wait
+ * for a record's rest, or to write (a key update), and a rootlet killed
+ * mid-pull must still be noticed meanwhile.
+ */
+static ssize_t read_sock(unsigned char *buf, size_t n) {
+  for (short want = POLLIN;;) {
+    if (!ssl || !SSL_pending(ssl)) {
+      int w = wait_sock(want, IDLE_TIMEOUT_MS);
+      if (w < 0) return w;
+    }
+    if (!ssl) {
       ssize_t got = read(sock, buf, n);
       if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
       return got;
     }
-    if ((idle += 250) >= IDLE_TIMEOUT_MS) { errno = ETIMEDOUT; return -2; }
+    size_t got = 0;
+    ERR_clear_error();
+    int r = SSL_read_ex(ssl, buf, n, &got);
+    if (r > 0) return (ssize_t)got;
+    switch (SSL_get_error(ssl, r)) {
+      case SSL_ERROR_WANT_READ: want = POLLIN; continue;
+      case SSL_ERROR_WANT_WRITE: want = POLLOUT; continue;
+      case SSL_ERROR_ZERO_RETURN: return 0;
+      case SSL_ERROR_SYSCALL: if (errno == EINTR || errno == EAGAIN) continue; if (!errno) errno = ECONNRESET; return -1;
+      default: errno = EPROTO; return -1;
+    }
   }
+}
+
+/* Writes all of it; 0, or -1 (the caller hands the layer back: nothing was written yet). */
+static int write_sock(const char *p, size_t n) {
+  for (size_t off = 0; off < n;) {
+    if (!ssl) {
+      ssize_t w = write(sock, p + off, n - off);
+      if (w < 0 && (errno == EINTR || errno == EAGAIN)) { if (wait_sock(POLLOUT, IDLE_TIMEOUT_MS) < 0) return -1; continue; }
+      if (w < 0) return -1;
+      off += (size_t)w;
+      continue;
+    }
+    size_t w = 0;
+    ERR_clear_error();
+    int r = SSL_write_ex(ssl, p + off, n - off, &w);
+    if (r > 0) { off += w; continue; }
+    int e = SSL_get_error(ssl, r);
+    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) return -1;
+    if (wait_sock(e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, IDLE_TIMEOUT_MS) < 0) return -1;
+  }
+  return 0;
+}
+
+static void close_sock(void) {
+  if (ssl) { SSL_free(ssl); ssl = NULL; }
+  if (sock >= 0) close(sock);
+  sock = -1;
 }
 
 static int connect_to(const char *host, const char *port) {
@@ -761,14 +831,59 @@ static int connect_to(const char *host, const char *port) {
     fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) continue;
     /* connect gives up after 10 s, as the Transport does (the Node helper then words the failure) */
-    struct timeval tv = { 10, 0 };
+    struct timeval tv = { CONNECT_TIMEOUT_MS / 1000, 0 };
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
     close(fd);
     fd = -1;
   }
   freeaddrinfo(res);
+  if (fd >= 0) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   return fd;
+}
+
+/* The TLS handshake on `sock`, checking the name (or address) against the certificate unless told not to verify. */
+static void start_tls(const char *host) {
+  ssl = SSL_new(tls_ctx);
+  if (!ssl) fallback("tls");
+  struct in6_addr a6;
+  struct in_addr a4;
+  int is_ip = inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
+  if (!is_ip) SSL_set_tlsext_host_name(ssl, host);
+  if (SSL_CTX_get_verify_mode(tls_ctx) != SSL_VERIFY_NONE) {
+    X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+    if (!(is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host) : X509_VERIFY_PARAM_set1_host(param, host, 0))) fallback("tls");
+  }
+  SSL_set_fd(ssl, sock);
+  for (;;) {
+    ERR_clear_error();
+    int r = SSL_connect(ssl);
+    if (r == 1) return;
+    int e = SSL_get_error(ssl, r);
+    /* An untrusted certificate and the like: the Node helper meets it too, and says it in the CLI's words. */
+    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) fallback("tls");
+    if (wait_sock(e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, CONNECT_TIMEOUT_MS) < 0) fallback("tls");
+  }
+}
+
+/* https: the context every connection (the registry's, and where it redirects) shares, trusting exactly `pem`. */
+static void make_tls(int verify, const char *pem, size_t pem_len) {
+  tls_ctx = SSL_CTX_new(TLS_client_method());
+  if (!tls_ctx) fallback("tls");
+  SSL_CTX_set_min_proto_version(tls_ctx, TLS1_2_VERSION);
+  /* A server that closes without close_notify ends the body as a plain close would: the length check says if it was short. */
+  SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  if (!verify) { SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL); return; }
+  SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_PEER, NULL);
+  X509_STORE *store = SSL_CTX_get_cert_store(tls_ctx);
+  BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
+  int n = 0;
+  for (X509 *x; bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)); X509_free(x)) {
+    if (X509_STORE_add_cert(store, x)) n++;
+  }
+  BIO_free(bio);
+  ERR_clear_error();
+  if (!n) fallback("tls");
 }
 
 static const char *header_value(char *head, const char *name) {
@@ -791,54 +906,164 @@ static void emit_hex(char *out, EVP_MD_CTX *h) {
   for (unsigned i = 0; i < len; i++) sprintf(out + 2 * i, "%02x", md[i]);
 }
 
+/* Where a request goes: scheme, host (no brackets), port, and the path with its query. */
+struct target { int tls; char host[256]; char port[8]; char path[8192]; };
+
+/* The Host header's value for t, as node's URL.host writes it (the port only when not the scheme's own). */
+static void host_header(const struct target *t, char *out, size_t sz) {
+  int v6 = strchr(t->host, ':') != NULL;
+  int dflt = !strcmp(t->port, t->tls ? "443" : "80");
+  snprintf(out, sz, "%s%s%s%s%s", v6 ? "[" : "", t->host, v6 ? "]" : "", dflt ? "" : ":", dflt ? "" : t->port);
+}
+
+/* A redirect's Location, absolute (http or https) or an absolute path on the same host; 0 when it is neither. */
+static int follow(const struct target *from, const char *loc, size_t len, struct target *to) {
+  char l[8192];
+  if (len >= sizeof l) return 0;
+  memcpy(l, loc, len);
+  l[len] = 0;
+  *to = *from;
+  const char *rest = l;
+  if (!strncasecmp(l, "http://", 7) || !strncasecmp(l, "https://", 8)) {
+    to->tls = l[4] == 's' || l[4] == 'S';
+    const char *auth = l + (to->tls ? 8 : 7);
+    size_t alen = strcspn(auth, "/?#");
+    char hp[sizeof to->host];
+    if (!alen || alen >= sizeof hp) return 0;
+    memcpy(hp, auth, alen);
+    hp[alen] = 0;
+    char *port = NULL;
+    if (hp[0] == '[') {
+      char *close_b = strchr(hp, ']');
+      if (!close_b) return 0;
+      *close_b = 0;
+      if (close_b[1] == ':') port = close_b + 2; else if (close_b[1]) return 0;
+      snprintf(to->host, sizeof to->host, "%s", hp + 1);
+    } else {
+      if (strchr(hp, '@')) return 0; /* credentials in a URL: the Node helper's to refuse or take */
+      port = strchr(hp, ':');
+      if (port) *port++ = 0;
+      snprintf(to->host, sizeof to->host, "%s", hp);
+    }
+    snprintf(to->port, sizeof to->port, "%s", port && *port ? port : to->tls ? "443" : "80");
+    rest = auth + alen;
+    if (!*rest) rest = "/";
+  } else if (l[0] != '/' || l[1] == '/') {
+    return 0;
+  }
+  size_t plen = strcspn(rest, "#");
+  if (plen >= sizeof to->path) return 0;
+  memcpy(to->path, rest, plen);
+  to->path[plen] = 0;
+  return 1;
+}
+
+/*
+ * The request for t: the CLI's head with t's path and Host; its
+ * Authorization only while the host (and port) stay the registry's, as
+ * the Transport does: credentials for a registry are not for the storage
+ * it redirects to.
+ */
+static size_t request_for(const struct target *t, const char *cli_head, int same_host, char *out, size_t sz) {
+  char host[300];
+  host_header(t, host, sizeof host);
+  size_t n = (size_t)snprintf(out, sz, "GET %s HTTP/1.1\r\nHost: %s\r\n", t->path, host);
+  const char *line = strstr(cli_head, "\r\n");
+  while (line && line[2] && !(line[2] == '\r' && line[3] == '\n')) {
+    const char *l = line + 2, *next = strstr(l, "\r\n");
+    if (!next) break;
+    size_t len = (size_t)(next - l);
+    int skip = !strncasecmp(l, "Host:", 5) || (!same_host && !strncasecmp(l, "Authorization:", 14));
+    if (!skip && n + len + 2 < sz) { memcpy(out + n, l, len); memcpy(out + n + len, "\r\n", 2); n += len + 2; }
+    line = next;
+  }
+  if (n + 2 >= sz) fallback("request too long");
+  memcpy(out + n, "\r\n", 2);
+  return n + 2;
+}
+
 int main(int argc, char **argv) {
-  if (argc != 9) {
-    dprintf(2, "usage: rootlet-layer-fetch DEST BLOB IDLIMIT fail|root DIGEST SIZE HOST PORT (request head on stdin)\n");
+  if (argc != 11 || (strcmp(argv[9], "http") && strcmp(argv[9], "https")) || (strcmp(argv[10], "verify") && strcmp(argv[10], "noverify"))) {
+    dprintf(2, "usage: rootlet-layer-fetch DEST BLOB IDLIMIT fail|root DIGEST SIZE HOST PORT http|https verify|noverify (request head on stdin, then for verify a NUL and the PEM certificates to trust)\n");
     return 2;
   }
   dest = argv[1]; blob_path = argv[2]; id_limit = strtoull(argv[3], NULL, 10); remap_outside = !strcmp(argv[4], "root");
   digest = argv[5]; expect_size = strtoull(argv[6], NULL, 10);
+  int verify = !strcmp(argv[10], "verify");
   parent = getppid();
   /* A rootlet gone mid-pull is noticed by its pid (check_parent), which cleans up; a write to its pipe must not kill us first. */
   signal(SIGPIPE, SIG_IGN);
   creator_is_root = geteuid() == 0 && getegid() == 0;
   umask(0);
 
-  /* The request head, whole, before anything is made. */
-  static char req[65536];
-  size_t rl = 0;
-  for (ssize_t r; (r = read(0, req + rl, sizeof req - 1 - rl)) != 0;) {
+  /* The request head (and the certificates to trust), whole, before anything is made. */
+  size_t in_cap = 1 << 16, in_len = 0;
+  char *in = malloc(in_cap);
+  for (ssize_t r;;) {
+    if (in_len + 1 >= in_cap && !(in = realloc(in, in_cap *= 2))) fallback("stdin");
+    if (!in || in_cap > (16 << 20)) fallback("stdin");
+    if ((r = read(0, in + in_len, in_cap - 1 - in_len)) == 0) break;
     if (r < 0) { if (errno == EINTR) continue; fallback("stdin"); }
-    rl += (size_t)r;
-    if (rl == sizeof req - 1) fallback("request too long");
+    in_len += (size_t)r;
   }
-  if ((sock = connect_to(argv[7], argv[8])) < 0) fallback("connect");
-  for (size_t off = 0; off < rl;) {
-    ssize_t w = write(sock, req + off, rl - off);
-    if (w < 0) { if (errno == EINTR) continue; fallback("send"); }
-    off += (size_t)w;
+  in[in_len] = 0;
+  size_t head_len = strlen(in);
+  const char *pem = head_len < in_len ? in + head_len + 1 : "";
+  if (head_len < 4 || strcmp(in + head_len - 4, "\r\n\r\n")) fallback("request head");
+
+  struct target cur = { 0 };
+  cur.tls = !strcmp(argv[9], "https");
+  snprintf(cur.host, sizeof cur.host, "%s", argv[7]);
+  snprintf(cur.port, sizeof cur.port, "%s", argv[8]);
+  {
+    const char *sp = strchr(in, ' '), *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
+    if (!sp2 || (size_t)(sp2 - sp - 1) >= sizeof cur.path) fallback("request head");
+    memcpy(cur.path, sp + 1, (size_t)(sp2 - sp - 1));
   }
-  memset(req, 0, sizeof req);
+  const struct target registry = cur;
 
   static unsigned char buf[READ_CHUNK];
-  static char head[65536];
-  size_t hl = 0;
+  static char head[65536], req[65536];
   char *end = NULL;
-  while (!end) {
-    if (hl == sizeof head - 1) fallback("response head too long");
-    ssize_t got = read_sock((unsigned char *)head + hl, sizeof head - 1 - hl);
-    if (got <= 0) fallback("no answer");
-    hl += (size_t)got;
-    head[hl] = 0;
-    end = strstr(head, "\r\n\r\n");
+  size_t hl = 0;
+  int status = 0;
+  for (int redirects = 0;; redirects++) {
+    int same_host = !strcmp(cur.host, registry.host) && !strcmp(cur.port, registry.port);
+    size_t rl = request_for(&cur, in, same_host, req, sizeof req);
+    if ((sock = connect_to(cur.host, cur.port)) < 0) fallback("connect");
+    if (cur.tls) {
+      if (!tls_ctx) make_tls(verify, pem, strlen(pem));
+      start_tls(cur.host);
+    }
+    if (write_sock(req, rl) < 0) fallback("send");
+    memset(req, 0, sizeof req);
+    hl = 0;
+    end = NULL;
+    while (!end) {
+      if (hl == sizeof head - 1) fallback("response head too long");
+      ssize_t got = read_sock((unsigned char *)head + hl, sizeof head - 1 - hl);
+      if (got <= 0) fallback("no answer");
+      hl += (size_t)got;
+      head[hl] = 0;
+      end = strstr(head, "\r\n\r\n");
+    }
+    end[2] = 0;
+    if (sscanf(head, "HTTP/%*d.%*d %d", &status) != 1) fallback("not HTTP");
+    if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308) break;
+    /* As the Transport: the Location, relative to where it was asked; at most MAX_REDIRECTS of them. */
+    const char *loc = header_value(head, "Location");
+    if (!loc) break;
+    if (redirects == MAX_REDIRECTS) fallback("too many redirects");
+    struct target next;
+    if (!follow(&cur, loc, strcspn(loc, "\r\n"), &next)) fallback("redirect");
+    close_sock();
+    cur = next;
   }
+  memset(in, 0, in_len);
+  free(in);
   size_t body_have = hl - (size_t)(end + 4 - head);
   memcpy(buf, end + 4, body_have);
-  end[2] = 0;
-  int status = 0;
-  if (sscanf(head, "HTTP/%*d.%*d %d", &status) != 1) fallback("not HTTP");
-  if (status >= 300 && status < 400) fallback("redirect");
-  if (status != 200) { dprintf(1, "s %d\n", status); close(sock); return 3; }
+  if (status != 200) { dprintf(1, "s %d\n", status); close_sock(); return 3; }
   const char *te = header_value(head, "Transfer-Encoding"), *ce = header_value(head, "Content-Encoding"), *cl = header_value(head, "Content-Length");
   if ((te && strncasecmp(te, "identity", 8)) || (ce && strncasecmp(ce, "identity", 8)) || !cl) fallback("body framing");
   unsigned long long declared = strtoull(cl, NULL, 10);
@@ -875,7 +1100,7 @@ int main(int argc, char **argv) {
     if (got == 0) fail("layer %s: truncated: the connection closed after %llu of its %llu bytes; nothing was stored", digest, total, expect_size);
     body_have = (size_t)got;
   }
-  close(sock);
+  close_sock();
   decompress_end();
   tar_end();
   if (out_fd >= 0) end_file();

@@ -113,7 +113,7 @@ describe('rootlet-layer-fetch on damaged layers: one line or success, nothing le
       body = i === 0 ? gzipSync(base) : damaged();
       const dest = sb.path('out', `l${i}`);
       const blob = sb.path('out', `b${i}`);
-      const r = await runAsync(sb, ['unshare', fetcher, dest, blob, '65536', 'fail', 'sha256:0', String(body.length), '127.0.0.1', String(port)], {
+      const r = await runAsync(sb, ['unshare', fetcher, dest, blob, '65536', 'fail', 'sha256:0', String(body.length), '127.0.0.1', String(port), 'http', 'noverify'], {
         input: `GET /blob HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`,
       });
       outcomes.set(r.code, (outcomes.get(r.code) ?? 0) + 1);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { Sandbox, type Result } from '../helpers.js';
-import { okAsync, pushRaw, runAsync, startRegistry, type RawImage, type Registry } from '../registry-helpers.js';
+import { BIN, Sandbox, type Result } from '../helpers.js';
+import { makeTls, okAsync, pushRaw, runAsync, startRegistry, type RawImage, type Registry } from '../registry-helpers.js';
 import { extractors, gnuEntry, have, image, layer, listLayer, paxHeader, plainLines, rawHeader, short, startOddRegistry, type Layer } from '../pull-native-helpers.js';
 import { gnuTar, makeSparseFile, makeTar, tarBody, type TarEntry } from '../tar-fixtures.js';
 
@@ -237,7 +237,7 @@ const EDGES: Record<string, () => Promise<Buffer>> = {
   'garbage after the end blocks': async () => Buffer.concat([await makeTar([{ name: 'f', body: 'before garbage', mtime: T }]), Buffer.from('garbage after the end of the archive\n'.repeat(20))]),
 };
 
-describe('pull: rootlet-layer-fetch (the default from plain HTTP) and the Node helper store and refuse alike', () => {
+describe('pull: rootlet-layer-fetch (the default) and the Node helper store and refuse alike', () => {
   const sbs = { native: new Sandbox('pull-native'), node: new Sandbox('pull-native-node') };
   type Which = keyof typeof sbs;
   const outside = sbs.native.path('outside');
@@ -528,23 +528,79 @@ describe('pull: rootlet-layer-fetch (the default from plain HTTP) and the Node h
     await refusedAlike('fallback/bzip2', /bzip2-compressed layers are not supported/);
   });
 
-  test('handed back: a blob behind a redirect and a blob sent chunked pull alike, by the Node helper', async () => {
+  test('redirects (to a path of the registry, to another host) are followed by rootlet-layer-fetch; a chunked blob is handed back: all pull alike', async () => {
     const redirected = layer(await makeTar([{ name: 'r', body: 'behind a redirect\n', mtime: T }, { name: 'rd/', type: 'directory', mode: 0o700, uid: 1000, mtime: T }]));
+    const elsewhere = layer(await makeTar([{ name: 'e', body: seeded(200_000, 'elsewhere'), mtime: T }]));
     const chunked = layer(await makeTar([{ name: 'c', body: seeded(300_000, 'chunked'), mtime: T }]));
     const plain = layer(await makeTar([{ name: 'p', body: 'served plainly\n', mtime: T }]));
-    const img = image([plain, redirected, chunked]);
-    const odd = await startOddRegistry('odd/image', { latest: img.manifest }, [img.config, plain.blob, redirected.blob, chunked.blob], {
+    const img = image([plain, redirected, elsewhere, chunked]);
+    const odd = await startOddRegistry('odd/image', { latest: img.manifest }, [img.config, plain.blob, redirected.blob, elsewhere.blob, chunked.blob], {
       [`sha256:${hex(redirected.blob)}`]: 'redirect',
+      [`sha256:${hex(elsewhere.blob)}`]: 'redirect-host',
       [`sha256:${hex(chunked.blob)}`]: 'chunked',
     });
     try {
       const { native, node } = await pullBoth('odd/image', { host: odd.host });
       assert.equal(node.code, 0, node.stderr);
       assert.equal(native.code, 0, `default pull: ${native.stderr}`);
-      assert.ok(odd.requests.some((r) => r.startsWith('GET /storage/')), 'the redirect was not followed');
-      assert.deepEqual(extractors(native), { [short(plain.blob)]: 'rootlet-layer-fetch', [short(redirected.blob)]: 'the node helper', [short(chunked.blob)]: 'the node helper' });
+      for (const l of [redirected, elsewhere]) {
+        assert.equal(odd.requests.filter((r) => r === `GET /storage/sha256:${hex(l.blob)}`).length, 2, `the redirect was not followed by both: ${odd.requests.join(', ')}`);
+      }
+      assert.deepEqual(extractors(native), {
+        [short(plain.blob)]: 'rootlet-layer-fetch', [short(redirected.blob)]: 'rootlet-layer-fetch', [short(elsewhere.blob)]: 'rootlet-layer-fetch', [short(chunked.blob)]: 'the node helper',
+      });
       assert.deepEqual(plainLines(native), []);
-      for (const l of [plain, redirected, chunked]) sameLayer(l, 'odd registry');
+      for (const l of [plain, redirected, elsewhere, chunked]) sameLayer(l, 'odd registry');
+    } finally {
+      odd.stop();
+    }
+  });
+
+  test('HTTPS: rootlet-layer-fetch trusts what the CLI trusts (a certs.d CA; nothing with --tls-verify=false) and follows a redirect to another name; the stores match', async () => {
+    const tls = makeTls(sbs.native.path('tls-odd'));
+    const top = layer(await makeTar([{ name: 't/', type: 'directory', mode: 0o750, mtime: T }, { name: 't/file', body: seeded(150_000, 'tls'), uid: 1000, mtime: T }]));
+    const moved = layer(await makeTar([{ name: 'moved', body: 'over TLS, elsewhere\n', mtime: T }]));
+    const img = image([top, moved]);
+    const odd = await startOddRegistry('tls/image', { latest: img.manifest }, [img.config, top.blob, moved.blob], { [`sha256:${hex(moved.blob)}`]: 'redirect-host' }, tls);
+    const trusted = (which: Which) => {
+      const dir = sbs[which].path('config/containers/certs.d', odd.host);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'ca.crt'), readFileSync(tls.ca));
+    };
+    try {
+      // Verified: the CA of this registry is in each store's certs.d (the CLI's trust), not in node's or the system's.
+      trusted('native');
+      trusted('node');
+      const pullVerified = (which: Which) => runAsync(sbs[which], ['pull', '-q', `${odd.host}/tls/image`], {
+        env: { ROOTLET_TRACE: '1', ROOTLET_LAYER_EXTRACTOR: which === 'node' ? 'node' : '' },
+      });
+      const [native, node] = await Promise.all([pullVerified('native'), pullVerified('node')]);
+      assert.equal(node.code, 0, node.stderr);
+      assert.equal(native.code, 0, `default pull: ${native.stderr}`);
+      assert.deepEqual(extractors(native), { [short(top.blob)]: 'rootlet-layer-fetch', [short(moved.blob)]: 'rootlet-layer-fetch' });
+      assert.equal(odd.requests.filter((r) => r === `GET /storage/sha256:${hex(moved.blob)}`).length, 2, odd.requests.join(', '));
+      for (const l of [top, moved]) sameLayer(l, 'TLS registry');
+      // Not verifying: the same layers again, fetched over TLS with no CA at all.
+      for (const which of ['native', 'node'] as const) {
+        sbs[which].ok(['rmi', `${odd.host}/tls/image`]);
+        rmSync(sbs[which].path('config/containers/certs.d', odd.host), { recursive: true });
+      }
+      const insecure = await pullBoth('tls/image', { host: odd.host });
+      assert.equal(insecure.node.code, 0, insecure.node.stderr);
+      assert.equal(insecure.native.code, 0, insecure.native.stderr);
+      assert.deepEqual(extractors(insecure.native), { [short(top.blob)]: 'rootlet-layer-fetch', [short(moved.blob)]: 'rootlet-layer-fetch' });
+      for (const l of [top, moved]) sameLayer(l, 'TLS registry, --tls-verify=false');
+      // A certificate it does not trust: the layer is handed back, nothing made, for the Node helper to refuse in the CLI's words.
+      const other = makeTls(sbs.native.path('tls-other'));
+      const dest = sbs.native.path('fetch-untrusted');
+      const head = `GET /v2/tls/image/blobs/sha256:${hex(top.blob)} HTTP/1.1\r\nHost: ${odd.host}\r\nConnection: close\r\n\r\n`;
+      const [hostName, port] = odd.host.split(':');
+      const r = spawnSync(join(dirname(BIN), 'rootlet-layer-fetch'), [dest, `${dest}.blob`, '65536', 'fail', `sha256:${hex(top.blob)}`, String(top.blob.length), hostName!, port!, 'https', 'verify'], {
+        input: Buffer.concat([Buffer.from(`${head}\0`), readFileSync(other.ca)]), encoding: 'utf8',
+      });
+      assert.equal(r.status, 4, `an untrusted certificate: exit ${r.status}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.stdout, 'f tls\n');
+      assert.equal(existsSync(dest) || existsSync(`${dest}.blob`), false, 'something was made for a layer handed back');
     } finally {
       odd.stop();
     }

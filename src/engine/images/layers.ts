@@ -8,6 +8,7 @@ import { lastLine } from '../../rootless/userns.js';
 import { besideEntry, type Engine } from '../engine.js';
 import { EngineError } from '../../util/errors.js';
 import type { BlobSource } from '../../image/registry/client.js';
+import { trustedCertificates } from '../../image/registry/transport.js';
 
 export interface StoredLayer {
   digest: string;
@@ -96,25 +97,32 @@ export async function fetchLayer(engine: Engine, source: BlobSource, opts: Fetch
 }
 
 /**
- * The same from a plain-HTTP registry, by rootlet-layer-fetch
- * (src/image/layer-fetch.c): one C process per layer where the Node helper
- * spent four times the CPU (docs/decisions.md, "Pull: measured choices").
- * 'fallback' when it handed the layer back having kept nothing (a
- * redirect, zstd, GNU sparse files ...): the caller runs fetchLayer.
+ * The same by rootlet-layer-fetch (src/image/layer-fetch.c): one C process
+ * per layer where the Node helper spent four times the CPU
+ * (docs/decisions.md, "Pull: measured choices"), over HTTP or HTTPS, and
+ * following redirects (to blob storage) as the Transport does. 'fallback'
+ * when it handed the layer back having kept nothing (zstd, GNU sparse
+ * files, a TLS handshake that failed ...): the caller runs fetchLayer,
+ * whose words then say what went wrong. A client certificate (certs.d) is
+ * the Node helper's alone.
  */
 export async function fetchLayerNative(engine: Engine, source: BlobSource, opts: FetchLayerOptions): Promise<StoredLayer | 'refetch' | 'fallback'> {
   const url = new URL(source.url);
   const headers: Record<string, string> = { Host: url.host, 'User-Agent': 'rootlet', Accept: '*/*', Connection: 'close', ...source.headers };
+  const https = url.protocol === 'https:';
   // A value that would split the request is Node's to refuse, in its words.
-  if (url.protocol !== 'http:' || Object.entries(headers).some(([k, v]) => /[\r\n]/.test(k + v))) return 'fallback';
+  if ((!https && url.protocol !== 'http:') || source.tls.cert || Object.entries(headers).some(([k, v]) => /[\r\n]/.test(k + v))) return 'fallback';
   const head = [`GET ${url.pathname}${url.search} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+  // After the head, the certificates to trust: also for a plain-HTTP registry's redirect to HTTPS, as the Transport's agent would.
+  const trust = source.tlsVerify ? `\0${trustedCertificates(source.tls.ca).join('\n')}` : '';
   const ns = engine.ns();
   const { tmpLayer, tmpBlob } = layerTemps(engine);
   const cmd = [
     besideEntry('rootlet-layer-fetch'), tmpLayer, tmpBlob, String(ns.size), opts.outsideIds ?? 'fail',
-    opts.expect.digest, String(opts.expect.size), url.hostname.replace(/^\[(.*)\]$/, '$1'), url.port || '80',
+    opts.expect.digest, String(opts.expect.size), url.hostname.replace(/^\[(.*)\]$/, '$1'), url.port || (https ? '443' : '80'),
+    https ? 'https' : 'http', source.tlsVerify ? 'verify' : 'noverify',
   ];
-  const result = await runFetcher(engine, cmd, head, { PATH: process.env.PATH ?? '/usr/bin:/bin' }, tmpLayer, tmpBlob, opts);
+  const result = await runFetcher(engine, cmd, head + trust, { PATH: process.env.PATH ?? '/usr/bin:/bin' }, tmpLayer, tmpBlob, opts);
   if (result === 'refetch') return result;
   if (result.code === 4 && result.stdout.startsWith('f ')) {
     await discardTemps(engine, tmpLayer, tmpBlob);

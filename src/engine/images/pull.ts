@@ -269,8 +269,8 @@ async function fetchLayers(engine: Engine, client: RegistryClient, path: string,
         onStart: (s: () => void) => { stop = s; if (failure !== undefined) s(); },
       };
       try {
-        // From a plain-HTTP registry a C process does it all; what it hands back (nothing kept) the Node helper does.
-        const native = NATIVE_FETCH && source.url.startsWith('http:') ? await fetchLayerNative(engine, source, fetchOpts) : 'fallback';
+        // A C process does it all; what it hands back (nothing kept) the Node helper does.
+        const native = NATIVE_FETCH ? await fetchLayerNative(engine, source, fetchOpts) : 'fallback';
         stored = native === 'fallback' ? await fetchLayer(engine, source, fetchOpts) : native;
         extractor = native === 'fallback' || native === 'refetch' ? 'the node helper' : 'rootlet-layer-fetch';
       } finally {

@@ -182,6 +182,23 @@ export async function readBody(res: Response, limit: number, what: string): Prom
  * bundle the installed wrapper hands over as ROOTLET_EXTRA_CA_CERTS (node
  * would read NODE_EXTRA_CA_CERTS at every start; rootlet needs it only here).
  */
+/**
+ * The certificates an HTTPS request of the Transport trusts, as PEM texts:
+ * the list it hands node, or else node's default (its bundled roots and
+ * NODE_EXTRA_CA_CERTS). rootlet-layer-fetch is handed exactly this, so
+ * that it trusts what the CLI trusts.
+ */
+export function trustedCertificates(own: string[]): string[] {
+  const list = trustedCAs(own);
+  if (list) return list;
+  const extra = process.env.NODE_EXTRA_CA_CERTS;
+  let added: string[] = [];
+  if (extra) {
+    try { added = [readFileSync(extra, 'utf8')]; } catch { /* node skips a missing file too */ }
+  }
+  return [...rootCertificates, ...added];
+}
+
 function trustedCAs(own: string[]): string[] | undefined {
   const extra: string[] = [];
   const file = process.env.ROOTLET_EXTRA_CA_CERTS;
