@@ -4,13 +4,17 @@
 // to an OCI directory (which does not extract), the store emptied between
 // runs; plus two references: a raw HTTP fetch of the blobs (curl, the
 // network's ceiling) and GNU tar extracting the same layers from local files
-// (the file system's floor for writing those files).
+// (the file system's floor for writing those files). The big image again
+// over HTTPS, from a second docker-registry serving the same storage with a
+// certificate of a CA both engines trust through certs.d (curl beside them
+// with --cacert): most registries speak HTTPS.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { median, timeOnce } from '../lib/measure.mjs';
 import { PODMAN_NOTE } from '../lib/engines.mjs';
-import { layer, push, startRegistry } from '../lib/registry.mjs';
+import { layer, makeTls, push, startRegistry } from '../lib/registry.mjs';
 
 export const id = 'pull';
 
@@ -32,6 +36,7 @@ function quiet(sb, argv) {
 export async function run(sb, { warmup, progress }) {
   const runs = Number(process.env.BENCH_PULL_RUNS) > 0 ? Number(process.env.BENCH_PULL_RUNS) : RUNS;
   const reg = await startRegistry(sb.path('registry'));
+  let tlsReg;
   try {
     process.stderr.write('building images… ');
     const big = [];
@@ -43,21 +48,36 @@ export async function run(sb, { warmup, progress }) {
       small: { repo: 'bench/small', ...(await push(reg.host, 'bench/small', [layer(sb.path('layer'), Array.from({ length: SMALL_FILES }, (_, j) => [`d${j % 40}/f${j}`, randomBytes(64 + (j % 16) * 64)]))])) },
     };
     big.length = 0;
+    const tls = makeTls(sb.path('registry-tls-certs'));
+    tlsReg = await startRegistry(sb.path('registry-tls'), { tls, storage: sb.path('registry', 'data') });
+    const certsD = join(sb.env.XDG_CONFIG_HOME, 'containers', 'certs.d', tlsReg.host);
+    mkdirSync(certsD, { recursive: true });
+    copyFileSync(tls.ca, join(certsD, 'ca.crt'));
+    images.https = { repo: 'bench/big', bytes: images.big.bytes, digests: images.big.digests, host: tlsReg.host };
     const oci = sb.path('skopeo-oci');
     const untar = sb.path('untar');
     const rows = [];
     const medians = {};
     let done = 0;
-    const total = 2 * (runs + warmup);
+    const total = Object.keys(images).length * (runs + warmup);
     for (const [key, img] of Object.entries(images)) {
-      const ref = `${reg.host}/${img.repo}`;
-      const files = img.blobs.map((b, i) => {
+      const ref = `${img.host ?? reg.host}/${img.repo}`;
+      const files = (img.blobs ?? []).map((b, i) => {
         const f = sb.path(`${key}-layer${i}.tgz`);
         writeFileSync(f, b);
         return f;
       });
       delete img.blobs;
-      const tools = [
+      const overTls = [
+        { tool: 'rootlet', argv: sb.rootletArgv(['pull', '-q', ref]), reset: () => quiet(sb, sb.rootletArgv(['rmi', ref])) },
+        { tool: 'podman', argv: sb.podmanArgv(['pull', '-q', ref]), reset: () => quiet(sb, sb.podmanArgv(['rmi', '-f', ref])) },
+        {
+          tool: 'curl',
+          argv: ['sh', '-c', `${img.digests.map((d) => `curl -sf --cacert ${tls.ca} -o /dev/null https://${img.host}/v2/${img.repo}/blobs/${d} &`).join(' ')} wait`],
+          reset: () => {},
+        },
+      ];
+      const tools = key === 'https' ? overTls : [
         { tool: 'rootlet', argv: sb.rootletArgv(['pull', '-q', '--tls-verify=false', ref]), reset: () => quiet(sb, sb.rootletArgv(['rmi', ref])) },
         { tool: 'podman', argv: sb.podmanArgv(['pull', '-q', '--tls-verify=false', ref]), reset: () => quiet(sb, sb.podmanArgv(['rmi', '-f', ref])) },
         { tool: 'skopeo', argv: ['skopeo', 'copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `oci:${oci}`], reset: () => rmSync(oci, { recursive: true, force: true }) },
@@ -85,7 +105,7 @@ export async function run(sb, { warmup, progress }) {
       for (const t of tools) t.reset();
       for (const f of files) rmSync(f, { force: true });
       medians[key] = Object.fromEntries(Object.entries(samples).map(([t, s]) => [t, median(s)]));
-      const label = key === 'big' ? `~${Math.round(img.bytes / 1e6)} MB in ${BIG_LAYERS} layers` : `${SMALL_FILES} small files`;
+      const label = key === 'small' ? `${SMALL_FILES} small files` : `~${Math.round(img.bytes / 1e6)} MB in ${BIG_LAYERS} layers${key === 'https' ? ', over HTTPS' : ''}`;
       for (const t of tools) {
         const ms = medians[key][t.tool];
         rows.push({
@@ -96,11 +116,13 @@ export async function run(sb, { warmup, progress }) {
     }
     const b = medians.big;
     const s = medians.small;
+    const h = medians.https;
     // Issue 16's targets: the big image at least 1.5× Podman's speed and at most 1.3× the extraction floor
     // (GNU tar of the same layers from local files); the small-file image within 1.2× of GNU tar alone.
     const summary = [
       { label: 'big image: rootlet / Podman speed', value: b.podman / b.rootlet, text: `${(b.podman / b.rootlet).toFixed(2)}× (target ≥ 1.5×: ${b.podman / b.rootlet >= 1.5 ? 'met' : 'not met'})` },
       { label: 'big image: rootlet / extraction floor (GNU tar)', value: b.rootlet / b.tar, text: `${(b.rootlet / b.tar).toFixed(2)}× the floor's time (target ≤ 1.3×: ${b.rootlet / b.tar <= 1.3 ? 'met' : 'not met'}); skopeo ${(b.skopeo / b.rootlet).toFixed(2)}× rootlet's speed` },
+      { label: 'big image over HTTPS: rootlet / Podman speed', value: h.podman / h.rootlet, text: `${(h.podman / h.rootlet).toFixed(2)}×; rootlet ${(h.rootlet / b.rootlet).toFixed(2)}× its plain-HTTP time, Podman ${(h.podman / b.podman).toFixed(2)}×` },
       { label: 'small-file image: rootlet / GNU tar alone', value: s.rootlet / s.tar, text: `${(s.rootlet / s.tar).toFixed(2)}× (target ≤ 1.2×: ${s.rootlet / s.tar <= 1.2 ? 'met' : 'not met'}); rootlet ${(s.rootlet / 1000).toFixed(2)} s, Podman ${(s.podman / 1000).toFixed(2)} s, skopeo ${(s.skopeo / 1000).toFixed(2)} s, GNU tar alone ${(s.tar / 1000).toFixed(2)} s` },
     ];
     return {
@@ -109,7 +131,8 @@ export async function run(sb, { warmup, progress }) {
       description:
         `Wall time of a pull over loopback from Debian's docker-registry, median of ${runs} runs per tool after ${warmup} warm-up round${warmup === 1 ? '' : 's'}, ` +
         'tools interleaved; the image is removed (rootlet rmi, podman rmi, rm -rf of the OCI directory) before every run, outside the timed span. ' +
-        'MB/s counts the compressed blob bytes. rootlet and Podman download, verify and extract; skopeo downloads and verifies; curl only downloads.',
+        'MB/s counts the compressed blob bytes. rootlet and Podman download, verify and extract; skopeo downloads and verifies; curl only downloads. ' +
+        'Over HTTPS: a second docker-registry on the same storage, its CA trusted through certs.d by both engines (curl: --cacert).',
       runs,
       warmup,
       columns: [
@@ -124,6 +147,7 @@ export async function run(sb, { warmup, progress }) {
     };
   } finally {
     reg.proc.kill('SIGKILL');
-    rmSync(sb.path('registry'), { recursive: true, force: true });
+    tlsReg?.proc.kill('SIGKILL');
+    for (const d of ['registry', 'registry-tls', 'registry-tls-certs']) rmSync(sb.path(d), { recursive: true, force: true });
   }
 }

@@ -24,16 +24,38 @@ export function freePort() {
 }
 
 /**
+ * A CA and a certificate for 127.0.0.1 signed by it, made with openssl in
+ * dir: what a registry of one's own over HTTPS uses, its CA then trusted
+ * through certs.d.
+ * @returns {{ ca: string, cert: string, key: string }}
+ */
+export function makeTls(dir) {
+  mkdirSync(dir, { recursive: true });
+  const sh = (args) => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]}: ${r.stderr}`);
+  };
+  sh(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=rootlet bench CA']);
+  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+  sh(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
+  sh(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'ext.cnf']);
+  return { ca: join(dir, 'ca.crt'), cert: join(dir, 'server.crt'), key: join(dir, 'server.key') };
+}
+
+/**
  * Starts docker-registry with its storage under dir and waits until it
  * accepts connections. The caller kills `proc` (SIGKILL) and removes dir.
+ * `tls` (makeTls's files): it speaks HTTPS; `storage`: it serves the
+ * storage of another (already pushed to) instead of one of its own.
  * @returns {Promise<{ host: string, proc: import('node:child_process').ChildProcess }>}
  */
-export async function startRegistry(dir) {
+export async function startRegistry(dir, { tls, storage } = {}) {
   const port = await freePort();
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.yml'), [
     'version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: true',
-    'storage:', '  filesystem:', `    rootdirectory: ${dir}/data`, 'http:', `  addr: 127.0.0.1:${port}`, '',
+    'storage:', '  filesystem:', `    rootdirectory: ${storage ?? `${dir}/data`}`, 'http:', `  addr: 127.0.0.1:${port}`,
+    ...(tls ? ['  tls:', `    certificate: ${tls.cert}`, `    key: ${tls.key}`] : []), '',
   ].join('\n'));
   const proc = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
   for (let i = 0; i < 200; i++) {

@@ -920,6 +920,8 @@ static void host_header(const struct target *t, char *out, size_t sz) {
 static int follow(const struct target *from, const char *loc, size_t len, struct target *to) {
   char l[8192];
   if (len >= sizeof l) return 0;
+  /* Spaces, controls or bytes past ASCII: node's URL would encode them; the Node helper's to follow. */
+  for (size_t i = 0; i < len; i++) if ((unsigned char)loc[i] <= 0x20 || (unsigned char)loc[i] >= 0x7f) return 0;
   memcpy(l, loc, len);
   l[len] = 0;
   *to = *from;
