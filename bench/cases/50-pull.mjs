@@ -6,8 +6,8 @@
 // network's ceiling) and GNU tar extracting the same layers from local files
 // (the file system's floor for writing those files). The big image again
 // over HTTPS, from a second docker-registry serving the same storage with a
-// certificate of a CA both engines trust through certs.d (curl beside them
-// with --cacert): most registries speak HTTPS.
+// certificate of a CA both engines are given with --cert-dir (curl beside
+// them with --cacert): most registries speak HTTPS.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,9 +50,10 @@ export async function run(sb, { warmup, progress }) {
     big.length = 0;
     const tls = makeTls(sb.path('registry-tls-certs'));
     tlsReg = await startRegistry(sb.path('registry-tls'), { tls, storage: sb.path('registry', 'data') });
-    const certsD = join(sb.env.XDG_CONFIG_HOME, 'containers', 'certs.d', tlsReg.host);
-    mkdirSync(certsD, { recursive: true });
-    copyFileSync(tls.ca, join(certsD, 'ca.crt'));
+    // The CA alone in a directory of its own, for --cert-dir (Podman's certs.d of the user is under HOME, rootlet's under XDG_CONFIG_HOME).
+    const certDir = sb.path('registry-tls-ca');
+    mkdirSync(certDir, { recursive: true });
+    copyFileSync(tls.ca, join(certDir, 'ca.crt'));
     images.https = { repo: 'bench/big', bytes: images.big.bytes, digests: images.big.digests, host: tlsReg.host };
     const oci = sb.path('skopeo-oci');
     const untar = sb.path('untar');
@@ -69,8 +70,8 @@ export async function run(sb, { warmup, progress }) {
       });
       delete img.blobs;
       const overTls = [
-        { tool: 'rootlet', argv: sb.rootletArgv(['pull', '-q', ref]), reset: () => quiet(sb, sb.rootletArgv(['rmi', ref])) },
-        { tool: 'podman', argv: sb.podmanArgv(['pull', '-q', ref]), reset: () => quiet(sb, sb.podmanArgv(['rmi', '-f', ref])) },
+        { tool: 'rootlet', argv: sb.rootletArgv(['pull', '-q', '--cert-dir', certDir, ref]), reset: () => quiet(sb, sb.rootletArgv(['rmi', ref])) },
+        { tool: 'podman', argv: sb.podmanArgv(['pull', '-q', '--cert-dir', certDir, ref]), reset: () => quiet(sb, sb.podmanArgv(['rmi', '-f', ref])) },
         {
           tool: 'curl',
           argv: ['sh', '-c', `${img.digests.map((d) => `curl -sf --cacert ${tls.ca} -o /dev/null https://${img.host}/v2/${img.repo}/blobs/${d} &`).join(' ')} wait`],
@@ -132,7 +133,7 @@ export async function run(sb, { warmup, progress }) {
         `Wall time of a pull over loopback from Debian's docker-registry, median of ${runs} runs per tool after ${warmup} warm-up round${warmup === 1 ? '' : 's'}, ` +
         'tools interleaved; the image is removed (rootlet rmi, podman rmi, rm -rf of the OCI directory) before every run, outside the timed span. ' +
         'MB/s counts the compressed blob bytes. rootlet and Podman download, verify and extract; skopeo downloads and verifies; curl only downloads. ' +
-        'Over HTTPS: a second docker-registry on the same storage, its CA trusted through certs.d by both engines (curl: --cacert).',
+        'Over HTTPS: a second docker-registry on the same storage, its CA given to both engines with --cert-dir (curl: --cacert).',
       runs,
       warmup,
       columns: [
@@ -148,6 +149,6 @@ export async function run(sb, { warmup, progress }) {
   } finally {
     reg.proc.kill('SIGKILL');
     tlsReg?.proc.kill('SIGKILL');
-    for (const d of ['registry', 'registry-tls', 'registry-tls-certs']) rmSync(sb.path(d), { recursive: true, force: true });
+    for (const d of ['registry', 'registry-tls', 'registry-tls-certs', 'registry-tls-ca']) rmSync(sb.path(d), { recursive: true, force: true });
   }
 }
