@@ -223,11 +223,12 @@ export function listLayer(sb: Sandbox, dir: string): string[] {
  * client: the Authorization stays behind), `chunked` sends the body
  * without a Content-Length. Only the layers named in `odd` are served
  * that way; the rest (the config) plainly. With `tls` (makeTls's files),
- * it speaks HTTPS. `requests` records each request, with " auth" when it
- * carried an Authorization.
+ * it speaks HTTPS, and with `tls.clientCa` it serves only a client that
+ * presents a certificate that CA signed. `requests` records each request,
+ * with " auth" when it carried an Authorization.
  */
 export async function startOddRegistry(
-  repo: string, manifests: Record<string, Buffer>, blobs: Buffer[], odd: Record<string, 'redirect' | 'redirect-host' | 'chunked'>, tls?: { cert: string; key: string },
+  repo: string, manifests: Record<string, Buffer>, blobs: Buffer[], odd: Record<string, 'redirect' | 'redirect-host' | 'chunked'>, tls?: { cert: string; key: string; clientCa?: string },
 ): Promise<{ host: string; requests: string[]; stop(): void }> {
   const byDigest = new Map(blobs.map((b) => [sha256(b), b]));
   const requests: string[] = [];
@@ -264,7 +265,8 @@ export async function startOddRegistry(
     }
     res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]}');
   };
-  const server = tls ? https.createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler) : http.createServer(handler);
+  const mutual = tls?.clientCa ? { requestCert: true, rejectUnauthorized: true, ca: readFileSync(tls.clientCa) } : {};
+  const server = tls ? https.createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key), ...mutual }, handler) : http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
   return {

@@ -69,6 +69,13 @@ export function makeTls(dir: string): { ca: string; cert: string; key: string } 
   return { ca: join(dir, 'ca.crt'), cert: join(dir, 'server.crt'), key: join(dir, 'server.key') };
 }
 
+/** A client certificate signed by makeTls's CA in dir (which holds ca.crt and ca.key): certs.d's `client.cert` and `client.key`. */
+export function makeClientCert(dir: string): { cert: string; key: string } {
+  sh('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=rootlet test client'], dir);
+  sh('openssl', ['x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.cert', '-days', '2'], dir);
+  return { cert: join(dir, 'client.cert'), key: join(dir, 'client.key') };
+}
+
 export interface Registry {
   host: string;
   dir: string;

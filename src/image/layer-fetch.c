@@ -15,9 +15,11 @@
  *   rootlet-layer-fetch DEST BLOB IDLIMIT fail|root DIGEST SIZE HOST PORT http|https|https-noverify
  *
  * stdin: the HTTP request head, as the CLI wrote it (the Authorization
- * never on a command line); for https, then a NUL and the PEM certificates
- * to trust: exactly the CLI's list (node's, ROOTLET_EXTRA_CA_CERTS, the
- * registry's certs.d), so that this program trusts what the CLI trusts.
+ * never on a command line), then three parts each after a NUL: the PEM
+ * certificates to trust with verify, exactly the CLI's list (node's,
+ * ROOTLET_EXTRA_CA_CERTS, the registry's certs.d), so that this program
+ * trusts what the CLI trusts; and the client certificate and its key
+ * (certs.d's *.cert and *.key), or nothing (the key never on disk here).
  * Redirects are followed as the CLI's transport follows them: at most 5,
  * the same trust for every host, the Authorization kept for the same host
  * only. stdout: "p BYTES" lines as the body arrives, then the result as
@@ -866,17 +868,34 @@ static void start_tls(const char *host) {
   }
 }
 
-/* https: the context every connection (the registry's, and where it redirects) shares, trusting exactly `pem`. */
-static void make_tls(int verify, const char *pem, size_t pem_len) {
+/*
+ * https: the context every connection (the registry's, and where it
+ * redirects) shares, as the Transport's agent: trusting exactly `trust`,
+ * and presenting `cert` (its chain after it) with `key` when given.
+ */
+static void make_tls(int verify, const char *trust, const char *cert, const char *key) {
   tls_ctx = SSL_CTX_new(TLS_client_method());
   if (!tls_ctx) fallback("tls");
   SSL_CTX_set_min_proto_version(tls_ctx, TLS1_2_VERSION);
   /* A server that closes without close_notify ends the body as a plain close would: the length check says if it was short. */
   SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  if (*cert) {
+    BIO *cb = BIO_new_mem_buf(cert, -1), *kb = BIO_new_mem_buf(key, -1);
+    X509 *leaf = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *pk = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+    int ok = leaf && pk && SSL_CTX_use_certificate(tls_ctx, leaf) == 1 && SSL_CTX_use_PrivateKey(tls_ctx, pk) == 1 && SSL_CTX_check_private_key(tls_ctx) == 1;
+    for (X509 *x; ok && (x = PEM_read_bio_X509(cb, NULL, NULL, NULL));) ok = SSL_CTX_add0_chain_cert(tls_ctx, x) == 1;
+    X509_free(leaf);
+    EVP_PKEY_free(pk);
+    BIO_free(cb);
+    BIO_free(kb);
+    ERR_clear_error();
+    if (!ok) fallback("tls");
+  }
   if (!verify) { SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL); return; }
   SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_PEER, NULL);
   X509_STORE *store = SSL_CTX_get_cert_store(tls_ctx);
-  BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
+  BIO *bio = BIO_new_mem_buf(trust, -1);
   int n = 0;
   for (X509 *x; bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)); X509_free(x)) {
     if (X509_STORE_add_cert(store, x)) n++;
@@ -1009,8 +1028,15 @@ int main(int argc, char **argv) {
     in_len += (size_t)r;
   }
   in[in_len] = 0;
+  /* The head, then the trust, the client certificate and its key, each after a NUL (absent: empty). */
+  const char *part[4] = { in, "", "", "" };
+  char *p = in;
+  for (int i = 1; i < 4; i++) {
+    p += strlen(p); /* the NUL that ends part i - 1: one sent, or the one after all that came */
+    if (p == in + in_len) break;
+    part[i] = ++p;
+  }
   size_t head_len = strlen(in);
-  const char *pem = head_len < in_len ? in + head_len + 1 : "";
   if (head_len < 4 || strcmp(in + head_len - 4, "\r\n\r\n")) fallback("request head");
 
   struct target cur = { 0 };
@@ -1034,7 +1060,7 @@ int main(int argc, char **argv) {
     size_t rl = request_for(&cur, in, same_host, req, sizeof req);
     if ((sock = connect_to(cur.host, cur.port)) < 0) fallback("connect");
     if (cur.tls) {
-      if (!tls_ctx) make_tls(verify, pem, strlen(pem));
+      if (!tls_ctx) make_tls(verify, part[1], part[2], part[3]);
       start_tls(cur.host);
     }
     if (write_sock(req, rl) < 0) fallback("send");

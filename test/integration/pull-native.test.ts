@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { BIN, Sandbox, type Result } from '../helpers.js';
-import { makeTls, okAsync, pushRaw, runAsync, startRegistry, type RawImage, type Registry } from '../registry-helpers.js';
+import { makeClientCert, makeTls, okAsync, pushRaw, runAsync, startRegistry, type RawImage, type Registry } from '../registry-helpers.js';
 import { extractors, gnuEntry, have, image, layer, listLayer, paxHeader, plainLines, rawHeader, short, startOddRegistry, type Layer } from '../pull-native-helpers.js';
 import { gnuTar, makeSparseFile, makeTar, tarBody, type TarEntry } from '../tar-fixtures.js';
 
@@ -603,6 +603,35 @@ describe('pull: rootlet-layer-fetch (the default) and the Node helper store and 
       assert.equal(existsSync(dest) || existsSync(`${dest}.blob`), false, 'something was made for a layer handed back');
     } finally {
       odd.stop();
+    }
+  });
+
+  test('HTTPS with a client certificate (certs.d\'s *.cert and *.key): rootlet-layer-fetch presents it; the stores match', async () => {
+    const dir = sbs.native.path('tls-mutual');
+    const tls = makeTls(dir);
+    const client = makeClientCert(dir);
+    const l = layer(await makeTar([{ name: 'm', body: seeded(120_000, 'mutual'), mtime: T }]));
+    const img = image([l]);
+    const odd = await startOddRegistry('mtls/image', { latest: img.manifest }, [img.config, l.blob], {}, { ...tls, clientCa: tls.ca });
+    try {
+      for (const which of ['native', 'node'] as const) {
+        const certs = sbs[which].path('config/containers/certs.d', odd.host);
+        mkdirSync(certs, { recursive: true });
+        writeFileSync(join(certs, 'ca.crt'), readFileSync(tls.ca));
+        writeFileSync(join(certs, 'client.cert'), readFileSync(client.cert));
+        writeFileSync(join(certs, 'client.key'), readFileSync(client.key));
+      }
+      const pullVerified = (which: Which) => runAsync(sbs[which], ['pull', '-q', `${odd.host}/mtls/image`], {
+        env: { ROOTLET_TRACE: '1', ROOTLET_LAYER_EXTRACTOR: which === 'node' ? 'node' : '' },
+      });
+      const [native, node] = await Promise.all([pullVerified('native'), pullVerified('node')]);
+      assert.equal(node.code, 0, node.stderr);
+      assert.equal(native.code, 0, `default pull: ${native.stderr}`);
+      assert.deepEqual(extractors(native), { [short(l.blob)]: 'rootlet-layer-fetch' });
+      sameLayer(l, 'a registry that asks for a client certificate');
+    } finally {
+      odd.stop();
+      for (const which of ['native', 'node'] as const) rmSync(sbs[which].path('config/containers/certs.d'), { recursive: true, force: true });
     }
   });
 

@@ -103,18 +103,18 @@ export async function fetchLayer(engine: Engine, source: BlobSource, opts: Fetch
  * following redirects (to blob storage) as the Transport does. 'fallback'
  * when it handed the layer back having kept nothing (zstd, GNU sparse
  * files, a TLS handshake that failed ...): the caller runs fetchLayer,
- * whose words then say what went wrong. A client certificate (certs.d) is
- * the Node helper's alone.
+ * whose words then say what went wrong.
  */
 export async function fetchLayerNative(engine: Engine, source: BlobSource, opts: FetchLayerOptions): Promise<StoredLayer | 'refetch' | 'fallback'> {
   const url = new URL(source.url);
   const headers: Record<string, string> = { Host: url.host, 'User-Agent': 'rootlet', Accept: '*/*', Connection: 'close', ...source.headers };
   const https = url.protocol === 'https:';
   // A value that would split the request is Node's to refuse, in its words.
-  if ((!https && url.protocol !== 'http:') || source.tls.cert || Object.entries(headers).some(([k, v]) => /[\r\n]/.test(k + v))) return 'fallback';
+  if ((!https && url.protocol !== 'http:') || Object.entries(headers).some(([k, v]) => /[\r\n]/.test(k + v))) return 'fallback';
   const head = [`GET ${url.pathname}${url.search} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
-  // After the head, the certificates to trust: also for a plain-HTTP registry's redirect to HTTPS, as the Transport's agent would.
-  const trust = source.tlsVerify ? `\0${trustedCertificates(source.tls.ca).join('\n')}` : '';
+  // After the head, what TLS takes, as the Transport's agent (also for a plain-HTTP registry's redirect to HTTPS):
+  // the certificates to trust, and the client certificate and its key (certs.d), each after a NUL.
+  const tls = [source.tlsVerify ? trustedCertificates(source.tls.ca).join('\n') : '', source.tls.cert ?? '', source.tls.key ?? ''];
   const ns = engine.ns();
   const { tmpLayer, tmpBlob } = layerTemps(engine);
   const cmd = [
@@ -122,7 +122,7 @@ export async function fetchLayerNative(engine: Engine, source: BlobSource, opts:
     opts.expect.digest, String(opts.expect.size), url.hostname.replace(/^\[(.*)\]$/, '$1'), url.port || (https ? '443' : '80'),
     https ? 'https' : 'http', source.tlsVerify ? 'verify' : 'noverify',
   ];
-  const result = await runFetcher(engine, cmd, head + trust, { PATH: process.env.PATH ?? '/usr/bin:/bin' }, tmpLayer, tmpBlob, opts);
+  const result = await runFetcher(engine, cmd, [head, ...tls].join('\0'), { PATH: process.env.PATH ?? '/usr/bin:/bin' }, tmpLayer, tmpBlob, opts);
   if (result === 'refetch') return result;
   if (result.code === 4 && result.stdout.startsWith('f ')) {
     await discardTemps(engine, tmpLayer, tmpBlob);
