@@ -12,7 +12,7 @@
  * machinery, zlib's thread hand-offs) where GNU tar takes ~0.28 s.
  * docs/decisions.md, "Pull: measured choices".
  *
- *   rootlet-layer-fetch DEST BLOB IDLIMIT fail|root DIGEST SIZE HOST PORT http|https|https-noverify
+ *   rootlet-layer-fetch DEST BLOB IDLIMIT fail|root DIGEST SIZE HOST PORT http|https verify|noverify
  *
  * stdin: the HTTP request head, as the CLI wrote it (the Authorization
  * never on a command line), then three parts each after a NUL: the PEM
@@ -1005,7 +1005,7 @@ static size_t request_for(const struct target *t, const char *cli_head, int same
 
 int main(int argc, char **argv) {
   if (argc != 11 || (strcmp(argv[9], "http") && strcmp(argv[9], "https")) || (strcmp(argv[10], "verify") && strcmp(argv[10], "noverify"))) {
-    dprintf(2, "usage: rootlet-layer-fetch DEST BLOB IDLIMIT fail|root DIGEST SIZE HOST PORT http|https verify|noverify (request head on stdin, then for verify a NUL and the PEM certificates to trust)\n");
+    dprintf(2, "usage: rootlet-layer-fetch DEST BLOB IDLIMIT fail|root DIGEST SIZE HOST PORT http|https verify|noverify (on stdin the request head, then, each after a NUL, the PEM certificates to trust, a client certificate and its key)\n");
     return 2;
   }
   dest = argv[1]; blob_path = argv[2]; id_limit = strtoull(argv[3], NULL, 10); remap_outside = !strcmp(argv[4], "root");
@@ -1017,7 +1017,7 @@ int main(int argc, char **argv) {
   creator_is_root = geteuid() == 0 && getegid() == 0;
   umask(0);
 
-  /* The request head (and the certificates to trust), whole, before anything is made. */
+  /* The request head and what TLS takes, whole, before anything is made. */
   size_t in_cap = 1 << 16, in_len = 0;
   char *in = malloc(in_cap);
   for (ssize_t r;;) {
