@@ -182,6 +182,16 @@ export async function readBody(res: Response, limit: number, what: string): Prom
  * bundle the installed wrapper hands over as ROOTLET_EXTRA_CA_CERTS (node
  * would read NODE_EXTRA_CA_CERTS at every start; rootlet needs it only here).
  */
+function trustedCAs(own: string[]): string[] | undefined {
+  const extra: string[] = [];
+  const file = process.env.ROOTLET_EXTRA_CA_CERTS;
+  if (file) {
+    try { extra.push(readFileSync(file, 'utf8')); } catch { /* a missing bundle adds nothing */ }
+  }
+  if (!own.length && !extra.length) return undefined;
+  return [...rootCertificates, ...extra, ...own];
+}
+
 /**
  * The certificates an HTTPS request of the Transport trusts, as PEM texts:
  * the list it hands node, or else node's default (its bundled roots and
@@ -197,14 +207,4 @@ export function trustedCertificates(own: string[]): string[] {
     try { added = [readFileSync(extra, 'utf8')]; } catch { /* node skips a missing file too */ }
   }
   return [...rootCertificates, ...added];
-}
-
-function trustedCAs(own: string[]): string[] | undefined {
-  const extra: string[] = [];
-  const file = process.env.ROOTLET_EXTRA_CA_CERTS;
-  if (file) {
-    try { extra.push(readFileSync(file, 'utf8')); } catch { /* a missing bundle adds nothing */ }
-  }
-  if (!own.length && !extra.length) return undefined;
-  return [...rootCertificates, ...extra, ...own];
 }
