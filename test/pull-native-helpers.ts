@@ -224,18 +224,27 @@ export function listLayer(sb: Sandbox, dir: string): string[] {
  * without a Content-Length. Only the layers named in `odd` are served
  * that way; the rest (the config) plainly. With `tls` (makeTls's files),
  * it speaks HTTPS, and with `tls.clientCa` it serves only a client that
- * presents a certificate that CA signed. `requests` records each request,
- * with " auth" when it carried an Authorization.
+ * presents a certificate that CA signed. With `basicAuth`, a request under
+ * /v2/ without an Authorization is answered 401 with a Basic challenge
+ * (any credentials pass); /storage/ stays open, as a presigned URL is.
+ * `requests` records each request, with " auth" when it carried an
+ * Authorization.
  */
 export async function startOddRegistry(
-  repo: string, manifests: Record<string, Buffer>, blobs: Buffer[], odd: Record<string, 'redirect' | 'redirect-host' | 'chunked'>, tls?: { cert: string; key: string; clientCa?: string },
+  repo: string, manifests: Record<string, Buffer>, blobs: Buffer[], odd: Record<string, 'redirect' | 'redirect-host' | 'chunked'>,
+  opts: { tls?: { cert: string; key: string; clientCa?: string }; basicAuth?: boolean } = {},
 ): Promise<{ host: string; requests: string[]; stop(): void }> {
   const byDigest = new Map(blobs.map((b) => [sha256(b), b]));
   const requests: string[] = [];
+  const tls = opts.tls;
   let port = 0;
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? '';
     requests.push(`${req.method} ${url}${req.headers.authorization ? ' auth' : ''}`);
+    if (opts.basicAuth && url.startsWith('/v2/') && !req.headers.authorization) {
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="odd"', 'Content-Type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+      return;
+    }
     if (url === '/v2/') { res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}'); return; }
     const man = new RegExp(`^/v2/${repo}/manifests/(.+)$`).exec(url);
     if (man && manifests[man[1]!]) {

@@ -528,7 +528,7 @@ describe('pull: rootlet-layer-fetch (the default) and the Node helper store and 
     await refusedAlike('fallback/bzip2', /bzip2-compressed layers are not supported/);
   });
 
-  test('redirects (to a path of the registry, to another host) are followed by rootlet-layer-fetch; a chunked blob is handed back: all pull alike', async () => {
+  test('redirects (to a path of the registry, to another host) are followed by rootlet-layer-fetch, the credentials kept for the registry\'s host only; a chunked blob is handed back: all pull alike', async () => {
     const redirected = layer(await makeTar([{ name: 'r', body: 'behind a redirect\n', mtime: T }, { name: 'rd/', type: 'directory', mode: 0o700, uid: 1000, mtime: T }]));
     const elsewhere = layer(await makeTar([{ name: 'e', body: seeded(200_000, 'elsewhere'), mtime: T }]));
     const chunked = layer(await makeTar([{ name: 'c', body: seeded(300_000, 'chunked'), mtime: T }]));
@@ -538,14 +538,14 @@ describe('pull: rootlet-layer-fetch (the default) and the Node helper store and 
       [`sha256:${hex(redirected.blob)}`]: 'redirect',
       [`sha256:${hex(elsewhere.blob)}`]: 'redirect-host',
       [`sha256:${hex(chunked.blob)}`]: 'chunked',
-    });
+    }, { basicAuth: true });
     try {
-      const { native, node } = await pullBoth('odd/image', { host: odd.host });
+      const { native, node } = await pullBoth('odd/image', { host: odd.host, extra: ['--creds', 'odd:secret'] });
       assert.equal(node.code, 0, node.stderr);
       assert.equal(native.code, 0, `default pull: ${native.stderr}`);
-      for (const l of [redirected, elsewhere]) {
-        assert.equal(odd.requests.filter((r) => r === `GET /storage/sha256:${hex(l.blob)}`).length, 2, `the redirect was not followed by both: ${odd.requests.join(', ')}`);
-      }
+      // The same host keeps the Authorization; storage on another host (localhost) does not get it.
+      assert.equal(odd.requests.filter((r) => r === `GET /storage/sha256:${hex(redirected.blob)} auth`).length, 2, `same-host redirect: ${odd.requests.join(', ')}`);
+      assert.equal(odd.requests.filter((r) => r === `GET /storage/sha256:${hex(elsewhere.blob)}`).length, 2, `other-host redirect: ${odd.requests.join(', ')}`);
       assert.deepEqual(extractors(native), {
         [short(plain.blob)]: 'rootlet-layer-fetch', [short(redirected.blob)]: 'rootlet-layer-fetch', [short(elsewhere.blob)]: 'rootlet-layer-fetch', [short(chunked.blob)]: 'the node helper',
       });
@@ -561,7 +561,7 @@ describe('pull: rootlet-layer-fetch (the default) and the Node helper store and 
     const top = layer(await makeTar([{ name: 't/', type: 'directory', mode: 0o750, mtime: T }, { name: 't/file', body: seeded(150_000, 'tls'), uid: 1000, mtime: T }]));
     const moved = layer(await makeTar([{ name: 'moved', body: 'over TLS, elsewhere\n', mtime: T }]));
     const img = image([top, moved]);
-    const odd = await startOddRegistry('tls/image', { latest: img.manifest }, [img.config, top.blob, moved.blob], { [`sha256:${hex(moved.blob)}`]: 'redirect-host' }, tls);
+    const odd = await startOddRegistry('tls/image', { latest: img.manifest }, [img.config, top.blob, moved.blob], { [`sha256:${hex(moved.blob)}`]: 'redirect-host' }, { tls });
     const trusted = (which: Which) => {
       const dir = sbs[which].path('config/containers/certs.d', odd.host);
       mkdirSync(dir, { recursive: true });
@@ -612,7 +612,7 @@ describe('pull: rootlet-layer-fetch (the default) and the Node helper store and 
     const client = makeClientCert(dir);
     const l = layer(await makeTar([{ name: 'm', body: seeded(120_000, 'mutual'), mtime: T }]));
     const img = image([l]);
-    const odd = await startOddRegistry('mtls/image', { latest: img.manifest }, [img.config, l.blob], {}, { ...tls, clientCa: tls.ca });
+    const odd = await startOddRegistry('mtls/image', { latest: img.manifest }, [img.config, l.blob], {}, { tls: { ...tls, clientCa: tls.ca } });
     try {
       for (const which of ['native', 'node'] as const) {
         const certs = sbs[which].path('config/containers/certs.d', odd.host);
