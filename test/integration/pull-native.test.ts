@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -254,15 +254,27 @@ describe('pull: rootlet-layer-fetch (the default) and the Node helper store and 
   const rich = { lower: undefined as unknown as Layer, upper: undefined as unknown as Layer };
   const images = new Map<string, RawImage>();
 
-  /** Pulls `ref` into one store; traced unless told, the Node helper forced for 'node'. */
-  const pull = (which: Which, ref: string, o: { extra?: string[]; traced?: boolean; host?: string } = {}): Promise<Result> =>
-    runAsync(sbs[which], ['pull', '-q', '--tls-verify=false', ...(o.extra ?? []), `${o.host ?? reg.host}/${ref}`], {
+  type PullOptions = { extra?: string[]; traced?: boolean; host?: string; verify?: boolean };
+  /** Pulls `ref` into one store; traced unless told, the Node helper forced for 'node'; --tls-verify=false unless `verify`. */
+  const pull = (which: Which, ref: string, o: PullOptions = {}): Promise<Result> =>
+    runAsync(sbs[which], ['pull', '-q', ...(o.verify ? [] : ['--tls-verify=false']), ...(o.extra ?? []), `${o.host ?? reg.host}/${ref}`], {
       env: { ROOTLET_TRACE: o.traced === false ? '' : '1', ROOTLET_LAYER_EXTRACTOR: which === 'node' ? 'node' : '' },
     });
   /** The same pull into both stores at once. */
-  const pullBoth = async (ref: string, o: { extra?: string[]; traced?: boolean; host?: string } = {}) => {
+  const pullBoth = async (ref: string, o: PullOptions = {}) => {
     const [native, node] = await Promise.all([pull('native', ref, o), pull('node', ref, o)]);
     return { native, node };
+  };
+  /** Files (name in the directory → file to copy) in both stores' certs.d for `host`, where the CLI looks for a registry's certificates. */
+  const certsFor = (host: string, files: Record<string, string>) => {
+    for (const which of ['native', 'node'] as const) {
+      const dir = sbs[which].path('config/containers/certs.d', host);
+      mkdirSync(dir, { recursive: true });
+      for (const [name, from] of Object.entries(files)) copyFileSync(from, join(dir, name));
+    }
+  };
+  const dropCerts = (host: string) => {
+    for (const which of ['native', 'node'] as const) rmSync(sbs[which].path('config/containers/certs.d', host), { recursive: true, force: true });
   };
   const push = async (ref: string, layers: Layer[], countedTag?: string) => {
     const img = image(layers);
@@ -562,29 +574,18 @@ describe('pull: rootlet-layer-fetch (the default) and the Node helper store and 
     const moved = layer(await makeTar([{ name: 'moved', body: 'over TLS, elsewhere\n', mtime: T }]));
     const img = image([top, moved]);
     const odd = await startOddRegistry('tls/image', { latest: img.manifest }, [img.config, top.blob, moved.blob], { [`sha256:${hex(moved.blob)}`]: 'redirect-host' }, { tls });
-    const trusted = (which: Which) => {
-      const dir = sbs[which].path('config/containers/certs.d', odd.host);
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'ca.crt'), readFileSync(tls.ca));
-    };
     try {
       // Verified: the CA of this registry is in each store's certs.d (the CLI's trust), not in node's or the system's.
-      trusted('native');
-      trusted('node');
-      const pullVerified = (which: Which) => runAsync(sbs[which], ['pull', '-q', `${odd.host}/tls/image`], {
-        env: { ROOTLET_TRACE: '1', ROOTLET_LAYER_EXTRACTOR: which === 'node' ? 'node' : '' },
-      });
-      const [native, node] = await Promise.all([pullVerified('native'), pullVerified('node')]);
+      certsFor(odd.host, { 'ca.crt': tls.ca });
+      const { native, node } = await pullBoth('tls/image', { host: odd.host, verify: true });
       assert.equal(node.code, 0, node.stderr);
       assert.equal(native.code, 0, `default pull: ${native.stderr}`);
       assert.deepEqual(extractors(native), { [short(top.blob)]: 'rootlet-layer-fetch', [short(moved.blob)]: 'rootlet-layer-fetch' });
       assert.equal(odd.requests.filter((r) => r === `GET /storage/sha256:${hex(moved.blob)}`).length, 2, odd.requests.join(', '));
       for (const l of [top, moved]) sameLayer(l, 'TLS registry');
       // Not verifying: the same layers again, fetched over TLS with no CA at all.
-      for (const which of ['native', 'node'] as const) {
-        sbs[which].ok(['rmi', `${odd.host}/tls/image`]);
-        rmSync(sbs[which].path('config/containers/certs.d', odd.host), { recursive: true });
-      }
+      for (const which of ['native', 'node'] as const) sbs[which].ok(['rmi', `${odd.host}/tls/image`]);
+      dropCerts(odd.host);
       const insecure = await pullBoth('tls/image', { host: odd.host });
       assert.equal(insecure.node.code, 0, insecure.node.stderr);
       assert.equal(insecure.native.code, 0, insecure.native.stderr);
@@ -603,6 +604,7 @@ describe('pull: rootlet-layer-fetch (the default) and the Node helper store and 
       assert.equal(existsSync(dest) || existsSync(`${dest}.blob`), false, 'something was made for a layer handed back');
     } finally {
       odd.stop();
+      dropCerts(odd.host);
     }
   });
 
@@ -614,24 +616,15 @@ describe('pull: rootlet-layer-fetch (the default) and the Node helper store and 
     const img = image([l]);
     const odd = await startOddRegistry('mtls/image', { latest: img.manifest }, [img.config, l.blob], {}, { tls: { ...tls, clientCa: tls.ca } });
     try {
-      for (const which of ['native', 'node'] as const) {
-        const certs = sbs[which].path('config/containers/certs.d', odd.host);
-        mkdirSync(certs, { recursive: true });
-        writeFileSync(join(certs, 'ca.crt'), readFileSync(tls.ca));
-        writeFileSync(join(certs, 'client.cert'), readFileSync(client.cert));
-        writeFileSync(join(certs, 'client.key'), readFileSync(client.key));
-      }
-      const pullVerified = (which: Which) => runAsync(sbs[which], ['pull', '-q', `${odd.host}/mtls/image`], {
-        env: { ROOTLET_TRACE: '1', ROOTLET_LAYER_EXTRACTOR: which === 'node' ? 'node' : '' },
-      });
-      const [native, node] = await Promise.all([pullVerified('native'), pullVerified('node')]);
+      certsFor(odd.host, { 'ca.crt': tls.ca, 'client.cert': client.cert, 'client.key': client.key });
+      const { native, node } = await pullBoth('mtls/image', { host: odd.host, verify: true });
       assert.equal(node.code, 0, node.stderr);
       assert.equal(native.code, 0, `default pull: ${native.stderr}`);
       assert.deepEqual(extractors(native), { [short(l.blob)]: 'rootlet-layer-fetch' });
       sameLayer(l, 'a registry that asks for a client certificate');
     } finally {
       odd.stop();
-      for (const which of ['native', 'node'] as const) rmSync(sbs[which].path('config/containers/certs.d'), { recursive: true, force: true });
+      dropCerts(odd.host);
     }
   });
 

@@ -183,13 +183,19 @@ export async function readBody(res: Response, limit: number, what: string): Prom
  * would read NODE_EXTRA_CA_CERTS at every start; rootlet needs it only here).
  */
 function trustedCAs(own: string[]): string[] | undefined {
-  const extra: string[] = [];
-  const file = process.env.ROOTLET_EXTRA_CA_CERTS;
-  if (file) {
-    try { extra.push(readFileSync(file, 'utf8')); } catch { /* a missing bundle adds nothing */ }
-  }
+  const extra = bundle(process.env.ROOTLET_EXTRA_CA_CERTS);
   if (!own.length && !extra.length) return undefined;
   return [...rootCertificates, ...extra, ...own];
+}
+
+/** A PEM bundle named by an environment variable: none when unset or unreadable (node skips a missing NODE_EXTRA_CA_CERTS too). */
+function bundle(file: string | undefined): string[] {
+  if (!file) return [];
+  try {
+    return [readFileSync(file, 'utf8')];
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -199,12 +205,5 @@ function trustedCAs(own: string[]): string[] | undefined {
  * that it trusts what the CLI trusts.
  */
 export function trustedCertificates(own: string[]): string[] {
-  const list = trustedCAs(own);
-  if (list) return list;
-  const extra = process.env.NODE_EXTRA_CA_CERTS;
-  let added: string[] = [];
-  if (extra) {
-    try { added = [readFileSync(extra, 'utf8')]; } catch { /* node skips a missing file too */ }
-  }
-  return [...rootCertificates, ...added];
+  return trustedCAs(own) ?? [...rootCertificates, ...bundle(process.env.NODE_EXTRA_CA_CERTS)];
 }
