@@ -62,6 +62,9 @@ export class ApiService {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
       });
       req.on('error', reject);
+      // A refusal that comes before the whole body was sent (413) may end the connection under the rest of it:
+      // the socket's late EPIPE, once the request has let go of it, is no failure of the request.
+      req.on('socket', (s) => s.on('error', () => {}));
       req.end(body);
     });
   }

@@ -167,6 +167,7 @@ function hostRequest(h: Fields, endpoints: Fields | undefined): HostRequest {
   if (userns && userns !== 'host' && userns !== 'keep-id') throw badRequest(`invalid HostConfig.UsernsMode: ${JSON.stringify(userns)} (host or keep-id)`);
   const isolation = h.str('Isolation');
   if (isolation && isolation !== 'default' && isolation !== 'sandbox') throw badRequest(`invalid HostConfig.Isolation: ${JSON.stringify(isolation)} (default or sandbox)`);
+  const consoleSize = h.size('ConsoleSize');
   const logConfig = h.obj('LogConfig');
   const logType = logConfig?.str('Type');
   let security;
@@ -191,6 +192,8 @@ function hostRequest(h: Fields, endpoints: Fields | undefined): HostRequest {
     ...(h.str('Runtime') ? { runtime: h.str('Runtime')! } : {}),
     ...(isolation ? { isolation: isolation as 'default' | 'sandbox' } : {}),
     autoRemove: !!h.bool('AutoRemove'),
+    // [0, 0], as clients send when they have no terminal, is no size.
+    ...(consoleSize?.[0] && consoleSize[1] ? { consoleSize: { rows: consoleSize[0], columns: consoleSize[1] } } : {}),
     ...(restartName ? { restartPolicy: restartPolicy(restartName, restart!.num('MaximumRetryCount') ?? 0) } : {}),
     resources: res,
     capAdd: (h.strs('CapAdd') ?? []).map((x) => normalizeCap(x, 'HostConfig.CapAdd')),

@@ -150,6 +150,7 @@ export async function inspectContainer(engine: Engine, recIn: ContainerRecord, o
       PortBindings: portMap(spec.net.ports),
       RestartPolicy: { Name: spec.restart.name, MaximumRetryCount: spec.restart.maxRetries },
       AutoRemove: spec.rm,
+      ConsoleSize: spec.consoleSize ? [spec.consoleSize.rows, spec.consoleSize.columns] : [0, 0],
       VolumeDriver: '',
       VolumesFrom: null,
       CapAdd: sec.capAdd.length ? sec.capAdd : null,

@@ -1,4 +1,4 @@
-import { DEFAULT_CAPS, type ProcessUser } from './spec.js';
+import { DEFAULT_CAPS, ociConsoleSize, type ConsoleSize, type ProcessUser } from './spec.js';
 
 export interface ExecProcessInput {
   args: string[];
@@ -6,6 +6,8 @@ export interface ExecProcessInput {
   cwd: string;
   user: ProcessUser;
   terminal: boolean;
+  /** The terminal's size when the process starts (see ConsoleSize in spec.ts). */
+  consoleSize?: ConsoleSize;
   /** The container's bounding set and no_new_privs (its spec's); absent: the defaults. */
   caps?: string[];
   noNewPrivileges?: boolean;
@@ -23,6 +25,7 @@ export function buildExecProcess(input: ExecProcessInput): object {
   const caps = input.user.uid === 0 ? bounding : [];
   return {
     terminal: input.terminal,
+    ...ociConsoleSize(input.terminal, input.consoleSize),
     user: { uid: input.user.uid, gid: input.user.gid, additionalGids: input.user.additionalGids },
     args: input.args,
     env: input.env,

@@ -20,6 +20,22 @@ export interface ProcessUser {
   home: string;
 }
 
+/** A terminal's size in characters. */
+export interface ConsoleSize {
+  rows: number;
+  columns: number;
+}
+
+/**
+ * The OCI process's consoleSize: the runtime sizes the terminal before the
+ * process runs. Setting it afterwards (the console relay's ioctl once the
+ * runtime hands over the terminal) races with the process: a quick one, as
+ * `exec -t box stty size`, could still read 0x0 on a loaded machine.
+ */
+export function ociConsoleSize(terminal: boolean, size: ConsoleSize | undefined): { consoleSize?: { height: number; width: number } } {
+  return terminal && size && size.rows > 0 && size.columns > 0 ? { consoleSize: { height: size.rows, width: size.columns } } : {};
+}
+
 export interface SpecInput {
   rootfs: string;
   readonlyRootfs: boolean;
@@ -28,6 +44,8 @@ export interface SpecInput {
   cwd: string;
   user: ProcessUser;
   terminal: boolean;
+  /** The terminal's size when the process starts. */
+  consoleSize?: ConsoleSize;
   hostname: string;
   /** host: the host's network namespace; else a new one, or the one at netnsPath. */
   network: 'own' | 'host';
@@ -161,6 +179,7 @@ export function buildRuntimeSpec(input: SpecInput): object {
     ociVersion: '1.0.2',
     process: {
       terminal: input.terminal,
+      ...ociConsoleSize(input.terminal, input.consoleSize),
       user: { uid: input.user.uid, gid: input.user.gid, additionalGids: input.user.additionalGids },
       args,
       env: input.env,

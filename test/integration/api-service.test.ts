@@ -101,6 +101,17 @@ describe('the API service in a terminal, under systemd, and when clients leave',
     assert.match(JSON.parse(r.body).message as string, /invalid ConsoleSize: a \[height, width\] pair of whole numbers expected/);
   });
 
+  test('HostConfig.ConsoleSize: a -t container started with no client attached still has that size from its first instruction', async () => {
+    const body = JSON.stringify({ Image: 'busybox', Cmd: ['stty', 'size'], Tty: true, HostConfig: { ConsoleSize: [23, 71] } });
+    const created = await api.request('POST', '/containers/create?name=sized', body);
+    assert.equal(created.status, 201, created.body);
+    assert.equal((await api.request('POST', '/containers/sized/start')).status, 204);
+    assert.equal((await api.request('POST', '/containers/sized/wait')).status, 200);
+    assert.match(api.dockerOk(['logs', 'sized']), /^23 71\r?$/m);
+    assert.equal(api.dockerOk(['inspect', '--format', '{{json .HostConfig.ConsoleSize}}', 'sized']), '[23,71]\n');
+    api.dockerOk(['rm', 'sized']);
+  });
+
   test('clients that leave mid-wait, mid-follow and mid-attach leave no timer, socket, pipe or child behind', async () => {
     const pid = api.child.pid!;
     const report = async () => {

@@ -64,6 +64,13 @@ describe('exec process', () => {
     assert.deepEqual(app.capabilities.bounding, DEFAULT_CAPS);
     assert.deepEqual(app.user.additionalGids, [100]);
   });
+
+  test('exec -t: the terminal\'s size is in the process, for the runtime to set before the command runs', () => {
+    const sized = buildExecProcess({ args: ['stty', 'size'], env: [], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [], home: '/root' }, terminal: true, consoleSize: { rows: 23, columns: 71 } }) as { consoleSize?: unknown };
+    assert.deepEqual(sized.consoleSize, { height: 23, width: 71 });
+    const none = buildExecProcess({ args: ['true'], env: [], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [], home: '/root' }, terminal: true }) as { consoleSize?: unknown };
+    assert.equal(none.consoleSize, undefined);
+  });
 });
 
 describe('top and stats columns', () => {

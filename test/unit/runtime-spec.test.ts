@@ -90,6 +90,14 @@ describe('buildRuntimeSpec: the OCI config of a container', () => {
     assert.equal(o.process.terminal, true);
     assert.deepEqual(o.process.args, ['sh', '-c', 'echo "$A" $B']);
     assert.deepEqual(o.process.env, ['A=1 2', 'B=', 'TERM=xterm']);
+    assert.equal((o.process as { consoleSize?: unknown }).consoleSize, undefined);
+  });
+
+  test('-t with the caller\'s terminal size: the runtime sizes the terminal before the command runs; no size without a terminal or for 0x0', () => {
+    const size = (over: Partial<SpecInput>) => (spec(over).process as { consoleSize?: unknown }).consoleSize;
+    assert.deepEqual(size({ terminal: true, consoleSize: { rows: 23, columns: 71 } }), { height: 23, width: 71 });
+    assert.equal(size({ terminal: false, consoleSize: { rows: 23, columns: 71 } }), undefined);
+    assert.equal(size({ terminal: true, consoleSize: { rows: 0, columns: 0 } }), undefined);
   });
 
   test('--read-only: the root is read-only; the mounts rootlet adds stay writable', () => {

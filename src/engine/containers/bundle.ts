@@ -4,7 +4,7 @@ import { hexOf } from '../../image/store.js';
 import { checkExecutable, resolveUser, RootfsView } from '../../runtime/rootfs-lookup.js';
 import { chooseRuntime, cgroupLayout, isSandbox, runtimeArgs, runtimeStateExists, usesConsoleRelay, type Runtime } from '../../runtime/runtime.js';
 import { randomHex } from '../../util/random.js';
-import { buildRuntimeSpec, specText, type SpecSecurity } from '../../runtime/spec.js';
+import { buildRuntimeSpec, specText, type ConsoleSize, type SpecSecurity } from '../../runtime/spec.js';
 import { ociRlimits } from './ulimits.js';
 import { containerDirs, mountScript, overlayLowers, overlayOptions, shq, unmountScript } from '../../storage/rootfs.js';
 import { findInPath } from '../../util/proc.js';
@@ -199,7 +199,7 @@ function runRecordingExit(exitFile: string): string {
  * first, so that a missing command is Docker's exit 127 with one line
  * rather than the runtime's error, before any network state is made.
  */
-export function prepareBundle(engine: Engine, rec: ContainerRecord, names: string[]): ((net: NetSetup) => void) & { workdir?: WorkdirOwner } {
+export function prepareBundle(engine: Engine, rec: ContainerRecord, names: string[], consoleSize: ConsoleSize | undefined = rec.spec.consoleSize): ((net: NetSetup) => void) & { workdir?: WorkdirOwner } {
   const ns = engine.ns();
   const spec = rec.spec;
   const view = new RootfsView([...names].reverse().map((n) => join(engine.paths.layers, n)), spec.mounts);
@@ -219,7 +219,7 @@ export function prepareBundle(engine: Engine, rec: ContainerRecord, names: strin
   checkKeyQuota(engine);
   // Before any network state is made: a missing default profile or a device gone since create is refused here.
   const security = specSecurity(engine, spec, runtimeFor(engine, spec));
-  return Object.assign((net: NetSetup) => writeBundle(engine, rec, { user, env, security }, net), { workdir });
+  return Object.assign((net: NetSetup) => writeBundle(engine, rec, { user, env, security, consoleSize }, net), { workdir });
 }
 
 /** The container's user as ids of the user's namespace (keep-id nests another namespace: its maps say where each id is). */
@@ -232,7 +232,7 @@ function nsOwner(user: { uid: number; gid: number }, keepId?: { uid: number; gid
   return { uid: outside(user.uid, keepId.uid), gid: outside(user.gid, keepId.gid) };
 }
 
-function writeBundle(engine: Engine, rec: ContainerRecord, proc: { user: ReturnType<typeof resolveUser>; env: string[]; security: SpecSecurity & { seccompKey?: string } }, net: NetSetup): void {
+function writeBundle(engine: Engine, rec: ContainerRecord, proc: { user: ReturnType<typeof resolveUser>; env: string[]; security: SpecSecurity & { seccompKey?: string }; consoleSize: ConsoleSize | undefined }, net: NetSetup): void {
   const ns = engine.ns();
   const dir = containerDir(engine, rec.id);
   const spec = rec.spec;
@@ -253,6 +253,7 @@ function writeBundle(engine: Engine, rec: ContainerRecord, proc: { user: ReturnT
     cwd: spec.workdir,
     user,
     terminal: spec.tty,
+    consoleSize: proc.consoleSize,
     hostname: spec.hostname,
     ...(spec.pod ? { joinNamespaces: infraNamespaces(engine, spec.pod) } : {}),
     network: spec.net.mode === 'host' ? 'host' : 'own',

@@ -59,7 +59,9 @@ export async function execInContainer(engine: Engine, container: ContainerRecord
   const logFile = join(dir, `exec-${tag}.log`);
   const rt = runtimeFor(engine, spec);
   const io = o.detach ? undefined : foreground(ctx, rt, { interactive, tty, capture: false });
-  engine.writeFileForNs(processFile, JSON.stringify(buildExecProcess({ args: o.command, env, cwd, user, terminal: tty, caps: containerCaps(spec, rt), noNewPrivileges: settingsOf(spec).noNewPrivileges })), 0o600);
+  // The terminal's size now, so that the runtime sets it before the command runs (later changes go through the relay).
+  const consoleSize = tty && !o.detach ? ctx.streams.terminal?.size() : undefined;
+  engine.writeFileForNs(processFile, JSON.stringify(buildExecProcess({ args: o.command, env, cwd, user, terminal: tty, consoleSize, caps: containerCaps(spec, rt), noNewPrivileges: settingsOf(spec).noNewPrivileges })), 0o600);
   // A caller's terminal with no descriptors of ours (an API client's): its size is passed on by us, not read by the relay.
   const remoteSize = tty && !!ctx.streams.terminal && !ctx.streams.fds;
   const console = foregroundConsole(engine, rt, tty && !o.detach, { remoteSize });

@@ -1,3 +1,4 @@
+import type { ConsoleSize } from '../../runtime/spec.js';
 import type { PortBinding } from '../../util/values.js';
 
 /**
@@ -102,6 +103,8 @@ export interface HostRequest {
   annotations?: Record<string, string>;
   /** HostConfig.LogConfig: k8s-file (default), none, or journald where a journal runs. */
   logConfig?: LogConfig;
+  /** HostConfig.ConsoleSize: the terminal's size when a -t container starts, until an attach resizes it. */
+  consoleSize?: ConsoleSize;
 }
 
 /** One of Docker's HostConfig.Ulimits: Name as Docker's (nofile, nproc, ...); -1 is unlimited. */

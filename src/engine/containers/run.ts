@@ -85,7 +85,8 @@ export async function runForeground(engine: Engine, req: CreateRequest, ctx: Cal
     const io = foreground(ctx, runtime, { interactive: rec.spec.interactive, tty: rec.spec.tty, capture: logged, attach });
     engine.mkdirForNs(dir);
     const names = layerNames(engine, rec);
-    const writeBundle = prepareBundle(engine, rec, names);
+    // The caller's terminal as it is now: the runtime sizes the container's before its command runs.
+    const writeBundle = prepareBundle(engine, rec, names, rec.spec.tty ? ctx.streams.terminal?.size() ?? rec.spec.consoleSize : undefined);
     const console = foregroundConsole(engine, runtime, rec.spec.tty);
     const runtimeCmd = [...console.relay, runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), ...containerRuntimeArgs(engine, rec), ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid), 'run', ...createArgs({ keyring: keyringPerContainer(engine) }, runtime), ...console.flags, '--bundle', dir, rec.id];
     clearExitFile(engine, rec.id);

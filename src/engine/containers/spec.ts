@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import type { ImageRecord } from '../../image/store.js';
 import type { MapEntry } from '../../rootless/userns.js';
-import type { MountRequest } from '../../runtime/spec.js';
+import type { ConsoleSize, MountRequest } from '../../runtime/spec.js';
 import type { DriverName } from '../../storage/rootfs.js';
 import { legacyNetworkSpec, networkSpec, type NetworkMode, type NetworkSpec } from '../networks/options.js';
 import type { CreateRequest, DeviceMapping, HealthRequest, HostRequest, MountSpec, ResourcesRequest, RestartPolicy, Ulimit } from './request.js';
@@ -71,6 +71,8 @@ export interface ContainerSpec {
   platform?: string;
   /** --pod: the pod it belongs to, whose infra container's namespaces it joins. */
   pod?: PodMembership;
+  /** HostConfig.ConsoleSize: a -t container's terminal size at each start (absent: the runtime's 0x0, until an attach resizes it). */
+  consoleSize?: ConsoleSize;
 }
 
 /** The container's confinement as asked for; turned into the runtime's at each start (security.ts). */
@@ -355,6 +357,7 @@ export function buildSpec(req: CreateRequest, image: ImageRecord, ctx: {
       ...(host.annotations && Object.keys(host.annotations).length ? { annotations: checkAnnotations(host.annotations) } : {}),
       ...(host.logConfig ? { log: logSettings(host.logConfig) } : {}),
       ...(req.platform ? { platform: req.platform } : {}),
+      ...(req.tty && host.consoleSize?.rows && host.consoleSize.columns ? { consoleSize: host.consoleSize } : {}),
     },
     volumes,
   };
