@@ -10,6 +10,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const BIN = process.env.ROOTLET_BIN ?? resolve(here, '../../../dist/rootlet.cjs');
 /** The helper bundle the CLI runs inside the namespace. */
 export const HELPER = join(dirname(BIN), 'rootlet-helper.cjs');
+/** A word for sh -c, single-quoted. */
+export const shq = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
+
 export const SCRIPTS = process.env.ROOTLET_SCRIPTS ?? resolve(here, '../../../scripts');
 
 export interface Result {

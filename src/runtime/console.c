@@ -1,5 +1,5 @@
 /*
- * rootlet-console [--size-fd N] SOCKET -- RUNTIME ARGS...
+ * rootlet-console [--size-fd N] SOCKET|--pty -- RUNTIME ARGS...
  *
  * Runs a runtime command given `--console-socket SOCKET` (the caller puts it
  * in ARGS), receives the container terminal's master over that socket, and
@@ -10,6 +10,14 @@
  * --size-fd N: the window size comes as "ROWS COLUMNS\n" lines on descriptor N
  * instead of from our own terminal: the caller's terminal is elsewhere (an
  * API client's, whose size arrives in resize requests), our stdio are pipes.
+ * A line "0 0" says the size is not known yet.
+ *
+ * --pty instead of SOCKET: we allocate the terminal ourselves and the
+ * runtime gets its replica as stdin, stdout, stderr and controlling
+ * terminal. For runsc's exec, which uses its own stdio as the process's
+ * terminal and reads --console-socket only with --detach. With --size-fd,
+ * the runtime starts once the first size line (or the descriptor's end) has
+ * come, so that the process never sees the terminal at 0x0.
  *
  * Why: crun 1.8, when it allocates the terminal itself (no console socket),
  * returns as soon as the process exits, and what was still in the terminal
@@ -55,6 +63,7 @@ static int size_fd = -1;
 static struct winsize given;
 static char size_buf[256];
 static size_t size_len;
+static int size_lines; /* whole lines read so far, "0 0" included */
 
 /* Reads what the size descriptor has; the last whole line wins. Closes it at its end. */
 static void read_sizes(int master) {
@@ -71,6 +80,7 @@ static void read_sizes(int master) {
   while ((nl = strchr(line, '\n'))) {
     unsigned rows, cols;
     *nl = 0;
+    size_lines++;
     if (sscanf(line, "%u %u", &rows, &cols) == 2 && rows > 0 && cols > 0 && rows < 65536 && cols < 65536) {
       given.ws_row = rows;
       given.ws_col = cols;
@@ -149,19 +159,35 @@ int main(int argc, char **argv) {
     argc -= 2;
   }
   if (argc < 4 || strcmp(argv[2], "--") != 0) {
-    fprintf(stderr, "usage: rootlet-console [--size-fd N] SOCKET -- RUNTIME ARGS...\n");
+    fprintf(stderr, "usage: rootlet-console [--size-fd N] SOCKET|--pty -- RUNTIME ARGS...\n");
     return 125;
   }
   const char *path = argv[1];
+  int own_pty = strcmp(path, "--pty") == 0;
 
-  int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (sock < 0) die("socket");
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  if (strlen(path) >= sizeof(addr.sun_path)) { errno = ENAMETOOLONG; die(path); }
-  strcpy(addr.sun_path, path);
-  unlink(path);
-  if (bind(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) die("bind");
-  if (listen(sock, 1) < 0) die("listen");
+  int sock = -1, master = -1, replica = -1;
+  if (own_pty) {
+    master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0) die("allocating a terminal");
+    const char *name = ptsname(master);
+    if (!name || (replica = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) die("opening the terminal");
+    /* The first size before the runtime starts: a "0 0" line or the descriptor's end says there is none. */
+    while (size_fd >= 0 && !size_lines) {
+      struct pollfd p = { size_fd, POLLIN, 0 };
+      if (poll(&p, 1, -1) < 0) { if (errno == EINTR) continue; die("poll"); }
+      read_sizes(master);
+    }
+    if (!given.ws_row && size_fd < 0) copy_winsize(master);
+  } else {
+    sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) die("socket");
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof(addr.sun_path)) { errno = ENAMETOOLONG; die(path); }
+    strcpy(addr.sun_path, path);
+    unlink(path);
+    if (bind(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) die("bind");
+    if (listen(sock, 1) < 0) die("listen");
+  }
 
   /* Signals arrive through a signalfd; those the caller forwards go on to the runtime. */
   sigset_t mask;
@@ -178,12 +204,18 @@ int main(int argc, char **argv) {
   if (child < 0) die("fork");
   if (child == 0) {
     sigprocmask(SIG_UNBLOCK, &mask, NULL);
+    if (own_pty) {
+      /* The replica as the runtime's stdio and controlling terminal, in a session of its own. */
+      if (setsid() < 0 || ioctl(replica, TIOCSCTTY, 0) < 0) { fprintf(stderr, "rootlet-console: the terminal: %s\n", strerror(errno)); _exit(125); }
+      for (int fd = 0; fd < 3; fd++) if (dup2(replica, fd) < 0) _exit(125);
+    }
     execvp(argv[3], argv + 3);
     fprintf(stderr, "rootlet-console: cannot run %s: %s\n", argv[3], strerror(errno));
     _exit(127);
   }
 
-  int master = -1, status = 0, child_done = 0;
+  if (replica >= 0) close(replica);
+  int status = 0, child_done = 0;
   int in_open = 1;
   /* Until the master arrives: the runtime may also fail before sending it. */
   while (master < 0 && !child_done) {
@@ -200,8 +232,10 @@ int main(int argc, char **argv) {
       }
     }
   }
-  close(sock);
-  unlink(path);
+  if (sock >= 0) {
+    close(sock);
+    unlink(path);
+  }
   if (master < 0) return exit_status(status);
 
   if (given.ws_row) ioctl(master, TIOCSWINSZ, &given);

@@ -169,11 +169,18 @@ export function createArgs(o: { keyring: boolean }, rt?: Pick<Runtime, 'kind'>):
 
 /**
  * Whether a foreground terminal goes through rootlet-console (src/runtime/
- * console.c) with `--console-socket`: crun, left to allocate the terminal
- * itself, can return before copying what the process wrote last.
+ * console.c): crun, left to allocate the terminal itself, can return before
+ * copying what the process wrote last; runsc, without a console socket,
+ * makes its own stdin the terminal, and a sandbox's output is always
+ * relayed (containers/foreground.ts), so -t without -i had none.
  */
 export function usesConsoleRelay(rt: Runtime): boolean {
-  return rt.kind === 'crun';
+  return rt.kind === 'crun' || rt.kind === 'runsc';
+}
+
+/** Whether `exec --console-socket` hands the terminal over: runsc's exec reads it only with --detach. */
+export function execTakesConsoleSocket(rt: Pick<Runtime, 'kind'>): boolean {
+  return rt.kind !== 'runsc';
 }
 
 /**

@@ -3,13 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BIN, Sandbox } from '../helpers.js';
+import { BIN, Sandbox, shq } from '../helpers.js';
 
 const uid = process.getuid!();
-
-function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /** The files of a tar archive (GNU tar lists them). */
 function tarNames(file: string): string[] {

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { asUser, BIN, SCRIPTS, type Result } from '../helpers.js';
+import { asUser, BIN, SCRIPTS, shq, type Result } from '../helpers.js';
 
 // The kernel's key quota is per user and machine-wide: filling it as
 // rootlet-ci would fail the containers of every other test running at the
@@ -13,7 +13,6 @@ import { asUser, BIN, SCRIPTS, type Result } from '../helpers.js';
 // and holds the quota full only inside one `keyctl session`.
 
 const USER = 'rootlet-ci2';
-const shq = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
 describe('the kernel key quota: one line with the limit and the fixes; keyring = false runs without a keyring per container', () => {
   const pw = spawnSync('getent', ['passwd', USER], { encoding: 'utf8' }).stdout.split(':');

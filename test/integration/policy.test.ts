@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { asUser, BIN, SCRIPTS, type Result } from '../helpers.js';
+import { asUser, BIN, SCRIPTS, shq, type Result } from '../helpers.js';
 
 // scripts/test.sh installs /etc/rootlet/policy.d/50-rootlet-tests.toml
 // (test/fixtures/policy-rootlet-ci2.toml) for the second test user alone:
@@ -13,7 +13,6 @@ import { asUser, BIN, SCRIPTS, type Result } from '../helpers.js';
 
 const USER = 'rootlet-ci2';
 const POLICY = '/etc/rootlet/policy.d/50-rootlet-tests.toml';
-const shq = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The line of `key =` in the installed policy, as the refusal must name it. */

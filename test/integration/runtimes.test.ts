@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { BIN, Sandbox } from '../helpers.js';
+import { BIN, Sandbox, shq } from '../helpers.js';
 import { join } from 'node:path';
 import { countLines, destroyHard, logs, markerFor, processesMentioning, psStatus, storeDirs, waitFor } from '../lifecycle-helpers.js';
 
@@ -10,7 +10,6 @@ import { countLines, destroyHard, logs, markerFor, processesMentioning, psStatus
 // runc is kept per container when asked for. The rest of the suite runs
 // under the default; this file keeps runc's paths exercised.
 
-const shq = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
 describe('OCI runtimes: crun by default, runc on request, each container keeps its own', () => {
   const sb = new Sandbox('runtimes');

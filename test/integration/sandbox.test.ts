@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { BIN, Sandbox } from '../helpers.js';
+import { BIN, Sandbox, shq } from '../helpers.js';
 import { destroyHard, logs, psStatus, storeDirs, waitFor } from '../lifecycle-helpers.js';
 
 // --isolation sandbox: the container runs on gVisor's user-space kernel
@@ -119,6 +119,34 @@ describe('--isolation sandbox (gVisor runsc)', () => {
     assert.equal(sb.ok(['ps', '-aq']), '');
   });
 
+  test('run -t and exec -t: a terminal of the caller\'s size from the first instruction, with or without -i, or with no terminal on our side; all output and the exit code arrive', () => {
+    sb.ok(['run', '-d', '--name', 'tty-sandbox', ...SANDBOX, 'busybox', 'sleep', '1000']);
+    // gVisor's terminal has no /dev/pts name (`tty` says "not a tty"), but is one: isatty and its size hold.
+    const lines = 'stty size; [ -t 0 ] && [ -t 1 ] && echo terminal; exit 3';
+    try {
+      for (const args of [
+      ['run', '--rm', '-t', ...SANDBOX, 'busybox', 'sh', '-c', lines],
+      ['run', '--rm', '-it', ...SANDBOX, 'busybox', 'sh', '-c', lines],
+      ['exec', '-t', 'tty-sandbox', 'sh', '-c', lines],
+      ['exec', '-it', 'tty-sandbox', 'sh', '-c', lines],
+      ]) {
+        const cmd = `stty rows 23 cols 71; exec ${[process.execPath, BIN, ...args].map(shq).join(' ')}`;
+        const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { env: sb.env, encoding: 'utf8', timeout: 60_000, stdio: ['pipe', 'pipe', 'pipe'] });
+        assert.equal(r.status, 3, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+        // script(1) types a NUL when its input ends, which -i passes on and the terminal echoes (^@), with crun too;
+        // without -i our terminal is not made raw (as Docker's client): its own newline translation adds a \r.
+        assert.match(r.stdout, /^(\^@)?23 71\r?\r\nterminal\r?\r\n$/, args.join(' '));
+      }
+      for (const args of [['run', '--rm', '-t', ...SANDBOX, 'busybox', 'sh', '-c', '[ -t 1 ] && echo terminal; exit 3'], ['exec', '-t', 'tty-sandbox', 'sh', '-c', '[ -t 1 ] && echo terminal; exit 3']]) {
+        const none = sb.run(args);
+        assert.equal(none.code, 3, none.stdout + none.stderr);
+        assert.equal(none.stdout, 'terminal\r\n', args.join(' '));
+      }
+    } finally {
+      sb.run(['rm', '-f', 'tty-sandbox']);
+    }
+  });
+
   test('--network none: gVisor\'s loopback only, in the foreground and detached', async () => {
     assert.equal(sb.ok(['run', '--rm', ...SANDBOX, '--network', 'none', 'busybox', 'sh', '-c', 'ip -o addr | grep -c "inet "']).trim(), '1');
     sb.ok(['run', '-d', '--name', 'no-net', ...SANDBOX, '--network', 'none', 'busybox', 'sleep', '600']);
@@ -145,6 +173,13 @@ describe('--isolation sandbox (gVisor runsc)', () => {
     } finally {
       sb.run(['rm', '-f', 'web-sandboxed', 'web-crun']);
     }
+  });
+
+  test('a sandbox\'s foreground run leaves no ready namespace: gVisor took its address, and the next runs on the default network have theirs', async () => {
+    // Two, so that both ready namespaces a network keeps would be the sandboxes' if they were kept.
+    for (let i = 0; i < 2; i++) sb.ok(['run', '--rm', ...SANDBOX, 'busybox', 'true']);
+    assert.match(sb.ok(['run', '--rm', 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0']), /inet \d+\.\d+\.\d+\.\d+\//);
+    assert.match(sb.ok(['run', '--rm', ...SANDBOX, 'busybox', 'ip', '-o', '-4', 'addr']), /eth0\s+inet \d+\.\d+\.\d+\.\d+\//);
   });
 
   test('what cannot be had is one line (125), never a run on the host\'s kernel, and creates nothing', () => {

@@ -2,7 +2,7 @@ import { chmodSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { hexOf } from '../../image/store.js';
 import { checkExecutable, resolveUser, RootfsView } from '../../runtime/rootfs-lookup.js';
-import { chooseRuntime, cgroupLayout, isSandbox, runtimeArgs, runtimeStateExists, usesConsoleRelay, type Runtime } from '../../runtime/runtime.js';
+import { chooseRuntime, cgroupLayout, isSandbox, runtimeArgs, runtimeStateExists, usesConsoleRelay, execTakesConsoleSocket, type Runtime } from '../../runtime/runtime.js';
 import { randomHex } from '../../util/random.js';
 import { buildRuntimeSpec, specText, type ConsoleSize, type SpecSecurity } from '../../runtime/spec.js';
 import { ociRlimits } from './ulimits.js';
@@ -71,13 +71,16 @@ export function runtimeCommand(engine: Engine, rec: Pick<ContainerRecord, 'id' |
  * and the relay its command runs through (rootlet-console, for runtimes
  * that need it: runtime.ts usesConsoleRelay); nothing without one.
  */
-export function foregroundConsole(engine: Engine, rt: Runtime, tty: boolean, o: { remoteSize?: boolean } = {}): { flags: string[]; relay: string[]; sizeFd?: number } {
+export function foregroundConsole(engine: Engine, rt: Runtime, tty: boolean, o: { remoteSize?: boolean; exec?: boolean } = {}): { flags: string[]; relay: string[]; sizeFd?: number } {
   // remoteSize: the caller's terminal is not ours to read (an API client's), so its size comes on a pipe the
   // relay reads (fd 3 of the spawned command): any runtime then runs under the relay.
   if (!tty || (!usesConsoleRelay(rt) && !o.remoteSize)) return { flags: [], relay: [] };
-  const socket = join(engine.paths.sockets, `console-${randomHex(6)}`);
   const size = o.remoteSize ? ['--size-fd', String(SIZE_FD)] : [];
-  return { flags: ['--console-socket', socket], relay: [besideEntry('rootlet-console'), ...size, socket, '--'], ...(o.remoteSize ? { sizeFd: SIZE_FD } : {}) };
+  const sized = o.remoteSize ? { sizeFd: SIZE_FD } : {};
+  // runsc's exec makes its own stdio the process's terminal: the relay hands it one it allocated.
+  if (o.exec && !execTakesConsoleSocket(rt)) return { flags: [], relay: [besideEntry('rootlet-console'), ...size, '--pty', '--'], ...sized };
+  const socket = join(engine.paths.sockets, `console-${randomHex(6)}`);
+  return { flags: ['--console-socket', socket], relay: [besideEntry('rootlet-console'), ...size, socket, '--'], ...sized };
 }
 
 /** The descriptor a relay reads window sizes from: the first after stdio. */
@@ -181,13 +184,15 @@ function runscNetnsFix(configJson: string): string {
  * Runs "$@" as a child that keeps our stdin (an asynchronous command would
  * get /dev/null), forwards the signals rootlet forwards, and records the
  * exit code atomically. A trapped signal interrupts `wait`; the loop waits
- * again until the child is really gone.
+ * again until the child is really gone. Descriptor 9 holds the stdin
+ * meanwhile: 3 may be the console relay's size pipe (SIZE_FD), which must
+ * reach "$@".
  */
 function runRecordingExit(exitFile: string): string {
   const f = shq(exitFile);
   const tmp = shq(`${exitFile}.tmp`);
   const traps = ['INT', 'TERM', 'HUP', 'QUIT', 'USR1', 'USR2', 'WINCH'].map((s) => `trap 'kill -${s} $p 2>/dev/null' ${s}`).join('; ');
-  return `exec 3<&0; "$@" 0<&3 3<&- & p=$!; exec 3<&-; ${traps}; `
+  return `exec 9<&0; "$@" 0<&9 9<&- & p=$!; exec 9<&-; ${traps}; `
     + 'while :; do wait $p; c=$?; kill -0 $p 2>/dev/null || break; done; '
     + `printf %s "$c" > ${tmp} && mv -f ${tmp} ${f}; exit $c`;
 }

@@ -1,4 +1,4 @@
-import { spawn, type StdioOptions } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { buildExecProcess } from '../../runtime/exec-process.js';
@@ -14,7 +14,7 @@ import { checkEnv, mergeEnv } from './spec.js';
 import { containerCaps, groupIds, settingsOf } from './security.js';
 import type { ExecRequest } from './request.js';
 import type { CallerContext } from '../context.js';
-import { checkTerminal, foreground, forwardSignals, passSizes } from './foreground.js';
+import { checkTerminal, foreground, forwardSignals, passSizes, sizesByPipe, withSizePipe } from './foreground.js';
 import type { ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
 import { EngineError, EXIT_CANNOT_EXECUTE } from '../../util/errors.js';
@@ -62,9 +62,7 @@ export async function execInContainer(engine: Engine, container: ContainerRecord
   // The terminal's size now, so that the runtime sets it before the command runs (later changes go through the relay).
   const consoleSize = tty && !o.detach ? ctx.streams.terminal?.size() : undefined;
   engine.writeFileForNs(processFile, JSON.stringify(buildExecProcess({ args: o.command, env, cwd, user, terminal: tty, consoleSize, caps: containerCaps(spec, rt), noNewPrivileges: settingsOf(spec).noNewPrivileges })), 0o600);
-  // A caller's terminal with no descriptors of ours (an API client's): its size is passed on by us, not read by the relay.
-  const remoteSize = tty && !!ctx.streams.terminal && !ctx.streams.fds;
-  const console = foregroundConsole(engine, rt, tty && !o.detach, { remoteSize });
+  const console = foregroundConsole(engine, rt, tty && !o.detach, { remoteSize: sizesByPipe(ctx, rt, tty), exec: true });
   const runtimeCmd = [rt.path, ...runtimeArgs(rt, engine.paths.runcRoot, logFile), 'exec', '--process', processFile, ...console.flags, ...(o.detach ? ['--detach'] : []), rec.id];
   const args = [...engine.ns().nsenterArgs(), '--', ...console.relay, ...runtimeCmd];
 
@@ -74,7 +72,7 @@ export async function execInContainer(engine: Engine, container: ContainerRecord
   try {
     const code = await new Promise<number>((resolve, reject) => {
       // Its own session, as `run` does: terminal signals reach only us, and we forward each once.
-      const stdio = io ? (console.sizeFd ? [...(io.stdio as unknown[]), 'pipe'] as StdioOptions : io.stdio) : 'ignore';
+      const stdio = io ? withSizePipe(io.stdio, console.sizeFd) : 'ignore';
       child = spawn('nsenter', args, { stdio, detached: true });
       io?.connect(child);
       if (console.sizeFd) stopSizes = passSizes(ctx, child, console.sizeFd);

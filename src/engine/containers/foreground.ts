@@ -100,18 +100,36 @@ export function forwardSignals(ctx: CallerContext, child: () => ChildProcess | u
 }
 
 /**
- * A terminal elsewhere (an API client's): its size, and each change of it,
- * written as "ROWS COLUMNS" lines to the console relay's size descriptor
- * (`rootlet-console --size-fd`). Returns the stop.
+ * Whether a console relay learns the window size from us, on a pipe
+ * (`passSizes`), rather than from a terminal among its own descriptors: an
+ * API client's terminal is not ours to hand over, and a sandbox's output
+ * is always relayed (see foreground), so with -t alone the relay would
+ * have no terminal to read the size from.
+ */
+export function sizesByPipe(ctx: CallerContext, rt: Runtime, tty: boolean): boolean {
+  return tty && !!ctx.streams.terminal && (!ctx.streams.fds || isSandbox(rt));
+}
+
+/** The stdio of a spawn whose relay reads sizes from us: a pipe added at `sizeFd` (the first after stdio). */
+export function withSizePipe(stdio: StdioOptions, sizeFd: number | undefined): StdioOptions {
+  return sizeFd === undefined ? stdio : [...(stdio as unknown[]), 'pipe'] as StdioOptions;
+}
+
+/**
+ * A terminal elsewhere (an API client's, or ours when the relay cannot see
+ * it): its size, and each change of it, written as "ROWS COLUMNS" lines to
+ * the console relay's size descriptor (`rootlet-console --size-fd`).
+ * Returns the stop.
  */
 export function passSizes(ctx: CallerContext, child: ChildProcess, fd: number): () => void {
   const terminal = ctx.streams.terminal;
   const out = child.stdio[fd] as Writable | null | undefined;
   if (!terminal || !out) return () => {};
   out.on('error', () => { /* the relay ended */ });
+  // "0 0" when the size is not known yet: a relay that waits for the first line before starting the runtime goes on.
   const send = () => {
     const size = terminal.size();
-    if (size && writable(out)) out.write(`${size.rows} ${size.columns}\n`);
+    if (writable(out)) out.write(size ? `${size.rows} ${size.columns}\n` : '0 0\n');
   };
   send();
   const stop = terminal.onResize(send);

@@ -10,7 +10,7 @@ import { createContainer } from './create.js';
 import { removeContainer } from './remove.js';
 import type { CreateRequest } from './request.js';
 import type { CallerContext } from '../context.js';
-import { checkTerminal, foreground, forwardSignals } from './foreground.js';
+import { checkTerminal, foreground, forwardSignals, passSizes, sizesByPipe, withSizePipe } from './foreground.js';
 import { clearExitFile } from './state.js';
 import { ContainerStore } from './store.js';
 import type { Engine } from '../engine.js';
@@ -21,7 +21,7 @@ import { LogWriter } from './logs.js';
 import { logPath } from './start.js';
 import { connectContainer, disconnectContainer, refreshPeers } from '../networks/endpoints.js';
 import { PortError } from '../networks/forwarder.js';
-import { createArgs, runtimeArgs } from '../../runtime/runtime.js';
+import { createArgs, isSandbox, runtimeArgs } from '../../runtime/runtime.js';
 import { explainRuntimeFailure, keyringPerContainer } from './keyring-quota.js';
 import { cgroupRuntimeArgs } from './resources.js';
 import { keepFilterWhileRunning } from './security.js';
@@ -75,6 +75,7 @@ export async function runForeground(engine: Engine, req: CreateRequest, ctx: Cal
   let exitCode: number | undefined;
   let child: ReturnType<typeof spawn> | undefined;
   let stopKeeping = (): void => {};
+  let stopSizes = (): void => {};
   // A signal that arrives before the container runs must still end the run cleanly.
   const signals = forwardSignals(ctx, () => child, { tty: rec.spec.tty, proxy: hooks.sigProxy });
   try {
@@ -87,7 +88,7 @@ export async function runForeground(engine: Engine, req: CreateRequest, ctx: Cal
     const names = layerNames(engine, rec);
     // The caller's terminal as it is now: the runtime sizes the container's before its command runs.
     const writeBundle = prepareBundle(engine, rec, names, rec.spec.tty ? ctx.streams.terminal?.size() ?? rec.spec.consoleSize : undefined);
-    const console = foregroundConsole(engine, runtime, rec.spec.tty);
+    const console = foregroundConsole(engine, runtime, rec.spec.tty, { remoteSize: sizesByPipe(ctx, runtime, rec.spec.tty) });
     const runtimeCmd = [...console.relay, runtime.path, ...runtimeArgs(runtime, engine.paths.runcRoot, logFile), ...containerRuntimeArgs(engine, rec), ...cgroupRuntimeArgs(rec.spec.resources, engine.id.uid), 'run', ...createArgs({ keyring: keyringPerContainer(engine) }, runtime), ...console.flags, '--bundle', dir, rec.id];
     clearExitFile(engine, rec.id);
     const exitFile = join(engine.paths.exits, rec.id);
@@ -107,7 +108,8 @@ export async function runForeground(engine: Engine, req: CreateRequest, ctx: Cal
     startHealthTimer(engine, rec, process.pid);
     exitCode = await new Promise<number>((resolve, reject) => {
       // Its own session: terminal signals reach only us, and we forward each once.
-      child = spawn('nsenter', args, { stdio: io.stdio, detached: true });
+      child = spawn('nsenter', args, { stdio: withSizePipe(io.stdio, console.sizeFd), detached: true });
+      if (console.sizeFd) stopSizes = passSizes(ctx, child, console.sizeFd);
       // nsenter execs: this pid becomes the program (rootlet-mount-exec, or a shell) that records the exit code.
       if (child.pid) store.setForegroundMonitor(rec.id, child.pid, processStartTime(child.pid));
       // The first run of a seccomp profile keeps crun's compiled filter, so later runs skip the compile.
@@ -137,12 +139,15 @@ export async function runForeground(engine: Engine, req: CreateRequest, ctx: Cal
     throw err instanceof EngineError ? err : asNoSpace(err, engine.paths.dataDir);
   } finally {
     stopKeeping();
+    stopSizes();
     signals.release();
     if (rec.spec.health) stopHealthTimer(engine, rec.id);
     try {
       // The container and every process of its pid namespace ended (the runtime waited for them):
-      // its network namespace may be kept ready for the next run.
-      disconnectContainer(engine, rec.id, { recycle: started && exitCode !== undefined ? rec : undefined });
+      // its network namespace may be kept ready for the next run. Not a sandbox's: gVisor took eth0's
+      // address and routes over, and the namespace no longer has them (the next container would start unreachable).
+      const recyclable = started && exitCode !== undefined && !isSandbox(runtime);
+      disconnectContainer(engine, rec.id, { recycle: recyclable ? rec : undefined });
     } catch (err) {
       // A full disk must not keep --rm from deleting the container's files below.
       if (!isNoSpace(err)) throw err;

@@ -365,7 +365,8 @@ export function disconnectContainer(engine: Engine, id: string, opts: { recycle?
  *
  * Only namespaces nobody could have changed are kept: the container ran
  * without CAP_NET_ADMIN (so no address, route, rule or sysctl of its
- * namespace was changed), in a pid namespace of its own whose processes all
+ * namespace was changed) and not on gVisor (whose runsc takes eth0's
+ * address and routes over: containers/run.ts), in a pid namespace of its own whose processes all
  * ended with it (the foreground run's runtime exited), with no container
  * running that might share it (--network container:), and at most
  * MAX_SPARES per network; anything else is removed as before. A spare is
@@ -373,6 +374,15 @@ export function disconnectContainer(engine: Engine, id: string, opts: { recycle?
  * made under (its rows' owner columns); `system reset` removes them all.
  */
 const MAX_SPARES = 2;
+
+/**
+ * Marks the spares kept since a sandbox's namespace is no longer kept
+ * (run.ts): gVisor takes eth0's address and routes over, so a spare a
+ * sandbox left had none, and every container that took it after started
+ * unreachable and left it as it was. A spare without the mark is removed
+ * instead of taken.
+ */
+const SPARE_MARK = 'b-';
 
 /** The id its namespace file was made for (ctr-ID): its veths' bridge ends are named after it (hostIfName). */
 function nsKey(file: string): string {
@@ -392,7 +402,7 @@ function takeSpare(engine: Engine, store: NetworkStore, given: NetworkRecord, re
   const file = engine.db.transaction(() => {
     const net = ensureUp(engine, store, given);
     for (const s of store.spares(net.id)) {
-      if (s.ownerPid !== net.stackPid || s.ownerStart !== net.stackStart || !s.netns || !isMounted(engine, s.netns)) {
+      if (!s.containerId.startsWith(`${SPARE_PREFIX}${SPARE_MARK}`) || s.ownerPid !== net.stackPid || s.ownerStart !== net.stackStart || !s.netns || !isMounted(engine, s.netns)) {
         stale.push(s.containerId);
         continue;
       }
@@ -414,7 +424,7 @@ function keepAsSpare(engine: Engine, store: NetworkStore, rec: ContainerRecord, 
   if (sharing) return false;
   return engine.db.transaction(() => {
     if (store.spares(net.id).length >= MAX_SPARES) return false;
-    store.moveRun(rec.id, { containerId: `${SPARE_PREFIX}${randomBytes(8).toString('hex')}`, netns: run.netns, ports: [], ownerPid: net.stackPid, ownerStart: net.stackStart }, []);
+    store.moveRun(rec.id, { containerId: `${SPARE_PREFIX}${SPARE_MARK}${randomBytes(8).toString('hex')}`, netns: run.netns, ports: [], ownerPid: net.stackPid, ownerStart: net.stackStart }, []);
     return true;
   }).immediate();
 }
