@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError } from '../util/errors.js';
 import { findInPath } from '../util/proc.js';
@@ -122,4 +122,19 @@ function cleanRuntimeMessage(m: string): string {
   const j = /"msg":"((?:[^"\\]|\\.)*)"/.exec(m);
   const text = j ? JSON.parse(`"${j[1]}"`) as string : m;
   return text.replace(/^time="[^"]*" level=\w+ msg="?/, '').replace(/"$/, '').trim();
+}
+
+/**
+ * Sets the terminal of a container under conmon to `size`, through its
+ * control FIFO in the bundle (message type 1, "1 ROWS COLUMNS"). Opened
+ * without blocking: with no conmon reading (it ended), nothing is sent.
+ */
+export function resizeConmonTerminal(bundle: string, size: { rows: number; columns: number }): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(join(bundle, 'ctl'), constants.O_WRONLY | constants.O_NONBLOCK);
+    writeSync(fd, `1 ${size.rows} ${size.columns}\n`);
+  } catch { /* no conmon (ENXIO), or it went meanwhile */ } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }

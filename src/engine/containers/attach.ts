@@ -1,6 +1,6 @@
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { resizeConmonTerminal } from '../../runtime/conmon.js';
 import { containerDir } from './paths.js';
 import type { ContainerRecord } from './store.js';
 import type { Engine } from '../engine.js';
@@ -77,8 +77,7 @@ function pump(sock: Seqpacket, rec: ContainerRecord, bundle: string, opts: { std
     sock.on('error', () => finish('ended'));
     const resize = () => {
       const size = terminal?.size();
-      if (!size) return;
-      try { writeFileSync(join(bundle, 'ctl'), `1 ${size.rows} ${size.columns}\n`); } catch { /* gone */ }
+      if (size) resizeConmonTerminal(bundle, size);
     };
     // Detach keys are matched across reads; bytes of a partial match are held back.
     let held = Buffer.alloc(0);

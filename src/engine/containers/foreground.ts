@@ -124,8 +124,10 @@ export function withSizePipe(stdio: StdioOptions, sizeFd: number | undefined): S
 export function passSizes(ctx: CallerContext, child: ChildProcess, fd: number): () => void {
   const terminal = ctx.streams.terminal;
   const out = child.stdio[fd] as Writable | null | undefined;
-  if (!terminal || !out) return () => {};
+  if (!out) return () => {};
   out.on('error', () => { /* the relay ended */ });
+  // No terminal: the pipe's end says so (a relay allocating the terminal waits for a first size or the end).
+  if (!terminal) { out.end(); return () => {}; }
   // "0 0" when the size is not known yet: a relay that waits for the first line before starting the runtime goes on.
   const send = () => {
     const size = terminal.size();

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { identityEnv } from '../../rootless/identity.js';
-import { createWithConmon } from '../../runtime/conmon.js';
+import { createWithConmon, resizeConmonTerminal } from '../../runtime/conmon.js';
 import { isSandbox, runtimeArgs, runtimeStateExists, startCreatedFast } from '../../runtime/runtime.js';
 import { isProcessAlive, processStartTime, sleepSync } from '../../util/proc.js';
 import { randomHex } from '../../util/random.js';
@@ -141,6 +141,8 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
   }
   // Before it runs: a container that ends at once has its exit hook record `die`, which must not come first (a failed start dies with 125).
   recordEvent(engine, containerEvent(rec, 'start'));
+  // Its size before it runs: runsc (of 2022) ignores the spec's consoleSize, which the other runtimes apply.
+  if (rec.spec.tty && rec.spec.consoleSize && isSandbox(rt)) resizeConmonTerminal(dir, rec.spec.consoleSize);
   // e.g. attach: connected before the container runs, its first output is not lost.
   if (opts.beforeStart) await opts.beforeStart();
   const r = startCreatedFast(rt, engine.paths.runcRoot, rec.id) ? { code: 0, stderr: '' } : await ns.runAsync(networkSetupCommand(engine, rec, [rt.path, ...globalArgs, ...containerRuntimeArgs(engine, rec), 'start', rec.id]));
