@@ -6,7 +6,7 @@ export interface ExecProcessInput {
   cwd: string;
   user: ProcessUser;
   terminal: boolean;
-  /** The terminal's size when the process starts (see ConsoleSize in spec.ts). */
+  /** The terminal's size when the process starts (why: ociConsoleSize in spec.ts). */
   consoleSize?: ConsoleSize;
   /** The container's bounding set and no_new_privs (its spec's); absent: the defaults. */
   caps?: string[];
