@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BIN, SCRIPTS, Sandbox } from '../helpers.js';
+import { BIN, SCRIPTS, Sandbox, shq } from '../helpers.js';
 
 /**
  * Shell completion and manual pages, as a user meets them: the script
@@ -24,7 +24,7 @@ describe('completion scripts and manual pages', () => {
 
   /** What bash offers for the words typed (the last one being completed), rootlet named as BIN. */
   function bashComplete(file: string, words: string[]): string[] {
-    const quoted = [BIN, ...words].map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' ');
+    const quoted = [BIN, ...words].map(shq).join(' ');
     const r = spawnSync('bash', ['-c', `source '${file}'; COMP_WORDS=(${quoted}); COMP_CWORD=${words.length}; _rootlet; printf '%s\\n' "\${COMPREPLY[@]}"`], {
       encoding: 'utf8', env: sb.env, timeout: 60_000,
     });

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { arch } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BIN, Sandbox } from '../helpers.js';
+import { BIN, Sandbox, shq } from '../helpers.js';
 import { waitFor } from '../lifecycle-helpers.js';
 import { makeImage, pushRaw, startRegistry, type Registry } from '../registry-helpers.js';
 
@@ -56,7 +56,7 @@ function screen(out: string, columns = COLUMNS): string[] {
 
 /** Runs rootlet in a pseudo-terminal of `columns` columns; `feed` may write to its input once output appears. */
 function inPty(sb: Sandbox, args: string[], o: { columns?: number; env?: NodeJS.ProcessEnv } = {}) {
-  const quoted = [process.execPath, '--', BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const quoted = [process.execPath, '--', BIN, ...args].map(shq).join(' ');
   const child = spawn('script', ['-qfec', `stty cols ${o.columns ?? COLUMNS} rows 40; exec ${quoted}`, '/dev/null'], {
     env: { ...sb.env, TERM: 'xterm', ...o.env }, cwd: sb.root, stdio: ['pipe', 'pipe', 'pipe'],
   });
