@@ -95,10 +95,14 @@ describe('the API service in a terminal, under systemd, and when clients leave',
     api.dockerOk(['rm', '-f', 'talk']);
   });
 
-  test('a bad ConsoleSize in exec create is a 400 and makes no exec', async () => {
+  test('a bad ConsoleSize in exec create or in a container\'s HostConfig is a 400 and makes neither', async () => {
     const r = await api.request('POST', '/containers/box/exec', JSON.stringify({ Cmd: ['true'], Tty: true, ConsoleSize: [24] }));
     assert.equal(r.status, 400, r.body);
     assert.match(JSON.parse(r.body).message as string, /invalid ConsoleSize: a \[height, width\] pair of whole numbers expected/);
+    const created = await api.request('POST', '/containers/create?name=badsize', JSON.stringify({ Image: 'busybox', Tty: true, HostConfig: { ConsoleSize: [24, -1] } }));
+    assert.equal(created.status, 400, created.body);
+    assert.match(JSON.parse(created.body).message as string, /invalid HostConfig\.ConsoleSize: a \[height, width\] pair of whole numbers expected/);
+    assert.equal((await api.request('GET', '/containers/badsize/json')).status, 404);
   });
 
   test('docker run -t in a terminal: the client sends its size with the create, and the first instruction sees it (crun, and gVisor, which ignores the spec\'s size)', async () => {
