@@ -1,5 +1,6 @@
 /*
  * rootlet-console [--size-fd N] SOCKET|--pty -- RUNTIME ARGS...
+ * rootlet-console --set-size PID ROWS COLUMNS -- COMMAND ARGS...
  *
  * Runs a runtime command given `--console-socket SOCKET` (the caller puts it
  * in ARGS), receives the container terminal's master over that socket, and
@@ -19,12 +20,25 @@
  * the runtime starts once the first size line (or the descriptor's end) has
  * come, so that the process never sees the terminal at 0x0.
  *
- * Why: crun 1.8, when it allocates the terminal itself (no console socket),
+ * rootlet-console --set-size PID ROWS COLUMNS -- COMMAND ARGS...
+ *
+ * Sets the window size of the terminal whose master process PID (a
+ * container's conmon) holds, then execs COMMAND (the runtime's start). For
+ * runsc (of 2022), which ignores the spec's consoleSize: conmon's control
+ * FIFO would set it too, but whenever conmon gets to it, which under load
+ * can be after the container's first instruction has read the size. Here it
+ * is set before the start: the master is taken from conmon with
+ * pidfd_getfd(2) (Linux 5.6; the same user may, in the namespace conmon
+ * runs in). Where that cannot be done the command runs all the same (the
+ * caller has written the FIFO too): a size is no isolation.
+ *
+ * Why the relay: crun 1.8, when it allocates the terminal itself (no console socket),
  * returns as soon as the process exits, and what was still in the terminal
  * is lost (its wait loop handles SIGCHLD before the master's data). Holding
  * the master here, the copy ends only when the master is drained.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -35,6 +49,7 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -150,7 +165,44 @@ static int exit_status(int status) {
   return 125;
 }
 
+/* --set-size: the ptmx descriptor among PID's, through a pidfd; 0 when set. */
+static int set_size_of(pid_t pid, unsigned rows, unsigned cols) {
+  int pidfd = syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) return -1;
+  char dir[64];
+  snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+  DIR *d = opendir(dir);
+  int done = -1, found = 0;
+  struct dirent *e;
+  while (d && done < 0 && (e = readdir(d))) {
+    char target[64];
+    ssize_t n = readlinkat(dirfd(d), e->d_name, target, sizeof(target) - 1);
+    if (n <= 0) continue;
+    target[n] = 0;
+    /* The master as the runtime opened it, in its mount namespace's /dev. */
+    if (strcmp(target, "/dev/ptmx") != 0 && strcmp(target, "/dev/pts/ptmx") != 0) continue;
+    found = 1;
+    int fd = syscall(SYS_pidfd_getfd, pidfd, atoi(e->d_name), 0);
+    if (fd < 0) break;
+    struct winsize ws = { .ws_row = rows, .ws_col = cols };
+    done = ioctl(fd, TIOCSWINSZ, &ws);
+    close(fd);
+  }
+  int err = found ? errno : ENOENT;
+  if (d) closedir(d);
+  close(pidfd);
+  errno = err;
+  return done;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 6 && strcmp(argv[1], "--set-size") == 0 && strcmp(argv[5], "--") == 0) {
+    if (set_size_of(atoi(argv[2]), strtoul(argv[3], NULL, 10), strtoul(argv[4], NULL, 10)) < 0)
+      fprintf(stderr, "rootlet-console: the terminal's first size is left to conmon: %s\n", strerror(errno));
+    execvp(argv[6], argv + 6);
+    fprintf(stderr, "rootlet-console: cannot run %s: %s\n", argv[6], strerror(errno));
+    return 127;
+  }
   if (argc > 2 && strcmp(argv[1], "--size-fd") == 0) {
     size_fd = atoi(argv[2]);
     /* Ours alone: the runtime (and the container) must not hold it open. */

@@ -83,6 +83,16 @@ export function foregroundConsole(engine: Engine, rt: Runtime, tty: boolean, o: 
   return { flags: ['--console-socket', socket], relay: [besideEntry('rootlet-console'), ...size, socket, '--'], ...sized };
 }
 
+/**
+ * `cmd` (a runtime's start) run after the terminal conmon holds is set to
+ * `size`: at once, not when conmon reads its control FIFO, which under load
+ * can come after the container's first instruction (rootlet-console
+ * --set-size, which runs `cmd` also when it cannot set the size).
+ */
+export function sizedFirst(conmonPid: number, size: ConsoleSize, cmd: string[]): string[] {
+  return [besideEntry('rootlet-console'), '--set-size', String(conmonPid), String(size.rows), String(size.columns), '--', ...cmd];
+}
+
 /** The descriptor a relay reads window sizes from: the first after stdio. */
 const SIZE_FD = 3;
 

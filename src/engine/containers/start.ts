@@ -5,7 +5,7 @@ import { createWithConmon, resizeConmonTerminal } from '../../runtime/conmon.js'
 import { isSandbox, runtimeArgs, runtimeStateExists, startCreatedFast } from '../../runtime/runtime.js';
 import { isProcessAlive, processStartTime, sleepSync } from '../../util/proc.js';
 import { randomHex } from '../../util/random.js';
-import { classifyRuntimeError, containerRuntimeArgs, layerNames, networkSetupCommand, prepareBundle, runtimeFor, startCommand } from './bundle.js';
+import { classifyRuntimeError, containerRuntimeArgs, layerNames, networkSetupCommand, prepareBundle, runtimeFor, sizedFirst, startCommand } from './bundle.js';
 import { containerDir, logPath } from './paths.js';
 import { clearExitFile, refreshState } from './state.js';
 import { removeContainer } from './remove.js';
@@ -142,10 +142,14 @@ export async function startDetached(engine: Engine, rec: ContainerRecord, opts: 
   // Before it runs: a container that ends at once has its exit hook record `die`, which must not come first (a failed start dies with 125).
   recordEvent(engine, containerEvent(rec, 'start'));
   // Its size before it runs: runsc (of 2022) ignores the spec's consoleSize, which the other runtimes apply.
-  if (rec.spec.tty && rec.spec.consoleSize && isSandbox(rt)) resizeConmonTerminal(dir, rec.spec.consoleSize);
+  // conmon's FIFO sets it whenever conmon gets to it; the start command sets it first where it can (bundle.ts).
+  const firstSize = rec.spec.tty && isSandbox(rt) ? rec.spec.consoleSize : undefined;
+  if (firstSize) resizeConmonTerminal(dir, firstSize);
   // e.g. attach: connected before the container runs, its first output is not lost.
   if (opts.beforeStart) await opts.beforeStart();
-  const r = startCreatedFast(rt, engine.paths.runcRoot, rec.id) ? { code: 0, stderr: '' } : await ns.runAsync(networkSetupCommand(engine, rec, [rt.path, ...globalArgs, ...containerRuntimeArgs(engine, rec), 'start', rec.id]));
+  const startCmd = [rt.path, ...globalArgs, ...containerRuntimeArgs(engine, rec), 'start', rec.id];
+  const r = startCreatedFast(rt, engine.paths.runcRoot, rec.id) ? { code: 0, stderr: '' }
+    : await ns.runAsync(networkSetupCommand(engine, rec, firstSize && conmonPid ? sizedFirst(conmonPid, firstSize, startCmd) : startCmd));
   if (r.code !== 0) {
     // The stop's signal may have reached the created container before it could start: that is the stop winning.
     if (store.get(rec.id)?.phase === 'stopping') {
