@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import Module, { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import { leadingOptions } from './cli/leading-options.js';
 
 /**
  * rootlet's entry (dist/rootlet.cjs). It runs the CLI bundle
@@ -24,7 +25,8 @@ const cacheDir = (() => {
   const base = process.env.XDG_CACHE_HOME || (process.getuid?.() === 0 ? '/var/cache' : home ? join(home, '.cache') : undefined);
   return base && join(base, 'rootlet', 'code');
 })();
-const command = process.argv[2] ?? '';
+// The command as main.ts reads it: after global options (`rootlet --root /x ps` uses ps's cache).
+const command = leadingOptions(process.argv.slice(2)).command ?? '';
 const cacheable = !!cacheDir && /^[a-z]{2,12}$/.test(command);
 const toWrite: Array<{ script: Script; file: string }> = [];
 

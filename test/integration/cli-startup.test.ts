@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { Sandbox } from '../helpers.js';
 
@@ -50,6 +50,16 @@ fs.readFileSync = function (path, ...rest) { if (typeof path === 'string') note(
     for (const args of [['ps', '-a'], ['inspect', 'done'], ['logs', '--tail', '1', 'done'], ['images'], ['container', 'ls', '-a', '--format', '{{.Names}}']]) {
       assert.deepEqual(loads(args), [], `rootlet ${args.join(' ')}`);
     }
+  });
+
+  test('a command after global options has a code cache of its own, as without them (src/loader.ts)', () => {
+    const cache = sb.path('code-cache');
+    const env = { XDG_CACHE_HOME: cache };
+    for (const args of [['-D', '--log-level=error', 'ps', '-a'], ['--log-level', 'error', 'inspect', 'done']]) {
+      assert.equal(sb.run(args, { env }).code, 0, args.join(' '));
+    }
+    const names = readdirSync(`${cache}/rootlet/code`).map((n) => n.replace(/^.*-/, '')).sort();
+    assert.deepEqual(names, ['inspect.v8', 'ps.v8']);
   });
 
   test('compose, build and kube load their libraries when they run', () => {
