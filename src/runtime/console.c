@@ -15,8 +15,10 @@
  *
  * --pty instead of SOCKET: we allocate the terminal ourselves and the
  * runtime gets its replica as stdin, stdout, stderr and controlling
- * terminal. For runsc's exec, which uses its own stdio as the process's
- * terminal and reads --console-socket only with --detach. With --size-fd,
+ * terminal, sized before the runtime starts. For runsc, whose exec reads
+ * --console-socket only with --detach and which (of 2022) ignores the
+ * spec's consoleSize: a terminal it sent us would get its size only once
+ * we had it, which can be after the first instruction. With --size-fd,
  * the runtime starts once the first size line (or the descriptor's end) has
  * come, so that the process never sees the terminal at 0x0.
  *

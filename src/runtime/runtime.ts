@@ -178,9 +178,16 @@ export function usesConsoleRelay(rt: Runtime): boolean {
   return rt.kind === 'crun' || rt.kind === 'runsc';
 }
 
-/** Whether `exec --console-socket` hands the terminal over: runsc's exec reads it only with --detach. */
-export function execTakesConsoleSocket(rt: Pick<Runtime, 'kind'>): boolean {
-  return rt.kind !== 'runsc';
+/**
+ * Whether a foreground terminal is allocated by the relay and handed to the
+ * runtime as its stdio (`rootlet-console --pty`), sized before the runtime
+ * starts, instead of coming from the runtime over --console-socket: runsc,
+ * whose exec reads --console-socket only with --detach, and which (of 2022)
+ * ignores the spec's consoleSize, so that a terminal it allocated would get
+ * its size only once the relay had it, racing the first instruction.
+ */
+export function relayAllocatesTerminal(rt: Pick<Runtime, 'kind'>): boolean {
+  return rt.kind === 'runsc';
 }
 
 /**

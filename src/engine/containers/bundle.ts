@@ -2,7 +2,7 @@ import { chmodSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { hexOf } from '../../image/store.js';
 import { checkExecutable, resolveUser, RootfsView } from '../../runtime/rootfs-lookup.js';
-import { chooseRuntime, cgroupLayout, isSandbox, runtimeArgs, runtimeStateExists, usesConsoleRelay, execTakesConsoleSocket, type Runtime } from '../../runtime/runtime.js';
+import { chooseRuntime, cgroupLayout, isSandbox, runtimeArgs, runtimeStateExists, usesConsoleRelay, relayAllocatesTerminal, type Runtime } from '../../runtime/runtime.js';
 import { randomHex } from '../../util/random.js';
 import { buildRuntimeSpec, specText, type ConsoleSize, type SpecSecurity } from '../../runtime/spec.js';
 import { ociRlimits } from './ulimits.js';
@@ -71,14 +71,13 @@ export function runtimeCommand(engine: Engine, rec: Pick<ContainerRecord, 'id' |
  * and the relay its command runs through (rootlet-console, for runtimes
  * that need it: runtime.ts usesConsoleRelay); nothing without one.
  */
-export function foregroundConsole(engine: Engine, rt: Runtime, tty: boolean, o: { remoteSize?: boolean; exec?: boolean } = {}): { flags: string[]; relay: string[]; sizeFd?: number } {
+export function foregroundConsole(engine: Engine, rt: Runtime, tty: boolean, o: { remoteSize?: boolean } = {}): { flags: string[]; relay: string[]; sizeFd?: number } {
   // remoteSize: the caller's terminal is not ours to read (an API client's), so its size comes on a pipe the
   // relay reads (fd 3 of the spawned command): any runtime then runs under the relay.
   if (!tty || (!usesConsoleRelay(rt) && !o.remoteSize)) return { flags: [], relay: [] };
   const size = o.remoteSize ? ['--size-fd', String(SIZE_FD)] : [];
   const sized = o.remoteSize ? { sizeFd: SIZE_FD } : {};
-  // runsc's exec makes its own stdio the process's terminal: the relay hands it one it allocated.
-  if (o.exec && !execTakesConsoleSocket(rt)) return { flags: [], relay: [besideEntry('rootlet-console'), ...size, '--pty', '--'], ...sized };
+  if (relayAllocatesTerminal(rt)) return { flags: [], relay: [besideEntry('rootlet-console'), ...size, '--pty', '--'], ...sized };
   const socket = join(engine.paths.sockets, `console-${randomHex(6)}`);
   return { flags: ['--console-socket', socket], relay: [besideEntry('rootlet-console'), ...size, socket, '--'], ...sized };
 }

@@ -62,7 +62,7 @@ export async function execInContainer(engine: Engine, container: ContainerRecord
   // The terminal's size now, so that the runtime sets it before the command runs (later changes go through the relay).
   const consoleSize = tty && !o.detach ? ctx.streams.terminal?.size() : undefined;
   engine.writeFileForNs(processFile, JSON.stringify(buildExecProcess({ args: o.command, env, cwd, user, terminal: tty, consoleSize, caps: containerCaps(spec, rt), noNewPrivileges: settingsOf(spec).noNewPrivileges })), 0o600);
-  const console = foregroundConsole(engine, rt, tty && !o.detach, { remoteSize: sizesByPipe(ctx, rt, tty), exec: true });
+  const console = foregroundConsole(engine, rt, tty && !o.detach, { remoteSize: sizesByPipe(ctx, rt, tty) });
   const runtimeCmd = [rt.path, ...runtimeArgs(rt, engine.paths.runcRoot, logFile), 'exec', '--process', processFile, ...console.flags, ...(o.detach ? ['--detach'] : []), rec.id];
   const args = [...engine.ns().nsenterArgs(), '--', ...console.relay, ...runtimeCmd];
 
