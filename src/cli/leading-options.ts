@@ -7,9 +7,9 @@ export interface Leading { command?: string; sub?: string; logLevel?: string; de
 /**
  * The global options before the command (`rootlet --root /x -D ps`), the
  * command's name and the first word after it (a group's subcommand, so
- * the group loads only that command's module). Read by the entry (which
- * code cache: src/loader.ts) and by main.ts; no import of this module's
- * may be heavier than this, as the loader's bundle holds it.
+ * the group loads only that command's module). Read by main.ts, and by
+ * the entry (src/loader.ts) to pick the command's code cache: it imports
+ * nothing, as the entry's small bundle holds it.
  */
 export function leadingOptions(args: string[]): Leading {
   const out: Leading = {};
