@@ -366,10 +366,11 @@ export function disconnectContainer(engine: Engine, id: string, opts: { recycle?
  * Only namespaces nobody could have changed are kept: the container ran
  * without CAP_NET_ADMIN (so no address, route, rule or sysctl of its
  * namespace was changed) and not on gVisor (whose runsc takes eth0's
- * address and routes over: containers/run.ts), in a pid namespace of its own whose processes all
- * ended with it (the foreground run's runtime exited), with no container
- * running that might share it (--network container:), and at most
- * MAX_SPARES per network; anything else is removed as before. A spare is
+ * address and routes over: containers/run.ts), in a pid namespace of its
+ * own whose processes all ended with it (the foreground run's runtime
+ * exited), with no container running that might share it (--network
+ * container:), and at most MAX_SPARES per network; anything else is
+ * removed as before. A spare is
  * valid while its file is mounted and the network's stack is the one it was
  * made under (its rows' owner columns); `system reset` removes them all.
  */
