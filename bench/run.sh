@@ -5,7 +5,8 @@
 #
 # Usage: bash bench/run.sh [FIGURE...]     (npm run bench -- FIGURE...)
 # Env:   BENCH_RUNS (default 30), BENCH_WARMUP (default 3),
-#        BENCH_USER (default rootlet-ci, who needs /etc/subuid and /etc/subgid ranges)
+#        BENCH_USER (default rootlet-ci, who needs /etc/subuid and /etc/subgid ranges);
+#        every other BENCH_* variable (a figure's own, bench/README.md) is passed on to the figures
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then
@@ -57,9 +58,12 @@ uid=$(id -u "$user")
 home=$(getent passwd "$user" | cut -d: -f6)
 # env -i: nothing of root's environment reaches the measured commands; in
 # particular NODE_EXTRA_CA_CERTS, which adds ~100 ms to every node start.
+# Only the BENCH_* variables go through (a figure's size or count).
+bench_vars=()
+while IFS= read -r v; do bench_vars+=("$v"); done < <(env | grep -E '^BENCH_[A-Z0-9_]+=' || true)
 runuser -u "$user" -- env -i \
   HOME="$home" USER="$user" LOGNAME="$user" PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
-  XDG_RUNTIME_DIR="/run/user/$uid" \
+  XDG_RUNTIME_DIR="/run/user/$uid" "${bench_vars[@]}" \
   BENCH_COMMIT="$commit" BENCH_RUNS="${BENCH_RUNS:-}" BENCH_WARMUP="${BENCH_WARMUP:-}" \
   BENCH_PIDS="$stage/pids" BENCH_TMP="$stage" \
   node "$stage/bench/driver.mjs" --out "$stage/results" "$@"

@@ -3,13 +3,13 @@
 // throughput and tail latency of `GET /containers/json` with 20 containers,
 // `docker run --rm IMG true`, and `docker build` of the build bench's
 // context (60-build.mjs) through each socket.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { LATENCY_COLUMNS, latencyTable, percentile, timeInterleaved } from '../lib/measure.mjs';
 import { engines, PODMAN_NOTE, removeAll, runDetachedArgv } from '../lib/engines.mjs';
 import { context as buildContext } from './60-build.mjs';
+import { startService } from '../lib/api-service.mjs';
 
 export const id = 'api';
 
@@ -51,26 +51,15 @@ async function load(sock, path) {
   return { rps: REQUESTS / secs, p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
-async function waitSocket(path, child) {
-  for (let i = 0; i < 300 && !existsSync(path); i++) {
-    if (child.exitCode !== null) throw new Error(`the service exited ${child.exitCode}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  if (!existsSync(path)) throw new Error(`no socket at ${path}`);
-}
-
 export async function run(sb, { warmup, progress }) {
   const E = engines(sb);
   const runs = Number(process.env.BENCH_RUNS) > 0 ? Number(process.env.BENCH_RUNS) : RUNS;
   const names = Array.from({ length: CONTAINERS }, (_, i) => `bench-api-${i}`);
   const socks = { rootlet: sb.path('rootlet-api.sock'), podman: sb.path('podman-api.sock') };
-  const services = [
-    spawn(sb.rootletArgv([])[0], [...sb.rootletArgv(['system', 'service', '--time', '0', `unix://${socks.rootlet}`]).slice(1)], { env: sb.env, cwd: sb.root, stdio: 'ignore' }),
-    spawn(sb.podmanArgv([])[0], [...sb.podmanArgv(['system', 'service', '--time', '0', `unix://${socks.podman}`]).slice(1)], { env: sb.env, cwd: sb.root, stdio: 'ignore' }),
-  ];
+  const services = {};
   try {
-    await waitSocket(socks.rootlet, services[0]);
-    await waitSocket(socks.podman, services[1]);
+    services.rootlet = await startService(sb, sb.rootletArgv(['system', 'service']), socks.rootlet);
+    services.podman = await startService(sb, sb.podmanArgv(['system', 'service']), socks.podman);
     for (const e of [E.rootlet, E.podman]) for (const n of names) sb.exec(runDetachedArgv(e, n, ['sleep', '100000']), `${e.label}: run -d ${n}`);
     const list = {};
     for (const [tool, sock] of Object.entries(socks)) {
@@ -78,8 +67,7 @@ export async function run(sb, { warmup, progress }) {
       list[tool] = await load(sock, '/v1.41/containers/json');
       progress?.(1, 2);
     }
-    const client = (tool) => ['env', `DOCKER_HOST=unix://${socks[tool]}`, `DOCKER_CONFIG=${sb.path('docker-config')}`];
-    const docker = (tool, image) => [...client(tool), 'docker', 'run', '--rm', '--network', 'none', image, 'true'];
+    const docker = (tool, image) => services[tool].docker(['run', '--rm', '--network', 'none', image, 'true']);
     const commands = [
       { tool: 'rootlet', argv: docker('rootlet', sb.image.rootlet) },
       { tool: 'podman', argv: docker('podman', sb.image.podman) },
@@ -90,7 +78,7 @@ export async function run(sb, { warmup, progress }) {
     // (DOCKER_BUILDKIT=0: the client sends the context as a tar to POST /build, which both services serve).
     const dockerBuild = (tool, image) => {
       const ctx = buildContext(sb, image);
-      return [...client(tool), 'DOCKER_BUILDKIT=0', 'docker', 'build', '-q', '--no-cache', '-t', 'bench-api-build', '-f', join(ctx, 'Containerfile'), ctx];
+      return ['env', 'DOCKER_BUILDKIT=0', ...services[tool].docker(['build', '-q', '--no-cache', '-t', 'bench-api-build', '-f', join(ctx, 'Containerfile'), ctx])];
     };
     const builds = [
       { tool: 'rootlet', argv: dockerBuild('rootlet', sb.image.rootlet) },
@@ -126,7 +114,7 @@ export async function run(sb, { warmup, progress }) {
     };
   } finally {
     for (const e of [E.rootlet, E.podman]) for (const p of removeAll(sb, e, names)) process.stderr.write(`\nbench: cleanup: ${p}\n`);
-    for (const s of services) s.kill('SIGTERM');
+    for (const s of Object.values(services)) await s.stop();
     for (const argv of [sb.rootletArgv(['rmi', '-f', 'bench-api-build']), sb.podmanArgv(['rmi', '-f', 'bench-api-build'])]) spawnSync(argv[0], argv.slice(1), { env: sb.env, cwd: sb.root, stdio: 'ignore' });
   }
 }

@@ -1,6 +1,7 @@
 // Figure: 1,000 containers in one user's store (100 running `sleep`, 900
 // exited), rootlet and Podman side by side: `ps -a`, `inspect` of one
-// container, and `run --rm` on this store against the sandbox's own
+// container (also by the docker CLI through each engine's API service on
+// the store), and `run --rm` on this store against the sandbox's own
 // (nearly empty) store, interleaved; plus each store's size on disk.
 // The populated stores are stores of their own under the sandbox
 // (lib/scale.mjs scaleEngines), so that no other figure sees them.
@@ -8,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { median, timeInterleaved } from '../lib/measure.mjs';
 import { PODMAN_NOTE } from '../lib/engines.mjs';
+import { startService } from '../lib/api-service.mjs';
 import {
   MB, SIDE_COLUMNS, atMost, removeEveryContainer, runBounded, scaleEngines, sideBySide, spawnCollect, storeBytes,
 } from '../lib/scale.mjs';
@@ -122,11 +124,21 @@ export async function run(sb, { runs, warmup }) {
         problems.push(`${e.label}: ps -aq lists ${counts[e.key].all} containers (made ${TOTAL}), ps -q ${nRunning} running (started ${RUNNING})`);
       }
       process.stderr.write('ps, inspect… ');
-      Object.assign(s, await timeInterleaved([
-        { tool: `${e.key}-ps`, argv: e.argv(['ps', '-a']) },
-        { tool: `${e.key}-inspect-running`, argv: e.argv(['inspect', running]) },
-        { tool: `${e.key}-inspect-exited`, argv: e.argv(['inspect', exited]) },
-      ], { env: sb.env, cwd: sb.root, runs: n, warmup }));
+      // The same commands by the docker CLI through the engine's API service on this store, interleaved with its own CLI's.
+      const svc = await startService(sb, e.argv(['system', 'service']), sb.path(`scale-${e.key}.sock`));
+      try {
+        Object.assign(s, await timeInterleaved([
+          { tool: `${e.key}-ps`, argv: e.argv(['ps', '-a']) },
+          { tool: `${e.key}-inspect-running`, argv: e.argv(['inspect', running]) },
+          { tool: `${e.key}-inspect-exited`, argv: e.argv(['inspect', exited]) },
+          { tool: `${e.key}-api-ps`, argv: svc.docker(['ps', '-a']) },
+          { tool: `${e.key}-api-inspect-running`, argv: svc.docker(['inspect', running]) },
+          { tool: `${e.key}-api-inspect-exited`, argv: svc.docker(['inspect', exited]) },
+          { tool: `${e.key}-docker-alone`, argv: svc.docker(['--version']) },
+        ], { env: sb.env, cwd: sb.root, runs: n, warmup }));
+      } finally {
+        await svc.stop();
+      }
       process.stderr.write('run --rm… ');
       const em = empty[e.key];
       Object.assign(s, await timeInterleaved([
@@ -147,6 +159,9 @@ export async function run(sb, { runs, warmup }) {
       sideBySide(`ps -a (${TOTAL} containers), median ms`, s['rootlet-ps'], s['podman-ps'], { target: atMost(150) }),
       sideBySide('inspect of one running container, median ms', s['rootlet-inspect-running'], s['podman-inspect-running'], { target: atMost(80) }),
       sideBySide('inspect of one exited container, median ms', s['rootlet-inspect-exited'], s['podman-inspect-exited'], { target: atMost(80) }),
+      sideBySide(`the same ps -a by the docker CLI through the engine's API service, median ms`, s['rootlet-api-ps'], s['podman-api-ps'], { target: atMost(150) }),
+      sideBySide('the same inspect of the running container, docker CLI through the service, median ms', s['rootlet-api-inspect-running'], s['podman-api-inspect-running'], { target: atMost(80) }),
+      sideBySide('the same inspect of the exited container, docker CLI through the service, median ms', s['rootlet-api-inspect-exited'], s['podman-api-inspect-exited'], { target: atMost(80) }),
       sideBySide(`run --rm --net none true, store of ${TOTAL}, median ms`, s['rootlet-run-full'], s['podman-run-full']),
       sideBySide('run --rm --net none true, (nearly) empty store, median ms', s['rootlet-run-empty'], s['podman-run-empty']),
       {
@@ -168,6 +183,10 @@ export async function run(sb, { runs, warmup }) {
       `since with both engines' containers in place a Podman run failed with runc's "unable to create session key: disk quota exceeded": the kernel's per-user key quota (kernel.keys.maxkeys, maxbytes), ` +
       `which the user's other jobs share; each runtime gives every container a session keyring.`,
       `The bench user's kernel keys with one engine's ${TOTAL} containers in place (/proc/key-users: keys, bytes used/quota): rootlet ${keys.rootlet}, Podman ${keys.podman}.`,
+      `The "docker CLI through the service" rows: each engine's \`system service --time 0\` on its store of ${TOTAL}, started before these commands and stopped after them, ` +
+      `and the docker CLI (\`docker ps -a\`, \`docker inspect NAME\`) on its socket, interleaved with the engine's own commands (the warm-up rounds also warm the service). ` +
+      `The service is a process already started, so these rows measure the client's start and one request; ` +
+      `the docker CLI alone (\`docker --version\`, no request) took ${median(s['rootlet-docker-alone']).toFixed(1)} ms (median, rootlet's phase) and ${median(s['podman-docker-alone']).toFixed(1)} ms (Podman's).`,
       `The "slower by" row is in per cent (full store's median over the empty store's, minus 1).`,
       `Store on disk: \`du -sb\` of the store directory, run in the engine's user namespace (\`unshare\`) so that every file is readable (rootlet: its --root; Podman: its --root, the overlay graph and container records; the runroots are tmpfs-like state outside it), ` +
       `before filling: rootlet ${(size.rootlet.before.bytes / MB).toFixed(1)} MB, Podman ${(size.podman.before.bytes / MB).toFixed(1)} MB (the image). Per container: the difference over ${TOTAL}.` +

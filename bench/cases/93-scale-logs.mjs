@@ -1,5 +1,6 @@
 // Figure: logs at scale, rootlet and Podman side by side. A container that
-// wrote 1 GiB of output: `logs --tail 10` of it (interleaved); and a
+// wrote 1 GiB of output: `logs --tail 10` of it (interleaved; also by the
+// docker CLI through each engine's API service); and a
 // container run with `--log-opt max-size=10m` that writes 200 MiB: how much
 // its log files take on disk afterwards (rotation keeps it bounded).
 import { spawnSync } from 'node:child_process';
@@ -8,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { timeInterleaved } from '../lib/measure.mjs';
 import { PODMAN_NOTE } from '../lib/engines.mjs';
 import { MB, SIDE_COLUMNS, atMost, scaleEngines, sideBySide } from '../lib/scale.mjs';
+import { startService } from '../lib/api-service.mjs';
 
 export const id = 'scale-logs';
 
@@ -82,7 +84,18 @@ export async function run(sb, { runs, warmup }) {
     }
     const n = Math.max(runs, MIN_SAMPLES);
     process.stderr.write('logs --tail 10… ');
-    const s = await timeInterleaved(engines.map((e) => ({ tool: e.key, argv: e.argv(['logs', '--tail', '10', big]) })), { env: sb.env, cwd: sb.root, runs: n, warmup });
+    // Also by the docker CLI through each engine's API service (started for this, stopped after), interleaved with the engines' own.
+    const svc = {};
+    let s;
+    try {
+      for (const e of engines) svc[e.key] = await startService(sb, e.argv(['system', 'service']), sb.path(`logs-${e.key}.sock`));
+      s = await timeInterleaved(engines.flatMap((e) => [
+        { tool: e.key, argv: e.argv(['logs', '--tail', '10', big]) },
+        { tool: `${e.key}-api`, argv: svc[e.key].docker(['logs', '--tail', '10', big]) },
+      ]), { env: sb.env, cwd: sb.root, runs: n, warmup });
+    } finally {
+      for (const v of Object.values(svc)) await v.stop();
+    }
     // The big logs go before the rotation part, to keep the disk's use down.
     for (const e of engines) execOut(sb, e.argv(e.key === 'podman' ? ['rm', '-f', '-t', '0', big] : ['rm', '-f', big]), `${e.label} rm ${big}`);
 
@@ -102,6 +115,7 @@ export async function run(sb, { runs, warmup }) {
       sideBySide(`writing ${gib} GiB of output (run -d … until wait returns), s`, writeMs.rootlet / 1000, writeMs.podman / 1000),
       sideBySide(`its log file on disk, MB`, files.rootlet.bytes / MB, files.podman.bytes / MB),
       sideBySide(`logs --tail 10 of it, median ms`, s.rootlet, s.podman, { target: atMost(100) }),
+      sideBySide(`the same by the docker CLI through the engine's API service, median ms`, s['rootlet-api'], s['podman-api'], { target: atMost(100) }),
       sideBySide(`writing ${ROTATED / (1 << 20)} MiB with --log-opt max-size=${MAX_SIZE}, s`, rotMs.rootlet / 1000, rotMs.podman / 1000),
       sideBySide(`its log files on disk afterwards, MB`, rotFiles.rootlet.bytes / MB, rotFiles.podman.bytes / MB, { target: (r) => bounded(r * MB) }),
     ];
@@ -109,7 +123,8 @@ export async function run(sb, { runs, warmup }) {
       `The writer is \`sh -c "yes LINE | head -c BYTES"\` in busybox, LINE 1,023 characters (so whole lines: the k8s-file format adds a time stamp and stream tag of ~40 bytes per line, which short lines would multiply). ` +
       `Podman runs with \`--log-driver k8s-file\`: its default here may be journald, which keeps no log file; k8s-file is rootlet's default and only file driver.`,
       `logs --tail 10: median of ${n} runs per tool after ${warmup} warm-up round${warmup === 1 ? '' : 's'}, interleaved; output thrown away. ` +
-      `Checked once beforehand that it prints 10 whole lines of what was written: rootlet ${check.rootlet}, Podman ${check.podman}; after rotation: rootlet ${rotCheck.rootlet}, Podman ${rotCheck.podman}.`,
+      `Checked once beforehand that it prints 10 whole lines of what was written: rootlet ${check.rootlet}, Podman ${check.podman}; after rotation: rootlet ${rotCheck.rootlet}, Podman ${rotCheck.podman}. ` +
+      `The docker CLI row: \`docker logs --tail 10\` on each engine's \`system service --time 0\`, started before these runs (a process already running, so the row is the client's start and one request), interleaved with the engines' own commands.`,
       `Log files: the file inspect's LogPath names and the files beside it that start with its name. Big log: rootlet ${files.rootlet.files.join(', ')}, Podman ${files.podman.files.join(', ')}. ` +
       `With max-size: rootlet ${rotFiles.rootlet.files.join(', ')} (${rotFiles.rootlet.bytes} bytes), Podman ${rotFiles.podman.files.join(', ')} (${rotFiles.podman.bytes} bytes).`,
     );
