@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 /** Resolves once `path` exists; rejects if `child` exits first or 15 s pass. */
-export async function waitSocket(path, child) {
+async function waitSocket(path, child) {
   for (let i = 0; i < 300 && !existsSync(path); i++) {
     if (child.exitCode !== null) throw new Error(`the service exited ${child.exitCode}`);
     await new Promise((r) => setTimeout(r, 50));
